@@ -1,0 +1,1 @@
+"""Demarche: the record of diplomatic incidents, actors, exercises and channels."""

@@ -1,0 +1,98 @@
+from typing import Any
+
+from pydantic import ConfigDict
+from sqlalchemy import Index, String
+from sqlmodel import Field, SQLModel
+
+from app.kit.records import JSONType, RecordColumns, RecordMeta
+from app.kit.schemas import WRITE_CONFIG, ActorRef, Ref
+from app.vocab import ActorKind
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+class ActorBase(SQLModel):
+    slug: str = Field(max_length=100, unique=True, schema_extra={"pattern": SLUG_PATTERN},
+                      description="Unique, stable, lower-case words joined by `-`.")
+    name: str = Field(min_length=1, max_length=300)
+    kind: ActorKind = Field(sa_type=String(20))
+    aliases: list[str] = Field(default_factory=list, sa_type=JSONType)
+    country_code: str | None = Field(default=None, max_length=3, schema_extra={"pattern": r"^[A-Z]{3}$"},
+                                     description="ISO 3166-1 alpha-3 (states and their bodies).")
+    description: str | None = Field(default=None, max_length=10_000)
+    external_ids: dict[str, str] = Field(default_factory=dict, sa_type=JSONType,
+                                         description='Identifiers elsewhere, e.g. `{"wikidata": "Q7184"}`.')
+    external_ref: str | None = Field(default=None, max_length=200, unique=True,
+                                     description="Natural key for upserts from other systems.")
+
+
+class Actor(ActorBase, RecordColumns, table=True):
+    __tablename__ = "actors"
+    __table_args__ = (
+        Index("ix_actors_name_id", "name", "id"),
+        Index("ix_actors_kind", "kind"),
+        Index("ix_actors_affiliation_id", "affiliation_id"),
+    )
+
+    affiliation_id: str | None = Field(default=None, foreign_key="actors.id", max_length=36)
+
+
+_EXAMPLE: dict[str, Any] = {
+    "slug": "sergey-lavrov", "name": "Sergey Lavrov", "kind": "person",
+    "aliases": ["Sergei Lavrov"], "affiliation": "russia",
+    "description": "Minister of Foreign Affairs of the Russian Federation.",
+    "external_ids": {"wikidata": "Q4349"},
+}
+
+
+class ActorCreate(ActorBase):
+    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [_EXAMPLE]})
+
+    affiliation: Ref | None = Field(default=None, description="The actor this one belongs to (id or slug).")
+
+
+class ActorUpdate(SQLModel):
+    """A JSON merge patch: only the fields given change; `null` clears an optional field."""
+
+    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [{"aliases": ["Sergei Lavrov"]}]})
+
+    slug: str | None = None
+    name: str | None = None
+    kind: ActorKind | None = None
+    aliases: list[str] | None = None
+    country_code: str | None = None
+    description: str | None = None
+    external_ids: dict[str, str | None] | None = None
+    external_ref: str | None = None
+    affiliation: Ref | None = None
+
+
+class ActorPublic(RecordMeta, ActorBase):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        **_EXAMPLE, "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a", "created_at": "2021-10-18T09:00:00Z",
+        "updated_at": "2021-10-18T09:00:00Z", "version": 1, "country_code": None, "external_ref": None,
+        "affiliation": {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0000", "slug": "russia", "name": "Russia"},
+    }]})
+
+    affiliation: ActorRef | None = None
+
+
+class ActorFilters(SQLModel):
+    kind: list[ActorKind] = Field(default_factory=list, description="Repeat for OR.")
+    country: list[str] = Field(default_factory=list, description="ISO 3166-1 alpha-3; repeat for OR.")
+    q: str | None = Field(default=None, description="Case-insensitive match on name and aliases.")
+    affiliation: list[str] = Field(default_factory=list, description="Affiliated to this actor (id or slug).")
+
+
+class Involvement(SQLModel, table=True):
+    """An actor's part in a record: an incident's initiator or target, an exercise's
+    participant, a channel's party or host."""
+
+    __tablename__ = "involvements"
+    __table_args__ = (Index("ix_involvements_actor", "actor_id", "resource", "role", "record_id"),)
+
+    resource: str = Field(primary_key=True, max_length=20)
+    record_id: str = Field(primary_key=True, max_length=36)
+    role: str = Field(primary_key=True, max_length=20)
+    actor_id: str = Field(primary_key=True, foreign_key="actors.id", max_length=36)
+    position: int = 0

@@ -1,0 +1,57 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app.actors import service
+from app.actors.models import Actor, ActorCreate, ActorFilters, ActorPublic, ActorUpdate
+from app.db import SessionDep
+from app.kit.export import ExportFormat, list_response
+from app.kit.pagination import Listing, listing_dependency, sort_parser
+from app.kit.responses import JSONResponse, created
+from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERRORS, ActorPath, merge_patch_body
+from app.kit.schemas import FormatQuery, Page
+
+router = APIRouter(prefix="/v1/actors", tags=["actors"])
+ActorListing = Annotated[Listing, Depends(listing_dependency(
+    sort_parser([Actor.name, Actor.slug, Actor.created_at, Actor.updated_at], default="name")))]
+
+
+@router.get("", name="list", summary="List actors", response_model=Page[ActorPublic], responses=LIST_ERRORS)
+def list_actors(
+    request: Request, session: SessionDep, listing: ActorListing,
+    filters: Annotated[ActorFilters, Query()], format: FormatQuery = ExportFormat.json,
+) -> Response:
+    """States, organisations, people and bodies, filtered and keyset-paginated.
+    With `format=csv|ndjson` every matching actor is streamed as a file."""
+    return list_response(request, session, listing, format, service.query(filters), Actor.id,
+                         service.hydrate, ActorPublic, "actors")
+
+
+@router.post("", name="create", summary="Create an actor", status_code=201,
+             response_model=ActorPublic, responses=WRITE_ERRORS)
+def create_actor(payload: ActorCreate, session: SessionDep) -> JSONResponse:
+    """Create an actor; answers 201 with the record and its `Location`."""
+    actor = service.create(session, payload)
+    return created(service.public(session, actor), f"/v1/actors/{actor.id}")
+
+
+@router.get("/{actor}", name="read", summary="Read an actor", response_model=ActorPublic, responses=READ_ERRORS)
+def read_actor(actor: ActorPath, session: SessionDep) -> JSONResponse:
+    """One actor, by id or slug."""
+    return JSONResponse(service.public(session, service.get(session, actor)))
+
+
+@router.patch("/{actor}", name="update", summary="Update an actor", response_model=ActorPublic,
+              responses=UPDATE_ERRORS)
+def update_actor(actor: ActorPath, patch: merge_patch_body(ActorUpdate), session: SessionDep) -> JSONResponse:
+    """Apply a JSON merge patch; `version` grows by one when anything changes."""
+    row = service.update(session, actor, patch.model_dump(exclude_unset=True))
+    return JSONResponse(service.public(session, row))
+
+
+@router.delete("/{actor}", name="delete", summary="Retract an actor", status_code=204, responses=READ_ERRORS)
+def delete_actor(actor: ActorPath, session: SessionDep) -> Response:
+    """Retract the actor: it disappears from lists and reads but stays in the database;
+    records that refer to it keep their references."""
+    service.delete(session, actor)
+    return Response(status_code=204)

@@ -1,0 +1,163 @@
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from app.actors.models import Actor, ActorCreate, ActorFilters, Involvement
+from app.kit.problems import NotFound, ValidationFailed, error_entry, invalid
+from app.kit.records import ensure_unique, mark_changed, retract
+from app.kit.schemas import validate_merged
+
+PUBLIC_COLUMNS = [c for c in Actor.__table__.c if c.key not in {"retracted_at", "affiliation_id"}]
+
+
+def get(session: Session, ref: str) -> Actor:
+    """The live actor with this id or slug, or 404."""
+    actor = session.execute(
+        select(Actor).where(or_(Actor.id == ref, Actor.slug == ref), Actor.retracted_at.is_(None)).limit(1)
+    ).scalar_one_or_none()
+    if actor is None:
+        raise NotFound(f"No actor {ref!r}.")
+    return actor
+
+
+def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[str]:
+    """Actor ids for ids or slugs, in order; 422 naming each unknown one."""
+    if not refs:
+        return []
+    rows = session.execute(
+        select(Actor.id, Actor.slug).where(or_(Actor.id.in_(refs), Actor.slug.in_(refs)), Actor.retracted_at.is_(None))
+    ).all()
+    ids = {r.id: r.id for r in rows} | {r.slug: r.id for r in rows}
+    missing = [error_entry([*loc, i], f"Unknown actor {ref!r}.", "unknown_reference")
+               for i, ref in enumerate(refs) if ref not in ids]
+    if missing:
+        raise ValidationFailed(missing[0]["msg"], errors=missing)
+    return [ids[ref] for ref in refs]
+
+
+def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``{id, slug, name}`` of each actor id."""
+    rows = session.execute(select(Actor.id, Actor.slug, Actor.name).where(Actor.id.in_(set(ids)))).all()
+    return {r.id: {"id": r.id, "slug": r.slug, "name": r.name} for r in rows}
+
+
+def replace(session: Session, actor: Actor, data: ActorCreate) -> bool:
+    """Write ``data`` over ``actor`` (new or stored); a stored one's version grows only when
+    something differs."""
+    ensure_unique(session, Actor, "slug", data.slug, actor.id)
+    ensure_unique(session, Actor, "external_ref", data.external_ref, actor.id)
+    values = data.model_dump(exclude={"affiliation"})
+    values["affiliation_id"] = resolve(session, [data.affiliation], ["body", "affiliation"])[0] if data.affiliation else None
+    if values["affiliation_id"] is not None and values["affiliation_id"] == actor.id:
+        raise invalid(["body", "affiliation"], "An actor cannot be affiliated to itself.")
+    changed = {k: v for k, v in values.items() if getattr(actor, k) != v}
+    for key, value in changed.items():
+        setattr(actor, key, value)
+    if changed and actor in session:
+        mark_changed(actor)
+    session.add(actor)
+    session.flush()
+    return bool(changed)
+
+
+def create(session: Session, data: ActorCreate) -> Actor:
+    actor = Actor(slug=data.slug, name=data.name, kind=data.kind)
+    replace(session, actor, data)
+    return actor
+
+
+def as_input(actor: Actor) -> dict[str, Any]:
+    data = actor.model_dump(include=set(ActorCreate.model_fields) - {"affiliation"})
+    if actor.affiliation_id:
+        data["affiliation"] = actor.affiliation_id
+    return data
+
+
+def update(session: Session, ref: str, patch: dict[str, Any]) -> Actor:
+    actor = get(session, ref)
+    replace(session, actor, validate_merged(ActorCreate, as_input(actor), patch))
+    return actor
+
+
+def delete(session: Session, ref: str) -> None:
+    retract(get(session, ref))
+    session.flush()
+
+
+def query(filters: ActorFilters) -> Any:
+    stmt = select(*PUBLIC_COLUMNS, Actor.affiliation_id).where(Actor.retracted_at.is_(None))
+    if filters.kind:
+        stmt = stmt.where(Actor.kind.in_(filters.kind))
+    if filters.country:
+        stmt = stmt.where(Actor.country_code.in_([c.upper() for c in filters.country]))
+    if filters.q:
+        needle = f"%{filters.q.lower()}%"
+        stmt = stmt.where(or_(func.lower(Actor.name).like(needle), func.lower(cast(Actor.aliases, String)).like(needle)))
+    if filters.affiliation:
+        parent = aliased(Actor)
+        stmt = stmt.where(Actor.affiliation_id.in_(
+            select(parent.id).where(or_(parent.id.in_(filters.affiliation), parent.slug.in_(filters.affiliation)))
+        ))
+    return stmt
+
+
+def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    affiliations = refs(session, [r["affiliation_id"] for r in rows if r["affiliation_id"]])
+    out = []
+    for row in rows:
+        record = {c.key: row[c.key] for c in PUBLIC_COLUMNS}
+        record["affiliation"] = affiliations.get(row["affiliation_id"])
+        out.append(record)
+    return out
+
+
+def public(session: Session, actor: Actor) -> dict[str, Any]:
+    """The answer for one actor, whatever its state."""
+    row = {c.key: getattr(actor, c.key) for c in PUBLIC_COLUMNS}
+    row["affiliation_id"] = actor.affiliation_id
+    return hydrate(session, [row])[0]
+
+
+
+def involved(resource: str, actor_refs: Sequence[str], roles: Sequence[str] | None = None) -> Any:
+    """Ids of the ``resource`` records in which any of these actors (ids or slugs) has a role."""
+    stmt = select(Involvement.record_id).where(
+        Involvement.resource == resource,
+        Involvement.actor_id.in_(select(Actor.id).where(or_(Actor.id.in_(actor_refs), Actor.slug.in_(actor_refs)))),
+    )
+    if roles:
+        stmt = stmt.where(Involvement.role.in_(roles))
+    return stmt
+
+
+def set_involvements(session: Session, resource: str, record_id: str, links: Sequence[tuple[str, str]]) -> bool:
+    """Make ``(actor_id, role)`` the record's involvements, in order; True when they changed."""
+    current = session.execute(
+        select(Involvement).where(Involvement.resource == resource, Involvement.record_id == record_id)
+        .order_by(Involvement.position)
+    ).scalars().all()
+    if [(i.actor_id, i.role) for i in current] == list(links):
+        return False
+    for row in current:
+        session.delete(row)
+    session.flush()
+    session.add_all(Involvement(resource=resource, record_id=record_id, actor_id=actor_id, role=role, position=n)
+                    for n, (actor_id, role) in enumerate(links))
+    return True
+
+
+def involvements_of(session: Session, resource: str, record_ids: Sequence[str]) -> dict[str, list[tuple[str, dict]]]:
+    """Each record's ``(role, {id, slug, name})`` pairs, in the order they were given."""
+    rows = session.execute(
+        select(Involvement.record_id, Involvement.role, Actor.id, Actor.slug, Actor.name)
+        .join(Actor, Actor.id == Involvement.actor_id)
+        .where(Involvement.resource == resource, Involvement.record_id.in_(record_ids))
+        .order_by(Involvement.record_id, Involvement.position)
+    ).all()
+    out: dict[str, list[tuple[str, dict]]] = {}
+    for r in rows:
+        out.setdefault(r.record_id, []).append((r.role, {"id": r.id, "slug": r.slug, "name": r.name}))
+    return out

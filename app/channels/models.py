@@ -1,0 +1,122 @@
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import ConfigDict
+from sqlalchemy import Index, String
+from sqlmodel import Field, SQLModel
+
+from app.kit.records import RecordColumns, RecordMeta
+from app.kit.schemas import WRITE_CONFIG, ActorRef, IncidentRef, Ref, SourceRef
+from app.vocab import ChannelKind, ChannelLevel, ChannelStatus
+
+
+class ChannelBase(SQLModel):
+    name: str = Field(min_length=1, max_length=300)
+    kind: ChannelKind = Field(sa_type=String(30))
+    location: str | None = Field(default=None, max_length=300)
+    level: ChannelLevel | None = Field(default=None, sa_type=String(20))
+    established_on: date | None = Field(default=None, description="The channel exists from this date.")
+    description: str | None = Field(default=None, max_length=20_000)
+    external_ref: str | None = Field(default=None, max_length=200, unique=True,
+                                     description="Natural key for upserts from other systems.")
+
+
+class Channel(ChannelBase, RecordColumns, table=True):
+    __tablename__ = "channels"
+    __table_args__ = (
+        Index("ix_channels_name_id", "name", "id"),
+        Index("ix_channels_created_at_id", "created_at", "id"),
+        Index("ix_channels_updated_at_id", "updated_at", "id"),
+    )
+
+
+class StatusChangeBase(SQLModel):
+    status: ChannelStatus = Field(sa_type=String(20))
+    effective_on: date
+    note: str | None = Field(default=None, max_length=10_000)
+    external_ref: str | None = Field(default=None, max_length=200, unique=True,
+                                     description="Natural key for upserts from other systems.")
+
+
+class StatusChange(StatusChangeBase, RecordColumns, table=True):
+    __tablename__ = "channel_status_changes"
+    __table_args__ = (Index("ix_channel_status_changes_channel", "channel_id", "effective_on", "created_at"),)
+
+    channel_id: str = Field(foreign_key="channels.id", max_length=36)
+    caused_by_id: str | None = Field(default=None, foreign_key="incidents.id", max_length=36)
+
+
+class StatusChangeCreate(StatusChangeBase):
+    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [{
+        "status": "suspended", "effective_on": "2021-11-01", "caused_by": "eln:2021-10-18:russia-suspends-mission",
+        "note": "Announced by Sergey Lavrov on 18 October 2021.",
+    }]})
+
+    caused_by: Ref | None = Field(default=None, description="The incident (id or external_ref) that caused it.")
+    sources: list[Ref] = Field(default_factory=list, description="Source ids (or urls or external_refs).")
+
+
+class StatusChangePublic(StatusChangeBase):
+    id: str
+    created_at: datetime
+    caused_by: IncidentRef | None
+    sources: list[SourceRef]
+
+
+_EXAMPLE: dict[str, Any] = {
+    "name": "NATO Information Office in Moscow", "kind": "information_office",
+    "parties": ["nato", "russia"], "host": "russia", "location": "Moscow", "level": "diplomatic",
+    "established_on": "2001-02-20",
+}
+
+
+class ChannelCreate(ChannelBase):
+    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [_EXAMPLE]})
+
+    parties: list[Ref] = Field(min_length=2, description="Actor ids or slugs; at least two.")
+    host: Ref | None = Field(default=None, description="The hosting actor (id or slug).")
+    sources: list[Ref] = Field(default_factory=list, description="Source ids (or urls or external_refs).")
+
+
+class ChannelUpdate(SQLModel):
+    """A JSON merge patch: only the fields given change; `null` clears an optional field.
+    Status is changed by recording a status change, not here."""
+
+    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [{"location": "Moscow"}]})
+
+    name: str | None = None
+    kind: ChannelKind | None = None
+    location: str | None = None
+    level: ChannelLevel | None = None
+    established_on: date | None = None
+    description: str | None = None
+    external_ref: str | None = None
+    parties: list[Ref] | None = None
+    host: Ref | None = None
+    sources: list[Ref] | None = None
+
+
+class ChannelPublic(RecordMeta, ChannelBase):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        **_EXAMPLE, "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a", "created_at": "2021-10-18T09:00:00Z",
+        "updated_at": "2021-10-18T09:00:00Z", "version": 1, "description": None, "external_ref": None,
+        "parties": [{"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0001", "slug": "nato", "name": "NATO"},
+                    {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0002", "slug": "russia", "name": "Russia"}],
+        "host": {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0002", "slug": "russia", "name": "Russia"},
+        "status": "closed", "status_history": [], "sources": [],
+    }]})
+
+    parties: list[ActorRef]
+    host: ActorRef | None
+    status: ChannelStatus | None = Field(
+        description="The status in force on `as_of` (today by default); null before the channel exists.")
+    status_history: list[StatusChangePublic] = Field(description="Oldest first, by `effective_on`.")
+    sources: list[SourceRef]
+
+
+class ChannelFilters(SQLModel):
+    party: list[str] = Field(default_factory=list, description="Channels including every given party (id or slug).")
+    kind: list[ChannelKind] = Field(default_factory=list, description="Repeat for OR.")
+    status: list[ChannelStatus] = Field(default_factory=list, description="Status on `as_of`; repeat for OR.")
+    as_of: date | None = Field(
+        default=None, description="Evaluate `status` on this date and leave out channels that did not exist then.")

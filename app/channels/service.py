@@ -1,0 +1,200 @@
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlmodel import Session
+
+from app.actors import service as actors
+from app.channels.models import Channel, ChannelCreate, ChannelFilters, StatusChange, StatusChangeCreate
+from app.incidents import service as incidents
+from app.kit.problems import NotFound
+from app.kit.records import ensure_unique, mark_changed, retract
+from app.kit.schemas import validate_merged
+from app.sources import service as sources
+
+RESOURCE = "channel"
+CHANGE_RESOURCE = "channel_status"
+PUBLIC_COLUMNS = [c for c in Channel.__table__.c if c.key != "retracted_at"]
+LINKS = {"parties", "host", "sources"}
+LIVE_CHANGE = StatusChange.retracted_at.is_(None)
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def exists_on(day: date) -> Any:
+    """The channel exists on ``day``: from ``established_on``, or when that is unknown from
+    its first status change (always, when it has neither)."""
+    first_change = (select(func.min(StatusChange.effective_on))
+                    .where(StatusChange.channel_id == Channel.id, LIVE_CHANGE).scalar_subquery())
+    return or_(
+        Channel.established_on <= day,
+        and_(Channel.established_on.is_(None), or_(first_change <= day, first_change.is_(None))),
+    )
+
+
+def status_on(day: date) -> Any:
+    """The status in force on ``day``: the latest change on or before it, else ``active``;
+    null while the channel does not exist."""
+    latest = (select(StatusChange.status)
+              .where(StatusChange.channel_id == Channel.id, StatusChange.effective_on <= day, LIVE_CHANGE)
+              .order_by(StatusChange.effective_on.desc(), StatusChange.created_at.desc(), StatusChange.id.desc())
+              .limit(1).scalar_subquery())
+    return case((exists_on(day), func.coalesce(latest, literal("active"))), else_=None)
+
+
+def get(session: Session, channel_id: str) -> Channel:
+    channel = session.execute(
+        select(Channel).where(Channel.id == channel_id, Channel.retracted_at.is_(None))
+    ).scalar_one_or_none()
+    if channel is None:
+        raise NotFound(f"No channel {channel_id!r}.")
+    return channel
+
+
+def resolve_one(session: Session, ref: str) -> Channel:
+    """The live channel with this id or external_ref, or 404."""
+    channel = session.execute(
+        select(Channel).where(or_(Channel.id == ref, Channel.external_ref == ref), Channel.retracted_at.is_(None))
+        .order_by((Channel.id == ref).desc()).limit(1)
+    ).scalar_one_or_none()
+    if channel is None:
+        raise NotFound(f"No channel {ref!r}.")
+    return channel
+
+
+def replace(session: Session, channel: Channel, data: ChannelCreate) -> bool:
+    """Write ``data`` over ``channel`` (new or stored); a stored one's version grows only
+    when something differs."""
+    ensure_unique(session, Channel, "external_ref", data.external_ref, channel.id)
+    parties = actors.resolve(session, data.parties, ["body", "parties"])
+    host = actors.resolve(session, [data.host], ["body", "host"]) if data.host else []
+    cited = sources.resolve(session, data.sources, ["body", "sources"])
+    changed = {k: v for k, v in data.model_dump(exclude=LINKS).items() if getattr(channel, k) != v}
+    for key, value in changed.items():
+        setattr(channel, key, value)
+    is_new = channel not in session
+    session.add(channel)
+    session.flush()
+    links = [(a, "party") for a in parties] + [(a, "host") for a in host]
+    links_changed = actors.set_involvements(session, RESOURCE, channel.id, links)
+    links_changed |= sources.set_citations(session, RESOURCE, channel.id, cited)
+    if (changed or links_changed) and not is_new:
+        mark_changed(channel)
+    session.flush()
+    return bool(changed or links_changed)
+
+
+def create(session: Session, data: ChannelCreate) -> Channel:
+    channel = Channel(name=data.name, kind=data.kind)
+    replace(session, channel, data)
+    return channel
+
+
+def as_input(session: Session, channel: Channel) -> dict[str, Any]:
+    data = channel.model_dump(include=set(ChannelCreate.model_fields) - LINKS)
+    links = actors.involvements_of(session, RESOURCE, [channel.id]).get(channel.id, [])
+    data["parties"] = [ref["id"] for role, ref in links if role == "party"]
+    data["host"] = next((ref["id"] for role, ref in links if role == "host"), None)
+    data["sources"] = [s["id"] for s in sources.citations_of(session, RESOURCE, [channel.id]).get(channel.id, [])]
+    return data
+
+
+def update(session: Session, channel_id: str, patch: dict[str, Any]) -> Channel:
+    channel = get(session, channel_id)
+    replace(session, channel, validate_merged(ChannelCreate, as_input(session, channel), patch))
+    return channel
+
+
+def delete(session: Session, channel_id: str) -> None:
+    retract(get(session, channel_id))
+    session.flush()
+
+
+def record_change(session: Session, channel: Channel, data: StatusChangeCreate) -> StatusChange:
+    """Add a status change to the channel's history; the channel's version grows."""
+    ensure_unique(session, StatusChange, "external_ref", data.external_ref)
+    caused_by = incidents.resolve(session, [data.caused_by], ["body", "caused_by"])[0] if data.caused_by else None
+    cited = sources.resolve(session, data.sources, ["body", "sources"])
+    change = StatusChange(channel_id=channel.id, caused_by_id=caused_by,
+                          **data.model_dump(exclude={"caused_by", "sources"}))
+    session.add(change)
+    session.flush()
+    sources.set_citations(session, CHANGE_RESOURCE, change.id, cited)
+    mark_changed(channel)
+    session.flush()
+    return change
+
+
+def query(filters: ChannelFilters) -> Any:
+    day = filters.as_of or today()
+    status = status_on(day)
+    stmt = select(*PUBLIC_COLUMNS, status.label("status")).where(Channel.retracted_at.is_(None))
+    if filters.as_of:
+        stmt = stmt.where(exists_on(day))
+    for party in filters.party:
+        stmt = stmt.where(Channel.id.in_(actors.involved(RESOURCE, [party], ["party"])))
+    if filters.kind:
+        stmt = stmt.where(Channel.kind.in_(filters.kind))
+    if filters.status:
+        stmt = stmt.where(status.in_(filters.status))
+    return stmt
+
+
+def history(session: Session, channel_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each channel's status changes, oldest first by ``effective_on``."""
+    rows = session.execute(
+        select(StatusChange).where(StatusChange.channel_id.in_(channel_ids), LIVE_CHANGE)
+        .order_by(StatusChange.effective_on, StatusChange.created_at, StatusChange.id)
+    ).scalars().all()
+    causes = incidents.refs(session, [r.caused_by_id for r in rows if r.caused_by_id])
+    cited = sources.citations_of(session, CHANGE_RESOURCE, [r.id for r in rows])
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r.channel_id, []).append({
+            "id": r.id, "status": r.status, "effective_on": r.effective_on, "note": r.note,
+            "external_ref": r.external_ref, "created_at": r.created_at,
+            "caused_by": causes.get(r.caused_by_id), "sources": cited.get(r.id, []),
+        })
+    return out
+
+
+def change_public(session: Session, change: StatusChange) -> dict[str, Any]:
+    return next(c for c in history(session, [change.channel_id])[change.channel_id] if c["id"] == change.id)
+
+
+def get_change(session: Session, channel: Channel, change_id: str) -> StatusChange:
+    change = session.execute(
+        select(StatusChange).where(StatusChange.id == change_id, StatusChange.channel_id == channel.id, LIVE_CHANGE)
+    ).scalar_one_or_none()
+    if change is None:
+        raise NotFound(f"No status change {change_id!r} on this channel.")
+    return change
+
+
+def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    ids = [r["id"] for r in rows]
+    links = actors.involvements_of(session, RESOURCE, ids)
+    cited = sources.citations_of(session, RESOURCE, ids)
+    changes = history(session, ids)
+    out = []
+    for row in rows:
+        record = dict(row)
+        parties = links.get(row["id"], [])
+        record["parties"] = [ref for role, ref in parties if role == "party"]
+        record["host"] = next((ref for role, ref in parties if role == "host"), None)
+        record["status_history"] = changes.get(row["id"], [])
+        record["sources"] = cited.get(row["id"], [])
+        out.append(record)
+    return out
+
+
+def public(session: Session, channel: Channel, as_of: date | None = None) -> dict[str, Any]:
+    """The answer for one channel, with its status on ``as_of`` (today by default)."""
+    row = session.execute(query(ChannelFilters()).where(Channel.id == channel.id)).one()._mapping
+    if as_of is not None:
+        row = dict(row) | {"status": session.execute(
+            select(status_on(as_of)).where(Channel.id == channel.id)).scalar_one()}
+    return hydrate(session, [row])[0]

@@ -1,0 +1,122 @@
+from datetime import date
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, model_validator
+from sqlalchemy import Index, String
+from sqlmodel import Field, SQLModel
+
+from app.kit.records import JSONType, RecordColumns, RecordMeta
+from app.kit.schemas import WRITE_CONFIG, ActorRef, Ref, SourceRef
+from app.vocab import DatePrecision, ExerciseDomain, ParticipantRole, RecordStatus
+
+
+class ExerciseBase(SQLModel):
+    name: str = Field(min_length=1, max_length=300)
+    aliases: list[str] = Field(default_factory=list, sa_type=JSONType)
+    start_date: date
+    end_date: date | None = Field(default=None, description="Null while unknown.")
+    date_precision: DatePrecision = Field(default=DatePrecision.day, sa_type=String(10))
+    domains: list[ExerciseDomain] = Field(default_factory=list, sa_type=JSONType)
+    location: str | None = Field(default=None, max_length=300)
+    region: str | None = Field(default=None, max_length=200)
+    latitude: float | None = Field(default=None, ge=-90, le=90, description="A representative point, WGS 84.")
+    longitude: float | None = Field(default=None, ge=-180, le=180, description="A representative point, WGS 84.")
+    troops: int | None = Field(default=None, ge=0)
+    vessels: int | None = Field(default=None, ge=0)
+    aircraft: int | None = Field(default=None, ge=0)
+    summary: str | None = Field(default=None, max_length=20_000)
+    tags: list[str] = Field(default_factory=list, sa_type=JSONType)
+    status: RecordStatus = Field(default=RecordStatus.published, sa_type=String(20))
+    external_ref: str | None = Field(default=None, max_length=200, unique=True,
+                                     description="Natural key for upserts from other systems.")
+
+
+class Exercise(ExerciseBase, RecordColumns, table=True):
+    __tablename__ = "exercises"
+    __table_args__ = (
+        Index("ix_exercises_start_date_id", "start_date", "id"),
+        Index("ix_exercises_name_id", "name", "id"),
+        Index("ix_exercises_created_at_id", "created_at", "id"),
+        Index("ix_exercises_updated_at_id", "updated_at", "id"),
+    )
+
+
+class ParticipantIn(BaseModel):
+    model_config = WRITE_CONFIG
+
+    actor: Ref = Field(description="Actor id or slug.")
+    role: ParticipantRole = ParticipantRole.participant
+
+
+class Participant(BaseModel):
+    actor: ActorRef
+    role: ParticipantRole
+
+
+_EXAMPLE: dict[str, Any] = {
+    "name": "Joint Sea 2021", "start_date": "2021-10-14", "end_date": "2021-10-17",
+    "participants": [{"actor": "russia", "role": "lead"}, {"actor": "china", "role": "lead"}],
+    "domains": ["sea"], "region": "Sea of Japan",
+}
+
+
+class ExerciseCreate(ExerciseBase):
+    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [_EXAMPLE]})
+
+    participants: list[ParticipantIn] = Field(min_length=1, description="At least one.")
+    sources: list[Ref] = Field(default_factory=list, description="Source ids (or urls or external_refs).")
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> Self:
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise ValueError("end_date is before start_date")
+        return self
+
+
+class ExerciseUpdate(SQLModel):
+    """A JSON merge patch: only the fields given change; `null` clears an optional field."""
+
+    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [{"end_date": "2021-10-17"}]})
+
+    name: str | None = None
+    aliases: list[str] | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    date_precision: DatePrecision | None = None
+    domains: list[ExerciseDomain] | None = None
+    location: str | None = None
+    region: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    troops: int | None = None
+    vessels: int | None = None
+    aircraft: int | None = None
+    summary: str | None = None
+    tags: list[str] | None = None
+    status: RecordStatus | None = None
+    external_ref: str | None = None
+    participants: list[ParticipantIn] | None = None
+    sources: list[Ref] | None = None
+
+
+class ExercisePublic(RecordMeta, ExerciseBase):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        **_EXAMPLE, "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a", "created_at": "2021-10-18T09:00:00Z",
+        "updated_at": "2021-10-18T09:00:00Z", "version": 1, "status": "published", "sources": [],
+        "participants": [{"actor": {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0001", "slug": "russia",
+                                    "name": "Russia"}, "role": "lead"}],
+    }]})
+
+    participants: list[Participant]
+    sources: list[SourceRef]
+
+
+class ExerciseFilters(SQLModel):
+    actor: list[str] = Field(default_factory=list, description="Any participant (id or slug); repeat for OR.")
+    domain: list[ExerciseDomain] = Field(default_factory=list, description="Repeat for OR.")
+    from_: date | None = Field(default=None, alias="from", description="The exercise overlaps the window from this date.")
+    to: date | None = Field(default=None, description="The exercise overlaps the window up to this date.")
+    active_on: date | None = Field(default=None, description="A date inside the exercise.")
+    region: list[str] = Field(default_factory=list, description="Exact region; repeat for OR.")
+    q: str | None = Field(default=None, description="Case-insensitive match on name, aliases and summary.")
+    status: list[RecordStatus] = Field(default_factory=list, description="Repeat for OR.")

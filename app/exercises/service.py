@@ -1,0 +1,127 @@
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import String, cast, func, or_, select
+from sqlmodel import Session
+
+from app.actors import service as actors
+from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters
+from app.kit.problems import NotFound
+from app.kit.records import ensure_unique, mark_changed, retract, utcnow
+from app.kit.schemas import validate_merged
+from app.kit.sql import JSONHasAny
+from app.sources import service as sources
+from app.vocab import RecordStatus
+
+RESOURCE = "exercise"
+PUBLIC_COLUMNS = [c for c in Exercise.__table__.c if c.key != "retracted_at"]
+LINKS = {"participants", "sources"}
+END = func.coalesce(Exercise.end_date, Exercise.start_date)
+
+
+def get(session: Session, exercise_id: str) -> Exercise:
+    exercise = session.execute(
+        select(Exercise).where(Exercise.id == exercise_id, Exercise.retracted_at.is_(None))
+    ).scalar_one_or_none()
+    if exercise is None:
+        raise NotFound(f"No exercise {exercise_id!r}.")
+    return exercise
+
+
+def replace(session: Session, exercise: Exercise, data: ExerciseCreate) -> bool:
+    """Write ``data`` over ``exercise`` (new or stored); a stored one's version grows only
+    when something differs."""
+    ensure_unique(session, Exercise, "external_ref", data.external_ref, exercise.id)
+    ids = actors.resolve(session, [p.actor for p in data.participants], ["body", "participants"])
+    cited = sources.resolve(session, data.sources, ["body", "sources"])
+    values = data.model_dump(mode="json", exclude=LINKS) | {"start_date": data.start_date, "end_date": data.end_date}
+    changed = {k: v for k, v in values.items() if getattr(exercise, k) != v}
+    for key, value in changed.items():
+        setattr(exercise, key, value)
+    if exercise.status == RecordStatus.retracted and exercise.retracted_at is None:
+        exercise.retracted_at = utcnow()
+    is_new = exercise not in session
+    session.add(exercise)
+    session.flush()
+    links = [(actor_id, p.role.value) for actor_id, p in zip(ids, data.participants, strict=True)]
+    links_changed = actors.set_involvements(session, RESOURCE, exercise.id, links)
+    links_changed |= sources.set_citations(session, RESOURCE, exercise.id, cited)
+    if (changed or links_changed) and not is_new:
+        mark_changed(exercise)
+    session.flush()
+    return bool(changed or links_changed)
+
+
+def create(session: Session, data: ExerciseCreate) -> Exercise:
+    exercise = Exercise(name=data.name, start_date=data.start_date)
+    replace(session, exercise, data)
+    return exercise
+
+
+def as_input(session: Session, exercise: Exercise) -> dict[str, Any]:
+    data = exercise.model_dump(include=set(ExerciseCreate.model_fields) - LINKS)
+    parties = actors.involvements_of(session, RESOURCE, [exercise.id]).get(exercise.id, [])
+    data["participants"] = [{"actor": ref["id"], "role": role} for role, ref in parties]
+    data["sources"] = [s["id"] for s in sources.citations_of(session, RESOURCE, [exercise.id]).get(exercise.id, [])]
+    return data
+
+
+def update(session: Session, exercise_id: str, patch: dict[str, Any]) -> Exercise:
+    exercise = get(session, exercise_id)
+    replace(session, exercise, validate_merged(ExerciseCreate, as_input(session, exercise), patch))
+    return exercise
+
+
+def delete(session: Session, exercise_id: str) -> None:
+    exercise = get(session, exercise_id)
+    exercise.status = RecordStatus.retracted
+    retract(exercise)
+    session.flush()
+
+
+def active_on(day: date) -> Any:
+    return (Exercise.start_date <= day) & (END >= day)
+
+
+def query(filters: ExerciseFilters, listing: Any = None) -> Any:
+    stmt = select(*PUBLIC_COLUMNS).where(Exercise.retracted_at.is_(None))
+    if filters.actor:
+        stmt = stmt.where(Exercise.id.in_(actors.involved(RESOURCE, filters.actor)))
+    if filters.domain:
+        stmt = stmt.where(JSONHasAny(Exercise.domains, [d.value for d in filters.domain]))
+    if filters.region:
+        stmt = stmt.where(Exercise.region.in_(filters.region))
+    if filters.status:
+        stmt = stmt.where(Exercise.status.in_(filters.status))
+    if filters.active_on:
+        stmt = stmt.where(active_on(filters.active_on))
+    if filters.from_:
+        stmt = stmt.where(END >= filters.from_)
+    if filters.to:
+        stmt = stmt.where(*(listing.range(Exercise.start_date, None, filters.to) if listing
+                            else [Exercise.start_date <= filters.to]))
+    if filters.q:
+        needle = f"%{filters.q.lower()}%"
+        stmt = stmt.where(or_(func.lower(Exercise.name).like(needle), func.lower(Exercise.summary).like(needle),
+                              func.lower(cast(Exercise.aliases, String)).like(needle)))
+    return stmt
+
+
+def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    ids = [r["id"] for r in rows]
+    parties = actors.involvements_of(session, RESOURCE, ids)
+    cited = sources.citations_of(session, RESOURCE, ids)
+    out = []
+    for row in rows:
+        record = dict(row)
+        record["participants"] = [{"actor": ref, "role": role} for role, ref in parties.get(row["id"], [])]
+        record["sources"] = cited.get(row["id"], [])
+        out.append(record)
+    return out
+
+
+def public(session: Session, exercise: Exercise) -> dict[str, Any]:
+    """The answer for one exercise, whatever its state."""
+    row = {c.key: getattr(exercise, c.key) for c in PUBLIC_COLUMNS}
+    return hydrate(session, [row])[0]

@@ -1,0 +1,118 @@
+from datetime import date
+from typing import Any
+
+from pydantic import ConfigDict
+from sqlalchemy import Index, String
+from sqlmodel import Field, SQLModel
+
+from app.kit.records import JSONType, RecordColumns, RecordMeta
+from app.kit.schemas import WRITE_CONFIG, ActorRef, IncidentRef, Ref, SourceRef
+from app.vocab import DatePrecision, IncidentKind, RecordStatus
+
+
+class IncidentBase(SQLModel):
+    kind: IncidentKind = Field(sa_type=String(40))
+    title: str = Field(min_length=1, max_length=500)
+    summary: str | None = Field(default=None, max_length=20_000)
+    occurred_on: date
+    date_precision: DatePrecision = Field(default=DatePrecision.day, sa_type=String(10))
+    persons_affected: int | None = Field(default=None, ge=0)
+    location: str | None = Field(default=None, max_length=300)
+    latitude: float | None = Field(default=None, ge=-90, le=90, description="WGS 84.")
+    longitude: float | None = Field(default=None, ge=-180, le=180, description="WGS 84.")
+    tags: list[str] = Field(default_factory=list, sa_type=JSONType)
+    status: RecordStatus = Field(default=RecordStatus.published, sa_type=String(20))
+    external_ref: str | None = Field(default=None, max_length=200, unique=True,
+                                     description="Natural key for upserts from other systems.")
+
+
+class Incident(IncidentBase, RecordColumns, table=True):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_occurred_on_id", "occurred_on", "id"),
+        Index("ix_incidents_kind_occurred_on_id", "kind", "occurred_on", "id"),
+        Index("ix_incidents_created_at_id", "created_at", "id"),
+        Index("ix_incidents_updated_at_id", "updated_at", "id"),
+    )
+
+
+class Reply(SQLModel, table=True):
+    """``incident_id`` answers ``responds_to_id``: the edges of retaliation chains."""
+
+    __tablename__ = "incident_responses"
+    __table_args__ = (Index("ix_incident_responses_responds_to_id", "responds_to_id"),)
+
+    incident_id: str = Field(primary_key=True, foreign_key="incidents.id", max_length=36)
+    responds_to_id: str = Field(primary_key=True, foreign_key="incidents.id", max_length=36)
+    position: int = 0
+
+
+_EXAMPLE: dict[str, Any] = {
+    "kind": "accreditation_withdrawal",
+    "title": "NATO withdraws the accreditation of eight members of Russia's mission",
+    "occurred_on": "2021-10-06", "date_precision": "day", "initiators": ["nato"], "targets": ["russia"],
+    "persons_affected": 8, "location": "Brussels", "latitude": 50.8793, "longitude": 4.4258,
+    "tags": ["nato-russia"], "external_ref": "eln:2021-10-06:nato-accreditation-withdrawal",
+}
+
+
+class IncidentCreate(IncidentBase):
+    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [_EXAMPLE]})
+
+    initiators: list[Ref] = Field(min_length=1, description="Actor ids or slugs; at least one.")
+    targets: list[Ref] = Field(min_length=1, description="Actor ids or slugs; at least one.")
+    responds_to: list[Ref] = Field(default_factory=list, description="Incident ids (or external_refs) this answers.")
+    sources: list[Ref] = Field(default_factory=list, description="Source ids (or urls or external_refs).")
+
+
+class IncidentUpdate(SQLModel):
+    """A JSON merge patch: only the fields given change; `null` clears an optional field."""
+
+    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [{"persons_affected": 8}]})
+
+    kind: IncidentKind | None = None
+    title: str | None = None
+    summary: str | None = None
+    occurred_on: date | None = None
+    date_precision: DatePrecision | None = None
+    persons_affected: int | None = None
+    location: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    tags: list[str] | None = None
+    status: RecordStatus | None = None
+    external_ref: str | None = None
+    initiators: list[Ref] | None = None
+    targets: list[Ref] | None = None
+    responds_to: list[Ref] | None = None
+    sources: list[Ref] | None = None
+
+
+_REF = {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0001"}
+
+
+class IncidentPublic(RecordMeta, IncidentBase):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        **_EXAMPLE, "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a", "created_at": "2021-10-18T09:00:00Z",
+        "updated_at": "2021-10-18T09:00:00Z", "version": 1, "summary": None, "status": "published",
+        "initiators": [{**_REF, "slug": "nato", "name": "NATO"}],
+        "targets": [{**_REF, "slug": "russia", "name": "Russia"}],
+        "responds_to": [], "sources": [],
+    }]})
+
+    initiators: list[ActorRef]
+    targets: list[ActorRef]
+    responds_to: list[IncidentRef]
+    sources: list[SourceRef]
+
+
+class IncidentFilters(SQLModel):
+    kind: list[IncidentKind] = Field(default_factory=list, description="Repeat for OR.")
+    actor: list[str] = Field(default_factory=list, description="Initiator or target (id or slug); repeat for OR.")
+    initiator: list[str] = Field(default_factory=list, description="Id or slug; repeat for OR.")
+    target: list[str] = Field(default_factory=list, description="Id or slug; repeat for OR.")
+    from_: date | None = Field(default=None, alias="from", description="`occurred_on` on or after, inclusive.")
+    to: date | None = Field(default=None, description="`occurred_on` on or before, inclusive.")
+    q: str | None = Field(default=None, description="Case-insensitive match on title and summary.")
+    tag: list[str] = Field(default_factory=list, description="Repeat for OR.")
+    status: list[RecordStatus] = Field(default_factory=list, description="Repeat for OR.")

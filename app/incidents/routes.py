@@ -1,0 +1,61 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app.db import SessionDep
+from app.incidents import service
+from app.incidents.models import Incident, IncidentCreate, IncidentFilters, IncidentPublic, IncidentUpdate
+from app.kit.export import ExportFormat, list_response
+from app.kit.pagination import Listing, listing_dependency, sort_parser
+from app.kit.responses import JSONResponse, created
+from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERRORS, IdPath, merge_patch_body
+from app.kit.schemas import FormatQuery, Page
+
+router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
+IncidentListing = Annotated[Listing, Depends(listing_dependency(
+    sort_parser([Incident.occurred_on, Incident.created_at, Incident.updated_at], default="-occurred_on")))]
+
+
+@router.get("", name="list", summary="List incidents", response_model=Page[IncidentPublic], responses=LIST_ERRORS)
+def list_incidents(
+    request: Request, session: SessionDep, listing: IncidentListing,
+    filters: Annotated[IncidentFilters, Query()], format: FormatQuery = ExportFormat.json,
+) -> Response:
+    """Diplomatic incidents, filtered and keyset-paginated, newest first by default.
+    With `format=csv|ndjson|geojson` every matching incident is streamed as a file
+    (GeoJSON holds the incidents that have coordinates)."""
+    return list_response(request, session, listing, format, service.query(filters, listing), Incident.id,
+                         service.hydrate, IncidentPublic, "incidents")
+
+
+@router.post("", name="create", summary="Create an incident", status_code=201,
+             response_model=IncidentPublic, responses=WRITE_ERRORS)
+def create_incident(payload: IncidentCreate, session: SessionDep) -> JSONResponse:
+    """Create an incident; answers 201 with the record and its `Location`. An unknown
+    actor, incident or source reference is 422 naming the field."""
+    incident = service.create(session, payload)
+    return created(service.public(session, incident), f"/v1/incidents/{incident.id}")
+
+
+@router.get("/{incident}", name="read", summary="Read an incident", response_model=IncidentPublic,
+            responses=READ_ERRORS)
+def read_incident(incident: IdPath, session: SessionDep) -> JSONResponse:
+    """One incident, by id."""
+    return JSONResponse(service.public(session, service.get(session, incident)))
+
+
+@router.patch("/{incident}", name="update", summary="Update an incident", response_model=IncidentPublic,
+              responses=UPDATE_ERRORS)
+def update_incident(incident: IdPath, patch: merge_patch_body(IncidentUpdate), session: SessionDep) -> JSONResponse:
+    """Apply a JSON merge patch; `version` grows by one when anything changes. Setting
+    `status` to `retracted` retracts the incident, as `DELETE` does."""
+    row = service.update(session, incident, patch.model_dump(exclude_unset=True))
+    return JSONResponse(service.public(session, row))
+
+
+@router.delete("/{incident}", name="delete", summary="Retract an incident", status_code=204,
+               responses=READ_ERRORS)
+def delete_incident(incident: IdPath, session: SessionDep) -> Response:
+    """Retract the incident: it disappears from lists and reads but stays in the database."""
+    service.delete(session, incident)
+    return Response(status_code=204)

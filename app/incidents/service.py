@@ -1,0 +1,178 @@
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from app.actors import service as actors
+from app.incidents.models import Incident, IncidentCreate, IncidentFilters, Reply
+from app.kit.problems import NotFound, ValidationFailed, error_entry, invalid
+from app.kit.records import ensure_unique, mark_changed, retract, utcnow
+from app.kit.schemas import validate_merged
+from app.kit.sql import JSONHasAny
+from app.sources import service as sources
+from app.vocab import RecordStatus
+
+RESOURCE = "incident"
+ROLES = ("initiator", "target")
+PUBLIC_COLUMNS = [c for c in Incident.__table__.c if c.key != "retracted_at"]
+LINKS = {"initiators", "targets", "responds_to", "sources"}
+
+
+def get(session: Session, incident_id: str) -> Incident:
+    incident = session.execute(
+        select(Incident).where(Incident.id == incident_id, Incident.retracted_at.is_(None))
+    ).scalar_one_or_none()
+    if incident is None:
+        raise NotFound(f"No incident {incident_id!r}.")
+    return incident
+
+
+def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[str]:
+    """Incident ids for ids or external_refs, in order; 422 naming each unknown one."""
+    if not refs:
+        return []
+    rows = session.execute(
+        select(Incident.id, Incident.external_ref).where(
+            or_(Incident.id.in_(refs), Incident.external_ref.in_(refs)), Incident.retracted_at.is_(None)
+        )
+    ).all()
+    ids = {r.external_ref: r.id for r in rows} | {r.id: r.id for r in rows}
+    missing = [error_entry([*loc, i], f"Unknown incident {ref!r}.", "unknown_reference")
+               for i, ref in enumerate(refs) if ref not in ids]
+    if missing:
+        raise ValidationFailed(missing[0]["msg"], errors=missing)
+    return [ids[ref] for ref in refs]
+
+
+def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    rows = session.execute(
+        select(Incident.id, Incident.title, Incident.occurred_on).where(Incident.id.in_(set(ids)))
+    ).all()
+    return {r.id: {"id": r.id, "title": r.title, "occurred_on": r.occurred_on} for r in rows}
+
+
+def _set_replies(session: Session, incident_id: str, answered: Sequence[str]) -> bool:
+    current = session.execute(
+        select(Reply).where(Reply.incident_id == incident_id).order_by(Reply.position)
+    ).scalars().all()
+    if [r.responds_to_id for r in current] == list(answered):
+        return False
+    for row in current:
+        session.delete(row)
+    session.flush()
+    session.add_all(Reply(incident_id=incident_id, responds_to_id=other, position=n) for n, other in enumerate(answered))
+    return True
+
+
+def replace(session: Session, incident: Incident, data: IncidentCreate) -> bool:
+    """Write ``data`` over ``incident`` (new or stored); a stored one's version grows only
+    when something differs."""
+    ensure_unique(session, Incident, "external_ref", data.external_ref, incident.id)
+    initiators = actors.resolve(session, data.initiators, ["body", "initiators"])
+    targets = actors.resolve(session, data.targets, ["body", "targets"])
+    answered = resolve(session, data.responds_to, ["body", "responds_to"])
+    if incident.id in answered:
+        raise invalid(["body", "responds_to"], "An incident cannot respond to itself.")
+    cited = sources.resolve(session, data.sources, ["body", "sources"])
+    values = data.model_dump(exclude=LINKS)
+    changed = {k: v for k, v in values.items() if getattr(incident, k) != v}
+    for key, value in changed.items():
+        setattr(incident, key, value)
+    if incident.status == RecordStatus.retracted and incident.retracted_at is None:
+        incident.retracted_at = utcnow()
+    is_new = incident not in session
+    session.add(incident)
+    session.flush()
+    links = [(a, "initiator") for a in initiators] + [(a, "target") for a in targets]
+    links_changed = actors.set_involvements(session, RESOURCE, incident.id, links)
+    links_changed |= _set_replies(session, incident.id, answered)
+    links_changed |= sources.set_citations(session, RESOURCE, incident.id, cited)
+    if (changed or links_changed) and not is_new:
+        mark_changed(incident)
+    session.flush()
+    return bool(changed or links_changed)
+
+
+def create(session: Session, data: IncidentCreate) -> Incident:
+    incident = Incident(kind=data.kind, title=data.title, occurred_on=data.occurred_on)
+    replace(session, incident, data)
+    return incident
+
+
+def as_input(session: Session, incident: Incident) -> dict[str, Any]:
+    data = incident.model_dump(include=set(IncidentCreate.model_fields) - LINKS)
+    parties = actors.involvements_of(session, RESOURCE, [incident.id]).get(incident.id, [])
+    data["initiators"] = [ref["id"] for role, ref in parties if role == "initiator"]
+    data["targets"] = [ref["id"] for role, ref in parties if role == "target"]
+    data["responds_to"] = list(session.execute(
+        select(Reply.responds_to_id).where(Reply.incident_id == incident.id).order_by(Reply.position)
+    ).scalars())
+    data["sources"] = [s["id"] for s in sources.citations_of(session, RESOURCE, [incident.id]).get(incident.id, [])]
+    return data
+
+
+def update(session: Session, incident_id: str, patch: dict[str, Any]) -> Incident:
+    incident = get(session, incident_id)
+    replace(session, incident, validate_merged(IncidentCreate, as_input(session, incident), patch))
+    return incident
+
+
+def delete(session: Session, incident_id: str) -> None:
+    incident = get(session, incident_id)
+    incident.status = RecordStatus.retracted
+    retract(incident)
+    session.flush()
+
+
+def query(filters: IncidentFilters, listing: Any = None) -> Any:
+    """The live incidents matching ``filters``; with a listing, ``from``/``to`` become its
+    bound on ``occurred_on``."""
+    stmt = select(*PUBLIC_COLUMNS).where(Incident.retracted_at.is_(None))
+    if filters.kind:
+        stmt = stmt.where(Incident.kind.in_(filters.kind))
+    if filters.status:
+        stmt = stmt.where(Incident.status.in_(filters.status))
+    for refs_, roles in ((filters.actor, ROLES), (filters.initiator, ["initiator"]), (filters.target, ["target"])):
+        if refs_:
+            stmt = stmt.where(Incident.id.in_(actors.involved(RESOURCE, refs_, roles)))
+    if filters.q:
+        needle = f"%{filters.q.lower()}%"
+        stmt = stmt.where(or_(func.lower(Incident.title).like(needle), func.lower(Incident.summary).like(needle)))
+    if filters.tag:
+        stmt = stmt.where(JSONHasAny(Incident.tags, filters.tag))
+    if listing is not None:
+        stmt = stmt.where(*listing.range(Incident.occurred_on, filters.from_, filters.to))
+    else:
+        if filters.from_:
+            stmt = stmt.where(Incident.occurred_on >= filters.from_)
+        if filters.to:
+            stmt = stmt.where(Incident.occurred_on <= filters.to)
+    return stmt
+
+
+def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    ids = [r["id"] for r in rows]
+    parties = actors.involvements_of(session, RESOURCE, ids)
+    cited = sources.citations_of(session, RESOURCE, ids)
+    replies = session.execute(
+        select(Reply.incident_id, Reply.responds_to_id).where(Reply.incident_id.in_(ids)).order_by(Reply.position)
+    ).all()
+    answered = refs(session, [r.responds_to_id for r in replies])
+    out = []
+    for row in rows:
+        record = dict(row)
+        links = parties.get(row["id"], [])
+        record["initiators"] = [ref for role, ref in links if role == "initiator"]
+        record["targets"] = [ref for role, ref in links if role == "target"]
+        record["responds_to"] = [answered[r.responds_to_id] for r in replies if r.incident_id == row["id"]]
+        record["sources"] = cited.get(row["id"], [])
+        out.append(record)
+    return out
+
+
+def public(session: Session, incident: Incident) -> dict[str, Any]:
+    """The answer for one incident, whatever its state."""
+    row = {c.key: getattr(incident, c.key) for c in PUBLIC_COLUMNS}
+    return hydrate(session, [row])[0]
+

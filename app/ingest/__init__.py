@@ -1,0 +1,1 @@
+"""Bulk writes: upserts of mixed records keyed by slug, url or external_ref."""

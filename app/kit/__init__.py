@@ -1,0 +1,1 @@
+"""Mechanisms shared by every domain: problems, responses, pagination, records."""

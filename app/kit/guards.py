@@ -1,0 +1,69 @@
+"""ASGI middleware that checks a request body before any handler reads it:
+its media type (415) and its size (413, by ``Content-Length`` and while streaming)."""
+
+from email.message import Message
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message as ASGIMessage, Receive, Scope, Send
+
+from app.kit.problems import problem_response
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+JSON_TYPES = ("application/json",)
+NDJSON_TYPE = "application/x-ndjson"
+
+
+def _is_json(content_type: str, allow_ndjson: bool) -> bool:
+    message = Message()
+    message["content-type"] = content_type
+    kind = message.get_content_type()
+    return kind == "application/json" or kind.endswith("+json") or (allow_ndjson and kind == NDJSON_TYPE)
+
+
+class BodyGuard:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, import_max_body_bytes: int, import_path: str) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.import_max_body_bytes = import_max_body_bytes
+        self.import_path = import_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        is_import = scope["path"] == self.import_path
+        limit = self.import_max_body_bytes if is_import else self.max_body_bytes
+        length = headers.get("content-length")
+        has_body = headers.get("transfer-encoding") == "chunked" or (length not in (None, "0"))
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._refuse(scope, send, 413, f"The request body is larger than {limit} bytes.")
+            return
+        if has_body and not _is_json(headers.get("content-type", ""), is_import):
+            accepted = "application/json" + (" or application/x-ndjson" if is_import else "")
+            await self._refuse(scope, send, 415, f"Send the body as {accepted}.")
+            return
+
+        received = 0
+
+        async def limited_receive() -> ASGIMessage:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise HTTPException(413, f"The request body is larger than {limit} bytes.")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, status: int, detail: str) -> None:
+        slug = {413: "payload-too-large", 415: "unsupported-media-type"}[status]
+        response = problem_response(Request(scope), status, type_=f"/problems/{slug}", detail=detail)
+        await response(scope, _drain, send)
+
+
+async def _drain() -> ASGIMessage:
+    return {"type": "http.disconnect"}

@@ -1,0 +1,197 @@
+"""Keyset pagination with signed, opaque cursors.
+
+A cursor carries the sort key of the last row served and a fingerprint of the query that
+produced it, signed with ``DEMARCHE_CURSOR_SECRET``: a tampered cursor, or one replayed
+with other filters or another sort, is refused with 400.
+
+Pages are keyset queries (``WHERE (sort, id) beyond the cursor ORDER BY sort, id LIMIT n``),
+so page 10,000 costs what page 1 costs and rows inserted during a walk neither repeat nor
+vanish. On SQLite a row-value condition is not used as the index bound, so the cursor's
+value is folded into the range bound of the sort column itself (``min(to, cursor)``).
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import Depends, Query, Request
+from sqlalchemy import ColumnElement, Select, or_
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlmodel import Session
+
+from app.kit.problems import InvalidCursor, invalid
+from app.kit.responses import JSONResponse
+
+UNPAGED_PARAMS = {"cursor", "limit", "format"}
+
+
+@dataclass(frozen=True)
+class Sort:
+    name: str
+    column: InstrumentedAttribute
+    descending: bool
+
+    @property
+    def token(self) -> str:
+        return f"-{self.name}" if self.descending else self.name
+
+
+def sort_parser(allowed: Iterable[InstrumentedAttribute], default: str) -> Callable[..., Sort]:
+    """A dependency parsing ``sort`` against the allowed columns of one collection."""
+    columns = {c.key: c for c in allowed}
+    choices = ", ".join(f"{name}, -{name}" for name in columns)
+
+    def parse(
+        sort: Annotated[
+            str | None,
+            Query(description=f"Sort field, `-` for descending. One of: {choices}. Default `{default}`."),
+        ] = None,
+    ) -> Sort:
+        token = sort or default
+        name = token.removeprefix("-")
+        if name not in columns:
+            raise invalid(["query", "sort"], f"Unknown sort field {name!r}; allowed: {choices}.")
+        return Sort(name, columns[name], token.startswith("-"))
+
+    return parse
+
+
+def _fingerprint(request: Request, sort: Sort) -> str:
+    items = sorted((k, v) for k, v in request.query_params.multi_items() if k not in UNPAGED_PARAMS | {"sort"})
+    items.append(("sort", sort.token))
+    return hashlib.sha256(urlencode(items).encode()).hexdigest()[:16]
+
+
+def _sign(secret: str, payload: bytes) -> str:
+    return hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()[:32]
+
+
+def _to_json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def _from_json(value: Any, python_type: type) -> Any:
+    if python_type is datetime:
+        return datetime.fromisoformat(value)
+    if python_type is date:
+        return date.fromisoformat(value)
+    if not isinstance(value, python_type):
+        raise TypeError
+    return value
+
+
+@dataclass
+class Listing:
+    """One list request: its sort, page size, position and the range on the sort column."""
+
+    sort: Sort
+    limit: int
+    fingerprint: str
+    secret: str
+    after: tuple[Any, str] | None = None
+    _lo: Any = field(default=None, init=False)
+    _hi: Any = field(default=None, init=False)
+
+    def range(self, column: InstrumentedAttribute, lo: Any, hi: Any) -> list[ColumnElement[bool]]:
+        """Conditions for ``lo <= column <= hi``; on the sort column they become the page bound."""
+        if column is self.sort.column:
+            self._lo, self._hi = lo, hi
+            return []
+        conditions = []
+        if lo is not None:
+            conditions.append(column >= lo)
+        if hi is not None:
+            conditions.append(column <= hi)
+        return conditions
+
+    def apply(self, stmt: Select, id_column: InstrumentedAttribute, limit: int | None = None) -> Select:
+        column, lo, hi = self.sort.column, self._lo, self._hi
+        if self.after is not None:
+            value, last_id = self.after
+            if self.sort.descending:
+                hi = value if hi is None else min(hi, value)
+                stmt = stmt.where(or_(column < value, id_column < last_id))
+            else:
+                lo = value if lo is None else max(lo, value)
+                stmt = stmt.where(or_(column > value, id_column > last_id))
+        if lo is not None:
+            stmt = stmt.where(column >= lo)
+        if hi is not None:
+            stmt = stmt.where(column <= hi)
+        order = (column.desc(), id_column.desc()) if self.sort.descending else (column.asc(), id_column.asc())
+        return stmt.order_by(*order).limit((limit or self.limit) + 1)
+
+    def cursor_after(self, row: Mapping[str, Any]) -> str:
+        payload = orjson.dumps({"f": self.fingerprint, "v": [_to_json(row[self.sort.name]), row["id"]]})
+        body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+        return f"{body}.{_sign(self.secret, payload)}"
+
+    def read_cursor(self, token: str) -> None:
+        try:
+            body, signature = token.split(".", 1)
+            payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            if not hmac.compare_digest(signature, _sign(self.secret, payload)):
+                raise ValueError
+            data = orjson.loads(payload)
+            value, last_id = data["v"]
+            if data["f"] != self.fingerprint:
+                raise InvalidCursor("The cursor belongs to another query: keep filters and sort unchanged while paging.")
+            self.after = (_from_json(value, self.sort.column.type.python_type), str(last_id))
+        except InvalidCursor:
+            raise
+        except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError):
+            raise InvalidCursor("The cursor is malformed or was altered.") from None
+
+
+def listing_dependency(sort: Callable[..., Sort]) -> Callable[..., Listing]:
+    def build(
+        request: Request,
+        sort: Annotated[Sort, Depends(sort)],
+        limit: Annotated[int, Query(ge=1, le=500, description="Rows per page, 1–500.")] = 50,
+        cursor: Annotated[
+            str | None, Query(description="Opaque cursor from a previous page's `next_cursor`.")
+        ] = None,
+    ) -> Listing:
+        listing = Listing(sort, limit, _fingerprint(request, sort), request.app.state.settings.cursor_secret)
+        if cursor is not None:
+            listing.read_cursor(cursor)
+        return listing
+
+    return build
+
+
+def page_response(
+    request: Request, listing: Listing, session: Session, stmt: Select,
+    id_column: InstrumentedAttribute, hydrate: Callable[[Session, list[Mapping[str, Any]]], list[dict]],
+) -> JSONResponse:
+    rows = [r._mapping for r in session.execute(listing.apply(stmt, id_column))]
+    has_more = len(rows) > listing.limit
+    rows = rows[: listing.limit]
+    next_cursor = listing.cursor_after(rows[-1]) if has_more else None
+    headers = {}
+    if next_cursor:
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        query.append(("cursor", next_cursor))
+        headers["Link"] = f'<{request.url.replace(query=urlencode(query))}>; rel="next"'
+    return JSONResponse({"data": hydrate(session, rows), "next_cursor": next_cursor}, headers=headers)
+
+
+def walk(
+    session: Session, listing: Listing, stmt: Select, id_column: InstrumentedAttribute, chunk: int = 1000
+) -> Iterator[list[Mapping[str, Any]]]:
+    """Every matching row, ``chunk`` at a time, by keyset: constant memory at any size."""
+    while True:
+        rows = [r._mapping for r in session.execute(listing.apply(stmt, id_column, limit=chunk - 1))]
+        if not rows:
+            return
+        yield rows
+        if len(rows) < chunk:
+            return
+        listing.after = (rows[-1][listing.sort.name], rows[-1]["id"])

@@ -1,0 +1,207 @@
+"""RFC 9457 problem details: error classes and the handlers that render them.
+
+Every 4xx/5xx answer leaves through here, so no stack trace, SQL or path ever reaches a
+client.
+"""
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.kit.responses import JSONResponse
+
+log = logging.getLogger("demarche")
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error that becomes a problem-details answer."""
+
+    status: int = 500
+    slug: str = "internal-error"
+    title: str = "Internal server error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+    @property
+    def type(self) -> str:
+        return f"/problems/{self.slug}"
+
+
+class BadRequest(Problem):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+class MalformedJSON(Problem):
+    status, slug, title = 400, "malformed-json", "Malformed JSON"
+
+
+class InvalidCursor(Problem):
+    status, slug, title = 400, "invalid-cursor", "Invalid cursor"
+
+
+class NotFound(Problem):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(Problem):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(Problem):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class UnsupportedMediaType(Problem):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class ValidationFailed(Problem):
+    status, slug, title = 422, "validation-error", "Validation error"
+
+
+class ServiceUnavailable(Problem):
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+
+def error_entry(loc: Sequence[Any], msg: str, type_: str) -> dict[str, Any]:
+    return {"loc": list(loc), "msg": msg, "type": type_}
+
+
+def invalid(loc: Sequence[Any], msg: str, type_: str = "value_error") -> ValidationFailed:
+    """A 422 naming one field, e.g. an unknown reference."""
+    return ValidationFailed(msg, errors=[error_entry(loc, msg, type_)])
+
+
+def from_pydantic(exc: ValidationError, prefix: Sequence[Any] = ("body",)) -> ValidationFailed:
+    errors = [error_entry([*prefix, *e["loc"]], e["msg"], e["type"]) for e in exc.errors()]
+    return ValidationFailed(_summary(errors), errors=errors)
+
+
+def _summary(errors: list[dict[str, Any]]) -> str:
+    first = errors[0]
+    where = ".".join(str(p) for p in first["loc"])
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    *,
+    type_: str = "about:blank",
+    title: str | None = None,
+    detail: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail or HTTPStatus(status).description,
+        "instance": request.url.path,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
+    return problem_response(
+        request, exc.status, type_=exc.type, title=exc.title, detail=exc.detail,
+        errors=exc.errors, headers=exc.headers,
+    )
+
+
+async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    raw = exc.errors()
+    if any(e["type"] == "json_invalid" for e in raw):
+        return await _on_problem(request, MalformedJSON("The request body is not valid JSON."))
+    errors = [error_entry(e["loc"], e["msg"], e["type"]) for e in raw]
+    return await _on_problem(request, ValidationFailed(_summary(errors), errors=errors))
+
+
+async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if exc.status_code == 404:
+        detail = f"No resource at {request.url.path}."
+    return problem_response(request, exc.status_code, detail=detail, headers=exc.headers)
+
+
+async def _on_integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+    # The services check uniqueness first; this catches the race between two writers.
+    return await _on_problem(request, Conflict("The record conflicts with an existing one."))
+
+
+async def _on_database(request: Request, exc: DBAPIError) -> JSONResponse:
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        log.warning("database unavailable: %s", type(exc.orig).__name__)
+        return await _on_problem(
+            request,
+            ServiceUnavailable("The database is unavailable; retry shortly.", headers={"Retry-After": "5"}),
+        )
+    return await _on_unexpected(request, exc)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(request, 500, detail="An unexpected error occurred.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(IntegrityError, _on_integrity)
+    app.add_exception_handler(DBAPIError, _on_database)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[dict[str, Any]] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Malformed JSON, or a tampered or foreign cursor.",
+    404: "No such record (or it was retracted).",
+    409: "A unique key (slug, url, external_ref) is already taken.",
+    413: "The request body is larger than the configured limit.",
+    415: "The request body is not JSON.",
+    422: "The input failed validation; `errors` lists each field.",
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of the problem answers an operation can give."""
+    return {
+        status: {
+            "description": _DESCRIPTIONS[status],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": ProblemDetail.model_json_schema()}},
+        }
+        for status in statuses
+    }

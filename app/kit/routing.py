@@ -1,0 +1,21 @@
+"""Route-level helpers shared by the collections."""
+
+from typing import Annotated
+
+from fastapi import Body, Path
+
+from app.kit import problems
+
+IdPath = Annotated[str, Path(description="The record's id.")]
+ActorPath = Annotated[str, Path(description="The actor's id or slug.")]
+
+READ_ERRORS = problems.responses(404)
+LIST_ERRORS = problems.responses(400, 422)
+WRITE_ERRORS = problems.responses(400, 409, 413, 415, 422)
+UPDATE_ERRORS = problems.responses(400, 404, 409, 413, 415, 422)
+
+
+
+def merge_patch_body(model: type) -> object:
+    """A body documented as a JSON merge patch (RFC 7396) of ``model``."""
+    return Annotated[model, Body(media_type="application/merge-patch+json")]

@@ -1,0 +1,35 @@
+"""SQL that the two engines spell differently, behind one name."""
+
+import json
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement as _Column
+from sqlalchemy.types import Boolean
+
+
+class JSONHasAny(_Column[bool]):
+    """True when the JSON array in ``column`` holds any of ``values``."""
+
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, column: ColumnElement[Any], values: list[str]) -> None:
+        self.column = column
+        self.values = list(values)
+
+
+@compiles(JSONHasAny, "sqlite")
+def _sqlite(element: JSONHasAny, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    values = compiler.process(bindparam(None, json.dumps(element.values), type_=String()), **kw)
+    return f"EXISTS (SELECT 1 FROM json_each({column}) AS item WHERE item.value IN (SELECT value FROM json_each({values})))"
+
+
+@compiles(JSONHasAny, "postgresql")
+def _postgresql(element: JSONHasAny, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    values = compiler.process(bindparam(None, element.values, type_=ARRAY(String())), **kw)
+    return f"({column} ?| {values})"

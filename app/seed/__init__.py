@@ -1,0 +1,20 @@
+"""The demo data set: the NATO-Russia crisis of October 2021, from the founding case."""
+
+import json
+from importlib.resources import files
+
+from sqlmodel import Session
+
+from app.ingest.upsert import upsert
+
+
+def load_demo(session: Session) -> dict[str, dict[str, int]]:
+    """Upsert every demo record; a second run changes nothing. Answers the counts."""
+    counts: dict[str, dict[str, int]] = {}
+    text = files("app.seed").joinpath("demo.ndjson").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.strip():
+            type_, outcome = upsert(session, json.loads(line))
+            counts.setdefault(outcome, {}).setdefault(type_, 0)
+            counts[outcome][type_] += 1
+    return counts

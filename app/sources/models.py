@@ -1,0 +1,80 @@
+from datetime import date
+from typing import Any
+
+from pydantic import ConfigDict
+from sqlalchemy import Index, String
+from sqlmodel import Field, SQLModel
+
+from app.kit.records import JSONType, RecordColumns, RecordMeta
+from app.kit.schemas import WRITE_CONFIG
+from app.vocab import SourceKind
+
+
+class SourceBase(SQLModel):
+    url: str = Field(min_length=1, max_length=2000, unique=True, description="Unique.")
+    title: str = Field(min_length=1, max_length=500)
+    publisher: str | None = Field(default=None, max_length=300)
+    authors: list[str] = Field(default_factory=list, sa_type=JSONType)
+    published_on: date | None = None
+    kind: SourceKind | None = Field(default=None, sa_type=String(20))
+    external_ref: str | None = Field(default=None, max_length=200, unique=True,
+                                     description="Natural key for upserts from other systems.")
+
+
+class Source(SourceBase, RecordColumns, table=True):
+    __tablename__ = "sources"
+    __table_args__ = (
+        Index("ix_sources_created_at_id", "created_at", "id"),
+        Index("ix_sources_title_id", "title", "id"),
+        Index("ix_sources_publisher", "publisher"),
+    )
+
+
+_EXAMPLE: dict[str, Any] = {
+    "url": "https://www.europeanleadershipnetwork.org/commentary/network-reflections-how-do-you-view-russias-response-to-nato-expulsions/",
+    "title": "Network reflections: How do you view Russia's response to NATO expulsions?",
+    "publisher": "European Leadership Network", "authors": ["Stefanie Babst", "Andrey Kortunov"],
+    "published_on": "2021-10-18", "kind": "analysis",
+}
+
+
+class SourceCreate(SourceBase):
+    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [_EXAMPLE]})
+
+
+class SourceUpdate(SQLModel):
+    """A JSON merge patch: only the fields given change; `null` clears an optional field."""
+
+    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [{"publisher": "ELN"}]})
+
+    url: str | None = None
+    title: str | None = None
+    publisher: str | None = None
+    authors: list[str] | None = None
+    published_on: date | None = None
+    kind: SourceKind | None = None
+    external_ref: str | None = None
+
+
+class SourcePublic(RecordMeta, SourceBase):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        **_EXAMPLE, "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a", "created_at": "2021-10-18T09:00:00Z",
+        "updated_at": "2021-10-18T09:00:00Z", "version": 1, "external_ref": None,
+    }]})
+
+
+class SourceFilters(SQLModel):
+    q: str | None = Field(default=None, description="Case-insensitive match on title, publisher and authors.")
+    publisher: list[str] = Field(default_factory=list, description="Exact publisher; repeat for OR.")
+
+
+class Citation(SQLModel, table=True):
+    """A source cited by an incident, exercise, channel or status change."""
+
+    __tablename__ = "citations"
+    __table_args__ = (Index("ix_citations_source_id", "source_id"),)
+
+    resource: str = Field(primary_key=True, max_length=20)
+    record_id: str = Field(primary_key=True, max_length=36)
+    source_id: str = Field(primary_key=True, foreign_key="sources.id", max_length=36)
+    position: int = 0

@@ -1,0 +1,128 @@
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import String, cast, func, or_, select
+from sqlmodel import Session
+
+from app.kit.problems import NotFound, ValidationFailed, error_entry
+from app.kit.records import ensure_unique, mark_changed, retract
+from app.kit.schemas import validate_merged
+from app.sources.models import Citation, Source, SourceCreate, SourceFilters
+
+PUBLIC_COLUMNS = [c for c in Source.__table__.c if c.key != "retracted_at"]
+
+
+def get(session: Session, source_id: str) -> Source:
+    source = session.execute(
+        select(Source).where(Source.id == source_id, Source.retracted_at.is_(None))
+    ).scalar_one_or_none()
+    if source is None:
+        raise NotFound(f"No source {source_id!r}.")
+    return source
+
+
+def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[str]:
+    """Source ids for ids, urls or external_refs, in order; 422 naming each unknown one."""
+    if not refs:
+        return []
+    rows = session.execute(
+        select(Source.id, Source.url, Source.external_ref).where(
+            or_(Source.id.in_(refs), Source.url.in_(refs), Source.external_ref.in_(refs)),
+            Source.retracted_at.is_(None),
+        )
+    ).all()
+    ids = {r.external_ref: r.id for r in rows} | {r.url: r.id for r in rows} | {r.id: r.id for r in rows}
+    missing = [error_entry([*loc, i], f"Unknown source {ref!r}.", "unknown_reference")
+               for i, ref in enumerate(refs) if ref not in ids]
+    if missing:
+        raise ValidationFailed(missing[0]["msg"], errors=missing)
+    return [ids[ref] for ref in refs]
+
+
+def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    rows = session.execute(select(Source.id, Source.title, Source.url).where(Source.id.in_(set(ids)))).all()
+    return {r.id: {"id": r.id, "title": r.title, "url": r.url} for r in rows}
+
+
+def replace(session: Session, source: Source, data: SourceCreate) -> bool:
+    ensure_unique(session, Source, "url", data.url, source.id)
+    ensure_unique(session, Source, "external_ref", data.external_ref, source.id)
+    changed = {k: v for k, v in data.model_dump().items() if getattr(source, k) != v}
+    for key, value in changed.items():
+        setattr(source, key, value)
+    if changed and source in session:
+        mark_changed(source)
+    session.add(source)
+    session.flush()
+    return bool(changed)
+
+
+def create(session: Session, data: SourceCreate) -> Source:
+    source = Source(url=data.url, title=data.title)
+    replace(session, source, data)
+    return source
+
+
+def update(session: Session, source_id: str, patch: dict[str, Any]) -> Source:
+    source = get(session, source_id)
+    replace(session, source, validate_merged(SourceCreate, source.model_dump(include=set(SourceCreate.model_fields)), patch))
+    return source
+
+
+def delete(session: Session, source_id: str) -> None:
+    retract(get(session, source_id))
+    session.flush()
+
+
+def query(filters: SourceFilters) -> Any:
+    stmt = select(*PUBLIC_COLUMNS).where(Source.retracted_at.is_(None))
+    if filters.q:
+        needle = f"%{filters.q.lower()}%"
+        stmt = stmt.where(or_(
+            func.lower(Source.title).like(needle), func.lower(Source.publisher).like(needle),
+            func.lower(cast(Source.authors, String)).like(needle),
+        ))
+    if filters.publisher:
+        stmt = stmt.where(Source.publisher.in_(filters.publisher))
+    return stmt
+
+
+def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [dict(row) for row in rows]
+
+
+def public(session: Session, source: Source) -> dict[str, Any]:
+    """The answer for one source, whatever its state."""
+    row = {c.key: getattr(source, c.key) for c in PUBLIC_COLUMNS}
+    return hydrate(session, [row])[0]
+
+
+
+def set_citations(session: Session, resource: str, record_id: str, source_ids: Sequence[str]) -> bool:
+    """Make ``source_ids`` the sources the record cites, in order; True when they changed."""
+    current = session.execute(
+        select(Citation).where(Citation.resource == resource, Citation.record_id == record_id)
+        .order_by(Citation.position)
+    ).scalars().all()
+    if [c.source_id for c in current] == list(source_ids):
+        return False
+    for row in current:
+        session.delete(row)
+    session.flush()
+    session.add_all(Citation(resource=resource, record_id=record_id, source_id=source_id, position=n)
+                    for n, source_id in enumerate(source_ids))
+    return True
+
+
+def citations_of(session: Session, resource: str, record_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
+    """Each record's cited sources as ``{id, title, url}``, in the order they were given."""
+    rows = session.execute(
+        select(Citation.record_id, Source.id, Source.title, Source.url)
+        .join(Source, Source.id == Citation.source_id)
+        .where(Citation.resource == resource, Citation.record_id.in_(record_ids))
+        .order_by(Citation.record_id, Citation.position)
+    ).all()
+    out: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        out.setdefault(r.record_id, []).append({"id": r.id, "title": r.title, "url": r.url})
+    return out
