@@ -70,7 +70,7 @@ def create(session: Session, data: ActorCreate) -> Actor:
 
 
 def as_input(actor: Actor) -> dict[str, Any]:
-    data = actor.model_dump(include=set(ActorCreate.model_fields) - {"affiliation"})
+    data = actor.model_dump(include=set(ActorCreate.model_fields) - {"affiliation"}, warnings=False)
     if actor.affiliation_id:
         data["affiliation"] = actor.affiliation_id
     return data

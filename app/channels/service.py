@@ -94,7 +94,7 @@ def create(session: Session, data: ChannelCreate) -> Channel:
 
 
 def as_input(session: Session, channel: Channel) -> dict[str, Any]:
-    data = channel.model_dump(include=set(ChannelCreate.model_fields) - LINKS)
+    data = channel.model_dump(include=set(ChannelCreate.model_fields) - LINKS, warnings=False)
     links = actors.involvements_of(session, RESOURCE, [channel.id]).get(channel.id, [])
     data["parties"] = [ref["id"] for role, ref in links if role == "party"]
     data["host"] = next((ref["id"] for role, ref in links if role == "host"), None)

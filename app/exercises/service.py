@@ -60,7 +60,7 @@ def create(session: Session, data: ExerciseCreate) -> Exercise:
 
 
 def as_input(session: Session, exercise: Exercise) -> dict[str, Any]:
-    data = exercise.model_dump(include=set(ExerciseCreate.model_fields) - LINKS)
+    data = exercise.model_dump(include=set(ExerciseCreate.model_fields) - LINKS, warnings=False)
     parties = actors.involvements_of(session, RESOURCE, [exercise.id]).get(exercise.id, [])
     data["participants"] = [{"actor": ref["id"], "role": role} for role, ref in parties]
     data["sources"] = [s["id"] for s in sources.citations_of(session, RESOURCE, [exercise.id]).get(exercise.id, [])]

@@ -101,7 +101,7 @@ def create(session: Session, data: IncidentCreate) -> Incident:
 
 
 def as_input(session: Session, incident: Incident) -> dict[str, Any]:
-    data = incident.model_dump(include=set(IncidentCreate.model_fields) - LINKS)
+    data = incident.model_dump(include=set(IncidentCreate.model_fields) - LINKS, warnings=False)
     parties = actors.involvements_of(session, RESOURCE, [incident.id]).get(incident.id, [])
     data["initiators"] = [ref["id"] for role, ref in parties if role == "initiator"]
     data["targets"] = [ref["id"] for role, ref in parties if role == "target"]

@@ -65,7 +65,8 @@ def create(session: Session, data: SourceCreate) -> Source:
 
 def update(session: Session, source_id: str, patch: dict[str, Any]) -> Source:
     source = get(session, source_id)
-    replace(session, source, validate_merged(SourceCreate, source.model_dump(include=set(SourceCreate.model_fields)), patch))
+    current = source.model_dump(include=set(SourceCreate.model_fields), warnings=False)
+    replace(session, source, validate_merged(SourceCreate, current, patch))
     return source
 
 
