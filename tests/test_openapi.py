@@ -1,0 +1,35 @@
+import json
+import re
+from pathlib import Path
+
+COMMITTED = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+
+
+def test_committed_spec_equals_the_served_one(client):
+    served = client.get("/openapi.json").json()
+    assert json.loads(COMMITTED.read_text(encoding="utf-8")) == served, "run `make openapi` and commit the result"
+
+
+def test_every_operation_is_documented(client):
+    spec = client.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            where = f"{method.upper()} {path}"
+            assert op.get("summary") and op.get("description"), where
+            assert op.get("tags"), where
+            assert re.fullmatch(rf"{op['tags'][0]}-[a-z][a-z0-9-]*", op["operationId"]), where
+            if path.startswith("/v1/") and method in {"post", "patch"}:
+                assert {"413", "415", "422"} <= op["responses"].keys(), where
+                schema = op["requestBody"]["content"]
+                assert any("examples" in json.dumps(c) or "example" in json.dumps(c) for c in schema.values()) or \
+                    _has_example(spec, schema), where
+
+
+def _has_example(spec, content):
+    for media in content.values():
+        ref = media["schema"].get("$ref", "")
+        if ref:
+            component = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+            if component.get("examples"):
+                return True
+    return False
