@@ -14,7 +14,8 @@ from app.db import make_engine
 from app.settings import get_settings
 
 cli = typer.Typer(help="Demarche: the record of diplomatic incidents.", no_args_is_help=True)
-ROOT = Path(__file__).resolve().parent.parent
+# The source checkout; an installed package (as in the container) finds them in the working directory.
+ROOT = next(p for p in (Path(__file__).resolve().parent.parent, Path.cwd()) if (p / "alembic.ini").exists())
 
 
 def alembic_config(url: str | None = None) -> Config:
