@@ -16,6 +16,7 @@ from app.kit.guards import BodyGuard
 from app.kit.responses import JSONResponse
 from app.settings import Settings, get_settings
 from app.sources.routes import router as sources_router
+from app.views.routes import router as views_router
 
 DESCRIPTION = """
 The record of diplomatic incidents — expulsions, accreditation withdrawals, closures and
@@ -62,6 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         import_max_body_bytes=settings.import_max_body_bytes, import_path="/v1/import",
     )
     for router in (health_router, vocab.router, actors_router, sources_router, incidents_router,
-                   exercises_router, channels_router):
+                   exercises_router, channels_router, views_router):
         app.include_router(router)
     return app

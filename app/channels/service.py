@@ -198,3 +198,18 @@ def public(session: Session, channel: Channel, as_of: date | None = None) -> dic
         row = dict(row) | {"status": session.execute(
             select(status_on(as_of)).where(Channel.id == channel.id)).scalar_one()}
     return hydrate(session, [row])[0]
+
+
+def changes_by_id(session: Session, change_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Status changes by id, each with its channel as ``{id, name}`` and its parties."""
+    rows = session.execute(
+        select(StatusChange.id, StatusChange.channel_id, Channel.name)
+        .join(Channel, Channel.id == StatusChange.channel_id).where(StatusChange.id.in_(change_ids))
+    ).all()
+    channel_ids = {r.channel_id for r in rows}
+    changes = {c["id"]: c for cs in history(session, list(channel_ids)).values() for c in cs}
+    parties = actors.involvements_of(session, RESOURCE, list(channel_ids))
+    return {r.id: changes[r.id] | {
+        "channel": {"id": r.channel_id, "name": r.name},
+        "parties": [ref for role, ref in parties.get(r.channel_id, []) if role == "party"],
+    } for r in rows if r.id in changes}

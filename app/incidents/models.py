@@ -106,6 +106,14 @@ class IncidentPublic(RecordMeta, IncidentBase):
     sources: list[SourceRef]
 
 
+class ChainLink(IncidentPublic):
+    depth: int = Field(description="0 for the chain's first move, n+1 for an answer to depth n.")
+
+
+class ChainPage(SQLModel):
+    data: list[ChainLink]
+
+
 class IncidentFilters(SQLModel):
     kind: list[IncidentKind] = Field(default_factory=list, description="Repeat for OR.")
     actor: list[str] = Field(default_factory=list, description="Initiator or target (id or slug); repeat for OR.")

@@ -4,7 +4,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.db import SessionDep
 from app.incidents import service
-from app.incidents.models import Incident, IncidentCreate, IncidentFilters, IncidentPublic, IncidentUpdate
+from app.incidents.models import (
+    ChainPage, Incident, IncidentCreate, IncidentFilters, IncidentPublic, IncidentUpdate,
+)
 from app.kit.export import ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.responses import JSONResponse, created
@@ -42,6 +44,16 @@ def create_incident(payload: IncidentCreate, session: SessionDep) -> JSONRespons
 def read_incident(incident: IdPath, session: SessionDep) -> JSONResponse:
     """One incident, by id."""
     return JSONResponse(service.public(session, service.get(session, incident)))
+
+
+@router.get("/{incident}/chain", name="chain", summary="The retaliation chain of an incident",
+            response_model=ChainPage, responses=READ_ERRORS)
+def incident_chain(incident: IdPath, session: SessionDep) -> JSONResponse:
+    """Every incident reachable from this one through `responds_to`, in either direction,
+    oldest first; each carries `depth`: 0 for the chain's first move, n+1 for an answer to an
+    incident at depth n (the deepest, when it answers several). An incident alone is a chain
+    of one."""
+    return JSONResponse({"data": service.chain(session, incident)})
 
 
 @router.patch("/{incident}", name="update", summary="Update an incident", response_model=IncidentPublic,

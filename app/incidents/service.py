@@ -1,7 +1,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select
 from sqlmodel import Session
 
 from app.actors import service as actors
@@ -176,3 +176,55 @@ def public(session: Session, incident: Incident) -> dict[str, Any]:
     row = {c.key: getattr(incident, c.key) for c in PUBLIC_COLUMNS}
     return hydrate(session, [row])[0]
 
+
+
+def chain(session: Session, incident_id: str) -> list[dict[str, Any]]:
+    """The whole retaliation chain ``incident_id`` belongs to, oldest first, with depths.
+
+    One recursive query finds every incident reachable through ``responds_to`` in either
+    direction (``UNION`` keeps each once, so cycles in bad data end the recursion); a
+    second reads the edges among them. Depth is 0 for a first move (answering nothing in
+    the chain) and one more than the deepest incident an answer responds to.
+    """
+    get(session, incident_id)
+    edges = select(Reply.incident_id.label("a"), Reply.responds_to_id.label("b")).union_all(
+        select(Reply.responds_to_id, Reply.incident_id)).subquery("edges")
+    members = select(literal(incident_id).label("id")).cte("members", recursive=True)
+    members = members.union(select(edges.c.b).join(members, edges.c.a == members.c.id))
+    rows = session.execute(
+        select(*PUBLIC_COLUMNS).where(Incident.id.in_(select(members.c.id)), Incident.retracted_at.is_(None))
+        .order_by(Incident.occurred_on, Incident.id)
+    ).all()
+    ids = [r.id for r in rows]
+    answered: dict[str, set[str]] = {i: set() for i in ids}
+    for reply in session.execute(select(Reply.incident_id, Reply.responds_to_id).where(Reply.incident_id.in_(ids))):
+        if reply.responds_to_id in answered:
+            answered[reply.incident_id].add(reply.responds_to_id)
+    depth = _depths(answered)
+    records = hydrate(session, [r._mapping for r in rows])
+    for record in records:
+        record["depth"] = depth[record["id"]]
+    return sorted(records, key=lambda r: (r["occurred_on"], r["depth"], r["id"]))
+
+
+def _depths(answered: dict[str, set[str]]) -> dict[str, int]:
+    """Longest distance from a first move, by Kahn's algorithm; incidents caught in a
+    cycle take one more than the deepest incident they answer outside it."""
+    waiting = {i: set(a) for i, a in answered.items()}
+    answers: dict[str, list[str]] = {i: [] for i in answered}
+    for incident, targets in answered.items():
+        for target in targets:
+            answers[target].append(incident)
+    depth: dict[str, int] = {}
+    ready = [i for i, a in waiting.items() if not a]
+    while ready:
+        current = ready.pop()
+        depth[current] = max((depth[t] + 1 for t in answered[current]), default=0)
+        for follower in answers[current]:
+            waiting[follower].discard(current)
+            if not waiting[follower]:
+                ready.append(follower)
+    for incident in answered:
+        if incident not in depth:
+            depth[incident] = max((depth[t] + 1 for t in answered[incident] if t in depth), default=0)
+    return depth

@@ -33,3 +33,26 @@ def _postgresql(element: JSONHasAny, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
     values = compiler.process(bindparam(None, element.values, type_=ARRAY(String())), **kw)
     return f"({column} ?| {values})"
+
+
+class DatePart(_Column[str]):
+    """A date's month (``YYYY-MM``) or year (``YYYY``) as text."""
+
+    inherit_cache = False
+    type = String()
+
+    def __init__(self, column: ColumnElement[Any], part: str) -> None:
+        self.column = column
+        self.part = part
+
+
+@compiles(DatePart, "sqlite")
+def _sqlite_part(element: DatePart, compiler: Any, **kw: Any) -> str:
+    pattern = {"month": "%Y-%m", "year": "%Y"}[element.part]
+    return f"strftime('{pattern}', {compiler.process(element.column, **kw)})"
+
+
+@compiles(DatePart, "postgresql")
+def _postgresql_part(element: DatePart, compiler: Any, **kw: Any) -> str:
+    pattern = {"month": "YYYY-MM", "year": "YYYY"}[element.part]
+    return f"to_char({compiler.process(element.column, **kw)}, '{pattern}')"

@@ -1,0 +1,72 @@
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from app.channels.service import today
+from app.db import SessionDep
+from app.kit.pagination import Listing, listing_dependency, page_response, sort_parser
+from app.kit.problems import invalid
+from app.kit.responses import JSONResponse
+from app.kit.routing import LIST_ERRORS, READ_ERRORS, ActorPath
+from app.kit.schemas import DateQuery
+from app.views import service
+from app.views.models import Dyad, EntryType, GroupKey, Stats, Timeline
+
+router = APIRouter(prefix="/v1", tags=["views"])
+TimelineListing = Annotated[Listing, Depends(listing_dependency(
+    sort_parser([service.TIMELINE.c.date], default="-date")))]
+ActorsQuery = Annotated[list[str], Query(description="Actor id or slug; repeat for OR.")]
+GROUP_KEYS = set(GroupKey.__args__)
+
+
+@router.get("/dyads/{a}/{b}", name="dyad", summary="The state of relations between two actors",
+            response_model=Dyad, responses=READ_ERRORS | LIST_ERRORS)
+def read_dyad(
+    a: ActorPath, b: ActorPath, session: SessionDep,
+    as_of: Annotated[date | None, Query(description="The date to describe; default today (UTC).")] = None,
+    window_days: Annotated[int, Query(ge=1, le=36_500, description="Incidents counted in `(as_of - window_days, as_of]`.")] = 90,
+) -> JSONResponse:
+    """The channels between `a` and `b` with their status on `as_of`, incident counts by kind
+    in each direction within the window, the latest ten incidents between them on or before
+    `as_of`, and the exercises active on `as_of` in which either takes part. `a` equal to `b`
+    is 422; an unknown actor is 404."""
+    return JSONResponse(service.dyad(session, a, b, as_of or today(), window_days))
+
+
+@router.get("/timeline", name="timeline", summary="Incidents, exercises and channel changes in one stream",
+            response_model=Timeline, responses=LIST_ERRORS)
+def read_timeline(
+    request: Request, session: SessionDep, listing: TimelineListing,
+    actor: ActorsQuery = [],  # noqa: B006 - FastAPI copies defaults
+    type: Annotated[list[EntryType], Query(description="Entry types to include; repeat for OR.")] = [],  # noqa: B006
+    from_: Annotated[date | None, Query(alias="from", description="Inclusive date.")] = None,
+    to: DateQuery = None,
+) -> JSONResponse:
+    """One chronological stream, newest first and cursor-paginated like the lists, of
+    incidents (by `occurred_on`), exercises (by `start_date`) and channel status changes
+    (by `effective_on`). Each entry is `{type, date, id, title, actors}` with the record's own
+    fields under `record`; a status change's record names its `channel`."""
+    stmt = service.timeline_query(actor, type, from_, to, listing)
+    return page_response(request, listing, session, stmt, service.TIMELINE.c.id, service.timeline_hydrate)
+
+
+@router.get("/stats/incidents", name="incident-stats", summary="Incident counts in buckets",
+            response_model=Stats, responses=LIST_ERRORS)
+def incident_stats(
+    session: SessionDep,
+    group_by: Annotated[str, Query(description="One or two of `kind`, `month`, `year`, `initiator`, `target`, "
+                                               "comma-separated.", examples=["kind,month"])] = "kind",
+    from_: Annotated[date | None, Query(alias="from", description="Inclusive date.")] = None,
+    to: DateQuery = None,
+    actor: ActorsQuery = [],  # noqa: B006
+) -> JSONResponse:
+    """Counts of live incidents grouped by one or two keys, computed in the database. Months
+    are `YYYY-MM`, years `YYYY`, actors their slugs. When `month` is asked, every month
+    between `from` and `to` (or the first and last month with data) appears, with 0 where
+    nothing happened."""
+    keys = [k.strip() for k in group_by.split(",") if k.strip()]
+    if not 1 <= len(keys) <= 2 or len(set(keys)) != len(keys) or not set(keys) <= GROUP_KEYS:
+        raise invalid(["query", "group_by"], "group_by takes one or two different keys of "
+                                             "kind, month, year, initiator, target.")
+    return JSONResponse({"group_by": keys, "data": service.incident_stats(session, keys, from_, to, actor)})
