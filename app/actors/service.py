@@ -6,8 +6,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.actors.models import Actor, ActorCreate, ActorFilters, Involvement
-from app.kit.problems import NotFound, ValidationFailed, error_entry, invalid
-from app.kit.records import ensure_unique, mark_changed, retract
+from app.kit.problems import invalid
+from app.kit.records import ensure_unique, get_live, replace_links, resolve_refs, retract, settle, write_fields
 from app.kit.schemas import validate_merged
 
 PUBLIC_COLUMNS = [c for c in Actor.__table__.c if c.key not in {"retracted_at", "affiliation_id"}]
@@ -15,27 +15,12 @@ PUBLIC_COLUMNS = [c for c in Actor.__table__.c if c.key not in {"retracted_at", 
 
 def get(session: Session, ref: str) -> Actor:
     """The live actor with this id or slug, or 404."""
-    actor = session.execute(
-        select(Actor).where(or_(Actor.id == ref, Actor.slug == ref), Actor.retracted_at.is_(None)).limit(1)
-    ).scalar_one_or_none()
-    if actor is None:
-        raise NotFound(f"No actor {ref!r}.")
-    return actor
+    return get_live(session, Actor, ref, "slug")
 
 
 def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[str]:
     """Actor ids for ids or slugs, in order; 422 naming each unknown one."""
-    if not refs:
-        return []
-    rows = session.execute(
-        select(Actor.id, Actor.slug).where(or_(Actor.id.in_(refs), Actor.slug.in_(refs)), Actor.retracted_at.is_(None))
-    ).all()
-    ids = {r.id: r.id for r in rows} | {r.slug: r.id for r in rows}
-    missing = [error_entry([*loc, i], f"Unknown actor {ref!r}.", "unknown_reference")
-               for i, ref in enumerate(refs) if ref not in ids]
-    if missing:
-        raise ValidationFailed(missing[0]["msg"], errors=missing)
-    return [ids[ref] for ref in refs]
+    return resolve_refs(session, Actor, refs, loc, "slug")
 
 
 def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -53,14 +38,8 @@ def replace(session: Session, actor: Actor, data: ActorCreate) -> bool:
     values["affiliation_id"] = resolve(session, [data.affiliation], ["body", "affiliation"])[0] if data.affiliation else None
     if values["affiliation_id"] is not None and values["affiliation_id"] == actor.id:
         raise invalid(["body", "affiliation"], "An actor cannot be affiliated to itself.")
-    changed = {k: v for k, v in values.items() if getattr(actor, k) != v}
-    for key, value in changed.items():
-        setattr(actor, key, value)
-    if changed and actor in session:
-        mark_changed(actor)
-    session.add(actor)
-    session.flush()
-    return bool(changed)
+    changed, is_new = write_fields(session, actor, values)
+    return settle(session, actor, is_new, changed)
 
 
 def create(session: Session, data: ActorCreate) -> Actor:
@@ -135,18 +114,8 @@ def involved(resource: str, actor_refs: Sequence[str], roles: Sequence[str] | No
 
 def set_involvements(session: Session, resource: str, record_id: str, links: Sequence[tuple[str, str]]) -> bool:
     """Make ``(actor_id, role)`` the record's involvements, in order; True when they changed."""
-    current = session.execute(
-        select(Involvement).where(Involvement.resource == resource, Involvement.record_id == record_id)
-        .order_by(Involvement.position)
-    ).scalars().all()
-    if [(i.actor_id, i.role) for i in current] == list(links):
-        return False
-    for row in current:
-        session.delete(row)
-    session.flush()
-    session.add_all(Involvement(resource=resource, record_id=record_id, actor_id=actor_id, role=role, position=n)
-                    for n, (actor_id, role) in enumerate(links))
-    return True
+    return replace_links(session, Involvement, {"resource": resource, "record_id": record_id},
+                         [{"actor_id": actor_id, "role": role} for actor_id, role in links])
 
 
 def involvements_of(session: Session, resource: str, record_ids: Sequence[str]) -> dict[str, list[tuple[str, dict]]]:

@@ -9,7 +9,7 @@ from app.actors import service as actors
 from app.channels.models import Channel, ChannelCreate, ChannelFilters, StatusChange, StatusChangeCreate
 from app.incidents import service as incidents
 from app.kit.problems import NotFound
-from app.kit.records import ensure_unique, mark_changed, retract
+from app.kit.records import ensure_unique, get_live, mark_changed, retract, settle, write_fields
 from app.kit.schemas import validate_merged
 from app.sources import service as sources
 
@@ -46,23 +46,12 @@ def status_on(day: date) -> Any:
 
 
 def get(session: Session, channel_id: str) -> Channel:
-    channel = session.execute(
-        select(Channel).where(Channel.id == channel_id, Channel.retracted_at.is_(None))
-    ).scalar_one_or_none()
-    if channel is None:
-        raise NotFound(f"No channel {channel_id!r}.")
-    return channel
+    return get_live(session, Channel, channel_id)
 
 
 def resolve_one(session: Session, ref: str) -> Channel:
     """The live channel with this id or external_ref, or 404."""
-    channel = session.execute(
-        select(Channel).where(or_(Channel.id == ref, Channel.external_ref == ref), Channel.retracted_at.is_(None))
-        .order_by((Channel.id == ref).desc()).limit(1)
-    ).scalar_one_or_none()
-    if channel is None:
-        raise NotFound(f"No channel {ref!r}.")
-    return channel
+    return get_live(session, Channel, ref, "external_ref")
 
 
 def replace(session: Session, channel: Channel, data: ChannelCreate) -> bool:
@@ -72,19 +61,11 @@ def replace(session: Session, channel: Channel, data: ChannelCreate) -> bool:
     parties = actors.resolve(session, data.parties, ["body", "parties"])
     host = actors.resolve(session, [data.host], ["body", "host"]) if data.host else []
     cited = sources.resolve(session, data.sources, ["body", "sources"])
-    changed = {k: v for k, v in data.model_dump(exclude=LINKS).items() if getattr(channel, k) != v}
-    for key, value in changed.items():
-        setattr(channel, key, value)
-    is_new = channel not in session
-    session.add(channel)
-    session.flush()
+    changed, is_new = write_fields(session, channel, data.model_dump(exclude=LINKS))
     links = [(a, "party") for a in parties] + [(a, "host") for a in host]
-    links_changed = actors.set_involvements(session, RESOURCE, channel.id, links)
-    links_changed |= sources.set_citations(session, RESOURCE, channel.id, cited)
-    if (changed or links_changed) and not is_new:
-        mark_changed(channel)
-    session.flush()
-    return bool(changed or links_changed)
+    changed |= actors.set_involvements(session, RESOURCE, channel.id, links)
+    changed |= sources.set_citations(session, RESOURCE, channel.id, cited)
+    return settle(session, channel, is_new, changed)
 
 
 def create(session: Session, data: ChannelCreate) -> Channel:

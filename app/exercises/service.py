@@ -7,8 +7,7 @@ from sqlmodel import Session
 
 from app.actors import service as actors
 from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters
-from app.kit.problems import NotFound
-from app.kit.records import ensure_unique, mark_changed, retract, utcnow
+from app.kit.records import ensure_unique, get_live, retract, settle, utcnow, write_fields
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
 from app.sources import service as sources
@@ -21,12 +20,7 @@ END = func.coalesce(Exercise.end_date, Exercise.start_date)
 
 
 def get(session: Session, exercise_id: str) -> Exercise:
-    exercise = session.execute(
-        select(Exercise).where(Exercise.id == exercise_id, Exercise.retracted_at.is_(None))
-    ).scalar_one_or_none()
-    if exercise is None:
-        raise NotFound(f"No exercise {exercise_id!r}.")
-    return exercise
+    return get_live(session, Exercise, exercise_id)
 
 
 def replace(session: Session, exercise: Exercise, data: ExerciseCreate) -> bool:
@@ -35,22 +29,15 @@ def replace(session: Session, exercise: Exercise, data: ExerciseCreate) -> bool:
     ensure_unique(session, Exercise, "external_ref", data.external_ref, exercise.id)
     ids = actors.resolve(session, [p.actor for p in data.participants], ["body", "participants"])
     cited = sources.resolve(session, data.sources, ["body", "sources"])
-    values = data.model_dump(mode="json", exclude=LINKS) | {"start_date": data.start_date, "end_date": data.end_date}
-    changed = {k: v for k, v in values.items() if getattr(exercise, k) != v}
-    for key, value in changed.items():
-        setattr(exercise, key, value)
-    if exercise.status == RecordStatus.retracted and exercise.retracted_at is None:
-        exercise.retracted_at = utcnow()
-    is_new = exercise not in session
-    session.add(exercise)
-    session.flush()
+    values = data.model_dump(exclude=LINKS)
+    values["domains"] = [d.value for d in data.domains]
+    if data.status == RecordStatus.retracted and exercise.retracted_at is None:
+        values["retracted_at"] = utcnow()
+    changed, is_new = write_fields(session, exercise, values)
     links = [(actor_id, p.role.value) for actor_id, p in zip(ids, data.participants, strict=True)]
-    links_changed = actors.set_involvements(session, RESOURCE, exercise.id, links)
-    links_changed |= sources.set_citations(session, RESOURCE, exercise.id, cited)
-    if (changed or links_changed) and not is_new:
-        mark_changed(exercise)
-    session.flush()
-    return bool(changed or links_changed)
+    changed |= actors.set_involvements(session, RESOURCE, exercise.id, links)
+    changed |= sources.set_citations(session, RESOURCE, exercise.id, cited)
+    return settle(session, exercise, is_new, changed)
 
 
 def create(session: Session, data: ExerciseCreate) -> Exercise:

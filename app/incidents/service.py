@@ -6,8 +6,10 @@ from sqlmodel import Session
 
 from app.actors import service as actors
 from app.incidents.models import Incident, IncidentCreate, IncidentFilters, Reply
-from app.kit.problems import NotFound, ValidationFailed, error_entry, invalid
-from app.kit.records import ensure_unique, mark_changed, retract, utcnow
+from app.kit.problems import invalid
+from app.kit.records import (
+    ensure_unique, get_live, replace_links, resolve_refs, retract, settle, utcnow, write_fields,
+)
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
 from app.sources import service as sources
@@ -20,29 +22,12 @@ LINKS = {"initiators", "targets", "responds_to", "sources"}
 
 
 def get(session: Session, incident_id: str) -> Incident:
-    incident = session.execute(
-        select(Incident).where(Incident.id == incident_id, Incident.retracted_at.is_(None))
-    ).scalar_one_or_none()
-    if incident is None:
-        raise NotFound(f"No incident {incident_id!r}.")
-    return incident
+    return get_live(session, Incident, incident_id)
 
 
 def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[str]:
     """Incident ids for ids or external_refs, in order; 422 naming each unknown one."""
-    if not refs:
-        return []
-    rows = session.execute(
-        select(Incident.id, Incident.external_ref).where(
-            or_(Incident.id.in_(refs), Incident.external_ref.in_(refs)), Incident.retracted_at.is_(None)
-        )
-    ).all()
-    ids = {r.external_ref: r.id for r in rows} | {r.id: r.id for r in rows}
-    missing = [error_entry([*loc, i], f"Unknown incident {ref!r}.", "unknown_reference")
-               for i, ref in enumerate(refs) if ref not in ids]
-    if missing:
-        raise ValidationFailed(missing[0]["msg"], errors=missing)
-    return [ids[ref] for ref in refs]
+    return resolve_refs(session, Incident, refs, loc, "external_ref")
 
 
 def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -50,19 +35,6 @@ def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         select(Incident.id, Incident.title, Incident.occurred_on).where(Incident.id.in_(set(ids)))
     ).all()
     return {r.id: {"id": r.id, "title": r.title, "occurred_on": r.occurred_on} for r in rows}
-
-
-def _set_replies(session: Session, incident_id: str, answered: Sequence[str]) -> bool:
-    current = session.execute(
-        select(Reply).where(Reply.incident_id == incident_id).order_by(Reply.position)
-    ).scalars().all()
-    if [r.responds_to_id for r in current] == list(answered):
-        return False
-    for row in current:
-        session.delete(row)
-    session.flush()
-    session.add_all(Reply(incident_id=incident_id, responds_to_id=other, position=n) for n, other in enumerate(answered))
-    return True
 
 
 def replace(session: Session, incident: Incident, data: IncidentCreate) -> bool:
@@ -76,22 +48,14 @@ def replace(session: Session, incident: Incident, data: IncidentCreate) -> bool:
         raise invalid(["body", "responds_to"], "An incident cannot respond to itself.")
     cited = sources.resolve(session, data.sources, ["body", "sources"])
     values = data.model_dump(exclude=LINKS)
-    changed = {k: v for k, v in values.items() if getattr(incident, k) != v}
-    for key, value in changed.items():
-        setattr(incident, key, value)
-    if incident.status == RecordStatus.retracted and incident.retracted_at is None:
-        incident.retracted_at = utcnow()
-    is_new = incident not in session
-    session.add(incident)
-    session.flush()
+    if data.status == RecordStatus.retracted and incident.retracted_at is None:
+        values["retracted_at"] = utcnow()
+    changed, is_new = write_fields(session, incident, values)
     links = [(a, "initiator") for a in initiators] + [(a, "target") for a in targets]
-    links_changed = actors.set_involvements(session, RESOURCE, incident.id, links)
-    links_changed |= _set_replies(session, incident.id, answered)
-    links_changed |= sources.set_citations(session, RESOURCE, incident.id, cited)
-    if (changed or links_changed) and not is_new:
-        mark_changed(incident)
-    session.flush()
-    return bool(changed or links_changed)
+    changed |= actors.set_involvements(session, RESOURCE, incident.id, links)
+    changed |= replace_links(session, Reply, {"incident_id": incident.id}, [{"responds_to_id": a} for a in answered])
+    changed |= sources.set_citations(session, RESOURCE, incident.id, cited)
+    return settle(session, incident, is_new, changed)
 
 
 def create(session: Session, data: IncidentCreate) -> Incident:

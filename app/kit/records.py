@@ -3,14 +3,17 @@
 import os
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, select
+from sqlalchemy import JSON, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel
 
-from app.kit.problems import Conflict
+from app.kit.problems import Conflict, NotFound, ValidationFailed, error_entry
+
+T = TypeVar("T")
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -63,7 +66,7 @@ def ensure_unique(session: Session, table: type, field: str, value: Any, own_id:
     if own_id is not None:
         stmt = stmt.where(table.id != own_id)
     if session.execute(stmt.limit(1)).first() is not None:
-        raise Conflict(f"Another {table.__tablename__[:-1]} already has {field} {value!r}.")
+        raise Conflict(f"Another {_noun(table)} already has {field} {value!r}.")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -87,3 +90,75 @@ def mark_changed(row: RecordColumns) -> None:
 def retract(row: RecordColumns) -> None:
     row.retracted_at = utcnow()
     mark_changed(row)
+
+
+def get_live(session: Session, table: type[T], ref: str, *keys: str) -> T:
+    """The live record whose id (or one of ``keys``, such as ``slug``) is ``ref``, or 404.
+    An id match wins over a natural-key match."""
+    columns = [table.id, *(getattr(table, k) for k in keys)]
+    row = session.execute(
+        select(table).where(or_(*(c == ref for c in columns)), table.retracted_at.is_(None))
+        .order_by((table.id == ref).desc()).limit(1)
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"No {_noun(table)} {ref!r}.")
+    return row
+
+
+def resolve_refs(session: Session, table: type, refs: Sequence[str], loc: Sequence[Any], *keys: str) -> list[str]:
+    """Ids of live records for ``refs`` (ids or natural ``keys``), in order; one 422
+    naming each unknown reference by its position."""
+    if not refs:
+        return []
+    columns = [table.id, *(getattr(table, k) for k in keys)]
+    rows = session.execute(
+        select(*columns).where(or_(*(c.in_(refs) for c in columns)), table.retracted_at.is_(None))
+    ).all()
+    ids: dict[str, str] = {}
+    for position in reversed(range(len(columns))):  # ids win over natural keys
+        ids |= {row[position]: row[0] for row in rows if row[position] is not None}
+    noun = _noun(table)
+    missing = [error_entry([*loc, i], f"Unknown {noun} {ref!r}.", "unknown_reference")
+               for i, ref in enumerate(refs) if ref not in ids]
+    if missing:
+        raise ValidationFailed(missing[0]["msg"], errors=missing)
+    return [ids[ref] for ref in refs]
+
+
+def _noun(table: type) -> str:
+    return table.__tablename__.removesuffix("s").replace("_", " ")
+
+
+def write_fields(session: Session, row: RecordColumns, values: dict[str, Any]) -> tuple[bool, bool]:
+    """Set the fields of ``row`` (new or stored) that differ from ``values`` and flush it.
+    Answers ``(changed, is_new)``."""
+    changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+    for key, value in changed.items():
+        setattr(row, key, value)
+    is_new = row not in session
+    session.add(row)
+    session.flush()
+    return bool(changed), is_new
+
+
+def settle(session: Session, row: RecordColumns, is_new: bool, changed: bool) -> bool:
+    """Close a write: a stored record that changed gets a new version."""
+    if changed and not is_new:
+        mark_changed(row)
+    session.flush()
+    return changed
+
+
+def replace_links(session: Session, model: type, owner: dict[str, Any], links: Sequence[dict[str, Any]]) -> bool:
+    """Make ``links`` the rows of the link table ``model`` that belong to ``owner``, kept in
+    the given order by their ``position``. Answers whether anything changed."""
+    current = session.execute(select(model).filter_by(**owner).order_by(model.position)).scalars().all()
+    if len(current) == len(links) and all(
+        all(getattr(row, key) == value for key, value in link.items()) for row, link in zip(current, links, strict=True)
+    ):
+        return False
+    for row in current:
+        session.delete(row)
+    session.flush()
+    session.add_all(model(**owner, **link, position=n) for n, link in enumerate(links))
+    return True

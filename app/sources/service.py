@@ -4,8 +4,7 @@ from typing import Any
 from sqlalchemy import String, cast, func, or_, select
 from sqlmodel import Session
 
-from app.kit.problems import NotFound, ValidationFailed, error_entry
-from app.kit.records import ensure_unique, mark_changed, retract
+from app.kit.records import ensure_unique, get_live, replace_links, resolve_refs, retract, settle, write_fields
 from app.kit.schemas import validate_merged
 from app.sources.models import Citation, Source, SourceCreate, SourceFilters
 
@@ -13,30 +12,12 @@ PUBLIC_COLUMNS = [c for c in Source.__table__.c if c.key != "retracted_at"]
 
 
 def get(session: Session, source_id: str) -> Source:
-    source = session.execute(
-        select(Source).where(Source.id == source_id, Source.retracted_at.is_(None))
-    ).scalar_one_or_none()
-    if source is None:
-        raise NotFound(f"No source {source_id!r}.")
-    return source
+    return get_live(session, Source, source_id)
 
 
 def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[str]:
     """Source ids for ids, urls or external_refs, in order; 422 naming each unknown one."""
-    if not refs:
-        return []
-    rows = session.execute(
-        select(Source.id, Source.url, Source.external_ref).where(
-            or_(Source.id.in_(refs), Source.url.in_(refs), Source.external_ref.in_(refs)),
-            Source.retracted_at.is_(None),
-        )
-    ).all()
-    ids = {r.external_ref: r.id for r in rows} | {r.url: r.id for r in rows} | {r.id: r.id for r in rows}
-    missing = [error_entry([*loc, i], f"Unknown source {ref!r}.", "unknown_reference")
-               for i, ref in enumerate(refs) if ref not in ids]
-    if missing:
-        raise ValidationFailed(missing[0]["msg"], errors=missing)
-    return [ids[ref] for ref in refs]
+    return resolve_refs(session, Source, refs, loc, "url", "external_ref")
 
 
 def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -45,16 +26,12 @@ def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, str]]:
 
 
 def replace(session: Session, source: Source, data: SourceCreate) -> bool:
+    """Write ``data`` over ``source`` (new or stored); a stored one's version grows only
+    when something differs."""
     ensure_unique(session, Source, "url", data.url, source.id)
     ensure_unique(session, Source, "external_ref", data.external_ref, source.id)
-    changed = {k: v for k, v in data.model_dump().items() if getattr(source, k) != v}
-    for key, value in changed.items():
-        setattr(source, key, value)
-    if changed and source in session:
-        mark_changed(source)
-    session.add(source)
-    session.flush()
-    return bool(changed)
+    changed, is_new = write_fields(session, source, data.model_dump())
+    return settle(session, source, is_new, changed)
 
 
 def create(session: Session, data: SourceCreate) -> Source:
@@ -101,18 +78,8 @@ def public(session: Session, source: Source) -> dict[str, Any]:
 
 def set_citations(session: Session, resource: str, record_id: str, source_ids: Sequence[str]) -> bool:
     """Make ``source_ids`` the sources the record cites, in order; True when they changed."""
-    current = session.execute(
-        select(Citation).where(Citation.resource == resource, Citation.record_id == record_id)
-        .order_by(Citation.position)
-    ).scalars().all()
-    if [c.source_id for c in current] == list(source_ids):
-        return False
-    for row in current:
-        session.delete(row)
-    session.flush()
-    session.add_all(Citation(resource=resource, record_id=record_id, source_id=source_id, position=n)
-                    for n, source_id in enumerate(source_ids))
-    return True
+    return replace_links(session, Citation, {"resource": resource, "record_id": record_id},
+                         [{"source_id": source_id} for source_id in source_ids])
 
 
 def citations_of(session: Session, resource: str, record_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
