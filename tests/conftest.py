@@ -19,10 +19,12 @@ from app.settings import Settings
 
 
 def fresh_database(url: str, tmp: Path, name: str) -> str:
-    """A URL for a new, empty database named ``name`` on the engine of ``url``."""
+    """A URL for a new, empty database named after ``name`` and this process (so that
+    runs side by side do not meet) on the engine of ``url``."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return f"sqlite:///{tmp / (name + '.db')}"
+    name = f"{name}_{os.getpid()}"
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -31,21 +33,34 @@ def fresh_database(url: str, tmp: Path, name: str) -> str:
     return parsed.set(database=name).render_as_string(hide_password=False)
 
 
+def drop_database(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def base_url() -> str:
     return os.environ.get("DEMARCHE_TEST_DATABASE_URL", "sqlite://")
 
 
 @pytest.fixture(scope="session")
-def database_url(base_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(base_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = fresh_database(base_url, tmp_path_factory.mktemp("db"), "demarche_test")
     command.upgrade(alembic_config(url), "head")
-    return url
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str) -> Any:
-    return create_app(Settings(database_url=database_url))
+def app(database_url: str) -> Iterator[Any]:
+    app = create_app(Settings(database_url=database_url))
+    yield app
+    app.state.engine.dispose()
 
 
 @pytest.fixture

@@ -12,12 +12,14 @@ from app.db import make_engine
 from app.incidents.models import Incident
 from app.models import metadata
 from app.seed import load_demo
-from tests.conftest import fresh_database
+from tests.conftest import drop_database, fresh_database
 
 
 @pytest.fixture
 def migration_url(base_url, tmp_path):
-    return fresh_database(base_url, tmp_path, "demarche_test_migrations")
+    url = fresh_database(base_url, tmp_path, "demarche_test_migrations")
+    yield url
+    drop_database(url)
 
 
 def test_upgrade_downgrade_upgrade_with_demo_data(migration_url):
