@@ -118,5 +118,5 @@ class ExerciseFilters(SQLModel):
     to: date | None = Field(default=None, description="The exercise overlaps the window up to this date.")
     active_on: date | None = Field(default=None, description="A date inside the exercise.")
     region: list[str] = Field(default_factory=list, description="Exact region; repeat for OR.")
-    q: str | None = Field(default=None, description="Case-insensitive match on name, aliases and summary.")
+    q: str | None = Field(default=None, description="Full text over name, aliases and summary: every word must appear. Sorted by relevance unless `sort` is given.")
     status: list[RecordStatus] = Field(default_factory=list, description="Repeat for OR.")

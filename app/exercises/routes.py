@@ -13,7 +13,7 @@ from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/exercises", tags=["exercises"])
 ExerciseListing = Annotated[Listing, Depends(listing_dependency(
-    sort_parser([Exercise.start_date, Exercise.name, Exercise.created_at, Exercise.updated_at], default="-start_date")))]
+    sort_parser([Exercise.start_date, Exercise.name, Exercise.created_at, Exercise.updated_at], default="-start_date", searchable=True)))]
 
 
 @router.get("", name="list", summary="List exercises", response_model=Page[ExercisePublic], responses=LIST_ERRORS)

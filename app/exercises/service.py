@@ -2,12 +2,13 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.actors import service as actors
 from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters
 from app.kit.records import ensure_unique, get_live, retract, settle, utcnow, write_fields
+from app.kit import search
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
 from app.sources import service as sources
@@ -89,9 +90,9 @@ def query(filters: ExerciseFilters, listing: Any = None) -> Any:
         stmt = stmt.where(*(listing.range(Exercise.start_date, None, filters.to) if listing
                             else [Exercise.start_date <= filters.to]))
     if filters.q:
-        needle = f"%{filters.q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Exercise.name).like(needle), func.lower(Exercise.summary).like(needle),
-                              func.lower(cast(Exercise.aliases, String)).like(needle)))
+        stmt = stmt.where(search.matches("exercises", filters.q))
+        if listing is not None and listing.by_relevance:
+            stmt = stmt.add_columns(listing.rank_by(search.relevance("exercises", filters.q)))
     return stmt
 
 
@@ -101,7 +102,7 @@ def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[st
     cited = sources.citations_of(session, RESOURCE, ids)
     out = []
     for row in rows:
-        record = dict(row)
+        record = {c.key: row[c.key] for c in PUBLIC_COLUMNS}
         record["participants"] = [{"actor": ref, "role": role} for role, ref in parties.get(row["id"], [])]
         record["sources"] = cited.get(row["id"], [])
         out.append(record)

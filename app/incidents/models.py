@@ -121,6 +121,6 @@ class IncidentFilters(SQLModel):
     target: list[str] = Field(default_factory=list, description="Id or slug; repeat for OR.")
     from_: date | None = Field(default=None, alias="from", description="`occurred_on` on or after, inclusive.")
     to: date | None = Field(default=None, description="`occurred_on` on or before, inclusive.")
-    q: str | None = Field(default=None, description="Case-insensitive match on title and summary.")
+    q: str | None = Field(default=None, description="Full text over title and summary: every word must appear. Sorted by relevance unless `sort` is given.")
     tag: list[str] = Field(default_factory=list, description="Repeat for OR.")
     status: list[RecordStatus] = Field(default_factory=list, description="Repeat for OR.")

@@ -15,7 +15,7 @@ from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 IncidentListing = Annotated[Listing, Depends(listing_dependency(
-    sort_parser([Incident.occurred_on, Incident.created_at, Incident.updated_at], default="-occurred_on")))]
+    sort_parser([Incident.occurred_on, Incident.created_at, Incident.updated_at], default="-occurred_on", searchable=True)))]
 
 
 @router.get("", name="list", summary="List incidents", response_model=Page[IncidentPublic], responses=LIST_ERRORS)

@@ -1,7 +1,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import literal, select
 from sqlmodel import Session
 
 from app.actors import service as actors
@@ -10,6 +10,7 @@ from app.kit.problems import invalid
 from app.kit.records import (
     ensure_unique, get_live, replace_links, resolve_refs, retract, settle, utcnow, write_fields,
 )
+from app.kit import search
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
 from app.sources import service as sources
@@ -101,8 +102,9 @@ def query(filters: IncidentFilters, listing: Any = None) -> Any:
         if refs_:
             stmt = stmt.where(Incident.id.in_(actors.involved(RESOURCE, refs_, roles)))
     if filters.q:
-        needle = f"%{filters.q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Incident.title).like(needle), func.lower(Incident.summary).like(needle)))
+        stmt = stmt.where(search.matches("incidents", filters.q))
+        if listing is not None and listing.by_relevance:
+            stmt = stmt.add_columns(listing.rank_by(search.relevance("incidents", filters.q)))
     if filters.tag:
         stmt = stmt.where(JSONHasAny(Incident.tags, filters.tag))
     if listing is not None:
@@ -125,7 +127,7 @@ def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[st
     answered = refs(session, [r.responds_to_id for r in replies])
     out = []
     for row in rows:
-        record = dict(row)
+        record = {c.key: row[c.key] for c in PUBLIC_COLUMNS}
         links = parties.get(row["id"], [])
         record["initiators"] = [ref for role, ref in links if role == "initiator"]
         record["targets"] = [ref for role, ref in links if role == "target"]

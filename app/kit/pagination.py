@@ -15,14 +15,14 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import orjson
 from fastapi import Depends, Query, Request
-from sqlalchemy import ColumnElement, Select, or_
+from sqlalchemy import ColumnElement, Float, Select, literal_column, or_
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import Session
 
@@ -35,7 +35,7 @@ UNPAGED_PARAMS = {"cursor", "limit", "format"}
 @dataclass(frozen=True)
 class Sort:
     name: str
-    column: InstrumentedAttribute
+    column: Any
     descending: bool
 
     @property
@@ -43,21 +43,25 @@ class Sort:
         return f"-{self.name}" if self.descending else self.name
 
 
-def sort_parser(allowed: Iterable[InstrumentedAttribute], default: str) -> Callable[..., Sort]:
-    """A dependency parsing ``sort`` against the allowed columns of one collection."""
-    columns = {c.key: c for c in allowed}
-    choices = ", ".join(f"{name}, -{name}" for name in columns)
+RELEVANCE = literal_column("relevance", Float())
 
-    def parse(
-        sort: Annotated[
-            str | None,
-            Query(description=f"Sort field, `-` for descending. One of: {choices}. Default `{default}`."),
-        ] = None,
-    ) -> Sort:
-        token = sort or default
+
+def sort_parser(allowed: Iterable[Any], default: str, searchable: bool = False) -> Callable[..., Sort]:
+    """A dependency parsing ``sort`` against the allowed columns of one collection. A
+    searchable collection also sorts by ``relevance`` (best match first), its default
+    when ``q`` is given."""
+    columns = {c.key: c for c in allowed} | ({"relevance": RELEVANCE} if searchable else {})
+    choices = ", ".join(f"{name}, -{name}" for name in columns)
+    described = f"Sort field, `-` for descending. One of: {choices}. Default `{default}`" + (
+        ", or `relevance` when `q` is given." if searchable else ".")
+
+    def parse(request: Request, sort: Annotated[str | None, Query(description=described)] = None) -> Sort:
+        token = sort or ("relevance" if searchable and request.query_params.get("q") else default)
         name = token.removeprefix("-")
         if name not in columns:
             raise invalid(["query", "sort"], f"Unknown sort field {name!r}; allowed: {choices}.")
+        if name == "relevance" and not request.query_params.get("q"):
+            raise invalid(["query", "sort"], "Sorting by relevance needs a search text `q`.")
         return Sort(name, columns[name], token.startswith("-"))
 
     return parse
@@ -98,6 +102,15 @@ class Listing:
     after: tuple[Any, str] | None = None
     _lo: Any = field(default=None, init=False)
     _hi: Any = field(default=None, init=False)
+
+    def rank_by(self, expression: ColumnElement[float]) -> ColumnElement[float]:
+        """Put the search's relevance expression in place of the ``relevance`` placeholder."""
+        self.sort = replace(self.sort, column=expression)
+        return expression.label("relevance")
+
+    @property
+    def by_relevance(self) -> bool:
+        return self.sort.name == "relevance"
 
     def range(self, column: InstrumentedAttribute, lo: Any, hi: Any) -> list[ColumnElement[bool]]:
         """Conditions for ``lo <= column <= hi``; on the sort column they become the page bound."""

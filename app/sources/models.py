@@ -64,7 +64,7 @@ class SourcePublic(RecordMeta, SourceBase):
 
 
 class SourceFilters(SQLModel):
-    q: str | None = Field(default=None, description="Case-insensitive match on title, publisher and authors.")
+    q: str | None = Field(default=None, description="Full text over title, publisher and authors: every word must appear. Sorted by relevance unless `sort` is given.")
     publisher: list[str] = Field(default_factory=list, description="Exact publisher; repeat for OR.")
 
 

@@ -13,7 +13,7 @@ from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 SourceListing = Annotated[Listing, Depends(listing_dependency(
-    sort_parser([Source.created_at, Source.title, Source.updated_at], default="-created_at")))]
+    sort_parser([Source.created_at, Source.title, Source.updated_at], default="-created_at", searchable=True)))]
 
 
 @router.get("", name="list", summary="List sources", response_model=Page[SourcePublic], responses=LIST_ERRORS)
@@ -23,7 +23,7 @@ def list_sources(
 ) -> Response:
     """Where facts come from, filtered and keyset-paginated.
     With `format=csv|ndjson` every matching source is streamed as a file."""
-    return list_response(request, session, listing, format, service.query(filters), Source.id,
+    return list_response(request, session, listing, format, service.query(filters, listing), Source.id,
                          service.hydrate, SourcePublic, "sources")
 
 

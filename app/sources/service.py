@@ -1,10 +1,11 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.kit.records import ensure_unique, get_live, replace_links, resolve_refs, retract, settle, write_fields
+from app.kit import search
 from app.kit.schemas import validate_merged
 from app.sources.models import Citation, Source, SourceCreate, SourceFilters
 
@@ -52,21 +53,19 @@ def delete(session: Session, source_id: str) -> None:
     session.flush()
 
 
-def query(filters: SourceFilters) -> Any:
+def query(filters: SourceFilters, listing: Any = None) -> Any:
     stmt = select(*PUBLIC_COLUMNS).where(Source.retracted_at.is_(None))
     if filters.q:
-        needle = f"%{filters.q.lower()}%"
-        stmt = stmt.where(or_(
-            func.lower(Source.title).like(needle), func.lower(Source.publisher).like(needle),
-            func.lower(cast(Source.authors, String)).like(needle),
-        ))
+        stmt = stmt.where(search.matches("sources", filters.q))
+        if listing is not None and listing.by_relevance:
+            stmt = stmt.add_columns(listing.rank_by(search.relevance("sources", filters.q)))
     if filters.publisher:
         stmt = stmt.where(Source.publisher.in_(filters.publisher))
     return stmt
 
 
 def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [dict(row) for row in rows]
+    return [{c.key: row[c.key] for c in PUBLIC_COLUMNS} for row in rows]
 
 
 def public(session: Session, source: Source) -> dict[str, Any]:
