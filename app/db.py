@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -22,7 +23,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, json_serializer=_json)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:
@@ -30,9 +31,19 @@ def make_engine(url: str) -> Engine:
             for pragma in SQLITE_PRAGMAS:
                 cursor.execute(pragma)
             cursor.close()
+            # SQLite's own lower() folds ASCII only; PostgreSQL's folds every script.
+            dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, json_serializer=_json)
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -2,7 +2,7 @@
 
 import logging
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from app import vocab
 from app.actors.routes import router as actors_router
@@ -12,7 +12,7 @@ from app.exercises.routes import router as exercises_router
 from app.health import router as health_router
 from app.incidents.routes import router as incidents_router
 from app.kit import problems
-from app.kit.guards import BodyGuard
+from app.kit.guards import BodyGuard, reject_nul
 from app.kit.responses import JSONResponse
 from app.settings import Settings, get_settings
 from app.sources.routes import router as sources_router
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         default_response_class=JSONResponse,
         generate_unique_id_function=lambda route: f"{route.tags[0]}-{route.name}",
+        dependencies=[Depends(reject_nul)],
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)

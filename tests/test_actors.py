@@ -82,3 +82,13 @@ def test_filters(client, nato_russia):
     assert slugs(f"affiliation={nato_russia['russia']['id']}") == ["sergey-lavrov"]
     assert slugs("sort=-name") == ["sergey-lavrov", "russia", "nato", "china"]
     assert client.get("/v1/actors?sort=secret").status_code == 422
+
+
+def test_q_matches_text_not_syntax_in_any_script(client):
+    make(client, "actors", slug="russia", name="Россия", kind="state", aliases=["Российская Федерация"])
+    make(client, "actors", slug="under-score", name="Under_score", kind="body")
+    slugs = lambda q: [a["slug"] for a in client.get("/v1/actors", params={"q": q}).json()["data"]]  # noqa: E731
+    assert slugs("россия") == ["russia"]
+    assert slugs("федерация") == ["russia"]
+    assert slugs("[") == [] and slugs('"') == [] and slugs("%") == []
+    assert slugs("_") == ["under-score"]

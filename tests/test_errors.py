@@ -42,7 +42,8 @@ def test_body_over_the_limit_is_413(database_url):
             yield b"x" * 200
             yield b'", "kind": "state"}'
 
-        assert_problem(small.post("/v1/actors", content=chunks(), headers={"content-type": "application/json"}), 413)
+        assert_problem(small.post("/v1/actors", content=chunks(), headers={"content-type": "application/json"}), 413,
+                       "/problems/payload-too-large")
         assert small.get("/v1/actors").json()["data"] == []
 
 

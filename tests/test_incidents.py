@@ -132,3 +132,39 @@ def test_exports_stream_every_row(client, nato_russia):
     assert [f["properties"]["title"] for f in geo["features"]] == ["T2", "T1"]
     assert geo["features"][0]["geometry"] == {"type": "Point", "coordinates": [4.0, 50.0]}
     assert client.get("/v1/incidents?format=xml").status_code == 422
+
+
+def test_a_reference_named_twice_is_422(client, nato_russia):
+    for targets in (["russia", "russia"], ["russia", nato_russia["russia"]["id"]]):
+        response = client.post("/v1/incidents", json={"kind": "expulsion", "title": "T", "occurred_on": "2021-10-06",
+                                                      "initiators": ["nato"], "targets": targets})
+        assert response.status_code == 422
+        assert response.json()["errors"][0] == {"loc": ["body", "targets", 1], "msg": response.json()["errors"][0]["msg"],
+                                                "type": "repeated_reference"}
+
+
+def test_numbers_beyond_the_columns_are_422(client, nato_russia):
+    for value in (2**31, 10**20):
+        response = client.post("/v1/incidents", json={"kind": "expulsion", "title": "T", "occurred_on": "2021-10-06",
+                                                      "initiators": ["nato"], "targets": ["russia"],
+                                                      "persons_affected": value})
+        assert response.status_code == 422
+
+
+def test_nul_characters_are_422_everywhere(client, nato_russia):
+    body = {"kind": "expulsion", "title": "a\u0000b", "occurred_on": "2021-10-06", "initiators": ["nato"],
+            "targets": ["russia"]}
+    assert client.post("/v1/incidents", json=body).status_code == 422
+    assert client.post("/v1/incidents", json=body | {"title": "a\\u0000b"}).status_code == 201  # backslash text
+    assert client.get("/v1/incidents", params={"tag": "a\u0000b"}).status_code == 422
+    assert client.get("/v1/actors/a%00b").status_code == 422
+
+
+def test_an_export_ignores_the_cursor_and_flattens_single_references(client, nato_russia):
+    for n in range(2):
+        incident(client, title=f"T{n}")
+    cursor = client.get("/v1/incidents?limit=1").json()["next_cursor"]
+    assert len(client.get(f"/v1/incidents?limit=1&format=ndjson&cursor={cursor}").text.splitlines()) == 2
+    make(client, "channels", name="Office", kind="information_office", parties=["nato", "russia"], host="russia")
+    rows = list(csv.DictReader(io.StringIO(client.get("/v1/channels?format=csv").text)))
+    assert rows[0]["host"] == "russia" and rows[0]["parties"] == "nato;russia"

@@ -96,3 +96,24 @@ def test_tampered_and_foreign_cursors_are_400(client, nato_russia):
         assert response.status_code == 400
     # a cursor from another collection with the same (empty) filters is refused too
     assert client.get(f"/v1/sources?cursor={cursor}").status_code == 400
+
+
+def test_paging_by_timestamps(client, nato_russia):
+    for n in range(3):
+        make(client, "sources", url=f"https://example.org/{n}", title=f"S{n}")
+    for collection, query in (("sources", ""), ("actors", "&sort=created_at"), ("actors", "&sort=-updated_at")):
+        seen, url = [], f"/v1/{collection}?limit=1{query}"
+        while url:
+            response = client.get(url)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            seen += [r["id"] for r in body["data"]]
+            url = body["next_cursor"] and f"/v1/{collection}?limit=1{query}&cursor={body['next_cursor']}"
+        assert len(seen) == len(set(seen)) == 3, (collection, query)
+
+
+def test_a_cursor_belongs_to_its_collection(client, nato_russia):
+    make(client, "channels", name="A", kind="council", parties=["nato", "russia"])
+    make(client, "channels", name="B", kind="council", parties=["nato", "russia"])
+    cursor = client.get("/v1/actors?limit=1").json()["next_cursor"]  # actors and channels both sort by name
+    assert client.get(f"/v1/channels?limit=1&cursor={cursor}").status_code == 400

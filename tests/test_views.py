@@ -136,3 +136,22 @@ def test_chain_of_a_thousand_and_a_cycle(client, app, nato_russia):
     assert client.patch(f"/v1/incidents/{first['id']}", json={"responds_to": [second["id"]]}).status_code == 200
     cycle = client.get(f"/v1/incidents/{first['id']}/chain").json()["data"]
     assert sorted(i["title"] for i in cycle) == ["a", "b"]
+
+
+def test_views_take_extreme_dates(client, october_2021):
+    assert client.get("/v1/dyads/nato/russia?as_of=0001-01-01").status_code == 200
+    early = client.get("/v1/stats/incidents?group_by=month&from=0999-11-01&to=0999-12-31")
+    assert early.json()["data"] == [{"month": "0999-11", "count": 0}, {"month": "0999-12", "count": 0}]
+    assert client.get("/v1/stats/incidents?group_by=kind,month&from=1000-01-01&to=9999-12-31").status_code == 422
+
+
+def test_a_chain_does_not_pass_through_retracted_incidents(client, nato_russia):
+    base = {"kind": "other", "initiators": ["nato"], "targets": ["russia"]}
+    first = make(client, "incidents", **base, title="first", occurred_on="2021-01-01")
+    middle = make(client, "incidents", **base, title="middle", occurred_on="2021-01-02", responds_to=[first["id"]])
+    last = make(client, "incidents", **base, title="last", occurred_on="2021-01-03", responds_to=[middle["id"]])
+    assert [i["depth"] for i in client.get(f"/v1/incidents/{first['id']}/chain").json()["data"]] == [0, 1, 2]
+    client.delete(f"/v1/incidents/{middle['id']}")
+    assert [i["title"] for i in client.get(f"/v1/incidents/{first['id']}/chain").json()["data"]] == ["first"]
+    assert [(i["title"], i["depth"]) for i in client.get(f"/v1/incidents/{last['id']}/chain").json()["data"]] == \
+        [("last", 0)]

@@ -1,7 +1,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -9,6 +9,7 @@ from app.actors.models import Actor, ActorCreate, ActorFilters, Involvement
 from app.kit.problems import invalid
 from app.kit.records import ensure_unique, get_live, replace_links, resolve_refs, retract, settle, write_fields
 from app.kit.schemas import validate_merged
+from app.kit.sql import JSONAnyLike, contains_pattern
 
 PUBLIC_COLUMNS = [c for c in Actor.__table__.c if c.key not in {"retracted_at", "affiliation_id"}]
 
@@ -73,8 +74,8 @@ def query(filters: ActorFilters) -> Any:
     if filters.country:
         stmt = stmt.where(Actor.country_code.in_([c.upper() for c in filters.country]))
     if filters.q:
-        needle = f"%{filters.q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Actor.name).like(needle), func.lower(cast(Actor.aliases, String)).like(needle)))
+        needle = contains_pattern(filters.q)
+        stmt = stmt.where(or_(func.lower(Actor.name).like(needle, escape="\\"), JSONAnyLike(Actor.aliases, needle)))
     if filters.affiliation:
         parent = aliased(Actor)
         stmt = stmt.where(Actor.affiliation_id.in_(

@@ -16,7 +16,7 @@ class IncidentBase(SQLModel):
     summary: str | None = Field(default=None, max_length=20_000)
     occurred_on: date
     date_precision: DatePrecision = Field(default=DatePrecision.day, sa_type=String(10))
-    persons_affected: int | None = Field(default=None, ge=0)
+    persons_affected: int | None = Field(default=None, ge=0, le=2_147_483_647)
     location: str | None = Field(default=None, max_length=300)
     latitude: float | None = Field(default=None, ge=-90, le=90, description="WGS 84.")
     longitude: float | None = Field(default=None, ge=-180, le=180, description="WGS 84.")

@@ -1,7 +1,8 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import literal, select
+from sqlalchemy import and_, literal, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.actors import service as actors
@@ -153,8 +154,12 @@ def chain(session: Session, incident_id: str) -> list[dict[str, Any]]:
     the chain) and one more than the deepest incident an answer responds to.
     """
     get(session, incident_id)
-    edges = select(Reply.incident_id.label("a"), Reply.responds_to_id.label("b")).union_all(
-        select(Reply.responds_to_id, Reply.incident_id)).subquery("edges")
+    answer, answered = aliased(Incident), aliased(Incident)
+    live = (select(Reply.incident_id.label("a"), Reply.responds_to_id.label("b"))
+            .join(answer, and_(answer.id == Reply.incident_id, answer.retracted_at.is_(None)))
+            .join(answered, and_(answered.id == Reply.responds_to_id, answered.retracted_at.is_(None)))
+            .subquery("live_replies"))
+    edges = select(live.c.a, live.c.b).union_all(select(live.c.b, live.c.a)).subquery("edges")
     members = select(literal(incident_id).label("id")).cte("members", recursive=True)
     members = members.union(select(edges.c.b).join(members, edges.c.a == members.c.id))
     rows = session.execute(

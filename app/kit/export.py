@@ -43,7 +43,7 @@ def flatten(value: Any) -> str:
     if isinstance(value, list):
         return ";".join(flatten_item(item) for item in value)
     if isinstance(value, dict):
-        return orjson.dumps(value).decode()
+        return flatten_item(value) if "id" in value else orjson.dumps(value).decode()
     if isinstance(value, bool):
         return "true" if value else "false"
     if hasattr(value, "isoformat"):
@@ -129,5 +129,6 @@ def list_response(
 
     if fmt is ExportFormat.json:
         return page_response(request, listing, session, stmt, id_column, hydrate)
+    listing.after = None  # an export is every matching row, wherever a cursor pointed
     columns = list(public_model.model_fields)
     return export_response(fmt, request.app.state.engine, listing, stmt, id_column, hydrate, columns, name)

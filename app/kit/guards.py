@@ -1,5 +1,8 @@
-"""ASGI middleware that checks a request body before any handler reads it:
-its media type (415) and its size (413, by ``Content-Length`` and while streaming)."""
+"""Checks made before any handler reads a request: the body's media type (415) and size
+(413, by ``Content-Length`` and while streaming), and NUL characters, which no text field
+holds and PostgreSQL cannot store (422)."""
+
+import re
 
 from email.message import Message
 
@@ -7,7 +10,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message as ASGIMessage, Receive, Scope, Send
 
-from app.kit.problems import problem_response
+from app.kit.problems import invalid, problem_response
+
+# ``\u0000`` in JSON text, unless its backslash is itself escaped
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 JSON_TYPES = ("application/json",)
@@ -67,3 +73,14 @@ class BodyGuard:
 
 async def _drain() -> ASGIMessage:
     return {"type": "http.disconnect"}
+
+
+async def reject_nul(request: Request) -> None:
+    """A dependency of every route: 422 for a NUL character in the path, the query or a
+    JSON body (the body is read once; FastAPI reuses it)."""
+    if "\x00" in request.url.path:
+        raise invalid(["path"], "The path contains a NUL character.")
+    if any("\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()):
+        raise invalid(["query"], "The query contains a NUL character.")
+    if request.method in BODY_METHODS and _ESCAPED_NUL.search(await request.body()):
+        raise invalid(["body"], "The body contains a NUL character.")

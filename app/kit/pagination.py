@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import Depends, Query, Request
-from sqlalchemy import ColumnElement, Float, Select, literal_column, or_
+from sqlalchemy import ColumnElement, Date, DateTime, Float, Select, TypeDecorator, literal_column, or_
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import Session
 
@@ -69,7 +69,7 @@ def sort_parser(allowed: Iterable[Any], default: str, searchable: bool = False) 
 
 def _fingerprint(request: Request, sort: Sort) -> str:
     items = sorted((k, v) for k, v in request.query_params.multi_items() if k not in UNPAGED_PARAMS | {"sort"})
-    items.append(("sort", sort.token))
+    items += [("sort", sort.token), ("path", request.url.path)]
     return hashlib.sha256(urlencode(items).encode()).hexdigest()[:16]
 
 
@@ -81,12 +81,13 @@ def _to_json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date | datetime) else value
 
 
-def _from_json(value: Any, python_type: type) -> Any:
-    if python_type is datetime:
+def _from_json(value: Any, column: Any) -> Any:
+    kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+    if isinstance(kind, DateTime):
         return datetime.fromisoformat(value)
-    if python_type is date:
+    if isinstance(kind, Date):
         return date.fromisoformat(value)
-    if not isinstance(value, python_type):
+    if not isinstance(value, kind.python_type):
         raise TypeError
     return value
 
@@ -156,7 +157,7 @@ class Listing:
             value, last_id = data["v"]
             if data["f"] != self.fingerprint:
                 raise InvalidCursor("The cursor belongs to another query: keep filters and sort unchanged while paging.")
-            self.after = (_from_json(value, self.sort.column.type.python_type), str(last_id))
+            self.after = (_from_json(value, self.sort.column), str(last_id))
         except InvalidCursor:
             raise
         except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError):

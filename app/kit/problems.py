@@ -143,6 +143,8 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONRespons
     detail = exc.detail if isinstance(exc.detail, str) else None
     if exc.status_code == 404:
         detail = f"No resource at {request.url.path}."
+    if exc.status_code == PayloadTooLarge.status:
+        return await _on_problem(request, PayloadTooLarge(detail))
     return problem_response(request, exc.status_code, detail=detail, headers=exc.headers)
 
 

@@ -118,10 +118,16 @@ def resolve_refs(session: Session, table: type, refs: Sequence[str], loc: Sequen
     for position in reversed(range(len(columns))):  # ids win over natural keys
         ids |= {row[position]: row[0] for row in rows if row[position] is not None}
     noun = _noun(table)
-    missing = [error_entry([*loc, i], f"Unknown {noun} {ref!r}.", "unknown_reference")
-               for i, ref in enumerate(refs) if ref not in ids]
-    if missing:
-        raise ValidationFailed(missing[0]["msg"], errors=missing)
+    errors, seen = [], set()
+    for i, ref in enumerate(refs):
+        if ref not in ids:
+            errors.append(error_entry([*loc, i], f"Unknown {noun} {ref!r}.", "unknown_reference"))
+        elif ids[ref] in seen:
+            errors.append(error_entry([*loc, i], f"The {noun} {ref!r} is named twice.", "repeated_reference"))
+        else:
+            seen.add(ids[ref])
+    if errors:
+        raise ValidationFailed(errors[0]["msg"], errors=errors)
     return [ids[ref] for ref in refs]
 
 

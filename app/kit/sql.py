@@ -56,3 +56,36 @@ def _sqlite_part(element: DatePart, compiler: Any, **kw: Any) -> str:
 def _postgresql_part(element: DatePart, compiler: Any, **kw: Any) -> str:
     pattern = {"month": "YYYY-MM", "year": "YYYY"}[element.part]
     return f"to_char({compiler.process(element.column, **kw)}, '{pattern}')"
+
+
+def contains_pattern(text: str) -> str:
+    """A case-folded LIKE pattern (escape character ``\\``) for ``text`` anywhere."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class JSONAnyLike(_Column[bool]):
+    """True when an element of the JSON string array in ``column``, case-folded, is LIKE
+    ``pattern`` (escape ``\\``)."""
+
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, column: ColumnElement[Any], pattern: str) -> None:
+        self.column = column
+        self.pattern = pattern
+
+
+@compiles(JSONAnyLike, "sqlite")
+def _sqlite_like(element: JSONAnyLike, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    pattern = compiler.process(bindparam(None, element.pattern, type_=String()), **kw)
+    return f"EXISTS (SELECT 1 FROM json_each({column}) AS item WHERE lower(item.value) LIKE {pattern} ESCAPE '\\')"
+
+
+@compiles(JSONAnyLike, "postgresql")
+def _postgresql_like(element: JSONAnyLike, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    pattern = compiler.process(bindparam(None, element.pattern, type_=String()), **kw)
+    return (f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({column}) AS item(value) "
+            f"WHERE lower(item.value) LIKE {pattern} ESCAPE '\\')")

@@ -20,6 +20,7 @@ from app.kit.problems import invalid
 from app.kit.sql import DatePart
 
 LATEST_INCIDENTS = 10
+MAX_MONTHS = 1200
 
 
 def _between(initiator_id: str, target_id: str) -> Any:
@@ -40,7 +41,7 @@ def dyad(session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int
     channel_rows = session.execute(
         channels.query(ChannelFilters(party=[a.id, b.id], as_of=as_of)).order_by(Channel.name, Channel.id)
     ).all()
-    window_start = as_of - timedelta(days=window_days)
+    window_start = as_of - timedelta(days=window_days) if as_of > date.min + timedelta(days=window_days) else date.min
     counts = {}
     for key, (x, y) in {"a_to_b": (a, b), "b_to_a": (b, a)}.items():
         rows = session.execute(
@@ -155,13 +156,16 @@ def incident_stats(session: Session, group_by: Sequence[str], from_: date | None
 def _fill_months(rows: list[dict[str, Any]], group_by: Sequence[str], from_: date | None,
                  to: date | None) -> list[dict[str, Any]]:
     months = [r["month"] for r in rows]
-    first = from_.strftime("%Y-%m") if from_ else min(months, default=None)
-    last = to.strftime("%Y-%m") if to else max(months, default=None)
+    first = f"{from_.year:04d}-{from_.month:02d}" if from_ else min(months, default=None)
+    last = f"{to.year:04d}-{to.month:02d}" if to else max(months, default=None)
     if first is None or last is None:
         return rows
     span = []
     year, month = int(first[:4]), int(first[5:])
     while f"{year:04d}-{month:02d}" <= last:
+        if len(span) == MAX_MONTHS:
+            raise invalid(["query", "group_by"], f"Grouping by month covers at most {MAX_MONTHS} months: "
+                                                 "narrow `from` and `to`.")
         span.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     others = [k for k in group_by if k != "month"]

@@ -1,0 +1,1 @@
+"""Benchmark tooling: ``python -m bench.generate`` fills a new database with synthetic data."""
