@@ -194,7 +194,7 @@ _DESCRIPTIONS = {
     409: "A unique key (slug, url, external_ref) is already taken.",
     413: "The request body is larger than the configured limit.",
     415: "The request body is not JSON.",
-    422: "The input failed validation; `errors` lists each field.",
+    422: "The input failed validation (or holds a NUL character); `errors` lists each field.",
 }
 
 

@@ -9,7 +9,7 @@ from app.kit import problems
 IdPath = Annotated[str, Path(description="The record's id.")]
 ActorPath = Annotated[str, Path(description="The actor's id or slug.")]
 
-READ_ERRORS = problems.responses(404)
+READ_ERRORS = problems.responses(404, 422)
 LIST_ERRORS = problems.responses(400, 422)
 WRITE_ERRORS = problems.responses(400, 409, 413, 415, 422)
 UPDATE_ERRORS = problems.responses(400, 404, 409, 413, 415, 422)
