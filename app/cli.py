@@ -7,28 +7,18 @@ from typing import Annotated
 
 import typer
 from alembic import command
-from alembic.config import Config
 from sqlmodel import Session
 
-from app.db import make_engine
+from app.db import alembic_config, make_engine
 from app.settings import get_settings
 
 cli = typer.Typer(help="Demarche: the record of diplomatic incidents.", no_args_is_help=True)
-# The source checkout; an installed package (as in the container) finds them in the working directory.
-ROOT = next(p for p in (Path(__file__).resolve().parent.parent, Path.cwd()) if (p / "alembic.ini").exists())
-
-
-def alembic_config(url: str | None = None) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    config.set_main_option("sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%"))
-    return config
 
 
 @cli.command()
 def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Bring the database schema to REVISION (default: the latest)."""
-    command.upgrade(alembic_config(), revision)
+    command.upgrade(alembic_config(get_settings().database_url), revision)
     typer.echo(f"database at {revision}")
 
 
@@ -56,7 +46,8 @@ def serve(
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     typer.echo(f"Demarche on http://{host}:{port} — API docs at http://{host}:{port}/docs")
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level=settings.log_level.lower())
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level=settings.log_level.lower(),
+                access_log=False)  # the app writes its own access line, as JSON
 
 
 @cli.command()

@@ -1,18 +1,17 @@
 """The application factory: routers, middleware and error handlers; nothing else."""
 
-import logging
-
 from fastapi import Depends, FastAPI
 
 from app import vocab
 from app.actors.routes import router as actors_router
 from app.channels.routes import router as channels_router
-from app.db import make_engine
+from app.db import head_revision, make_engine
 from app.exercises.routes import router as exercises_router
 from app.health import router as health_router
 from app.incidents.routes import router as incidents_router
 from app.kit import problems
 from app.kit.guards import BodyGuard, reject_nul
+from app.kit.observe import RequestLog, configure_logging
 from app.kit.responses import JSONResponse
 from app.settings import Settings, get_settings
 from app.sources.routes import router as sources_router
@@ -46,7 +45,7 @@ on every change. Write bodies reject unknown fields (422). Errors are RFC 9457 p
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level)
     app = FastAPI(
         title="Demarche",
         version="1.0.0",
@@ -58,11 +57,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
+    app.state.head_revision = head_revision()
     problems.install(app)
     app.add_middleware(
         BodyGuard, max_body_bytes=settings.max_body_bytes,
         import_max_body_bytes=settings.import_max_body_bytes, import_path="/v1/import",
     )
+    app.add_middleware(RequestLog)
     for router in (health_router, vocab.router, actors_router, sources_router, incidents_router,
                    exercises_router, channels_router, views_router):
         app.include_router(router)

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from alembic import command
-from app.cli import alembic_config
+from app.db import alembic_config
 from app.main import create_app
 from app.models import metadata
 from app.settings import Settings

@@ -7,7 +7,7 @@ from sqlalchemy import func, inspect, select
 from sqlmodel import Session
 
 from alembic import command
-from app.cli import alembic_config
+from app.db import alembic_config
 from app.db import make_engine
 from app.incidents.models import Incident
 from app.kit.search import is_search_object

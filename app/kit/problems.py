@@ -195,6 +195,7 @@ _DESCRIPTIONS = {
     413: "The request body is larger than the configured limit.",
     415: "The request body is not JSON.",
     422: "The input failed validation (or holds a NUL character); `errors` lists each field.",
+    503: "The database is unavailable; retry after `Retry-After` seconds.",
 }
 
 
