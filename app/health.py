@@ -1,4 +1,6 @@
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import current_revision
@@ -7,6 +9,7 @@ from app.kit.problems import ServiceUnavailable
 from app.kit.responses import JSONResponse
 
 router = APIRouter(tags=["operations"])
+POOL = Gauge("demarche_db_pool_connections", "Database connection pool.", ["state"])
 
 
 @router.get("/healthz", name="healthz", summary="The process is alive")
@@ -28,3 +31,20 @@ def readyz(request: Request) -> JSONResponse:
         raise ServiceUnavailable(f"The database schema is at {revision}, not {head}: run `demarche migrate`.",
                                  headers={"Retry-After": "30"})
     return JSONResponse({"status": "ready", "revision": revision})
+
+
+@router.get("/metrics", name="metrics", summary="Prometheus metrics",
+            response_class=PlainTextResponse, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+def metrics(request: Request) -> Response:
+    """Request counts and latency histograms by route template and status, and the
+    database connection pool's use, in the Prometheus text format."""
+    pool = request.app.state.engine.pool
+    for state, value in (("checked_out", _call(pool, "checkedout")), ("idle", _call(pool, "checkedin")),
+                         ("size", _call(pool, "size"))):
+        POOL.labels(state).set(value)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _call(pool: object, name: str) -> float:
+    method = getattr(pool, name, None)
+    return float(method()) if callable(method) else 0.0

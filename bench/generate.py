@@ -91,8 +91,8 @@ INCIDENT_KIND_WEIGHTS = {
     IncidentKind.mission_closure: 2, IncidentKind.office_closure: 2, IncidentKind.liaison_suspension: 1.5,
 }
 INCIDENT_TITLES = {
-    IncidentKind.expulsion: "{i} expels {n} diplomats of {t}",
-    IncidentKind.accreditation_withdrawal: "{i} withdraws the accreditation of {n} members of the {t} mission",
+    IncidentKind.expulsion: "{i} expels {n} diplomat{s} of {t}",
+    IncidentKind.accreditation_withdrawal: "{i} withdraws the accreditation of {n} member{s} of the {t} mission",
     IncidentKind.staff_cap: "{i} caps the staff of the {t} mission",
     IncidentKind.mission_suspension: "{i} suspends its mission to {t}",
     IncidentKind.mission_closure: "{i} closes the mission of {t}",
@@ -300,7 +300,7 @@ class World:
 
         self.incident_actors = zipf(1.1, {"state": 1.0, "organization": 0.8, "body": 0.3, "person": 0.15})
         self.exercise_actors = zipf(1.0, {"state": 1.0, "organization": 0.6, "body": 0.4})
-        self.channel_actors = zipf(0.9, {"state": 1.0, "organization": 0.8})
+        self.channel_actors = zipf(0.7, {"state": 1.0, "organization": 0.8})
         top = sorted(range(len(self.incident_actors.items)),
                      key=lambda n: self.incident_actors.cum[n] - (self.incident_actors.cum[n - 1] if n else 0))
         assert [self.incident_actors.items[n] for n in top[-2:]] == [STATES, 0], "state-000 must be heaviest"
@@ -348,16 +348,19 @@ class World:
             self.seats.append(self.seats[rng.randrange(STATES)])
 
     def _persons_and_bodies(self, rng: random.Random) -> None:
+        # Lower numbers have more people and bodies, so that state-000 and organization-000 have some.
+        states = Picker(range(STATES), [1 / (i + 1) ** 0.7 for i in range(STATES)])
+        organizations = Picker(range(STATES, STATES + ORGANIZATIONS), [1 / (i + 1) ** 0.7 for i in range(ORGANIZATIONS)])
         people = rng.sample([f"{f} {l}" for f in FIRST_NAMES for l in LAST_NAMES], PERSONS)
         for n, name in enumerate(people):
-            parent = rng.randrange(STATES) if rng.random() < 0.7 else STATES + rng.randrange(ORGANIZATIONS)
+            parent = states.one(rng) if rng.random() < 0.7 else organizations.one(rng)
             self.actors.append(record(
                 slug=f"person-{n:03d}", name=name, kind="person", aliases=[], country_code=None,
                 description=f"{rng.choice(PERSON_ROLES)} of {self.actors[parent]['name']}.",
                 external_ids={}, affiliation_id=self.actors[parent]["id"]))
             self.seats.append(self.seats[parent])
         for n in range(BODIES):
-            parent = rng.randrange(STATES)
+            parent = states.one(rng)
             state = self.actors[parent]
             self.actors.append(record(
                 slug=f"body-{n:03d}", name=rng.choice(BODY_TEMPLATES).format(s=state["name"]), kind="body",
@@ -401,7 +404,10 @@ class ChannelPlan:
             parties = world.channel_actors.distinct(rng, 2 if rng.random() < 0.75 else 3)
             a, b = parties[0], parties[1]
             joined = "–".join(world.names[p] for p in parties)
-            name = CHANNEL_NAMES[kind].format(p=joined, a=world.names[a], b=world.names[b], city=world.seats[b][0])
+            template = CHANNEL_NAMES[kind]
+            if kind == ChannelKind.embassy and world.actors[a]["kind"] == "organization":
+                template = "Delegation of {a} to {b}"
+            name = template.format(p=joined, a=world.names[a], b=world.names[b], city=world.seats[b][0])
             host = b if kind in HOSTED else maybe(rng, 0.3, lambda: rng.choice(parties))
             established = first_day + timedelta(days=rng.randrange((last_established - first_day).days))
             channel = record(
@@ -495,7 +501,8 @@ def load_incidents(loader: Loader, world: World, plan: ChannelPlan, seed: int, t
                 elif r < 0.10:
                     precision, occurred = "month", day.replace(day=1)
             persons = min(int(rng.paretovariate(1.2)), 300) if kind in AFFECTS_PERSONS and rng.random() < 0.85 else None
-            title = INCIDENT_TITLES[kind].format(i=world.joined(initiators), t=world.joined(targets), n=persons or "several")
+            title = INCIDENT_TITLES[kind].format(i=world.joined(initiators), t=world.joined(targets),
+                                                 n=persons or "several", s="" if persons == 1 else "s")
             if rng.random() < 0.6:
                 title += f" over {rng.choice(ISSUES)}"
             summary = None

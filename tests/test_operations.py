@@ -41,3 +41,11 @@ def test_request_id_is_echoed_or_made_and_logged(client, caplog):
     assert lines[1]["status"] == 404 and lines[1]["request_id"] == made.headers["x-request-id"]
     line = json.loads(JSONFormatter().format(next(r for r in caplog.records if r.name == "demarche.access")))
     assert line["request_id"] == "ingest-42" and line["time"].endswith("Z") and line["duration_ms"] >= 0
+
+
+def test_metrics_count_requests_by_route_template(client):
+    client.get("/v1/actors/nobody")
+    text = client.get("/metrics").text
+    assert 'demarche_requests_total{method="GET",route="/v1/actors/{actor}",status="404"}' in text
+    assert "demarche_request_duration_seconds_bucket" in text
+    assert 'demarche_db_pool_connections{state="checked_out"}' in text

@@ -1,4 +1,4 @@
-"""Request ids and one JSON log line per request.
+"""Request ids, one JSON log line per request, and Prometheus metrics.
 
 Every response carries ``X-Request-ID``: the client's own (when it is a short printable
 token) or a new one. The access log line names the route template, not the raw path, so
@@ -12,9 +12,14 @@ import uuid
 from datetime import UTC, datetime
 
 import orjson
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("demarche.access")
+
+REQUESTS = Counter("demarche_requests", "HTTP requests answered.", ["method", "route", "status"])
+LATENCY = Histogram("demarche_request_duration_seconds", "Time to answer an HTTP request.", ["method", "route"],
+                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 _CLIENT_ID = re.compile(r"[\w.:@/+=-]{1,128}")
 
 
@@ -62,9 +67,11 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            route = scope.get("route")
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None)
+            REQUESTS.labels(scope["method"], route or "unmatched", str(status)).inc()
+            LATENCY.labels(scope["method"], route or "unmatched").observe(elapsed)
             access_log.info("request", extra={"fields": {
-                "request_id": request_id, "method": scope["method"],
-                "route": getattr(route, "path", None), "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "request_id": request_id, "method": scope["method"], "route": route, "status": status,
+                "duration_ms": round(elapsed * 1000, 3),
             }})
