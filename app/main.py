@@ -2,7 +2,7 @@
 
 from fastapi import Depends, FastAPI
 
-from app import vocab
+from app import docs, vocab
 from app.actors.routes import router as actors_router
 from app.channels.routes import router as channels_router
 from app.db import head_revision, make_engine
@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=JSONResponse,
         generate_unique_id_function=lambda route: f"{route.tags[0]}-{route.name}",
         dependencies=[Depends(reject_nul)],
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         import_max_body_bytes=settings.import_max_body_bytes, import_path="/v1/import",
     )
     app.add_middleware(RequestLog)
+    docs.install(app)
     for router in (health_router, vocab.router, actors_router, sources_router, incidents_router,
                    exercises_router, channels_router, views_router):
         app.include_router(router)

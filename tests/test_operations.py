@@ -1,4 +1,5 @@
 import json
+import re
 import logging
 
 from fastapi.testclient import TestClient
@@ -49,3 +50,14 @@ def test_metrics_count_requests_by_route_template(client):
     assert 'demarche_requests_total{method="GET",route="/v1/actors/{actor}",status="404"}' in text
     assert "demarche_request_duration_seconds_bucket" in text
     assert 'demarche_db_pool_connections{state="checked_out"}' in text
+
+
+def test_docs_are_served_with_their_assets_from_the_app(client):
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/"), f"{page} loads {asset} from elsewhere"
+            assert client.get(asset).status_code == 200, asset
+        assert "googleapis" not in html and "cdn" not in html.lower()
