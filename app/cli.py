@@ -46,12 +46,20 @@ def serve(
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     typer.echo(f"Demarche on http://{host}:{port} — API docs at http://{host}:{port}/docs")
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level=settings.log_level.lower(),
-                access_log=False)  # the app writes its own access line, as JSON
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )  # the app writes its own access line, as JSON
 
 
 @cli.command()
-def openapi(output: Annotated[Path | None, typer.Option(help="File to write; standard output if omitted.")] = None) -> None:
+def openapi(
+    output: Annotated[Path | None, typer.Option(help="File to write; standard output if omitted.")] = None,
+) -> None:
     """Print the OpenAPI document the app serves."""
     from app.main import create_app
 

@@ -50,7 +50,9 @@ def _lower(value: str | None) -> str | None:
 
 
 # The source checkout; an installed package (as in the container) finds them in the working directory.
-ROOT = next((p for p in (Path(__file__).resolve().parent.parent, Path.cwd()) if (p / "alembic.ini").exists()), Path.cwd())
+ROOT = next(
+    (p for p in (Path(__file__).resolve().parent.parent, Path.cwd()) if (p / "alembic.ini").exists()), Path.cwd()
+)
 
 
 def alembic_config(url: str) -> Config:

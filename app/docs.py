@@ -16,8 +16,10 @@ router = APIRouter(include_in_schema=False, tags=["docs"])
 @router.get("/docs")
 def swagger_ui() -> HTMLResponse:
     return get_swagger_ui_html(
-        openapi_url="/openapi.json", title="Demarche API",
-        swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js", swagger_css_url=f"{ASSETS}/swagger-ui.css",
+        openapi_url="/openapi.json",
+        title="Demarche API",
+        swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSETS}/swagger-ui.css",
         swagger_favicon_url=f"{ASSETS}/favicon.png",
     )
 
@@ -25,8 +27,11 @@ def swagger_ui() -> HTMLResponse:
 @router.get("/redoc")
 def redoc() -> HTMLResponse:
     return get_redoc_html(
-        openapi_url="/openapi.json", title="Demarche API", redoc_js_url=f"{ASSETS}/redoc.standalone.js",
-        redoc_favicon_url=f"{ASSETS}/favicon.png", with_google_fonts=False,
+        openapi_url="/openapi.json",
+        title="Demarche API",
+        redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+        redoc_favicon_url=f"{ASSETS}/favicon.png",
+        with_google_fonts=False,
     )
 
 

@@ -28,19 +28,28 @@ def readyz(request: Request) -> JSONResponse:
     except SQLAlchemyError:
         raise ServiceUnavailable("The database is unreachable.", headers={"Retry-After": "5"}) from None
     if revision != head:
-        raise ServiceUnavailable(f"The database schema is at {revision}, not {head}: run `demarche migrate`.",
-                                 headers={"Retry-After": "30"})
+        raise ServiceUnavailable(
+            f"The database schema is at {revision}, not {head}: run `demarche migrate`.", headers={"Retry-After": "30"}
+        )
     return JSONResponse({"status": "ready", "revision": revision})
 
 
-@router.get("/metrics", name="metrics", summary="Prometheus metrics",
-            response_class=PlainTextResponse, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+@router.get(
+    "/metrics",
+    name="metrics",
+    summary="Prometheus metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+)
 def metrics(request: Request) -> Response:
     """Request counts and latency histograms by route template and status, and the
     database connection pool's use, in the Prometheus text format."""
     pool = request.app.state.engine.pool
-    for state, value in (("checked_out", _call(pool, "checkedout")), ("idle", _call(pool, "checkedin")),
-                         ("size", _call(pool, "size"))):
+    for state, value in (
+        ("checked_out", _call(pool, "checkedout")),
+        ("idle", _call(pool, "checkedin")),
+        ("size", _call(pool, "size")),
+    ):
         POOL.labels(state).set(value)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

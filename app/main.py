@@ -62,12 +62,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = head_revision()
     problems.install(app)
     app.add_middleware(
-        BodyGuard, max_body_bytes=settings.max_body_bytes,
-        import_max_body_bytes=settings.import_max_body_bytes, import_path="/v1/import",
+        BodyGuard,
+        max_body_bytes=settings.max_body_bytes,
+        import_max_body_bytes=settings.import_max_body_bytes,
+        import_path="/v1/import",
     )
     app.add_middleware(RequestLog)
     docs.install(app)
-    for router in (health_router, vocab.router, actors_router, sources_router, incidents_router,
-                   exercises_router, channels_router, views_router):
+    for router in (
+        health_router,
+        vocab.router,
+        actors_router,
+        sources_router,
+        incidents_router,
+        exercises_router,
+        channels_router,
+        views_router,
+    ):
         app.include_router(router)
     return app

@@ -10,5 +10,15 @@ from app.sources.models import Citation, Source
 
 metadata = SQLModel.metadata
 
-__all__ = ["Actor", "Channel", "Citation", "Exercise", "Incident", "Involvement", "Reply", "Source",
-           "StatusChange", "metadata"]
+__all__ = [
+    "Actor",
+    "Channel",
+    "Citation",
+    "Exercise",
+    "Incident",
+    "Involvement",
+    "Reply",
+    "Source",
+    "StatusChange",
+    "metadata",
+]

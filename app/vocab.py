@@ -142,10 +142,16 @@ def vocabularies() -> dict[str, list[dict[str, Any]]]:
     incident_kinds = []
     for kind in IncidentKind:
         cameo, cameo_label, plover, plover_mode = INCIDENT_CODES[kind]
-        incident_kinds.append({
-            "value": kind.value, "label": label(kind.value), "cameo": cameo, "cameo_label": cameo_label,
-            "plover": plover, "plover_mode": plover_mode,
-        })
+        incident_kinds.append(
+            {
+                "value": kind.value,
+                "label": label(kind.value),
+                "cameo": cameo,
+                "cameo_label": cameo_label,
+                "plover": plover,
+                "plover_mode": plover_mode,
+            }
+        )
     return {
         "incident_kind": incident_kinds,
         "actor_kind": _entries(ActorKind),

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from alembic import command
 from app.db import alembic_config
 from app.main import create_app
 from app.models import metadata

@@ -32,8 +32,10 @@ def test_duplicate_slug_and_external_ref_are_409(client, nato_russia):
     assert again.status_code == 409
     assert again.headers["content-type"] == "application/problem+json"
     make(client, "actors", slug="a", name="A", kind="state", external_ref="x:1")
-    assert client.post("/v1/actors", json={"slug": "b", "name": "B", "kind": "state",
-                                           "external_ref": "x:1"}).status_code == 409
+    assert (
+        client.post("/v1/actors", json={"slug": "b", "name": "B", "kind": "state", "external_ref": "x:1"}).status_code
+        == 409
+    )
 
 
 def test_affiliation_is_a_reference(client, nato_russia):
@@ -53,7 +55,9 @@ def test_merge_patch_changes_only_what_is_given_and_bumps_version(client, nato_r
     assert body["name"] == "Person"
     assert body["external_ids"] == {"wikidata": "Q1", "isni": "7"}
     assert body["version"] == 2
-    same = client.patch("/v1/actors/p", json={"name": "Person"}, headers={"content-type": "application/merge-patch+json"})
+    same = client.patch(
+        "/v1/actors/p", json={"name": "Person"}, headers={"content-type": "application/merge-patch+json"}
+    )
     assert same.json()["version"] == 2
     cleared = client.patch("/v1/actors/p", json={"name": None})
     assert cleared.status_code == 422
@@ -70,8 +74,15 @@ def test_delete_retracts(client, nato_russia):
 
 
 def test_filters(client, nato_russia):
-    make(client, "actors", slug="sergey-lavrov", name="Sergey Lavrov", kind="person",
-         aliases=["Sergei Lavrov"], affiliation="russia")
+    make(
+        client,
+        "actors",
+        slug="sergey-lavrov",
+        name="Sergey Lavrov",
+        kind="person",
+        aliases=["Sergei Lavrov"],
+        affiliation="russia",
+    )
     slugs = lambda query: [a["slug"] for a in client.get(f"/v1/actors?{query}").json()["data"]]  # noqa: E731
     assert slugs("kind=state") == ["china", "russia"]
     assert slugs("kind=state&kind=organization") == ["china", "nato", "russia"]

@@ -17,8 +17,10 @@ def test_parties_and_host_are_references(client, nato_russia):
     assert created["host"]["slug"] == "russia"
     assert created["status"] == "active" and created["status_history"] == []
     assert client.post("/v1/channels", json={"name": "C", "kind": "council", "parties": ["nato"]}).status_code == 422
-    assert client.post("/v1/channels", json={"name": "C", "kind": "tunnel",
-                                             "parties": ["nato", "russia"]}).status_code == 422
+    assert (
+        client.post("/v1/channels", json={"name": "C", "kind": "tunnel", "parties": ["nato", "russia"]}).status_code
+        == 422
+    )
 
 
 def test_status_history_is_ordered_by_effective_date_whatever_the_recording_order(client, nato_russia):
@@ -78,24 +80,48 @@ def test_filters(client, nato_russia):
 
 def test_status_change_validation(client, nato_russia):
     created = channel(client)
-    bad = client.post(f"/v1/channels/{created['id']}/status-changes",
-                      json={"status": "closed", "effective_on": "2021-11-01", "caused_by": "nothing"})
+    bad = client.post(
+        f"/v1/channels/{created['id']}/status-changes",
+        json={"status": "closed", "effective_on": "2021-11-01", "caused_by": "nothing"},
+    )
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["loc"] == ["body", "caused_by", 0]
-    assert client.post(f"/v1/channels/{created['id']}/status-changes",
-                       json={"status": "gone", "effective_on": "2021-11-01"}).status_code == 422
-    assert client.post("/v1/channels/nope/status-changes",
-                       json={"status": "closed", "effective_on": "2021-11-01"}).status_code == 404
+    assert (
+        client.post(
+            f"/v1/channels/{created['id']}/status-changes", json={"status": "gone", "effective_on": "2021-11-01"}
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            "/v1/channels/nope/status-changes", json={"status": "closed", "effective_on": "2021-11-01"}
+        ).status_code
+        == 404
+    )
     assert client.get(f"/v1/channels/{created['id']}").json()["status_history"] == []
 
 
 def test_caused_by_and_sources(client, nato_russia):
     created = channel(client, external_ref="ch:1")
     source = make(client, "sources", url="https://example.org/s", title="S")
-    cause = make(client, "incidents", kind="mission_suspension", title="Cause", occurred_on="2021-10-18",
-                 initiators=["russia"], targets=["nato"], external_ref="inc:1")
-    recorded = change(client, "ch:1", status="suspended", effective_on="2021-11-01", caused_by="inc:1",
-                      sources=["https://example.org/s"]).json()
+    cause = make(
+        client,
+        "incidents",
+        kind="mission_suspension",
+        title="Cause",
+        occurred_on="2021-10-18",
+        initiators=["russia"],
+        targets=["nato"],
+        external_ref="inc:1",
+    )
+    recorded = change(
+        client,
+        "ch:1",
+        status="suspended",
+        effective_on="2021-11-01",
+        caused_by="inc:1",
+        sources=["https://example.org/s"],
+    ).json()
     assert recorded["caused_by"] == {"id": cause["id"], "title": "Cause", "occurred_on": "2021-10-18"}
     assert recorded["sources"] == [{"id": source["id"], "title": "S", "url": "https://example.org/s"}]
     assert client.get(f"/v1/channels/{created['id']}").json()["status_history"] == [recorded]

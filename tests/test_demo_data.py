@@ -23,8 +23,18 @@ def test_demo_loads_once_and_a_second_run_changes_nothing(client, app):
 def test_demo_tells_the_october_2021_story(client, app):
     load(app)
     actors = {a["slug"] for a in client.get("/v1/actors?limit=500").json()["data"]}
-    assert {"nato", "russia", "china", "serbia", "belarus", "algeria", "tajikistan", "japan",
-            "jens-stoltenberg", "sergey-lavrov"} <= actors
+    assert {
+        "nato",
+        "russia",
+        "china",
+        "serbia",
+        "belarus",
+        "algeria",
+        "tajikistan",
+        "japan",
+        "jens-stoltenberg",
+        "sergey-lavrov",
+    } <= actors
     withdrawal = client.get("/v1/incidents?kind=accreditation_withdrawal").json()["data"]
     assert len(withdrawal) == 1 and withdrawal[0]["persons_affected"] == 8
     assert withdrawal[0]["date_precision"] == "month"  # the article gives no exact day
@@ -36,10 +46,16 @@ def test_demo_tells_the_october_2021_story(client, app):
         channels = client.get(f"/v1/channels?party=nato&party=russia&as_of={day}").json()["data"]
         return sorted(c["name"] for c in channels if c["status"] in ("active", "restricted"))
 
-    assert open_channels("2021-10-20") == ["NATO Information Office in Moscow", "NATO Military Liaison Mission in Moscow",
-                                           "NATO-Russia Council", "Russia's Mission to NATO"]
+    assert open_channels("2021-10-20") == [
+        "NATO Information Office in Moscow",
+        "NATO Military Liaison Mission in Moscow",
+        "NATO-Russia Council",
+        "Russia's Mission to NATO",
+    ]
     assert open_channels("2021-11-15") == ["NATO-Russia Council"]
-    exercises = {e["name"] for e in client.get("/v1/exercises?actor=russia&from=2021-09-01&to=2021-11-30").json()["data"]}
+    exercises = {
+        e["name"] for e in client.get("/v1/exercises?actor=russia&from=2021-09-01&to=2021-11-30").json()["data"]
+    }
     assert {"Zapad-21", "Joint Sea 2021", "Slavic Shield 2021"} <= exercises
     assert "Steadfast Noon 2021" not in exercises
     source = client.get("/v1/sources").json()["data"][0]

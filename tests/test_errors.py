@@ -19,15 +19,20 @@ def assert_problem(response, status, type_=None):
 
 
 def test_malformed_json_is_400(client):
-    body = assert_problem(client.post("/v1/actors", content=b'{"slug": ', headers={"content-type": "application/json"}),
-                          400, "/problems/malformed-json")
+    body = assert_problem(
+        client.post("/v1/actors", content=b'{"slug": ', headers={"content-type": "application/json"}),
+        400,
+        "/problems/malformed-json",
+    )
     assert body["instance"] == "/v1/actors"
 
 
 def test_wrong_content_type_is_415(client):
     assert_problem(client.post("/v1/actors", content=b"slug=nato", headers={"content-type": "text/plain"}), 415)
-    assert_problem(client.post("/v1/actors", content=b"slug=nato",
-                               headers={"content-type": "application/x-www-form-urlencoded"}), 415)
+    assert_problem(
+        client.post("/v1/actors", content=b"slug=nato", headers={"content-type": "application/x-www-form-urlencoded"}),
+        415,
+    )
     assert_problem(client.patch("/v1/actors/x", content=b"<a/>", headers={"content-type": "application/xml"}), 415)
 
 
@@ -42,14 +47,20 @@ def test_body_over_the_limit_is_413(database_url):
             yield b"x" * 200
             yield b'", "kind": "state"}'
 
-        assert_problem(small.post("/v1/actors", content=chunks(), headers={"content-type": "application/json"}), 413,
-                       "/problems/payload-too-large")
+        assert_problem(
+            small.post("/v1/actors", content=chunks(), headers={"content-type": "application/json"}),
+            413,
+            "/problems/payload-too-large",
+        )
         assert small.get("/v1/actors").json()["data"] == []
 
 
 def test_validation_is_422_with_errors(client):
-    body = assert_problem(client.post("/v1/actors", json={"slug": "Not A Slug", "name": "", "kind": "state"}), 422,
-                          "/problems/validation-error")
+    body = assert_problem(
+        client.post("/v1/actors", json={"slug": "Not A Slug", "name": "", "kind": "state"}),
+        422,
+        "/problems/validation-error",
+    )
     assert {tuple(e["loc"]) for e in body["errors"]} == {("body", "slug"), ("body", "name")}
     assert all({"loc", "msg", "type"} == e.keys() for e in body["errors"])
     assert_problem(client.get("/v1/incidents?from=yesterday"), 422)

@@ -13,34 +13,63 @@ def names(client, query):
 
 
 def test_participants_with_roles(client, nato_russia):
-    created = exercise(client, participants=[{"actor": "russia", "role": "lead"}, {"actor": "china"}],
-                       domains=["sea", "air"])
+    created = exercise(
+        client, participants=[{"actor": "russia", "role": "lead"}, {"actor": "china"}], domains=["sea", "air"]
+    )
     assert created["participants"] == [
         {"actor": {"id": nato_russia["russia"]["id"], "slug": "russia", "name": "Russia"}, "role": "lead"},
         {"actor": {"id": nato_russia["china"]["id"], "slug": "china", "name": "China"}, "role": "participant"},
     ]
     assert created["end_date"] is None and created["date_precision"] == "day"
-    bad_role = client.post("/v1/exercises", json={"name": "X", "start_date": "2021-10-14",
-                                                  "participants": [{"actor": "russia", "role": "spy"}]})
+    bad_role = client.post(
+        "/v1/exercises",
+        json={"name": "X", "start_date": "2021-10-14", "participants": [{"actor": "russia", "role": "spy"}]},
+    )
     assert bad_role.status_code == 422
-    unknown = client.post("/v1/exercises", json={"name": "X", "start_date": "2021-10-14",
-                                                 "participants": [{"actor": "atlantis"}]})
+    unknown = client.post(
+        "/v1/exercises", json={"name": "X", "start_date": "2021-10-14", "participants": [{"actor": "atlantis"}]}
+    )
     assert unknown.json()["errors"][0]["loc"] == ["body", "participants", 0]
-    backwards = client.post("/v1/exercises", json={"name": "X", "start_date": "2021-10-14", "end_date": "2021-10-01",
-                                                   "participants": [{"actor": "russia"}]})
+    backwards = client.post(
+        "/v1/exercises",
+        json={"name": "X", "start_date": "2021-10-14", "end_date": "2021-10-01", "participants": [{"actor": "russia"}]},
+    )
     assert backwards.status_code == 422
-    assert client.post("/v1/exercises", json={"name": "X", "start_date": "2021-10-14", "domains": ["mind"],
-                                              "participants": [{"actor": "russia"}]}).status_code == 422
+    assert (
+        client.post(
+            "/v1/exercises",
+            json={"name": "X", "start_date": "2021-10-14", "domains": ["mind"], "participants": [{"actor": "russia"}]},
+        ).status_code
+        == 422
+    )
 
 
 def test_filters(client, nato_russia):
-    exercise(client, name="Zapad-21", start_date="2021-09-10", end_date="2021-09-16", domains=["land", "air"],
-             region="Western Russia")
-    exercise(client, name="Joint Sea 2021", start_date="2021-10-14", end_date="2021-10-17", domains=["sea"],
-             participants=[{"actor": "russia", "role": "lead"}, {"actor": "china", "role": "lead"}],
-             region="Sea of Japan", summary="Naval drill")
-    exercise(client, name="Steadfast Noon", start_date="2021-10-18", domains=["nuclear"],
-             participants=[{"actor": "nato", "role": "lead"}])
+    exercise(
+        client,
+        name="Zapad-21",
+        start_date="2021-09-10",
+        end_date="2021-09-16",
+        domains=["land", "air"],
+        region="Western Russia",
+    )
+    exercise(
+        client,
+        name="Joint Sea 2021",
+        start_date="2021-10-14",
+        end_date="2021-10-17",
+        domains=["sea"],
+        participants=[{"actor": "russia", "role": "lead"}, {"actor": "china", "role": "lead"}],
+        region="Sea of Japan",
+        summary="Naval drill",
+    )
+    exercise(
+        client,
+        name="Steadfast Noon",
+        start_date="2021-10-18",
+        domains=["nuclear"],
+        participants=[{"actor": "nato", "role": "lead"}],
+    )
     assert names(client, "") == ["Steadfast Noon", "Joint Sea 2021", "Zapad-21"]
     assert names(client, "actor=china") == ["Joint Sea 2021"]
     assert names(client, "actor=russia") == ["Joint Sea 2021", "Zapad-21"]

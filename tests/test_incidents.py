@@ -8,8 +8,13 @@ from tests.conftest import make
 
 
 def incident(client, **fields):
-    base = {"kind": "expulsion", "title": "Expulsion", "occurred_on": "2021-10-06",
-            "initiators": ["nato"], "targets": ["russia"]}
+    base = {
+        "kind": "expulsion",
+        "title": "Expulsion",
+        "occurred_on": "2021-10-06",
+        "initiators": ["nato"],
+        "targets": ["russia"],
+    }
     return make(client, "incidents", **(base | fields))
 
 
@@ -22,8 +27,14 @@ def titles(client, query):
 def test_create_answers_references_as_small_objects(client, nato_russia):
     source = make(client, "sources", url="https://example.org/a", title="A")
     first = incident(client, title="First", sources=[source["id"]], external_ref="x:first")
-    second = incident(client, title="Second", initiators=["russia"], targets=[nato_russia["nato"]["id"]],
-                      responds_to=["x:first"], occurred_on="2021-10-18")
+    second = incident(
+        client,
+        title="Second",
+        initiators=["russia"],
+        targets=[nato_russia["nato"]["id"]],
+        responds_to=["x:first"],
+        occurred_on="2021-10-18",
+    )
     assert first["date_precision"] == "day" and first["status"] == "published"
     assert first["initiators"] == [{"id": nato_russia["nato"]["id"], "slug": "nato", "name": "NATO"}]
     assert first["sources"] == [{"id": source["id"], "title": "A", "url": "https://example.org/a"}]
@@ -36,38 +47,68 @@ def test_required_fields(client, nato_russia):
     assert response.status_code == 422
     missing = {tuple(e["loc"]) for e in response.json()["errors"]}
     assert {("body", "occurred_on"), ("body", "initiators"), ("body", "targets")} <= missing
-    empty = client.post("/v1/incidents", json={"kind": "expulsion", "title": "T", "occurred_on": "2021-10-06",
-                                               "initiators": [], "targets": ["russia"]})
+    empty = client.post(
+        "/v1/incidents",
+        json={"kind": "expulsion", "title": "T", "occurred_on": "2021-10-06", "initiators": [], "targets": ["russia"]},
+    )
     assert empty.status_code == 422
 
 
-@pytest.mark.parametrize("field,value,loc", [
-    ("targets", ["russia", "atlantis"], ["body", "targets", 1]),
-    ("responds_to", ["no-such-incident"], ["body", "responds_to", 0]),
-    ("sources", ["no-such-source"], ["body", "sources", 0]),
-])
+@pytest.mark.parametrize(
+    "field,value,loc",
+    [
+        ("targets", ["russia", "atlantis"], ["body", "targets", 1]),
+        ("responds_to", ["no-such-incident"], ["body", "responds_to", 0]),
+        ("sources", ["no-such-source"], ["body", "sources", 0]),
+    ],
+)
 def test_unknown_reference_is_422_naming_the_field(client, nato_russia, field, value, loc):
-    body = {"kind": "expulsion", "title": "T", "occurred_on": "2021-10-06",
-            "initiators": ["nato"], "targets": ["russia"], field: value}
+    body = {
+        "kind": "expulsion",
+        "title": "T",
+        "occurred_on": "2021-10-06",
+        "initiators": ["nato"],
+        "targets": ["russia"],
+        field: value,
+    }
     response = client.post("/v1/incidents", json=body)
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"loc": loc, "msg": response.json()["errors"][0]["msg"],
-                                          "type": "unknown_reference"}]
+    assert response.json()["errors"] == [
+        {"loc": loc, "msg": response.json()["errors"][0]["msg"], "type": "unknown_reference"}
+    ]
     assert client.get("/v1/incidents").json()["data"] == []
 
 
 def test_invalid_values_are_422(client, nato_russia):
-    for bad in ({"latitude": 91}, {"persons_affected": -1}, {"occurred_on": "2021-13-01"},
-                {"date_precision": "week"}, {"kind": "war"}, {"status": "hidden"}):
-        body = {"kind": "expulsion", "title": "T", "occurred_on": "2021-10-06",
-                "initiators": ["nato"], "targets": ["russia"]} | bad
+    for bad in (
+        {"latitude": 91},
+        {"persons_affected": -1},
+        {"occurred_on": "2021-13-01"},
+        {"date_precision": "week"},
+        {"kind": "war"},
+        {"status": "hidden"},
+    ):
+        body = {
+            "kind": "expulsion",
+            "title": "T",
+            "occurred_on": "2021-10-06",
+            "initiators": ["nato"],
+            "targets": ["russia"],
+        } | bad
         assert client.post("/v1/incidents", json=body).status_code == 422, bad
 
 
 def test_filters(client, nato_russia):
     incident(client, title="A", kind="expulsion", occurred_on="2021-01-10", tags=["spies"])
-    incident(client, title="B", kind="mission_closure", occurred_on="2021-02-10", initiators=["russia"],
-             targets=["nato"], summary="The Kremlin closes the mission")
+    incident(
+        client,
+        title="B",
+        kind="mission_closure",
+        occurred_on="2021-02-10",
+        initiators=["russia"],
+        targets=["nato"],
+        summary="The Kremlin closes the mission",
+    )
     incident(client, title="C", kind="sanctions", occurred_on="2021-03-10", targets=["china"], status="draft")
     assert titles(client, "") == ["C", "B", "A"]
     assert titles(client, "kind=expulsion&kind=mission_closure") == ["B", "A"]
@@ -88,7 +129,9 @@ def test_filters(client, nato_russia):
 
 def test_patch_replaces_references_and_bumps_version(client, nato_russia):
     created = incident(client)
-    patched = client.patch(f"/v1/incidents/{created['id']}", json={"targets": ["china", "russia"], "persons_affected": 8})
+    patched = client.patch(
+        f"/v1/incidents/{created['id']}", json={"targets": ["china", "russia"], "persons_affected": 8}
+    )
     assert patched.status_code == 200
     assert [t["slug"] for t in patched.json()["targets"]] == ["china", "russia"]
     assert patched.json()["version"] == 2
@@ -106,16 +149,30 @@ def test_delete_retracts(client, nato_russia):
     assert client.get(f"/v1/incidents/{created['id']}").status_code == 404
     assert client.get("/v1/incidents").json()["data"] == []
     # a retracted incident can no longer be answered
-    response = client.post("/v1/incidents", json={"kind": "expulsion", "title": "T", "occurred_on": "2021-10-06",
-                                                  "initiators": ["nato"], "targets": ["russia"],
-                                                  "responds_to": [created["id"]]})
+    response = client.post(
+        "/v1/incidents",
+        json={
+            "kind": "expulsion",
+            "title": "T",
+            "occurred_on": "2021-10-06",
+            "initiators": ["nato"],
+            "targets": ["russia"],
+            "responds_to": [created["id"]],
+        },
+    )
     assert response.status_code == 422
 
 
 def test_exports_stream_every_row(client, nato_russia):
     for n in range(3):
-        incident(client, title=f"T{n}", occurred_on=f"2021-10-0{n + 1}", latitude=50.0 if n else None,
-                 longitude=4.0 if n else None, targets=["russia", "china"])
+        incident(
+            client,
+            title=f"T{n}",
+            occurred_on=f"2021-10-0{n + 1}",
+            latitude=50.0 if n else None,
+            longitude=4.0 if n else None,
+            targets=["russia", "china"],
+        )
     ndjson = client.get("/v1/incidents?format=ndjson&limit=1")
     assert ndjson.headers["content-type"] == "application/x-ndjson"
     rows = [json.loads(line) for line in ndjson.text.splitlines()]
@@ -136,24 +193,48 @@ def test_exports_stream_every_row(client, nato_russia):
 
 def test_a_reference_named_twice_is_422(client, nato_russia):
     for targets in (["russia", "russia"], ["russia", nato_russia["russia"]["id"]]):
-        response = client.post("/v1/incidents", json={"kind": "expulsion", "title": "T", "occurred_on": "2021-10-06",
-                                                      "initiators": ["nato"], "targets": targets})
+        response = client.post(
+            "/v1/incidents",
+            json={
+                "kind": "expulsion",
+                "title": "T",
+                "occurred_on": "2021-10-06",
+                "initiators": ["nato"],
+                "targets": targets,
+            },
+        )
         assert response.status_code == 422
-        assert response.json()["errors"][0] == {"loc": ["body", "targets", 1], "msg": response.json()["errors"][0]["msg"],
-                                                "type": "repeated_reference"}
+        assert response.json()["errors"][0] == {
+            "loc": ["body", "targets", 1],
+            "msg": response.json()["errors"][0]["msg"],
+            "type": "repeated_reference",
+        }
 
 
 def test_numbers_beyond_the_columns_are_422(client, nato_russia):
     for value in (2**31, 10**20):
-        response = client.post("/v1/incidents", json={"kind": "expulsion", "title": "T", "occurred_on": "2021-10-06",
-                                                      "initiators": ["nato"], "targets": ["russia"],
-                                                      "persons_affected": value})
+        response = client.post(
+            "/v1/incidents",
+            json={
+                "kind": "expulsion",
+                "title": "T",
+                "occurred_on": "2021-10-06",
+                "initiators": ["nato"],
+                "targets": ["russia"],
+                "persons_affected": value,
+            },
+        )
         assert response.status_code == 422
 
 
 def test_nul_characters_are_422_everywhere(client, nato_russia):
-    body = {"kind": "expulsion", "title": "a\u0000b", "occurred_on": "2021-10-06", "initiators": ["nato"],
-            "targets": ["russia"]}
+    body = {
+        "kind": "expulsion",
+        "title": "a\u0000b",
+        "occurred_on": "2021-10-06",
+        "initiators": ["nato"],
+        "targets": ["russia"],
+    }
     assert client.post("/v1/incidents", json=body).status_code == 422
     assert client.post("/v1/incidents", json=body | {"title": "a\\u0000b"}).status_code == 201  # backslash text
     assert client.get("/v1/incidents", params={"tag": "a\u0000b"}).status_code == 422

@@ -1,14 +1,13 @@
 """The migrations build the schema the models describe, and run down and up again with data."""
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 from sqlmodel import Session
 
-from alembic import command
-from app.db import alembic_config
-from app.db import make_engine
+from app.db import alembic_config, make_engine
 from app.incidents.models import Incident
 from app.kit.search import is_search_object
 from app.models import metadata
@@ -44,7 +43,9 @@ def test_models_and_migrations_agree(migration_url):
     command.upgrade(alembic_config(migration_url), "head")
     engine = make_engine(migration_url)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={
-            "compare_type": True, "include_name": lambda name, type_, _parent: not is_search_object(name, type_)})
+        context = MigrationContext.configure(
+            connection,
+            opts={"compare_type": True, "include_name": lambda name, type_, _parent: not is_search_object(name, type_)},
+        )
         assert compare_metadata(context, metadata) == []
     engine.dispose()

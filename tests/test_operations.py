@@ -1,6 +1,6 @@
 import json
-import re
 import logging
+import re
 
 from fastapi.testclient import TestClient
 
@@ -35,10 +35,14 @@ def test_request_id_is_echoed_or_made_and_logged(client, caplog):
         made = client.get("/v1/nothing")
     assert given.headers["x-request-id"] == "ingest-42"
     assert len(made.headers["x-request-id"]) == 32
-    assert client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces"}).headers["x-request-id"] != \
-        "bad id\twith spaces"
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces"}).headers["x-request-id"]
+        != "bad id\twith spaces"
+    )
     lines = [r.fields for r in caplog.records if r.name == "demarche.access"]
-    assert {"request_id": "ingest-42", "method": "GET", "route": "/v1/actors", "status": 200}.items() <= lines[0].items()
+    assert {"request_id": "ingest-42", "method": "GET", "route": "/v1/actors", "status": 200}.items() <= lines[
+        0
+    ].items()
     assert lines[1]["status"] == 404 and lines[1]["request_id"] == made.headers["x-request-id"]
     line = json.loads(JSONFormatter().format(next(r for r in caplog.records if r.name == "demarche.access")))
     assert line["request_id"] == "ingest-42" and line["time"].endswith("Z") and line["duration_ms"] >= 0

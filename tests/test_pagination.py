@@ -15,13 +15,18 @@ ROWS = 10_000
 def bulk_incidents(app, nato_russia, count):
     """Insert ``count`` incidents directly, several per day, so that sort ties are common."""
     start = date(2000, 1, 1)
-    incidents = [Incident(id=new_id(), kind="expulsion", title=f"I{n}", occurred_on=start + timedelta(days=n // 4))
-                 for n in range(count)]
+    incidents = [
+        Incident(id=new_id(), kind="expulsion", title=f"I{n}", occurred_on=start + timedelta(days=n // 4))
+        for n in range(count)
+    ]
     with Session(app.state.engine) as session:
         session.add_all(incidents)
         session.flush()
-        session.add_all(Involvement(resource="incident", record_id=i.id, role=role, actor_id=nato_russia[slug]["id"])
-                        for i in incidents for role, slug in (("initiator", "nato"), ("target", "russia")))
+        session.add_all(
+            Involvement(resource="incident", record_id=i.id, role=role, actor_id=nato_russia[slug]["id"])
+            for i in incidents
+            for role, slug in (("initiator", "nato"), ("target", "russia"))
+        )
         ids = {i.id for i in incidents}
         session.commit()
     return ids
@@ -40,8 +45,15 @@ def test_walk_yields_every_row_once_while_rows_are_inserted(client, app, nato_ru
         pages += 1
         if pages % 20 == 0:  # new rows land both behind and ahead of the walk
             for day in ("2001-01-01", "2020-01-01", "1999-01-01"):
-                make(client, "incidents", kind="expulsion", title="new", occurred_on=day,
-                     initiators=["nato"], targets=["russia"])
+                make(
+                    client,
+                    "incidents",
+                    kind="expulsion",
+                    title="new",
+                    occurred_on=day,
+                    initiators=["nato"],
+                    targets=["russia"],
+                )
         next_cursor = body["next_cursor"]
         if next_cursor:
             assert response.headers["link"].endswith('>; rel="next"')
@@ -61,7 +73,9 @@ def test_keyset_respects_range_bound_with_cursor(client, app, nato_russia):
     while url:
         body = client.get(url).json()
         seen += [(i["occurred_on"], i["id"]) for i in body["data"]]
-        url = body["next_cursor"] and f"/v1/incidents?limit=7&from=2000-01-10&to=2000-02-09&cursor={body['next_cursor']}"
+        url = (
+            body["next_cursor"] and f"/v1/incidents?limit=7&from=2000-01-10&to=2000-02-09&cursor={body['next_cursor']}"
+        )
     assert len(seen) == 31 * 4 == len(set(seen))
     assert seen == sorted(seen, reverse=True)
     ascending = []
@@ -69,7 +83,9 @@ def test_keyset_respects_range_bound_with_cursor(client, app, nato_russia):
     while url:
         body = client.get(url).json()
         ascending += [(i["occurred_on"], i["id"]) for i in body["data"]]
-        url = body["next_cursor"] and f"/v1/incidents?limit=9&sort=occurred_on&to=2000-01-05&cursor={body['next_cursor']}"
+        url = (
+            body["next_cursor"] and f"/v1/incidents?limit=9&sort=occurred_on&to=2000-01-05&cursor={body['next_cursor']}"
+        )
     assert ascending == sorted(ascending) and len(ascending) == 20
 
 

@@ -29,8 +29,14 @@ def test_results_are_ranked_when_no_sort_is_given(client, nato_russia):
     incident(client, "Expulsion, expulsion and expulsion", "Expulsion after expulsion", occurred_on="2021-10-01")
     incident(client, "Nothing to see", "No match", occurred_on="2021-10-09")
     assert titles(client, "q=expulsion") == ["Expulsion, expulsion and expulsion", "Expulsion of a diplomat"]
-    assert titles(client, "q=expulsion&sort=-occurred_on") == ["Expulsion of a diplomat", "Expulsion, expulsion and expulsion"]
-    assert titles(client, "q=expulsion&sort=-relevance") == ["Expulsion of a diplomat", "Expulsion, expulsion and expulsion"]
+    assert titles(client, "q=expulsion&sort=-occurred_on") == [
+        "Expulsion of a diplomat",
+        "Expulsion, expulsion and expulsion",
+    ]
+    assert titles(client, "q=expulsion&sort=-relevance") == [
+        "Expulsion of a diplomat",
+        "Expulsion, expulsion and expulsion",
+    ]
     assert client.get("/v1/incidents?sort=relevance").status_code == 422
 
 
@@ -56,7 +62,7 @@ def test_index_follows_updates_and_deletes(client, nato_russia):
 
 
 def test_search_text_is_never_query_syntax(client, nato_russia):
-    incident(client, "Lavrov: \"no dialogue\"", "NEAR the AND OR NOT end*")
+    incident(client, 'Lavrov: "no dialogue"', "NEAR the AND OR NOT end*")
     for text in ('"', "AND", "end*", "NOT near(", "lavrov:", "'; DROP TABLE incidents; --", "ü", "-"):
         response = client.get("/v1/incidents", params={"q": text})
         assert response.status_code == 200, (text, response.text)
@@ -64,8 +70,15 @@ def test_search_text_is_never_query_syntax(client, nato_russia):
 
 
 def test_exercises_and_sources_are_searchable(client, nato_russia):
-    make(client, "exercises", name="Zapad-21", aliases=["West 2021"], start_date="2021-09-10",
-         participants=[{"actor": "russia"}], summary="Strategic exercise")
+    make(
+        client,
+        "exercises",
+        name="Zapad-21",
+        aliases=["West 2021"],
+        start_date="2021-09-10",
+        participants=[{"actor": "russia"}],
+        summary="Strategic exercise",
+    )
     make(client, "exercises", name="Joint Sea", start_date="2021-10-14", participants=[{"actor": "china"}])
     assert titles(client, "q=west", "exercises") == ["Zapad-21"]
     assert titles(client, "q=strategic", "exercises") == ["Zapad-21"]

@@ -2,8 +2,16 @@ from tests.conftest import make
 
 
 def test_source_crud_and_filters(client):
-    eln = make(client, "sources", url="https://eln.example/a", title="Network reflections", publisher="ELN",
-               authors=["Andrey Kortunov"], published_on="2021-10-18", kind="analysis")
+    eln = make(
+        client,
+        "sources",
+        url="https://eln.example/a",
+        title="Network reflections",
+        publisher="ELN",
+        authors=["Andrey Kortunov"],
+        published_on="2021-10-18",
+        kind="analysis",
+    )
     make(client, "sources", url="https://news.example/b", title="Lavrov speaks", publisher="Agency")
     assert client.post("/v1/sources", json={"url": "https://eln.example/a", "title": "Again"}).status_code == 409
     titles = lambda q: [s["title"] for s in client.get(f"/v1/sources?{q}").json()["data"]]  # noqa: E731

@@ -11,8 +11,13 @@ from app.incidents.models import Incident, Reply
 from app.kit.records import new_id
 from tests.conftest import make
 
-COLLECTIONS = {"actor": "actors", "source": "sources", "incident": "incidents", "exercise": "exercises",
-               "channel": "channels"}
+COLLECTIONS = {
+    "actor": "actors",
+    "source": "sources",
+    "incident": "incidents",
+    "exercise": "exercises",
+    "channel": "channels",
+}
 
 
 @pytest.fixture
@@ -34,16 +39,21 @@ def test_chain_from_the_withdrawal_holds_russias_three_answers_at_depth_1(client
     chain = client.get(f"/v1/incidents/{withdrawal['id']}/chain").json()["data"]
     depth = {i["external_ref"]: i["depth"] for i in chain}
     assert depth == {
-        "eln:2021-10:nato-accreditation-withdrawal": 0, "eln:2021-10:nato-staff-cap": 0,
-        "eln:2021-10-18:russia-suspends-mission": 1, "eln:2021-10-18:russia-suspends-military-liaison-mission": 1,
+        "eln:2021-10:nato-accreditation-withdrawal": 0,
+        "eln:2021-10:nato-staff-cap": 0,
+        "eln:2021-10-18:russia-suspends-mission": 1,
+        "eln:2021-10-18:russia-suspends-military-liaison-mission": 1,
         "eln:2021-10-18:russia-closes-information-office": 1,
     }
     assert [i["occurred_on"] for i in chain] == sorted(i["occurred_on"] for i in chain)
     answer = october_2021["eln:2021-10-18:russia-closes-information-office"]
-    assert {i["id"] for i in client.get(f"/v1/incidents/{answer['id']}/chain").json()["data"]} == {i["id"] for i in chain}
+    assert {i["id"] for i in client.get(f"/v1/incidents/{answer['id']}/chain").json()["data"]} == {
+        i["id"] for i in chain
+    }
     alone = october_2021["eln:2014-04-01:nato-suspends-cooperation"]
-    assert [(i["id"], i["depth"]) for i in client.get(f"/v1/incidents/{alone['id']}/chain").json()["data"]] == \
-        [(alone["id"], 0)]
+    assert [(i["id"], i["depth"]) for i in client.get(f"/v1/incidents/{alone['id']}/chain").json()["data"]] == [
+        (alone["id"], 0)
+    ]
     assert client.get("/v1/incidents/nope/chain").status_code == 404
 
 
@@ -53,25 +63,36 @@ def test_dyad_nato_russia_before_and_after_the_suspensions(client, october_2021)
         return sorted(c["name"] for c in body["channels"] if c["status"] in ("active", "restricted")), body
 
     names, before = open_channels("2021-10-20")
-    assert names == ["NATO Information Office in Moscow", "NATO Military Liaison Mission in Moscow",
-                     "NATO-Russia Council", "Russia's Mission to NATO"]
+    assert names == [
+        "NATO Information Office in Moscow",
+        "NATO Military Liaison Mission in Moscow",
+        "NATO-Russia Council",
+        "Russia's Mission to NATO",
+    ]
     assert before["a"]["slug"] == "nato" and before["window_days"] == 90 and before["as_of"] == "2021-10-20"
     assert before["incident_counts"] == {
         "a_to_b": {"accreditation_withdrawal": 1, "staff_cap": 1},
         "b_to_a": {"mission_suspension": 1, "liaison_suspension": 1, "office_closure": 1},
     }
-    assert [i["occurred_on"] for i in before["latest_incidents"]] == ["2021-10-18"] * 3 + ["2021-10-01"] * 2 + ["2014-04-01"]
+    assert [i["occurred_on"] for i in before["latest_incidents"]] == ["2021-10-18"] * 3 + ["2021-10-01"] * 2 + [
+        "2014-04-01"
+    ]
     assert {e["name"] for e in before["active_exercises"]} == set()  # Steadfast Noon was 18 October only
     names, after = open_channels("2021-11-15")
     assert names == ["NATO-Russia Council"]
     assert after["incident_counts"]["a_to_b"] == {"accreditation_withdrawal": 1, "staff_cap": 1}
-    assert client.get("/v1/dyads/nato/russia?as_of=2021-10-18").json()["active_exercises"][0]["name"] == \
-        "Steadfast Noon 2021"
-    assert client.get("/v1/dyads/russia/china?as_of=2021-10-15").json()["active_exercises"][0]["name"] == \
-        "Joint Sea 2021"
+    assert (
+        client.get("/v1/dyads/nato/russia?as_of=2021-10-18").json()["active_exercises"][0]["name"]
+        == "Steadfast Noon 2021"
+    )
+    assert (
+        client.get("/v1/dyads/russia/china?as_of=2021-10-15").json()["active_exercises"][0]["name"] == "Joint Sea 2021"
+    )
     short = client.get("/v1/dyads/nato/russia?as_of=2021-10-20&window_days=10").json()
-    assert short["incident_counts"] == {"a_to_b": {}, "b_to_a": {"mission_suspension": 1, "liaison_suspension": 1,
-                                                                 "office_closure": 1}}
+    assert short["incident_counts"] == {
+        "a_to_b": {},
+        "b_to_a": {"mission_suspension": 1, "liaison_suspension": 1, "office_closure": 1},
+    }
 
 
 def test_dyad_errors(client, october_2021):
@@ -86,7 +107,10 @@ def test_timeline_for_russia_in_autumn_2021(client, october_2021):
     while url:
         body = client.get(url).json()
         entries += body["data"]
-        url = body["next_cursor"] and f"/v1/timeline?actor=russia&from=2021-09-01&to=2021-11-30&limit=4&cursor={body['next_cursor']}"
+        url = (
+            body["next_cursor"]
+            and f"/v1/timeline?actor=russia&from=2021-09-01&to=2021-11-30&limit=4&cursor={body['next_cursor']}"
+        )
     titles = [e["title"] for e in entries]
     assert "Zapad-21" in titles and "Joint Sea 2021" in titles and "Steadfast Noon 2021" not in titles
     assert len(titles) == len(set(e["id"] for e in entries))
@@ -110,12 +134,19 @@ def test_incident_stats(client, october_2021):
     assert cells[("accreditation_withdrawal", "2021-09")] == 0 and cells[("office_closure", "2021-11")] == 0
     assert len(cells) == 5 * 3
     months = client.get("/v1/stats/incidents?group_by=month&from=2021-08-15&to=2021-11-30").json()["data"]
-    assert months == [{"month": "2021-08", "count": 0}, {"month": "2021-09", "count": 0},
-                      {"month": "2021-10", "count": 5}, {"month": "2021-11", "count": 0}]
+    assert months == [
+        {"month": "2021-08", "count": 0},
+        {"month": "2021-09", "count": 0},
+        {"month": "2021-10", "count": 5},
+        {"month": "2021-11", "count": 0},
+    ]
     years = client.get("/v1/stats/incidents?group_by=year").json()["data"]
     assert years == [{"year": "2014", "count": 1}, {"year": "2021", "count": 5}]
     pairs = client.get("/v1/stats/incidents?group_by=initiator,target&actor=russia&from=2021-10-18").json()["data"]
-    assert {(d["initiator"], d["target"]): d["count"] for d in pairs} == {("russia", "nato"): 3, ("sergey-lavrov", "nato"): 3}
+    assert {(d["initiator"], d["target"]): d["count"] for d in pairs} == {
+        ("russia", "nato"): 3,
+        ("sergey-lavrov", "nato"): 3,
+    }
     for bad in ("", "kind,kind", "kind,month,year", "country"):
         assert client.get(f"/v1/stats/incidents?group_by={bad}").status_code == 422, bad
 
@@ -123,16 +154,28 @@ def test_incident_stats(client, october_2021):
 def test_chain_of_a_thousand_and_a_cycle(client, app, nato_russia):
     ids = [new_id() for _ in range(1000)]
     with Session(app.state.engine) as session:
-        session.add_all(Incident(id=i, kind="other", title=f"move {n}", occurred_on=date(2020, 1, 1)) for n, i in enumerate(ids))
+        session.add_all(
+            Incident(id=i, kind="other", title=f"move {n}", occurred_on=date(2020, 1, 1)) for n, i in enumerate(ids)
+        )
         session.flush()
         session.add_all(Reply(incident_id=b, responds_to_id=a) for a, b in zip(ids, ids[1:], strict=False))
         session.commit()
     chain = client.get(f"/v1/incidents/{ids[500]}/chain").json()["data"]
     assert len(chain) == 1000
     assert {i["title"]: i["depth"] for i in chain}["move 999"] == 999
-    first = make(client, "incidents", kind="other", title="a", occurred_on="2021-01-01", initiators=["nato"], targets=["russia"])
-    second = make(client, "incidents", kind="other", title="b", occurred_on="2021-01-02", initiators=["russia"],
-                  targets=["nato"], responds_to=[first["id"]])
+    first = make(
+        client, "incidents", kind="other", title="a", occurred_on="2021-01-01", initiators=["nato"], targets=["russia"]
+    )
+    second = make(
+        client,
+        "incidents",
+        kind="other",
+        title="b",
+        occurred_on="2021-01-02",
+        initiators=["russia"],
+        targets=["nato"],
+        responds_to=[first["id"]],
+    )
     assert client.patch(f"/v1/incidents/{first['id']}", json={"responds_to": [second["id"]]}).status_code == 200
     cycle = client.get(f"/v1/incidents/{first['id']}/chain").json()["data"]
     assert sorted(i["title"] for i in cycle) == ["a", "b"]
@@ -153,5 +196,6 @@ def test_a_chain_does_not_pass_through_retracted_incidents(client, nato_russia):
     assert [i["depth"] for i in client.get(f"/v1/incidents/{first['id']}/chain").json()["data"]] == [0, 1, 2]
     client.delete(f"/v1/incidents/{middle['id']}")
     assert [i["title"] for i in client.get(f"/v1/incidents/{first['id']}/chain").json()["data"]] == ["first"]
-    assert [(i["title"], i["depth"]) for i in client.get(f"/v1/incidents/{last['id']}/chain").json()["data"]] == \
-        [("last", 0)]
+    assert [(i["title"], i["depth"]) for i in client.get(f"/v1/incidents/{last['id']}/chain").json()["data"]] == [
+        ("last", 0)
+    ]

@@ -1,7 +1,15 @@
 def test_every_vocabulary_has_values_and_labels(client):
     body = client.get("/v1/vocabularies").json()
-    assert set(body) >= {"incident_kind", "actor_kind", "channel_kind", "channel_status", "exercise_domain",
-                         "participant_role", "date_precision", "record_status"}
+    assert set(body) >= {
+        "incident_kind",
+        "actor_kind",
+        "channel_kind",
+        "channel_status",
+        "exercise_domain",
+        "participant_role",
+        "date_precision",
+        "record_status",
+    }
     for entries in body.values():
         assert entries and all(e["value"] and e["label"] for e in entries)
     kinds = {e["value"]: e for e in body["incident_kind"]}

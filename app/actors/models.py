@@ -12,18 +12,28 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
 class ActorBase(SQLModel):
-    slug: str = Field(max_length=100, unique=True, schema_extra={"pattern": SLUG_PATTERN},
-                      description="Unique, stable, lower-case words joined by `-`.")
+    slug: str = Field(
+        max_length=100,
+        unique=True,
+        schema_extra={"pattern": SLUG_PATTERN},
+        description="Unique, stable, lower-case words joined by `-`.",
+    )
     name: str = Field(min_length=1, max_length=300)
     kind: ActorKind = Field(sa_type=String(20))
     aliases: list[str] = Field(default_factory=list, sa_type=JSONType)
-    country_code: str | None = Field(default=None, max_length=3, schema_extra={"pattern": r"^[A-Z]{3}$"},
-                                     description="ISO 3166-1 alpha-3 (states and their bodies).")
+    country_code: str | None = Field(
+        default=None,
+        max_length=3,
+        schema_extra={"pattern": r"^[A-Z]{3}$"},
+        description="ISO 3166-1 alpha-3 (states and their bodies).",
+    )
     description: str | None = Field(default=None, max_length=10_000)
-    external_ids: dict[str, str] = Field(default_factory=dict, sa_type=JSONType,
-                                         description='Identifiers elsewhere, e.g. `{"wikidata": "Q7184"}`.')
-    external_ref: str | None = Field(default=None, max_length=200, unique=True,
-                                     description="Natural key for upserts from other systems.")
+    external_ids: dict[str, str] = Field(
+        default_factory=dict, sa_type=JSONType, description='Identifiers elsewhere, e.g. `{"wikidata": "Q7184"}`.'
+    )
+    external_ref: str | None = Field(
+        default=None, max_length=200, unique=True, description="Natural key for upserts from other systems."
+    )
 
 
 class Actor(ActorBase, RecordColumns, table=True):
@@ -38,8 +48,11 @@ class Actor(ActorBase, RecordColumns, table=True):
 
 
 _EXAMPLE: dict[str, Any] = {
-    "slug": "sergey-lavrov", "name": "Sergey Lavrov", "kind": "person",
-    "aliases": ["Sergei Lavrov"], "affiliation": "russia",
+    "slug": "sergey-lavrov",
+    "name": "Sergey Lavrov",
+    "kind": "person",
+    "aliases": ["Sergei Lavrov"],
+    "affiliation": "russia",
     "description": "Minister of Foreign Affairs of the Russian Federation.",
     "external_ids": {"wikidata": "Q4349"},
 }
@@ -68,11 +81,22 @@ class ActorUpdate(SQLModel):
 
 
 class ActorPublic(RecordMeta, ActorBase):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        **_EXAMPLE, "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a", "created_at": "2021-10-18T09:00:00Z",
-        "updated_at": "2021-10-18T09:00:00Z", "version": 1, "country_code": None, "external_ref": None,
-        "affiliation": {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0000", "slug": "russia", "name": "Russia"},
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_EXAMPLE,
+                    "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a",
+                    "created_at": "2021-10-18T09:00:00Z",
+                    "updated_at": "2021-10-18T09:00:00Z",
+                    "version": 1,
+                    "country_code": None,
+                    "external_ref": None,
+                    "affiliation": {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0000", "slug": "russia", "name": "Russia"},
+                }
+            ]
+        }
+    )
 
     affiliation: ActorRef | None = None
 

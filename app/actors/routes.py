@@ -12,23 +12,32 @@ from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERROR
 from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
-ActorListing = Annotated[Listing, Depends(listing_dependency(
-    sort_parser([Actor.name, Actor.slug, Actor.created_at, Actor.updated_at], default="name")))]
+ActorListing = Annotated[
+    Listing,
+    Depends(
+        listing_dependency(sort_parser([Actor.name, Actor.slug, Actor.created_at, Actor.updated_at], default="name"))
+    ),
+]
 
 
 @router.get("", name="list", summary="List actors", response_model=Page[ActorPublic], responses=LIST_ERRORS)
 def list_actors(
-    request: Request, session: SessionDep, listing: ActorListing,
-    filters: Annotated[ActorFilters, Query()], format: FormatQuery = ExportFormat.json,
+    request: Request,
+    session: SessionDep,
+    listing: ActorListing,
+    filters: Annotated[ActorFilters, Query()],
+    format: FormatQuery = ExportFormat.json,
 ) -> Response:
     """States, organisations, people and bodies, filtered and keyset-paginated.
     With `format=csv|ndjson` every matching actor is streamed as a file."""
-    return list_response(request, session, listing, format, service.query(filters), Actor.id,
-                         service.hydrate, ActorPublic, "actors")
+    return list_response(
+        request, session, listing, format, service.query(filters), Actor.id, service.hydrate, ActorPublic, "actors"
+    )
 
 
-@router.post("", name="create", summary="Create an actor", status_code=201,
-             response_model=ActorPublic, responses=WRITE_ERRORS)
+@router.post(
+    "", name="create", summary="Create an actor", status_code=201, response_model=ActorPublic, responses=WRITE_ERRORS
+)
 def create_actor(payload: ActorCreate, session: SessionDep) -> JSONResponse:
     """Create an actor; answers 201 with the record and its `Location`."""
     actor = service.create(session, payload)
@@ -41,8 +50,7 @@ def read_actor(actor: ActorPath, session: SessionDep) -> JSONResponse:
     return JSONResponse(service.public(session, service.get(session, actor)))
 
 
-@router.patch("/{actor}", name="update", summary="Update an actor", response_model=ActorPublic,
-              responses=UPDATE_ERRORS)
+@router.patch("/{actor}", name="update", summary="Update an actor", response_model=ActorPublic, responses=UPDATE_ERRORS)
 def update_actor(actor: ActorPath, patch: merge_patch_body(ActorUpdate), session: SessionDep) -> JSONResponse:
     """Apply a JSON merge patch; `version` grows by one when anything changes."""
     row = service.update(session, actor, patch.model_dump(exclude_unset=True))

@@ -36,7 +36,9 @@ def replace(session: Session, actor: Actor, data: ActorCreate) -> bool:
     ensure_unique(session, Actor, "slug", data.slug, actor.id)
     ensure_unique(session, Actor, "external_ref", data.external_ref, actor.id)
     values = data.model_dump(exclude={"affiliation"})
-    values["affiliation_id"] = resolve(session, [data.affiliation], ["body", "affiliation"])[0] if data.affiliation else None
+    values["affiliation_id"] = (
+        resolve(session, [data.affiliation], ["body", "affiliation"])[0] if data.affiliation else None
+    )
     if values["affiliation_id"] is not None and values["affiliation_id"] == actor.id:
         raise invalid(["body", "affiliation"], "An actor cannot be affiliated to itself.")
     changed, is_new = write_fields(session, actor, values)
@@ -78,9 +80,11 @@ def query(filters: ActorFilters) -> Any:
         stmt = stmt.where(or_(func.lower(Actor.name).like(needle, escape="\\"), JSONAnyLike(Actor.aliases, needle)))
     if filters.affiliation:
         parent = aliased(Actor)
-        stmt = stmt.where(Actor.affiliation_id.in_(
-            select(parent.id).where(or_(parent.id.in_(filters.affiliation), parent.slug.in_(filters.affiliation)))
-        ))
+        stmt = stmt.where(
+            Actor.affiliation_id.in_(
+                select(parent.id).where(or_(parent.id.in_(filters.affiliation), parent.slug.in_(filters.affiliation)))
+            )
+        )
     return stmt
 
 
@@ -101,7 +105,6 @@ def public(session: Session, actor: Actor) -> dict[str, Any]:
     return hydrate(session, [row])[0]
 
 
-
 def involved(resource: str, actor_refs: Sequence[str], roles: Sequence[str] | None = None) -> Any:
     """Ids of the ``resource`` records in which any of these actors (ids or slugs) has a role."""
     stmt = select(Involvement.record_id).where(
@@ -115,8 +118,12 @@ def involved(resource: str, actor_refs: Sequence[str], roles: Sequence[str] | No
 
 def set_involvements(session: Session, resource: str, record_id: str, links: Sequence[tuple[str, str]]) -> bool:
     """Make ``(actor_id, role)`` the record's involvements, in order; True when they changed."""
-    return replace_links(session, Involvement, {"resource": resource, "record_id": record_id},
-                         [{"actor_id": actor_id, "role": role} for actor_id, role in links])
+    return replace_links(
+        session,
+        Involvement,
+        {"resource": resource, "record_id": record_id},
+        [{"actor_id": actor_id, "role": role} for actor_id, role in links],
+    )
 
 
 def involvements_of(session: Session, resource: str, record_ids: Sequence[str]) -> dict[str, list[tuple[str, dict]]]:

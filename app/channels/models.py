@@ -17,8 +17,9 @@ class ChannelBase(SQLModel):
     level: ChannelLevel | None = Field(default=None, sa_type=String(20))
     established_on: date | None = Field(default=None, description="The channel exists from this date.")
     description: str | None = Field(default=None, max_length=20_000)
-    external_ref: str | None = Field(default=None, max_length=200, unique=True,
-                                     description="Natural key for upserts from other systems.")
+    external_ref: str | None = Field(
+        default=None, max_length=200, unique=True, description="Natural key for upserts from other systems."
+    )
 
 
 class Channel(ChannelBase, RecordColumns, table=True):
@@ -34,8 +35,9 @@ class StatusChangeBase(SQLModel):
     status: ChannelStatus = Field(sa_type=String(20))
     effective_on: date
     note: str | None = Field(default=None, max_length=10_000)
-    external_ref: str | None = Field(default=None, max_length=200, unique=True,
-                                     description="Natural key for upserts from other systems.")
+    external_ref: str | None = Field(
+        default=None, max_length=200, unique=True, description="Natural key for upserts from other systems."
+    )
 
 
 class StatusChange(StatusChangeBase, RecordColumns, table=True):
@@ -47,10 +49,19 @@ class StatusChange(StatusChangeBase, RecordColumns, table=True):
 
 
 class StatusChangeCreate(StatusChangeBase):
-    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [{
-        "status": "suspended", "effective_on": "2021-11-01", "caused_by": "eln:2021-10-18:russia-suspends-mission",
-        "note": "Announced by Sergey Lavrov on 18 October 2021.",
-    }]})
+    model_config = ConfigDict(
+        **WRITE_CONFIG,
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "suspended",
+                    "effective_on": "2021-11-01",
+                    "caused_by": "eln:2021-10-18:russia-suspends-mission",
+                    "note": "Announced by Sergey Lavrov on 18 October 2021.",
+                }
+            ]
+        },
+    )
 
     caused_by: Ref | None = Field(default=None, description="The incident (id or external_ref) that caused it.")
     sources: list[Ref] = Field(default_factory=list, description="Source ids (or urls or external_refs).")
@@ -64,8 +75,12 @@ class StatusChangePublic(StatusChangeBase):
 
 
 _EXAMPLE: dict[str, Any] = {
-    "name": "NATO Information Office in Moscow", "kind": "information_office",
-    "parties": ["nato", "russia"], "host": "russia", "location": "Moscow", "level": "diplomatic",
+    "name": "NATO Information Office in Moscow",
+    "kind": "information_office",
+    "parties": ["nato", "russia"],
+    "host": "russia",
+    "location": "Moscow",
+    "level": "diplomatic",
     "established_on": "2001-02-20",
 }
 
@@ -97,19 +112,35 @@ class ChannelUpdate(SQLModel):
 
 
 class ChannelPublic(RecordMeta, ChannelBase):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        **_EXAMPLE, "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a", "created_at": "2021-10-18T09:00:00Z",
-        "updated_at": "2021-10-18T09:00:00Z", "version": 1, "description": None, "external_ref": None,
-        "parties": [{"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0001", "slug": "nato", "name": "NATO"},
-                    {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0002", "slug": "russia", "name": "Russia"}],
-        "host": {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0002", "slug": "russia", "name": "Russia"},
-        "status": "closed", "status_history": [], "sources": [],
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_EXAMPLE,
+                    "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a",
+                    "created_at": "2021-10-18T09:00:00Z",
+                    "updated_at": "2021-10-18T09:00:00Z",
+                    "version": 1,
+                    "description": None,
+                    "external_ref": None,
+                    "parties": [
+                        {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0001", "slug": "nato", "name": "NATO"},
+                        {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0002", "slug": "russia", "name": "Russia"},
+                    ],
+                    "host": {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0002", "slug": "russia", "name": "Russia"},
+                    "status": "closed",
+                    "status_history": [],
+                    "sources": [],
+                }
+            ]
+        }
+    )
 
     parties: list[ActorRef]
     host: ActorRef | None
     status: ChannelStatus | None = Field(
-        description="The status in force on `as_of` (today by default); null before the channel exists.")
+        description="The status in force on `as_of` (today by default); null before the channel exists."
+    )
     status_history: list[StatusChangePublic] = Field(description="Oldest first, by `effective_on`.")
     sources: list[SourceRef]
 
@@ -119,4 +150,5 @@ class ChannelFilters(SQLModel):
     kind: list[ChannelKind] = Field(default_factory=list, description="Repeat for OR.")
     status: list[ChannelStatus] = Field(default_factory=list, description="Status on `as_of`; repeat for OR.")
     as_of: date | None = Field(
-        default=None, description="Evaluate `status` on this date and leave out channels that did not exist then.")
+        default=None, description="Evaluate `status` on this date and leave out channels that did not exist then."
+    )

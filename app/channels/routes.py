@@ -4,7 +4,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.channels import service
 from app.channels.models import (
-    Channel, ChannelCreate, ChannelFilters, ChannelPublic, ChannelUpdate, StatusChangeCreate, StatusChangePublic,
+    Channel,
+    ChannelCreate,
+    ChannelFilters,
+    ChannelPublic,
+    ChannelUpdate,
+    StatusChangeCreate,
+    StatusChangePublic,
 )
 from app.db import SessionDep
 from app.kit.export import ExportFormat, list_response
@@ -14,39 +20,60 @@ from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERROR
 from app.kit.schemas import DateQuery, FormatQuery, Page
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"])
-ChannelListing = Annotated[Listing, Depends(listing_dependency(
-    sort_parser([Channel.name, Channel.created_at, Channel.updated_at], default="name")))]
+ChannelListing = Annotated[
+    Listing,
+    Depends(listing_dependency(sort_parser([Channel.name, Channel.created_at, Channel.updated_at], default="name"))),
+]
 ChannelPath = Annotated[str, Path(description="The channel's id or external_ref.")]
 
 
 @router.get("", name="list", summary="List channels", response_model=Page[ChannelPublic], responses=LIST_ERRORS)
 def list_channels(
-    request: Request, session: SessionDep, listing: ChannelListing,
-    filters: Annotated[ChannelFilters, Query()], format: FormatQuery = ExportFormat.json,
+    request: Request,
+    session: SessionDep,
+    listing: ChannelListing,
+    filters: Annotated[ChannelFilters, Query()],
+    format: FormatQuery = ExportFormat.json,
 ) -> Response:
     """Lines of communication between parties, each with its status today or on `as_of`.
     With `as_of`, channels that did not exist on that date are left out."""
-    return list_response(request, session, listing, format, service.query(filters), Channel.id,
-                         service.hydrate, ChannelPublic, "channels")
+    return list_response(
+        request,
+        session,
+        listing,
+        format,
+        service.query(filters),
+        Channel.id,
+        service.hydrate,
+        ChannelPublic,
+        "channels",
+    )
 
 
-@router.post("", name="create", summary="Create a channel", status_code=201,
-             response_model=ChannelPublic, responses=WRITE_ERRORS)
+@router.post(
+    "", name="create", summary="Create a channel", status_code=201, response_model=ChannelPublic, responses=WRITE_ERRORS
+)
 def create_channel(payload: ChannelCreate, session: SessionDep) -> JSONResponse:
     """Create a channel between two or more parties; answers 201 with its `Location`."""
     channel = service.create(session, payload)
     return created(service.public(session, channel), f"/v1/channels/{channel.id}")
 
 
-@router.get("/{channel}", name="read", summary="Read a channel", response_model=ChannelPublic,
-            responses=READ_ERRORS | LIST_ERRORS)
+@router.get(
+    "/{channel}",
+    name="read",
+    summary="Read a channel",
+    response_model=ChannelPublic,
+    responses=READ_ERRORS | LIST_ERRORS,
+)
 def read_channel(channel: IdPath, session: SessionDep, as_of: DateQuery = None) -> JSONResponse:
     """One channel with its status history and its status today, or on `as_of`."""
     return JSONResponse(service.public(session, service.get(session, channel), as_of))
 
 
-@router.patch("/{channel}", name="update", summary="Update a channel", response_model=ChannelPublic,
-              responses=UPDATE_ERRORS)
+@router.patch(
+    "/{channel}", name="update", summary="Update a channel", response_model=ChannelPublic, responses=UPDATE_ERRORS
+)
 def update_channel(channel: IdPath, patch: merge_patch_body(ChannelUpdate), session: SessionDep) -> JSONResponse:
     """Apply a JSON merge patch; `version` grows by one when anything changes."""
     row = service.update(session, channel, patch.model_dump(exclude_unset=True))
@@ -60,8 +87,14 @@ def delete_channel(channel: IdPath, session: SessionDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/{channel}/status-changes", name="record-status-change", summary="Record a status change",
-             status_code=201, response_model=StatusChangePublic, responses=WRITE_ERRORS | READ_ERRORS)
+@router.post(
+    "/{channel}/status-changes",
+    name="record-status-change",
+    summary="Record a status change",
+    status_code=201,
+    response_model=StatusChangePublic,
+    responses=WRITE_ERRORS | READ_ERRORS,
+)
 def record_status_change(channel: ChannelPath, payload: StatusChangeCreate, session: SessionDep) -> JSONResponse:
     """Record that the channel's status became `status` on `effective_on` (which may lie
     in the future: `status` ignores it until that day). Answers 201 with the change; the
@@ -71,8 +104,13 @@ def record_status_change(channel: ChannelPath, payload: StatusChangeCreate, sess
     return created(service.change_public(session, change), f"/v1/channels/{row.id}/status-changes/{change.id}")
 
 
-@router.get("/{channel}/status-changes/{change}", name="read-status-change", summary="Read a status change",
-            response_model=StatusChangePublic, responses=READ_ERRORS)
+@router.get(
+    "/{channel}/status-changes/{change}",
+    name="read-status-change",
+    summary="Read a status change",
+    response_model=StatusChangePublic,
+    responses=READ_ERRORS,
+)
 def read_status_change(channel: ChannelPath, change: IdPath, session: SessionDep) -> JSONResponse:
     """One recorded status change of a channel."""
     row = service.resolve_one(session, channel)

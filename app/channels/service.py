@@ -27,8 +27,11 @@ def today() -> date:
 def exists_on(day: date) -> Any:
     """The channel exists on ``day``: from ``established_on``, or when that is unknown from
     its first status change (always, when it has neither)."""
-    first_change = (select(func.min(StatusChange.effective_on))
-                    .where(StatusChange.channel_id == Channel.id, LIVE_CHANGE).scalar_subquery())
+    first_change = (
+        select(func.min(StatusChange.effective_on))
+        .where(StatusChange.channel_id == Channel.id, LIVE_CHANGE)
+        .scalar_subquery()
+    )
     return or_(
         Channel.established_on <= day,
         and_(Channel.established_on.is_(None), or_(first_change <= day, first_change.is_(None))),
@@ -38,10 +41,13 @@ def exists_on(day: date) -> Any:
 def status_on(day: date) -> Any:
     """The status in force on ``day``: the latest change on or before it, else ``active``;
     null while the channel does not exist."""
-    latest = (select(StatusChange.status)
-              .where(StatusChange.channel_id == Channel.id, StatusChange.effective_on <= day, LIVE_CHANGE)
-              .order_by(StatusChange.effective_on.desc(), StatusChange.created_at.desc(), StatusChange.id.desc())
-              .limit(1).scalar_subquery())
+    latest = (
+        select(StatusChange.status)
+        .where(StatusChange.channel_id == Channel.id, StatusChange.effective_on <= day, LIVE_CHANGE)
+        .order_by(StatusChange.effective_on.desc(), StatusChange.created_at.desc(), StatusChange.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     return case((exists_on(day), func.coalesce(latest, literal("active"))), else_=None)
 
 
@@ -99,8 +105,9 @@ def record_change(session: Session, channel: Channel, data: StatusChangeCreate) 
     ensure_unique(session, StatusChange, "external_ref", data.external_ref)
     caused_by = incidents.resolve(session, [data.caused_by], ["body", "caused_by"])[0] if data.caused_by else None
     cited = sources.resolve(session, data.sources, ["body", "sources"])
-    change = StatusChange(channel_id=channel.id, caused_by_id=caused_by,
-                          **data.model_dump(exclude={"caused_by", "sources"}))
+    change = StatusChange(
+        channel_id=channel.id, caused_by_id=caused_by, **data.model_dump(exclude={"caused_by", "sources"})
+    )
     session.add(change)
     session.flush()
     sources.set_citations(session, CHANGE_RESOURCE, change.id, cited)
@@ -126,19 +133,31 @@ def query(filters: ChannelFilters) -> Any:
 
 def history(session: Session, channel_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """Each channel's status changes, oldest first by ``effective_on``."""
-    rows = session.execute(
-        select(StatusChange).where(StatusChange.channel_id.in_(channel_ids), LIVE_CHANGE)
-        .order_by(StatusChange.effective_on, StatusChange.created_at, StatusChange.id)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(StatusChange)
+            .where(StatusChange.channel_id.in_(channel_ids), LIVE_CHANGE)
+            .order_by(StatusChange.effective_on, StatusChange.created_at, StatusChange.id)
+        )
+        .scalars()
+        .all()
+    )
     causes = incidents.refs(session, [r.caused_by_id for r in rows if r.caused_by_id])
     cited = sources.citations_of(session, CHANGE_RESOURCE, [r.id for r in rows])
     out: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        out.setdefault(r.channel_id, []).append({
-            "id": r.id, "status": r.status, "effective_on": r.effective_on, "note": r.note,
-            "external_ref": r.external_ref, "created_at": r.created_at,
-            "caused_by": causes.get(r.caused_by_id), "sources": cited.get(r.id, []),
-        })
+        out.setdefault(r.channel_id, []).append(
+            {
+                "id": r.id,
+                "status": r.status,
+                "effective_on": r.effective_on,
+                "note": r.note,
+                "external_ref": r.external_ref,
+                "created_at": r.created_at,
+                "caused_by": causes.get(r.caused_by_id),
+                "sources": cited.get(r.id, []),
+            }
+        )
     return out
 
 
@@ -176,8 +195,9 @@ def public(session: Session, channel: Channel, as_of: date | None = None) -> dic
     """The answer for one channel, with its status on ``as_of`` (today by default)."""
     row = session.execute(query(ChannelFilters()).where(Channel.id == channel.id)).one()._mapping
     if as_of is not None:
-        row = dict(row) | {"status": session.execute(
-            select(status_on(as_of)).where(Channel.id == channel.id)).scalar_one()}
+        row = dict(row) | {
+            "status": session.execute(select(status_on(as_of)).where(Channel.id == channel.id)).scalar_one()
+        }
     return hydrate(session, [row])[0]
 
 
@@ -185,12 +205,18 @@ def changes_by_id(session: Session, change_ids: Sequence[str]) -> dict[str, dict
     """Status changes by id, each with its channel as ``{id, name}`` and its parties."""
     rows = session.execute(
         select(StatusChange.id, StatusChange.channel_id, Channel.name)
-        .join(Channel, Channel.id == StatusChange.channel_id).where(StatusChange.id.in_(change_ids))
+        .join(Channel, Channel.id == StatusChange.channel_id)
+        .where(StatusChange.id.in_(change_ids))
     ).all()
     channel_ids = {r.channel_id for r in rows}
     changes = {c["id"]: c for cs in history(session, list(channel_ids)).values() for c in cs}
     parties = actors.involvements_of(session, RESOURCE, list(channel_ids))
-    return {r.id: changes[r.id] | {
-        "channel": {"id": r.channel_id, "name": r.name},
-        "parties": [ref for role, ref in parties.get(r.channel_id, []) if role == "party"],
-    } for r in rows if r.id in changes}
+    return {
+        r.id: changes[r.id]
+        | {
+            "channel": {"id": r.channel_id, "name": r.name},
+            "parties": [ref for role, ref in parties.get(r.channel_id, []) if role == "party"],
+        }
+        for r in rows
+        if r.id in changes
+    }

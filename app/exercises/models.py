@@ -27,8 +27,9 @@ class ExerciseBase(SQLModel):
     summary: str | None = Field(default=None, max_length=20_000)
     tags: list[str] = Field(default_factory=list, sa_type=JSONType)
     status: RecordStatus = Field(default=RecordStatus.published, sa_type=String(20))
-    external_ref: str | None = Field(default=None, max_length=200, unique=True,
-                                     description="Natural key for upserts from other systems.")
+    external_ref: str | None = Field(
+        default=None, max_length=200, unique=True, description="Natural key for upserts from other systems."
+    )
 
 
 class Exercise(ExerciseBase, RecordColumns, table=True):
@@ -54,9 +55,12 @@ class Participant(BaseModel):
 
 
 _EXAMPLE: dict[str, Any] = {
-    "name": "Joint Sea 2021", "start_date": "2021-10-14", "end_date": "2021-10-17",
+    "name": "Joint Sea 2021",
+    "start_date": "2021-10-14",
+    "end_date": "2021-10-17",
     "participants": [{"actor": "russia", "role": "lead"}, {"actor": "china", "role": "lead"}],
-    "domains": ["sea"], "region": "Sea of Japan",
+    "domains": ["sea"],
+    "region": "Sea of Japan",
 }
 
 
@@ -100,12 +104,27 @@ class ExerciseUpdate(SQLModel):
 
 
 class ExercisePublic(RecordMeta, ExerciseBase):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        **_EXAMPLE, "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a", "created_at": "2021-10-18T09:00:00Z",
-        "updated_at": "2021-10-18T09:00:00Z", "version": 1, "status": "published", "sources": [],
-        "participants": [{"actor": {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0001", "slug": "russia",
-                                    "name": "Russia"}, "role": "lead"}],
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_EXAMPLE,
+                    "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a",
+                    "created_at": "2021-10-18T09:00:00Z",
+                    "updated_at": "2021-10-18T09:00:00Z",
+                    "version": 1,
+                    "status": "published",
+                    "sources": [],
+                    "participants": [
+                        {
+                            "actor": {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0001", "slug": "russia", "name": "Russia"},
+                            "role": "lead",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
 
     participants: list[Participant]
     sources: list[SourceRef]
@@ -114,9 +133,15 @@ class ExercisePublic(RecordMeta, ExerciseBase):
 class ExerciseFilters(SQLModel):
     actor: list[str] = Field(default_factory=list, description="Any participant (id or slug); repeat for OR.")
     domain: list[ExerciseDomain] = Field(default_factory=list, description="Repeat for OR.")
-    from_: date | None = Field(default=None, alias="from", description="The exercise overlaps the window from this date.")
+    from_: date | None = Field(
+        default=None, alias="from", description="The exercise overlaps the window from this date."
+    )
     to: date | None = Field(default=None, description="The exercise overlaps the window up to this date.")
     active_on: date | None = Field(default=None, description="A date inside the exercise.")
     region: list[str] = Field(default_factory=list, description="Exact region; repeat for OR.")
-    q: str | None = Field(default=None, description="Full text over name, aliases and summary: every word must appear. Sorted by relevance unless `sort` is given.")
+    q: str | None = Field(
+        default=None,
+        description="Full text over name, aliases and summary: every word must appear. "
+        "Sorted by relevance unless `sort` is given.",
+    )
     status: list[RecordStatus] = Field(default_factory=list, description="Repeat for OR.")

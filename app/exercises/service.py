@@ -7,8 +7,8 @@ from sqlmodel import Session
 
 from app.actors import service as actors
 from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters
-from app.kit.records import ensure_unique, get_live, retract, settle, utcnow, write_fields
 from app.kit import search
+from app.kit.records import ensure_unique, get_live, retract, settle, utcnow, write_fields
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
 from app.sources import service as sources
@@ -87,8 +87,9 @@ def query(filters: ExerciseFilters, listing: Any = None) -> Any:
     if filters.from_:
         stmt = stmt.where(END >= filters.from_)
     if filters.to:
-        stmt = stmt.where(*(listing.range(Exercise.start_date, None, filters.to) if listing
-                            else [Exercise.start_date <= filters.to]))
+        stmt = stmt.where(
+            *(listing.range(Exercise.start_date, None, filters.to) if listing else [Exercise.start_date <= filters.to])
+        )
     if filters.q:
         stmt = stmt.where(search.matches("exercises", filters.q))
         if listing is not None and listing.by_relevance:

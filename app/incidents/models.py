@@ -22,8 +22,9 @@ class IncidentBase(SQLModel):
     longitude: float | None = Field(default=None, ge=-180, le=180, description="WGS 84.")
     tags: list[str] = Field(default_factory=list, sa_type=JSONType)
     status: RecordStatus = Field(default=RecordStatus.published, sa_type=String(20))
-    external_ref: str | None = Field(default=None, max_length=200, unique=True,
-                                     description="Natural key for upserts from other systems.")
+    external_ref: str | None = Field(
+        default=None, max_length=200, unique=True, description="Natural key for upserts from other systems."
+    )
 
 
 class Incident(IncidentBase, RecordColumns, table=True):
@@ -50,9 +51,16 @@ class Reply(SQLModel, table=True):
 _EXAMPLE: dict[str, Any] = {
     "kind": "accreditation_withdrawal",
     "title": "NATO withdraws the accreditation of eight members of Russia's mission",
-    "occurred_on": "2021-10-06", "date_precision": "day", "initiators": ["nato"], "targets": ["russia"],
-    "persons_affected": 8, "location": "Brussels", "latitude": 50.8793, "longitude": 4.4258,
-    "tags": ["nato-russia"], "external_ref": "eln:2021-10-06:nato-accreditation-withdrawal",
+    "occurred_on": "2021-10-06",
+    "date_precision": "day",
+    "initiators": ["nato"],
+    "targets": ["russia"],
+    "persons_affected": 8,
+    "location": "Brussels",
+    "latitude": 50.8793,
+    "longitude": 4.4258,
+    "tags": ["nato-russia"],
+    "external_ref": "eln:2021-10-06:nato-accreditation-withdrawal",
 }
 
 
@@ -92,13 +100,25 @@ _REF = {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0001"}
 
 
 class IncidentPublic(RecordMeta, IncidentBase):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        **_EXAMPLE, "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a", "created_at": "2021-10-18T09:00:00Z",
-        "updated_at": "2021-10-18T09:00:00Z", "version": 1, "summary": None, "status": "published",
-        "initiators": [{**_REF, "slug": "nato", "name": "NATO"}],
-        "targets": [{**_REF, "slug": "russia", "name": "Russia"}],
-        "responds_to": [], "sources": [],
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_EXAMPLE,
+                    "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a",
+                    "created_at": "2021-10-18T09:00:00Z",
+                    "updated_at": "2021-10-18T09:00:00Z",
+                    "version": 1,
+                    "summary": None,
+                    "status": "published",
+                    "initiators": [{**_REF, "slug": "nato", "name": "NATO"}],
+                    "targets": [{**_REF, "slug": "russia", "name": "Russia"}],
+                    "responds_to": [],
+                    "sources": [],
+                }
+            ]
+        }
+    )
 
     initiators: list[ActorRef]
     targets: list[ActorRef]
@@ -121,6 +141,10 @@ class IncidentFilters(SQLModel):
     target: list[str] = Field(default_factory=list, description="Id or slug; repeat for OR.")
     from_: date | None = Field(default=None, alias="from", description="`occurred_on` on or after, inclusive.")
     to: date | None = Field(default=None, description="`occurred_on` on or before, inclusive.")
-    q: str | None = Field(default=None, description="Full text over title and summary: every word must appear. Sorted by relevance unless `sort` is given.")
+    q: str | None = Field(
+        default=None,
+        description="Full text over title and summary: every word must appear. "
+        "Sorted by relevance unless `sort` is given.",
+    )
     tag: list[str] = Field(default_factory=list, description="Repeat for OR.")
     status: list[RecordStatus] = Field(default_factory=list, description="Repeat for OR.")

@@ -5,7 +5,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.db import SessionDep
 from app.incidents import service
 from app.incidents.models import (
-    ChainPage, Incident, IncidentCreate, IncidentFilters, IncidentPublic, IncidentUpdate,
+    ChainPage,
+    Incident,
+    IncidentCreate,
+    IncidentFilters,
+    IncidentPublic,
+    IncidentUpdate,
 )
 from app.kit.export import ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
@@ -14,24 +19,52 @@ from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERROR
 from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
-IncidentListing = Annotated[Listing, Depends(listing_dependency(
-    sort_parser([Incident.occurred_on, Incident.created_at, Incident.updated_at], default="-occurred_on", searchable=True)))]
+IncidentListing = Annotated[
+    Listing,
+    Depends(
+        listing_dependency(
+            sort_parser(
+                [Incident.occurred_on, Incident.created_at, Incident.updated_at],
+                default="-occurred_on",
+                searchable=True,
+            )
+        )
+    ),
+]
 
 
 @router.get("", name="list", summary="List incidents", response_model=Page[IncidentPublic], responses=LIST_ERRORS)
 def list_incidents(
-    request: Request, session: SessionDep, listing: IncidentListing,
-    filters: Annotated[IncidentFilters, Query()], format: FormatQuery = ExportFormat.json,
+    request: Request,
+    session: SessionDep,
+    listing: IncidentListing,
+    filters: Annotated[IncidentFilters, Query()],
+    format: FormatQuery = ExportFormat.json,
 ) -> Response:
     """Diplomatic incidents, filtered and keyset-paginated, newest first by default.
     With `format=csv|ndjson|geojson` every matching incident is streamed as a file
     (GeoJSON holds the incidents that have coordinates)."""
-    return list_response(request, session, listing, format, service.query(filters, listing), Incident.id,
-                         service.hydrate, IncidentPublic, "incidents")
+    return list_response(
+        request,
+        session,
+        listing,
+        format,
+        service.query(filters, listing),
+        Incident.id,
+        service.hydrate,
+        IncidentPublic,
+        "incidents",
+    )
 
 
-@router.post("", name="create", summary="Create an incident", status_code=201,
-             response_model=IncidentPublic, responses=WRITE_ERRORS)
+@router.post(
+    "",
+    name="create",
+    summary="Create an incident",
+    status_code=201,
+    response_model=IncidentPublic,
+    responses=WRITE_ERRORS,
+)
 def create_incident(payload: IncidentCreate, session: SessionDep) -> JSONResponse:
     """Create an incident; answers 201 with the record and its `Location`. An unknown
     actor, incident or source reference is 422 naming the field."""
@@ -39,15 +72,21 @@ def create_incident(payload: IncidentCreate, session: SessionDep) -> JSONRespons
     return created(service.public(session, incident), f"/v1/incidents/{incident.id}")
 
 
-@router.get("/{incident}", name="read", summary="Read an incident", response_model=IncidentPublic,
-            responses=READ_ERRORS)
+@router.get(
+    "/{incident}", name="read", summary="Read an incident", response_model=IncidentPublic, responses=READ_ERRORS
+)
 def read_incident(incident: IdPath, session: SessionDep) -> JSONResponse:
     """One incident, by id."""
     return JSONResponse(service.public(session, service.get(session, incident)))
 
 
-@router.get("/{incident}/chain", name="chain", summary="The retaliation chain of an incident",
-            response_model=ChainPage, responses=READ_ERRORS)
+@router.get(
+    "/{incident}/chain",
+    name="chain",
+    summary="The retaliation chain of an incident",
+    response_model=ChainPage,
+    responses=READ_ERRORS,
+)
 def incident_chain(incident: IdPath, session: SessionDep) -> JSONResponse:
     """Every incident reachable from this one through `responds_to`, in either direction,
     oldest first; each carries `depth`: 0 for the chain's first move, n+1 for an answer to an
@@ -56,8 +95,9 @@ def incident_chain(incident: IdPath, session: SessionDep) -> JSONResponse:
     return JSONResponse({"data": service.chain(session, incident)})
 
 
-@router.patch("/{incident}", name="update", summary="Update an incident", response_model=IncidentPublic,
-              responses=UPDATE_ERRORS)
+@router.patch(
+    "/{incident}", name="update", summary="Update an incident", response_model=IncidentPublic, responses=UPDATE_ERRORS
+)
 def update_incident(incident: IdPath, patch: merge_patch_body(IncidentUpdate), session: SessionDep) -> JSONResponse:
     """Apply a JSON merge patch; `version` grows by one when anything changes. Setting
     `status` to `retracted` retracts the incident, as `DELETE` does."""
@@ -65,8 +105,7 @@ def update_incident(incident: IdPath, patch: merge_patch_body(IncidentUpdate), s
     return JSONResponse(service.public(session, row))
 
 
-@router.delete("/{incident}", name="delete", summary="Retract an incident", status_code=204,
-               responses=READ_ERRORS)
+@router.delete("/{incident}", name="delete", summary="Retract an incident", status_code=204, responses=READ_ERRORS)
 def delete_incident(incident: IdPath, session: SessionDep) -> Response:
     """Retract the incident: it disappears from lists and reads but stays in the database."""
     service.delete(session, incident)

@@ -7,11 +7,18 @@ from sqlmodel import Session
 
 from app.actors import service as actors
 from app.incidents.models import Incident, IncidentCreate, IncidentFilters, Reply
+from app.kit import search
 from app.kit.problems import invalid
 from app.kit.records import (
-    ensure_unique, get_live, replace_links, resolve_refs, retract, settle, utcnow, write_fields,
+    ensure_unique,
+    get_live,
+    replace_links,
+    resolve_refs,
+    retract,
+    settle,
+    utcnow,
+    write_fields,
 )
-from app.kit import search
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
 from app.sources import service as sources
@@ -71,9 +78,11 @@ def as_input(session: Session, incident: Incident) -> dict[str, Any]:
     parties = actors.involvements_of(session, RESOURCE, [incident.id]).get(incident.id, [])
     data["initiators"] = [ref["id"] for role, ref in parties if role == "initiator"]
     data["targets"] = [ref["id"] for role, ref in parties if role == "target"]
-    data["responds_to"] = list(session.execute(
-        select(Reply.responds_to_id).where(Reply.incident_id == incident.id).order_by(Reply.position)
-    ).scalars())
+    data["responds_to"] = list(
+        session.execute(
+            select(Reply.responds_to_id).where(Reply.incident_id == incident.id).order_by(Reply.position)
+        ).scalars()
+    )
     data["sources"] = [s["id"] for s in sources.citations_of(session, RESOURCE, [incident.id]).get(incident.id, [])]
     return data
 
@@ -144,7 +153,6 @@ def public(session: Session, incident: Incident) -> dict[str, Any]:
     return hydrate(session, [row])[0]
 
 
-
 def chain(session: Session, incident_id: str) -> list[dict[str, Any]]:
     """The whole retaliation chain ``incident_id`` belongs to, oldest first, with depths.
 
@@ -155,15 +163,18 @@ def chain(session: Session, incident_id: str) -> list[dict[str, Any]]:
     """
     get(session, incident_id)
     answer, answered = aliased(Incident), aliased(Incident)
-    live = (select(Reply.incident_id.label("a"), Reply.responds_to_id.label("b"))
-            .join(answer, and_(answer.id == Reply.incident_id, answer.retracted_at.is_(None)))
-            .join(answered, and_(answered.id == Reply.responds_to_id, answered.retracted_at.is_(None)))
-            .subquery("live_replies"))
+    live = (
+        select(Reply.incident_id.label("a"), Reply.responds_to_id.label("b"))
+        .join(answer, and_(answer.id == Reply.incident_id, answer.retracted_at.is_(None)))
+        .join(answered, and_(answered.id == Reply.responds_to_id, answered.retracted_at.is_(None)))
+        .subquery("live_replies")
+    )
     edges = select(live.c.a, live.c.b).union_all(select(live.c.b, live.c.a)).subquery("edges")
     members = select(literal(incident_id).label("id")).cte("members", recursive=True)
     members = members.union(select(edges.c.b).join(members, edges.c.a == members.c.id))
     rows = session.execute(
-        select(*PUBLIC_COLUMNS).where(Incident.id.in_(select(members.c.id)), Incident.retracted_at.is_(None))
+        select(*PUBLIC_COLUMNS)
+        .where(Incident.id.in_(select(members.c.id)), Incident.retracted_at.is_(None))
         .order_by(Incident.occurred_on, Incident.id)
     ).all()
     ids = [r.id for r in rows]

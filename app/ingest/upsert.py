@@ -37,16 +37,33 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
-    "actor": Kind(ActorCreate, Actor, ("external_ref", "slug"), actors.replace,
-                  lambda d: Actor(slug=d.slug, name=d.name, kind=d.kind)),
-    "source": Kind(SourceCreate, Source, ("external_ref", "url"), sources.replace,
-                   lambda d: Source(url=d.url, title=d.title)),
-    "incident": Kind(IncidentCreate, Incident, ("external_ref",), incidents.replace,
-                     lambda d: Incident(kind=d.kind, title=d.title, occurred_on=d.occurred_on)),
-    "exercise": Kind(ExerciseCreate, Exercise, ("external_ref",), exercises.replace,
-                     lambda d: Exercise(name=d.name, start_date=d.start_date)),
-    "channel": Kind(ChannelCreate, Channel, ("external_ref",), channels.replace,
-                    lambda d: Channel(name=d.name, kind=d.kind)),
+    "actor": Kind(
+        ActorCreate,
+        Actor,
+        ("external_ref", "slug"),
+        actors.replace,
+        lambda d: Actor(slug=d.slug, name=d.name, kind=d.kind),
+    ),
+    "source": Kind(
+        SourceCreate, Source, ("external_ref", "url"), sources.replace, lambda d: Source(url=d.url, title=d.title)
+    ),
+    "incident": Kind(
+        IncidentCreate,
+        Incident,
+        ("external_ref",),
+        incidents.replace,
+        lambda d: Incident(kind=d.kind, title=d.title, occurred_on=d.occurred_on),
+    ),
+    "exercise": Kind(
+        ExerciseCreate,
+        Exercise,
+        ("external_ref",),
+        exercises.replace,
+        lambda d: Exercise(name=d.name, start_date=d.start_date),
+    ),
+    "channel": Kind(
+        ChannelCreate, Channel, ("external_ref",), channels.replace, lambda d: Channel(name=d.name, kind=d.kind)
+    ),
 }
 
 
@@ -75,9 +92,10 @@ def upsert(session: Session, record: dict[str, Any]) -> tuple[str, Outcome]:
 def _upsert_status(session: Session, record: dict[str, Any]) -> Outcome:
     channel = channels.resolve_one(session, str(record.pop("channel", "")))
     data = _validate(StatusChangeCreate, record)
-    if data.external_ref and session.execute(
-        select(StatusChange.id).where(StatusChange.external_ref == data.external_ref)
-    ).first():
+    if (
+        data.external_ref
+        and session.execute(select(StatusChange.id).where(StatusChange.external_ref == data.external_ref)).first()
+    ):
         return "unchanged"
     channels.record_change(session, channel, data)
     return "created"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import Session
 from starlette.responses import StreamingResponse
 
-from app.kit.pagination import Listing, walk
+from app.kit.pagination import Listing, page_response, walk
 from app.kit.responses import dumps
 
 Hydrate = Callable[[Session, list[Mapping[str, Any]]], list[dict]]
@@ -87,8 +87,12 @@ def _geojson(chunks: Iterator[list[dict]]) -> Iterator[bytes]:
             lat, lon = record.get("latitude"), record.get("longitude")
             if lat is None or lon is None:
                 continue
-            feature = {"type": "Feature", "id": record["id"],
-                       "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": record}
+            feature = {
+                "type": "Feature",
+                "id": record["id"],
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": record,
+            }
             parts.append(dumps(feature))
         if parts:
             yield (b"" if first else b",") + b",".join(parts)
@@ -97,8 +101,14 @@ def _geojson(chunks: Iterator[list[dict]]) -> Iterator[bytes]:
 
 
 def export_response(
-    fmt: ExportFormat, engine: Engine, listing: Listing, stmt: Select,
-    id_column: InstrumentedAttribute, hydrate: Hydrate, columns: list[str], name: str,
+    fmt: ExportFormat,
+    engine: Engine,
+    listing: Listing,
+    stmt: Select,
+    id_column: InstrumentedAttribute,
+    hydrate: Hydrate,
+    columns: list[str],
+    name: str,
 ) -> StreamingResponse:
     """Stream every row matching ``stmt`` in ``fmt``, on a connection of its own."""
 
@@ -115,18 +125,24 @@ def export_response(
         body = _ndjson(chunks())
     extension = {"csv": "csv", "ndjson": "ndjson", "geojson": "geojson"}[fmt.value]
     return StreamingResponse(
-        body, media_type=MEDIA_TYPES[fmt],
+        body,
+        media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}.{extension}"'},
     )
 
 
 def list_response(
-    request: Any, session: Session, listing: Listing, fmt: ExportFormat, stmt: Select,
-    id_column: InstrumentedAttribute, hydrate: Hydrate, public_model: type, name: str,
+    request: Any,
+    session: Session,
+    listing: Listing,
+    fmt: ExportFormat,
+    stmt: Select,
+    id_column: InstrumentedAttribute,
+    hydrate: Hydrate,
+    public_model: type,
+    name: str,
 ) -> Any:
     """A page of JSON, or with ``format`` the whole list streamed as a file."""
-    from app.kit.pagination import page_response
-
     if fmt is ExportFormat.json:
         return page_response(request, listing, session, stmt, id_column, hydrate)
     listing.after = None  # an export is every matching row, wherever a cursor pointed

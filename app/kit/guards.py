@@ -3,12 +3,12 @@
 holds and PostgreSQL cannot store (422)."""
 
 import re
-
 from email.message import Message
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message as ASGIMessage, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as ASGIMessage
 
 from app.kit.problems import invalid, problem_response
 

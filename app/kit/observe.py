@@ -18,16 +18,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 access_log = logging.getLogger("demarche.access")
 
 REQUESTS = Counter("demarche_requests", "HTTP requests answered.", ["method", "route", "status"])
-LATENCY = Histogram("demarche_request_duration_seconds", "Time to answer an HTTP request.", ["method", "route"],
-                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+LATENCY = Histogram(
+    "demarche_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 _CLIENT_ID = re.compile(r"[\w.:@/+=-]{1,128}")
 
 
 class JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         moment = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        line = {"time": moment, "level": record.levelname, "logger": record.name,
-                "message": record.getMessage()}
+        line = {"time": moment, "level": record.levelname, "logger": record.name, "message": record.getMessage()}
         line |= getattr(record, "fields", {})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
@@ -71,7 +74,15 @@ class RequestLog:
             route = getattr(scope.get("route"), "path", None)
             REQUESTS.labels(scope["method"], route or "unmatched", str(status)).inc()
             LATENCY.labels(scope["method"], route or "unmatched").observe(elapsed)
-            access_log.info("request", extra={"fields": {
-                "request_id": request_id, "method": scope["method"], "route": route, "status": status,
-                "duration_ms": round(elapsed * 1000, 3),
-            }})
+            access_log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 3),
+                    }
+                },
+            )

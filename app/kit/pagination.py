@@ -53,7 +53,8 @@ def sort_parser(allowed: Iterable[Any], default: str, searchable: bool = False) 
     columns = {c.key: c for c in allowed} | ({"relevance": RELEVANCE} if searchable else {})
     choices = ", ".join(f"{name}, -{name}" for name in columns)
     described = f"Sort field, `-` for descending. One of: {choices}. Default `{default}`" + (
-        ", or `relevance` when `q` is given." if searchable else ".")
+        ", or `relevance` when `q` is given." if searchable else "."
+    )
 
     def parse(request: Request, sort: Annotated[str | None, Query(description=described)] = None) -> Sort:
         token = sort or ("relevance" if searchable and request.query_params.get("q") else default)
@@ -156,7 +157,9 @@ class Listing:
             data = orjson.loads(payload)
             value, last_id = data["v"]
             if data["f"] != self.fingerprint:
-                raise InvalidCursor("The cursor belongs to another query: keep filters and sort unchanged while paging.")
+                raise InvalidCursor(
+                    "The cursor belongs to another query: keep filters and sort unchanged while paging."
+                )
             self.after = (_from_json(value, self.sort.column), str(last_id))
         except InvalidCursor:
             raise
@@ -169,9 +172,7 @@ def listing_dependency(sort: Callable[..., Sort]) -> Callable[..., Listing]:
         request: Request,
         sort: Annotated[Sort, Depends(sort)],
         limit: Annotated[int, Query(ge=1, le=500, description="Rows per page, 1–500.")] = 50,
-        cursor: Annotated[
-            str | None, Query(description="Opaque cursor from a previous page's `next_cursor`.")
-        ] = None,
+        cursor: Annotated[str | None, Query(description="Opaque cursor from a previous page's `next_cursor`.")] = None,
     ) -> Listing:
         listing = Listing(sort, limit, _fingerprint(request, sort), request.app.state.settings.cursor_secret)
         if cursor is not None:
@@ -182,8 +183,12 @@ def listing_dependency(sort: Callable[..., Sort]) -> Callable[..., Listing]:
 
 
 def page_response(
-    request: Request, listing: Listing, session: Session, stmt: Select,
-    id_column: InstrumentedAttribute, hydrate: Callable[[Session, list[Mapping[str, Any]]], list[dict]],
+    request: Request,
+    listing: Listing,
+    session: Session,
+    stmt: Select,
+    id_column: InstrumentedAttribute,
+    hydrate: Callable[[Session, list[Mapping[str, Any]]], list[dict]],
 ) -> JSONResponse:
     rows = [r._mapping for r in session.execute(listing.apply(stmt, id_column))]
     has_more = len(rows) > listing.limit

@@ -126,8 +126,13 @@ def problem_response(
 
 async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
     return problem_response(
-        request, exc.status, type_=exc.type, title=exc.title, detail=exc.detail,
-        errors=exc.errors, headers=exc.headers,
+        request,
+        exc.status,
+        type_=exc.type,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors,
+        headers=exc.headers,
     )
 
 

@@ -97,8 +97,10 @@ def get_live(session: Session, table: type[T], ref: str, *keys: str) -> T:
     An id match wins over a natural-key match."""
     columns = [table.id, *(getattr(table, k) for k in keys)]
     row = session.execute(
-        select(table).where(or_(*(c == ref for c in columns)), table.retracted_at.is_(None))
-        .order_by((table.id == ref).desc()).limit(1)
+        select(table)
+        .where(or_(*(c == ref for c in columns)), table.retracted_at.is_(None))
+        .order_by((table.id == ref).desc())
+        .limit(1)
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"No {_noun(table)} {ref!r}.")

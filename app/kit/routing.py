@@ -15,7 +15,6 @@ WRITE_ERRORS = problems.responses(400, 409, 413, 415, 422)
 UPDATE_ERRORS = problems.responses(400, 404, 409, 413, 415, 422)
 
 
-
 def merge_patch_body(model: type) -> object:
     """A body documented as a JSON merge patch (RFC 7396) of ``model``."""
     return Annotated[model, Body(media_type="application/merge-patch+json")]

@@ -75,8 +75,7 @@ def _matches_postgresql(element: Matches, compiler: Any, **kw: Any) -> str:
 def _relevance_sqlite(element: Relevance, compiler: Any, **kw: Any) -> str:
     fts = f"{element.table}_fts"
     query = _param(compiler, fts5_query(element.text), **kw)
-    return (f"(SELECT bm25({fts}) FROM {fts} WHERE {fts} MATCH {query} "
-            f"AND {fts}.rowid = {element.table}.rowid)")
+    return f"(SELECT bm25({fts}) FROM {fts} WHERE {fts} MATCH {query} AND {fts}.rowid = {element.table}.rowid)"
 
 
 @compiles(Relevance, "postgresql")

@@ -25,7 +25,10 @@ class JSONHasAny(_Column[bool]):
 def _sqlite(element: JSONHasAny, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
     values = compiler.process(bindparam(None, json.dumps(element.values), type_=String()), **kw)
-    return f"EXISTS (SELECT 1 FROM json_each({column}) AS item WHERE item.value IN (SELECT value FROM json_each({values})))"
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({column}) AS item "
+        f"WHERE item.value IN (SELECT value FROM json_each({values})))"
+    )
 
 
 @compiles(JSONHasAny, "postgresql")
@@ -87,5 +90,7 @@ def _sqlite_like(element: JSONAnyLike, compiler: Any, **kw: Any) -> str:
 def _postgresql_like(element: JSONAnyLike, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
     pattern = compiler.process(bindparam(None, element.pattern, type_=String()), **kw)
-    return (f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({column}) AS item(value) "
-            f"WHERE lower(item.value) LIKE {pattern} ESCAPE '\\')")
+    return (
+        f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({column}) AS item(value) "
+        f"WHERE lower(item.value) LIKE {pattern} ESCAPE '\\')"
+    )

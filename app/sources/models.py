@@ -17,8 +17,9 @@ class SourceBase(SQLModel):
     authors: list[str] = Field(default_factory=list, sa_type=JSONType)
     published_on: date | None = None
     kind: SourceKind | None = Field(default=None, sa_type=String(20))
-    external_ref: str | None = Field(default=None, max_length=200, unique=True,
-                                     description="Natural key for upserts from other systems.")
+    external_ref: str | None = Field(
+        default=None, max_length=200, unique=True, description="Natural key for upserts from other systems."
+    )
 
 
 class Source(SourceBase, RecordColumns, table=True):
@@ -33,8 +34,10 @@ class Source(SourceBase, RecordColumns, table=True):
 _EXAMPLE: dict[str, Any] = {
     "url": "https://www.europeanleadershipnetwork.org/commentary/network-reflections-how-do-you-view-russias-response-to-nato-expulsions/",
     "title": "Network reflections: How do you view Russia's response to NATO expulsions?",
-    "publisher": "European Leadership Network", "authors": ["Stefanie Babst", "Andrey Kortunov"],
-    "published_on": "2021-10-18", "kind": "analysis",
+    "publisher": "European Leadership Network",
+    "authors": ["Stefanie Babst", "Andrey Kortunov"],
+    "published_on": "2021-10-18",
+    "kind": "analysis",
 }
 
 
@@ -57,14 +60,28 @@ class SourceUpdate(SQLModel):
 
 
 class SourcePublic(RecordMeta, SourceBase):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        **_EXAMPLE, "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a", "created_at": "2021-10-18T09:00:00Z",
-        "updated_at": "2021-10-18T09:00:00Z", "version": 1, "external_ref": None,
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_EXAMPLE,
+                    "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a",
+                    "created_at": "2021-10-18T09:00:00Z",
+                    "updated_at": "2021-10-18T09:00:00Z",
+                    "version": 1,
+                    "external_ref": None,
+                }
+            ]
+        }
+    )
 
 
 class SourceFilters(SQLModel):
-    q: str | None = Field(default=None, description="Full text over title, publisher and authors: every word must appear. Sorted by relevance unless `sort` is given.")
+    q: str | None = Field(
+        default=None,
+        description="Full text over title, publisher and authors: every word must appear. "
+        "Sorted by relevance unless `sort` is given.",
+    )
     publisher: list[str] = Field(default_factory=list, description="Exact publisher; repeat for OR.")
 
 

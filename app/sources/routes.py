@@ -2,33 +2,52 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.sources import service
-from app.sources.models import Source, SourceCreate, SourceFilters, SourcePublic, SourceUpdate
 from app.db import SessionDep
 from app.kit.export import ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.responses import JSONResponse, created
 from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERRORS, IdPath, merge_patch_body
 from app.kit.schemas import FormatQuery, Page
+from app.sources import service
+from app.sources.models import Source, SourceCreate, SourceFilters, SourcePublic, SourceUpdate
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
-SourceListing = Annotated[Listing, Depends(listing_dependency(
-    sort_parser([Source.created_at, Source.title, Source.updated_at], default="-created_at", searchable=True)))]
+SourceListing = Annotated[
+    Listing,
+    Depends(
+        listing_dependency(
+            sort_parser([Source.created_at, Source.title, Source.updated_at], default="-created_at", searchable=True)
+        )
+    ),
+]
 
 
 @router.get("", name="list", summary="List sources", response_model=Page[SourcePublic], responses=LIST_ERRORS)
 def list_sources(
-    request: Request, session: SessionDep, listing: SourceListing,
-    filters: Annotated[SourceFilters, Query()], format: FormatQuery = ExportFormat.json,
+    request: Request,
+    session: SessionDep,
+    listing: SourceListing,
+    filters: Annotated[SourceFilters, Query()],
+    format: FormatQuery = ExportFormat.json,
 ) -> Response:
     """Where facts come from, filtered and keyset-paginated.
     With `format=csv|ndjson` every matching source is streamed as a file."""
-    return list_response(request, session, listing, format, service.query(filters, listing), Source.id,
-                         service.hydrate, SourcePublic, "sources")
+    return list_response(
+        request,
+        session,
+        listing,
+        format,
+        service.query(filters, listing),
+        Source.id,
+        service.hydrate,
+        SourcePublic,
+        "sources",
+    )
 
 
-@router.post("", name="create", summary="Create a source", status_code=201,
-             response_model=SourcePublic, responses=WRITE_ERRORS)
+@router.post(
+    "", name="create", summary="Create a source", status_code=201, response_model=SourcePublic, responses=WRITE_ERRORS
+)
 def create_source(payload: SourceCreate, session: SessionDep) -> JSONResponse:
     """Create a source; answers 201 with the record and its `Location`."""
     source = service.create(session, payload)
@@ -41,8 +60,9 @@ def read_source(source: IdPath, session: SessionDep) -> JSONResponse:
     return JSONResponse(service.public(session, service.get(session, source)))
 
 
-@router.patch("/{source}", name="update", summary="Update a source", response_model=SourcePublic,
-              responses=UPDATE_ERRORS)
+@router.patch(
+    "/{source}", name="update", summary="Update a source", response_model=SourcePublic, responses=UPDATE_ERRORS
+)
 def update_source(source: IdPath, patch: merge_patch_body(SourceUpdate), session: SessionDep) -> JSONResponse:
     """Apply a JSON merge patch; `version` grows by one when anything changes."""
     row = service.update(session, source, patch.model_dump(exclude_unset=True))

@@ -4,8 +4,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.kit.records import ensure_unique, get_live, replace_links, resolve_refs, retract, settle, write_fields
 from app.kit import search
+from app.kit.records import ensure_unique, get_live, replace_links, resolve_refs, retract, settle, write_fields
 from app.kit.schemas import validate_merged
 from app.sources.models import Citation, Source, SourceCreate, SourceFilters
 
@@ -74,11 +74,14 @@ def public(session: Session, source: Source) -> dict[str, Any]:
     return hydrate(session, [row])[0]
 
 
-
 def set_citations(session: Session, resource: str, record_id: str, source_ids: Sequence[str]) -> bool:
     """Make ``source_ids`` the sources the record cites, in order; True when they changed."""
-    return replace_links(session, Citation, {"resource": resource, "record_id": record_id},
-                         [{"source_id": source_id} for source_id in source_ids])
+    return replace_links(
+        session,
+        Citation,
+        {"resource": resource, "record_id": record_id},
+        [{"source_id": source_id} for source_id in source_ids],
+    )
 
 
 def citations_of(session: Session, resource: str, record_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:

@@ -45,4 +45,5 @@ class Timeline(SQLModel):
 class Stats(SQLModel):
     group_by: list[GroupKey]
     data: list[dict[str, Any]] = Field(
-        description='Buckets such as `{"kind": "expulsion", "month": "2021-10", "count": 3}`.')
+        description='Buckets such as `{"kind": "expulsion", "month": "2021-10", "count": 3}`.'
+    )

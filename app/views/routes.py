@@ -14,18 +14,28 @@ from app.views import service
 from app.views.models import Dyad, EntryType, GroupKey, Stats, Timeline
 
 router = APIRouter(prefix="/v1", tags=["views"])
-TimelineListing = Annotated[Listing, Depends(listing_dependency(
-    sort_parser([service.TIMELINE.c.date], default="-date")))]
+TimelineListing = Annotated[
+    Listing, Depends(listing_dependency(sort_parser([service.TIMELINE.c.date], default="-date")))
+]
 ActorsQuery = Annotated[list[str], Query(description="Actor id or slug; repeat for OR.")]
 GROUP_KEYS = set(GroupKey.__args__)
 
 
-@router.get("/dyads/{a}/{b}", name="dyad", summary="The state of relations between two actors",
-            response_model=Dyad, responses=READ_ERRORS | LIST_ERRORS)
+@router.get(
+    "/dyads/{a}/{b}",
+    name="dyad",
+    summary="The state of relations between two actors",
+    response_model=Dyad,
+    responses=READ_ERRORS | LIST_ERRORS,
+)
 def read_dyad(
-    a: ActorPath, b: ActorPath, session: SessionDep,
+    a: ActorPath,
+    b: ActorPath,
+    session: SessionDep,
     as_of: Annotated[date | None, Query(description="The date to describe; default today (UTC).")] = None,
-    window_days: Annotated[int, Query(ge=1, le=36_500, description="Incidents counted in `(as_of - window_days, as_of]`.")] = 90,
+    window_days: Annotated[
+        int, Query(ge=1, le=36_500, description="Incidents counted in `(as_of - window_days, as_of]`.")
+    ] = 90,
 ) -> JSONResponse:
     """The channels between `a` and `b` with their status on `as_of`, incident counts by kind
     in each direction within the window, the latest ten incidents between them on or before
@@ -34,10 +44,17 @@ def read_dyad(
     return JSONResponse(service.dyad(session, a, b, as_of or today(), window_days))
 
 
-@router.get("/timeline", name="timeline", summary="Incidents, exercises and channel changes in one stream",
-            response_model=Timeline, responses=LIST_ERRORS)
+@router.get(
+    "/timeline",
+    name="timeline",
+    summary="Incidents, exercises and channel changes in one stream",
+    response_model=Timeline,
+    responses=LIST_ERRORS,
+)
 def read_timeline(
-    request: Request, session: SessionDep, listing: TimelineListing,
+    request: Request,
+    session: SessionDep,
+    listing: TimelineListing,
     actor: ActorsQuery = [],  # noqa: B006 - FastAPI copies defaults
     type: Annotated[list[EntryType], Query(description="Entry types to include; repeat for OR.")] = [],  # noqa: B006
     from_: Annotated[date | None, Query(alias="from", description="Inclusive date.")] = None,
@@ -51,12 +68,22 @@ def read_timeline(
     return page_response(request, listing, session, stmt, service.TIMELINE.c.id, service.timeline_hydrate)
 
 
-@router.get("/stats/incidents", name="incident-stats", summary="Incident counts in buckets",
-            response_model=Stats, responses=LIST_ERRORS)
+@router.get(
+    "/stats/incidents",
+    name="incident-stats",
+    summary="Incident counts in buckets",
+    response_model=Stats,
+    responses=LIST_ERRORS,
+)
 def incident_stats(
     session: SessionDep,
-    group_by: Annotated[str, Query(description="One or two of `kind`, `month`, `year`, `initiator`, `target`, "
-                                               "comma-separated.", examples=["kind,month"])] = "kind",
+    group_by: Annotated[
+        str,
+        Query(
+            description="One or two of `kind`, `month`, `year`, `initiator`, `target`, comma-separated.",
+            examples=["kind,month"],
+        ),
+    ] = "kind",
     from_: Annotated[date | None, Query(alias="from", description="Inclusive date.")] = None,
     to: DateQuery = None,
     actor: ActorsQuery = [],  # noqa: B006
@@ -67,6 +94,7 @@ def incident_stats(
     nothing happened."""
     keys = [k.strip() for k in group_by.split(",") if k.strip()]
     if not 1 <= len(keys) <= 2 or len(set(keys)) != len(keys) or not set(keys) <= GROUP_KEYS:
-        raise invalid(["query", "group_by"], "group_by takes one or two different keys of "
-                                             "kind, month, year, initiator, target.")
+        raise invalid(
+            ["query", "group_by"], "group_by takes one or two different keys of kind, month, year, initiator, target."
+        )
     return JSONResponse({"group_by": keys, "data": service.incident_stats(session, keys, from_, to, actor)})

@@ -29,8 +29,13 @@ def _between(initiator_id: str, target_id: str) -> Any:
     return (
         select(ini.record_id)
         .join(tgt, and_(tgt.resource == ini.resource, tgt.record_id == ini.record_id))
-        .where(ini.resource == incidents.RESOURCE, ini.role == "initiator", ini.actor_id == initiator_id,
-               tgt.role == "target", tgt.actor_id == target_id)
+        .where(
+            ini.resource == incidents.RESOURCE,
+            ini.role == "initiator",
+            ini.actor_id == initiator_id,
+            tgt.role == "target",
+            tgt.actor_id == target_id,
+        )
     )
 
 
@@ -45,24 +50,34 @@ def dyad(session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int
     counts = {}
     for key, (x, y) in {"a_to_b": (a, b), "b_to_a": (b, a)}.items():
         rows = session.execute(
-            select(Incident.kind, func.count()).where(
-                Incident.id.in_(_between(x.id, y.id)), Incident.retracted_at.is_(None),
-                Incident.occurred_on > window_start, Incident.occurred_on <= as_of,
-            ).group_by(Incident.kind).order_by(Incident.kind)
+            select(Incident.kind, func.count())
+            .where(
+                Incident.id.in_(_between(x.id, y.id)),
+                Incident.retracted_at.is_(None),
+                Incident.occurred_on > window_start,
+                Incident.occurred_on <= as_of,
+            )
+            .group_by(Incident.kind)
+            .order_by(Incident.kind)
         ).all()
         counts[key] = {kind: n for kind, n in rows}
     latest = session.execute(
         incidents.query(IncidentFilters(to=as_of))
         .where(or_(Incident.id.in_(_between(a.id, b.id)), Incident.id.in_(_between(b.id, a.id))))
-        .order_by(Incident.occurred_on.desc(), Incident.id.desc()).limit(LATEST_INCIDENTS)
+        .order_by(Incident.occurred_on.desc(), Incident.id.desc())
+        .limit(LATEST_INCIDENTS)
     ).all()
     active = session.execute(
-        exercises.query(ExerciseFilters(actor=[a.id, b.id], active_on=as_of))
-        .order_by(Exercise.start_date.desc(), Exercise.id.desc())
+        exercises.query(ExerciseFilters(actor=[a.id, b.id], active_on=as_of)).order_by(
+            Exercise.start_date.desc(), Exercise.id.desc()
+        )
     ).all()
     ref = lambda actor: {"id": actor.id, "slug": actor.slug, "name": actor.name}  # noqa: E731
     return {
-        "a": ref(a), "b": ref(b), "as_of": as_of, "window_days": window_days,
+        "a": ref(a),
+        "b": ref(b),
+        "as_of": as_of,
+        "window_days": window_days,
         "channels": channels.hydrate(session, [r._mapping for r in channel_rows]),
         "incident_counts": counts,
         "latest_incidents": incidents.hydrate(session, [r._mapping for r in latest]),
@@ -72,8 +87,9 @@ def dyad(session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int
 
 _status_title = Channel.name + literal(": ") + StatusChange.status
 TIMELINE = union_all(
-    select(literal("incident").label("type"), Incident.occurred_on.label("date"), Incident.id, Incident.title)
-    .where(Incident.retracted_at.is_(None)),
+    select(literal("incident").label("type"), Incident.occurred_on.label("date"), Incident.id, Incident.title).where(
+        Incident.retracted_at.is_(None)
+    ),
     select(literal("exercise"), Exercise.start_date, Exercise.id, Exercise.name).where(Exercise.retracted_at.is_(None)),
     select(literal("channel_status"), StatusChange.effective_on, StatusChange.id, _status_title)
     .join(Channel, Channel.id == StatusChange.channel_id)
@@ -81,19 +97,23 @@ TIMELINE = union_all(
 ).subquery("timeline")
 
 
-def timeline_query(actor_refs: Sequence[str], types: Sequence[str], from_: date | None, to: date | None,
-                   listing: Any) -> Any:
+def timeline_query(
+    actor_refs: Sequence[str], types: Sequence[str], from_: date | None, to: date | None, listing: Any
+) -> Any:
     stmt = select(TIMELINE)
     if types:
         stmt = stmt.where(TIMELINE.c.type.in_(types))
     if actor_refs:
         with_party = select(StatusChange.id).where(
-            StatusChange.channel_id.in_(actors.involved(channels.RESOURCE, actor_refs, ["party"])))
-        stmt = stmt.where(or_(
-            TIMELINE.c.id.in_(actors.involved(incidents.RESOURCE, actor_refs)),
-            TIMELINE.c.id.in_(actors.involved(exercises.RESOURCE, actor_refs)),
-            TIMELINE.c.id.in_(with_party),
-        ))
+            StatusChange.channel_id.in_(actors.involved(channels.RESOURCE, actor_refs, ["party"]))
+        )
+        stmt = stmt.where(
+            or_(
+                TIMELINE.c.id.in_(actors.involved(incidents.RESOURCE, actor_refs)),
+                TIMELINE.c.id.in_(actors.involved(exercises.RESOURCE, actor_refs)),
+                TIMELINE.c.id.in_(with_party),
+            )
+        )
     return stmt.where(*listing.range(TIMELINE.c.date, from_, to))
 
 
@@ -115,8 +135,17 @@ def timeline_hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> lis
         for change_id, record in channels.changes_by_id(session, ids["channel_status"]).items():
             records[change_id] = record
             actors_of[change_id] = record["parties"]
-    return [{"type": r["type"], "date": r["date"], "id": r["id"], "title": r["title"],
-             "actors": actors_of.get(r["id"], []), "record": records.get(r["id"])} for r in rows]
+    return [
+        {
+            "type": r["type"],
+            "date": r["date"],
+            "id": r["id"],
+            "title": r["title"],
+            "actors": actors_of.get(r["id"], []),
+            "record": records.get(r["id"]),
+        }
+        for r in rows
+    ]
 
 
 def _unique(refs: list[dict]) -> list[dict]:
@@ -126,18 +155,23 @@ def _unique(refs: list[dict]) -> list[dict]:
     return list(seen.values())
 
 
-def incident_stats(session: Session, group_by: Sequence[str], from_: date | None, to: date | None,
-                   actor_refs: Sequence[str]) -> list[dict[str, Any]]:
+def incident_stats(
+    session: Session, group_by: Sequence[str], from_: date | None, to: date | None, actor_refs: Sequence[str]
+) -> list[dict[str, Any]]:
     """Incident counts in buckets, computed in SQL; months with none between the bounds
     appear with 0 when ``month`` is asked."""
-    keys: dict[str, Any] = {"kind": Incident.kind, "month": DatePart(Incident.occurred_on, "month"),
-                            "year": DatePart(Incident.occurred_on, "year")}
+    keys: dict[str, Any] = {
+        "kind": Incident.kind,
+        "month": DatePart(Incident.occurred_on, "month"),
+        "year": DatePart(Incident.occurred_on, "year"),
+    }
     stmt = select().select_from(Incident)
     for role in ("initiator", "target"):
         if role in group_by:
             link, actor = aliased(Involvement), aliased(Actor)
-            stmt = stmt.join(link, and_(link.resource == incidents.RESOURCE, link.record_id == Incident.id,
-                                        link.role == role)).join(actor, actor.id == link.actor_id)
+            stmt = stmt.join(
+                link, and_(link.resource == incidents.RESOURCE, link.record_id == Incident.id, link.role == role)
+            ).join(actor, actor.id == link.actor_id)
             keys[role] = actor.slug
     columns = [keys[k].label(k) for k in group_by]
     stmt = stmt.add_columns(*columns, func.count().label("count")).where(Incident.retracted_at.is_(None))
@@ -153,8 +187,9 @@ def incident_stats(session: Session, group_by: Sequence[str], from_: date | None
     return rows
 
 
-def _fill_months(rows: list[dict[str, Any]], group_by: Sequence[str], from_: date | None,
-                 to: date | None) -> list[dict[str, Any]]:
+def _fill_months(
+    rows: list[dict[str, Any]], group_by: Sequence[str], from_: date | None, to: date | None
+) -> list[dict[str, Any]]:
     months = [r["month"] for r in rows]
     first = f"{from_.year:04d}-{from_.month:02d}" if from_ else min(months, default=None)
     last = f"{to.year:04d}-{to.month:02d}" if to else max(months, default=None)
@@ -164,14 +199,18 @@ def _fill_months(rows: list[dict[str, Any]], group_by: Sequence[str], from_: dat
     year, month = int(first[:4]), int(first[5:])
     while f"{year:04d}-{month:02d}" <= last:
         if len(span) == MAX_MONTHS:
-            raise invalid(["query", "group_by"], f"Grouping by month covers at most {MAX_MONTHS} months: "
-                                                 "narrow `from` and `to`.")
+            raise invalid(
+                ["query", "group_by"], f"Grouping by month covers at most {MAX_MONTHS} months: narrow `from` and `to`."
+            )
         span.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     others = [k for k in group_by if k != "month"]
     groups = sorted({tuple(r[k] for k in others) for r in rows}) or ([()] if not others else [])
     counts = {(tuple(r[k] for k in others), r["month"]): r["count"] for r in rows}
-    filled = [dict(zip(others, group, strict=True)) | {"month": m, "count": counts.get((group, m), 0)}
-              for group in groups for m in span]
+    filled = [
+        dict(zip(others, group, strict=True)) | {"month": m, "count": counts.get((group, m), 0)}
+        for group in groups
+        for m in span
+    ]
     order = list(group_by)
     return sorted(filled, key=lambda r: tuple(r[k] for k in order))
