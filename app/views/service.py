@@ -4,7 +4,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy import and_, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -23,8 +23,20 @@ LATEST_INCIDENTS = 10
 MAX_MONTHS = 1200
 
 
-def _between(initiator_id: str, target_id: str) -> Any:
-    """Ids of incidents that ``initiator_id`` initiated against ``target_id``."""
+def _takes_part(actor_id: str, role: str) -> Any:
+    """The incident in the enclosing query has ``actor_id`` in ``role``: a primary-key
+    lookup per incident, so that a busy pair costs no more than a quiet one."""
+    return exists().where(
+        Involvement.resource == incidents.RESOURCE,
+        Involvement.record_id == Incident.id,
+        Involvement.role == role,
+        Involvement.actor_id == actor_id,
+    )
+
+
+def _pair_ids(initiator_id: str, target_id: str) -> Any:
+    """Ids of the incidents ``initiator_id`` initiated against ``target_id``, read from the
+    actors' side: its cost follows the quieter actor's involvements, not the table."""
     ini, tgt = aliased(Involvement), aliased(Involvement)
     return (
         select(ini.record_id)
@@ -37,6 +49,11 @@ def _between(initiator_id: str, target_id: str) -> Any:
             tgt.actor_id == target_id,
         )
     )
+
+
+def _between(initiator_id: str, target_id: str) -> Any:
+    """The incident in the enclosing query was initiated by ``initiator_id`` against ``target_id``."""
+    return and_(_takes_part(initiator_id, "initiator"), _takes_part(target_id, "target"))
 
 
 def dyad(session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int) -> dict[str, Any]:
@@ -52,7 +69,7 @@ def dyad(session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int
         rows = session.execute(
             select(Incident.kind, func.count())
             .where(
-                Incident.id.in_(_between(x.id, y.id)),
+                _between(x.id, y.id),
                 Incident.retracted_at.is_(None),
                 Incident.occurred_on > window_start,
                 Incident.occurred_on <= as_of,
@@ -61,12 +78,7 @@ def dyad(session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int
             .order_by(Incident.kind)
         ).all()
         counts[key] = {kind: n for kind, n in rows}
-    latest = session.execute(
-        incidents.query(IncidentFilters(to=as_of))
-        .where(or_(Incident.id.in_(_between(a.id, b.id)), Incident.id.in_(_between(b.id, a.id))))
-        .order_by(Incident.occurred_on.desc(), Incident.id.desc())
-        .limit(LATEST_INCIDENTS)
-    ).all()
+    latest = _latest_between(session, a.id, b.id, window_start, as_of)
     active = session.execute(
         exercises.query(ExerciseFilters(actor=[a.id, b.id], active_on=as_of)).order_by(
             Exercise.start_date.desc(), Exercise.id.desc()
@@ -83,6 +95,28 @@ def dyad(session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int
         "latest_incidents": incidents.hydrate(session, [r._mapping for r in latest]),
         "active_exercises": exercises.hydrate(session, [r._mapping for r in active]),
     }
+
+
+def _latest_between(session: Session, a_id: str, b_id: str, window_start: date, as_of: date) -> list[Any]:
+    """The newest incidents between the pair on or before ``as_of``. Within the window,
+    walk incidents by date and test the pair (cheap when the pair is busy); if that does not
+    fill the list, read the rest through the pair's own involvements (cheap when it is quiet)."""
+    pair = or_(_between(a_id, b_id), _between(b_id, a_id))
+    newest = (Incident.occurred_on.desc(), Incident.id.desc())
+    rows = session.execute(
+        incidents.query(IncidentFilters.model_validate({"from": window_start + timedelta(days=1), "to": as_of}))
+        .where(pair)
+        .order_by(*newest)
+        .limit(LATEST_INCIDENTS)
+    ).all()
+    if len(rows) < LATEST_INCIDENTS:
+        rows += session.execute(
+            incidents.query(IncidentFilters(to=window_start))
+            .where(or_(Incident.id.in_(_pair_ids(a_id, b_id)), Incident.id.in_(_pair_ids(b_id, a_id))))
+            .order_by(*newest)
+            .limit(LATEST_INCIDENTS - len(rows))
+        ).all()
+    return rows
 
 
 _status_title = Channel.name + literal(": ") + StatusChange.status
