@@ -42,7 +42,10 @@ class StatusChangeBase(SQLModel):
 
 class StatusChange(StatusChangeBase, RecordColumns, table=True):
     __tablename__ = "channel_status_changes"
-    __table_args__ = (Index("ix_channel_status_changes_channel", "channel_id", "effective_on", "created_at"),)
+    __table_args__ = (
+        Index("ix_channel_status_changes_channel", "channel_id", "effective_on", "created_at"),
+        Index("ix_channel_status_changes_effective_on_id", "effective_on", "id"),
+    )
 
     channel_id: str = Field(foreign_key="channels.id", max_length=36)
     caused_by_id: str | None = Field(default=None, foreign_key="incidents.id", max_length=36)

@@ -51,8 +51,9 @@ class DatePart(_Column[str]):
 
 @compiles(DatePart, "sqlite")
 def _sqlite_part(element: DatePart, compiler: Any, **kw: Any) -> str:
-    pattern = {"month": "%Y-%m", "year": "%Y"}[element.part]
-    return f"strftime('{pattern}', {compiler.process(element.column, **kw)})"
+    # dates are stored as YYYY-MM-DD text: a prefix is the month or the year
+    length = {"month": 7, "year": 4}[element.part]
+    return f"substr({compiler.process(element.column, **kw)}, 1, {length})"
 
 
 @compiles(DatePart, "postgresql")
