@@ -91,9 +91,7 @@ def query(filters: ExerciseFilters, listing: Any = None) -> Any:
             *(listing.range(Exercise.start_date, None, filters.to) if listing else [Exercise.start_date <= filters.to])
         )
     if filters.q:
-        stmt = stmt.where(search.matches("exercises", filters.q))
-        if listing is not None and listing.by_relevance:
-            stmt = stmt.add_columns(listing.rank_by(search.relevance("exercises", filters.q)))
+        stmt = search.search(stmt, "exercises", filters.q, listing)
     return stmt
 
 

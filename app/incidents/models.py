@@ -9,7 +9,6 @@ from app.kit.records import JSONType, RecordColumns, RecordMeta
 from app.kit.schemas import WRITE_CONFIG, ActorRef, IncidentRef, Ref, SourceRef
 from app.vocab import DatePrecision, IncidentKind, RecordStatus
 
-
 LIVE = {"sqlite_where": text("retracted_at IS NULL"), "postgresql_where": text("retracted_at IS NULL")}
 
 

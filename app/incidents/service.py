@@ -112,9 +112,7 @@ def query(filters: IncidentFilters, listing: Any = None) -> Any:
         if refs_:
             stmt = stmt.where(Incident.id.in_(actors.involved(RESOURCE, refs_, roles)))
     if filters.q:
-        stmt = stmt.where(search.matches("incidents", filters.q))
-        if listing is not None and listing.by_relevance:
-            stmt = stmt.add_columns(listing.rank_by(search.relevance("incidents", filters.q)))
+        stmt = search.search(stmt, "incidents", filters.q, listing)
     if filters.tag:
         stmt = stmt.where(JSONHasAny(Incident.tags, filters.tag))
     if listing is not None:

@@ -101,6 +101,7 @@ class Listing:
     limit: int
     fingerprint: str
     secret: str
+    dialect: str = "sqlite"
     after: tuple[Any, str] | None = None
     _lo: Any = field(default=None, init=False)
     _hi: Any = field(default=None, init=False)
@@ -126,8 +127,19 @@ class Listing:
             conditions.append(column <= hi)
         return conditions
 
-    def apply(self, stmt: Select, id_column: InstrumentedAttribute, limit: int | None = None) -> Select:
-        column, lo, hi = self.sort.column, self._lo, self._hi
+    def apply(
+        self,
+        stmt: Select,
+        id_column: Any,
+        limit: int | None = None,
+        column: Any = None,
+        bounds: tuple[Any, Any] | None = None,
+    ) -> Select:
+        """Order ``stmt`` by the sort, bound it by the range and the cursor, limit it to a
+        page (and one row more, to tell whether another page follows). ``column`` and
+        ``bounds`` stand in for the sort column and its range in a query of another table."""
+        column = self.sort.column if column is None else column
+        lo, hi = (self._lo, self._hi) if bounds is None else bounds
         if self.after is not None:
             value, last_id = self.after
             if self.sort.descending:
@@ -174,7 +186,13 @@ def listing_dependency(sort: Callable[..., Sort]) -> Callable[..., Listing]:
         limit: Annotated[int, Query(ge=1, le=500, description="Rows per page, 1–500.")] = 50,
         cursor: Annotated[str | None, Query(description="Opaque cursor from a previous page's `next_cursor`.")] = None,
     ) -> Listing:
-        listing = Listing(sort, limit, _fingerprint(request, sort), request.app.state.settings.cursor_secret)
+        listing = Listing(
+            sort,
+            limit,
+            _fingerprint(request, sort),
+            request.app.state.settings.cursor_secret,
+            request.app.state.engine.dialect.name,
+        )
         if cursor is not None:
             listing.read_cursor(cursor)
         return listing

@@ -6,14 +6,15 @@ table by ``rowid`` and kept in step by triggers. PostgreSQL: a generated ``searc
 Neither stems words, so both engines find the same records. A migration that rebuilds a
 searchable SQLite table (renumbering its rowids) must end with ``rebuild_sqlite_index``.
 
-Relevance is a number where lower is better: FTS5's bm25 on SQLite, ``-ts_rank`` on
+Relevance is a number where lower is better: FTS5's bm25 rank on SQLite, ``-ts_rank`` on
 PostgreSQL.
 """
 
 import re
 from typing import Any
 
-from sqlalchemy import Boolean, Float, bindparam
+from sqlalchemy import Boolean, Float, Integer, Select, bindparam, literal_column
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -71,13 +72,6 @@ def _matches_postgresql(element: Matches, compiler: Any, **kw: Any) -> str:
     return f"{element.table}.search @@ plainto_tsquery('simple', {query})"
 
 
-@compiles(Relevance, "sqlite")
-def _relevance_sqlite(element: Relevance, compiler: Any, **kw: Any) -> str:
-    fts = f"{element.table}_fts"
-    query = _param(compiler, fts5_query(element.text), **kw)
-    return f"(SELECT bm25({fts}) FROM {fts} WHERE {fts} MATCH {query} AND {fts}.rowid = {element.table}.rowid)"
-
-
 @compiles(Relevance, "postgresql")
 def _relevance_postgresql(element: Relevance, compiler: Any, **kw: Any) -> str:
     query = _param(compiler, element.text, **kw)
@@ -85,12 +79,25 @@ def _relevance_postgresql(element: Relevance, compiler: Any, **kw: Any) -> str:
     return f"(-ts_rank({element.table}.search, plainto_tsquery('simple', {query}))::float8)"
 
 
-def matches(table: str, text: str) -> Matches:
-    return Matches(table, text)
+def search(stmt: Select, table: str, text: str, listing: Any) -> Select:
+    """Keep the rows of ``stmt`` (a query of ``table``) that match ``text``; when the listing
+    sorts by relevance, add the relevance as its sort column.
 
-
-def relevance(table: str, text: str) -> Relevance:
-    return Relevance(table, text)
+    On SQLite the ranked form joins the FTS5 query's own ``rank`` (bm25), computed once per
+    match; asking FTS5 again for each row would repeat the whole search per row."""
+    if listing is None or not listing.by_relevance:
+        return stmt.where(Matches(table, text))
+    if listing.dialect == "sqlite":
+        fts = f"{table}_fts"
+        hits = (
+            sql_text(f"SELECT rowid AS rid, rank AS relevance FROM {fts} WHERE {fts} MATCH :{fts}_query")
+            .bindparams(**{f"{fts}_query": fts5_query(text)})
+            .columns(rid=Integer(), relevance=Float())
+            .subquery(f"{table}_hits")
+        )
+        stmt = stmt.join(hits, hits.c.rid == literal_column(f"{table}.rowid"))
+        return stmt.add_columns(listing.rank_by(hits.c.relevance))
+    return stmt.where(Matches(table, text)).add_columns(listing.rank_by(Relevance(table, text)))
 
 
 def is_search_object(name: str | None, type_: str) -> bool:

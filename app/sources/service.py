@@ -56,9 +56,7 @@ def delete(session: Session, source_id: str) -> None:
 def query(filters: SourceFilters, listing: Any = None) -> Any:
     stmt = select(*PUBLIC_COLUMNS).where(Source.retracted_at.is_(None))
     if filters.q:
-        stmt = stmt.where(search.matches("sources", filters.q))
-        if listing is not None and listing.by_relevance:
-            stmt = stmt.add_columns(listing.rank_by(search.relevance("sources", filters.q)))
+        stmt = search.search(stmt, "sources", filters.q, listing)
     if filters.publisher:
         stmt = stmt.where(Source.publisher.in_(filters.publisher))
     return stmt

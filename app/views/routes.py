@@ -14,9 +14,7 @@ from app.views import service
 from app.views.models import Dyad, EntryType, GroupKey, Stats, Timeline
 
 router = APIRouter(prefix="/v1", tags=["views"])
-TimelineListing = Annotated[
-    Listing, Depends(listing_dependency(sort_parser([service.TIMELINE.c.date], default="-date")))
-]
+TimelineListing = Annotated[Listing, Depends(listing_dependency(sort_parser([service.TIMELINE_DATE], default="-date")))]
 ActorsQuery = Annotated[list[str], Query(description="Actor id or slug; repeat for OR.")]
 GROUP_KEYS = set(GroupKey.__args__)
 
@@ -64,8 +62,8 @@ def read_timeline(
     incidents (by `occurred_on`), exercises (by `start_date`) and channel status changes
     (by `effective_on`). Each entry is `{type, date, id, title, actors}` with the record's own
     fields under `record`; a status change's record names its `channel`."""
-    stmt = service.timeline_query(actor, type, from_, to, listing)
-    return page_response(request, listing, session, stmt, service.TIMELINE.c.id, service.timeline_hydrate)
+    stmt, id_column = service.timeline_query(actor, type, from_, to, listing)
+    return page_response(request, listing, session, stmt, id_column, service.timeline_hydrate)
 
 
 @router.get(

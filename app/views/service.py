@@ -1,10 +1,11 @@
 """Read-only answers across domains: dyads, the timeline, incident statistics."""
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, exists, func, literal, or_, select, union_all
+from sqlalchemy import Date, Integer, and_, cast, exists, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -119,36 +120,51 @@ def _latest_between(session: Session, a_id: str, b_id: str, window_start: date, 
     return rows
 
 
-_status_title = Channel.name + literal(": ") + StatusChange.status
-TIMELINE = union_all(
-    select(literal("incident").label("type"), Incident.occurred_on.label("date"), Incident.id, Incident.title).where(
-        Incident.retracted_at.is_(None)
-    ),
-    select(literal("exercise"), Exercise.start_date, Exercise.id, Exercise.name).where(Exercise.retracted_at.is_(None)),
-    select(literal("channel_status"), StatusChange.effective_on, StatusChange.id, _status_title)
-    .join(Channel, Channel.id == StatusChange.channel_id)
-    .where(StatusChange.retracted_at.is_(None), Channel.retracted_at.is_(None)),
-).subquery("timeline")
+TIMELINE_DATE = literal_column("date", Date())  # what timeline cursors carry
+
+
+def _timeline_branches(actor_refs: Sequence[str]) -> dict[str, tuple[Any, Any, Any]]:
+    """Each entry type as ``(select, date column, id column)``, its actor filter applied."""
+    incident = select(
+        literal("incident").label("type"), Incident.occurred_on.label("date"), Incident.id, Incident.title
+    ).where(Incident.retracted_at.is_(None))
+    exercise = select(
+        literal("exercise").label("type"), Exercise.start_date.label("date"), Exercise.id, Exercise.name.label("title")
+    ).where(Exercise.retracted_at.is_(None))
+    change = (
+        select(
+            literal("channel_status").label("type"),
+            StatusChange.effective_on.label("date"),
+            StatusChange.id,
+            (Channel.name + literal(": ") + StatusChange.status).label("title"),
+        )
+        .join(Channel, Channel.id == StatusChange.channel_id)
+        .where(StatusChange.retracted_at.is_(None), Channel.retracted_at.is_(None))
+    )
+    if actor_refs:
+        incident = incident.where(Incident.id.in_(actors.involved(incidents.RESOURCE, actor_refs)))
+        exercise = exercise.where(Exercise.id.in_(actors.involved(exercises.RESOURCE, actor_refs)))
+        change = change.where(StatusChange.channel_id.in_(actors.involved(channels.RESOURCE, actor_refs, ["party"])))
+    return {
+        "incident": (incident, Incident.occurred_on, Incident.id),
+        "exercise": (exercise, Exercise.start_date, Exercise.id),
+        "channel_status": (change, StatusChange.effective_on, StatusChange.id),
+    }
 
 
 def timeline_query(
     actor_refs: Sequence[str], types: Sequence[str], from_: date | None, to: date | None, listing: Any
 ) -> Any:
-    stmt = select(TIMELINE)
-    if types:
-        stmt = stmt.where(TIMELINE.c.type.in_(types))
-    if actor_refs:
-        with_party = select(StatusChange.id).where(
-            StatusChange.channel_id.in_(actors.involved(channels.RESOURCE, actor_refs, ["party"]))
-        )
-        stmt = stmt.where(
-            or_(
-                TIMELINE.c.id.in_(actors.involved(incidents.RESOURCE, actor_refs)),
-                TIMELINE.c.id.in_(actors.involved(exercises.RESOURCE, actor_refs)),
-                TIMELINE.c.id.in_(with_party),
-            )
-        )
-    return stmt.where(*listing.range(TIMELINE.c.date, from_, to))
+    """The page's candidates: each entry type walks its own date index to the cursor and
+    yields at most a page, then the union of those few rows is ordered for the page."""
+    parts = [
+        select(listing.apply(stmt, id_column, column=date_column, bounds=(from_, to)).subquery())
+        for type_, (stmt, date_column, id_column) in _timeline_branches(actor_refs).items()
+        if not types or type_ in types
+    ]
+    timeline = union_all(*parts).subquery("timeline")
+    listing.sort = replace(listing.sort, column=timeline.c.date)
+    return select(timeline), timeline.c.id
 
 
 def timeline_hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
