@@ -45,50 +45,198 @@ PROGRESS_SECONDS = 5.0
 
 # --------------------------------------------------------------------------- word lists
 
-STATE_HEADS = ["Al", "Bel", "Cor", "Dar", "El", "Fen", "Gal", "Hal", "Ist", "Jar", "Kor", "Lis", "Mor",
-               "Nar", "Os", "Pel", "Quar", "Ros", "Sel", "Tor", "Ul", "Ver", "Wes", "Xal", "Yar", "Zem"]
+STATE_HEADS = [
+    "Al",
+    "Bel",
+    "Cor",
+    "Dar",
+    "El",
+    "Fen",
+    "Gal",
+    "Hal",
+    "Ist",
+    "Jar",
+    "Kor",
+    "Lis",
+    "Mor",
+    "Nar",
+    "Os",
+    "Pel",
+    "Quar",
+    "Ros",
+    "Sel",
+    "Tor",
+    "Ul",
+    "Ver",
+    "Wes",
+    "Xal",
+    "Yar",
+    "Zem",
+]
 STATE_MIDDLES = ["", "a", "e", "i", "o", "u", "an", "en", "or"]
-STATE_TAILS = ["nia", "ria", "land", "stan", "via", "dor", "mark", "onia", "aria", "esh", "gard", "istan",
-               "ova", "ica"]
+STATE_TAILS = ["nia", "ria", "land", "stan", "via", "dor", "mark", "onia", "aria", "esh", "gard", "istan", "ova", "ica"]
 CITY_TAILS = ["burg", "grad", "polis", "ville", "ton", "abad", "port", "haven", "ford", "mir"]
-ORG_ADJECTIVES = ["Northern", "Southern", "Eastern", "Western", "Atlantic", "Pacific", "Arctic",
-                  "Continental", "Collective", "Mutual", "Regional", "Central"]
-ORG_NOUNS = ["Defence Alliance", "Security Council", "Economic Union", "Treaty Organization",
-             "Cooperation Council", "Security Partnership", "Community", "Assembly", "Forum", "Commission"]
-FIRST_NAMES = ["Anna", "Boris", "Carla", "Dmitri", "Elena", "Farid", "Greta", "Hassan", "Ines", "Jonas",
-               "Kira", "Lars", "Maya", "Nikolai", "Olga", "Pavel", "Rania", "Stefan", "Tamara", "Umar",
-               "Vera", "Walter", "Yusuf", "Zofia", "Adrian", "Beatriz", "Chen", "Daria", "Emil", "Fatima"]
-LAST_NAMES = ["Adler", "Borisov", "Castell", "Demir", "Eriksen", "Fontaine", "Grieg", "Haddad", "Ivanova",
-              "Jansen", "Kovac", "Lindqvist", "Moreau", "Novak", "Okafor", "Petrov", "Quinn", "Rahimi",
-              "Sato", "Tanaka", "Ulrich", "Varga", "Weber", "Xu", "Yilmaz", "Zhou", "Arslan", "Brandt",
-              "Costa", "Dubois"]
-PERSON_ROLES = ["Minister of Foreign Affairs", "Ambassador", "Minister of Defence", "Secretary General",
-                "Special Envoy", "Spokesperson", "Deputy Foreign Minister", "Head of Mission"]
-BODY_TEMPLATES = ["Ministry of Foreign Affairs of {s}", "Ministry of Defence of {s}", "{s} Navy",
-                  "{s} Air Force", "{s} Security Service", "{s} Border Guard", "Armed Forces of {s}"]
-PUBLISHERS = [("Global Affairs Wire", "news", "globalaffairswire.example"),
-              ("The Diplomatic Review", "analysis", "diplomaticreview.example"),
-              ("Continental Press Agency", "news", "cpa-news.example"),
-              ("Institute for Strategic Studies", "analysis", "iss-institute.example"),
-              ("Ministry of Foreign Affairs (press office)", "official", "mfa-press.example"),
-              ("Security Dialogue Monitor", "dataset", "sdm-data.example"),
-              ("Evening Herald", "news", "eveningherald.example"),
-              ("Centre for Arms Control", "analysis", "arms-control-centre.example"),
-              ("Open Incident Tracker", "dataset", "incident-tracker.example"),
-              ("World Service Radio", "news", "worldservice.example"),
-              ("Foreign Policy Quarterly", "analysis", "fpq.example"),
-              ("Alliance Public Diplomacy Division", "official", "alliance-pdd.example")]
-SOURCE_TOPICS = ["diplomatic expulsions", "embassy closures", "sanctions packages", "naval manoeuvres",
-                 "espionage cases", "arms control talks", "hotline diplomacy", "border tensions",
-                 "election interference", "retaliation cycles", "military exercises", "mission suspensions"]
-SOURCE_HEADS = ["Inside", "Understanding", "Tracking", "A timeline of", "What drives", "The cost of",
-                "Lessons from", "Mapping"]
+ORG_ADJECTIVES = [
+    "Northern",
+    "Southern",
+    "Eastern",
+    "Western",
+    "Atlantic",
+    "Pacific",
+    "Arctic",
+    "Continental",
+    "Collective",
+    "Mutual",
+    "Regional",
+    "Central",
+]
+ORG_NOUNS = [
+    "Defence Alliance",
+    "Security Council",
+    "Economic Union",
+    "Treaty Organization",
+    "Cooperation Council",
+    "Security Partnership",
+    "Community",
+    "Assembly",
+    "Forum",
+    "Commission",
+]
+FIRST_NAMES = [
+    "Anna",
+    "Boris",
+    "Carla",
+    "Dmitri",
+    "Elena",
+    "Farid",
+    "Greta",
+    "Hassan",
+    "Ines",
+    "Jonas",
+    "Kira",
+    "Lars",
+    "Maya",
+    "Nikolai",
+    "Olga",
+    "Pavel",
+    "Rania",
+    "Stefan",
+    "Tamara",
+    "Umar",
+    "Vera",
+    "Walter",
+    "Yusuf",
+    "Zofia",
+    "Adrian",
+    "Beatriz",
+    "Chen",
+    "Daria",
+    "Emil",
+    "Fatima",
+]
+LAST_NAMES = [
+    "Adler",
+    "Borisov",
+    "Castell",
+    "Demir",
+    "Eriksen",
+    "Fontaine",
+    "Grieg",
+    "Haddad",
+    "Ivanova",
+    "Jansen",
+    "Kovac",
+    "Lindqvist",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Quinn",
+    "Rahimi",
+    "Sato",
+    "Tanaka",
+    "Ulrich",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zhou",
+    "Arslan",
+    "Brandt",
+    "Costa",
+    "Dubois",
+]
+PERSON_ROLES = [
+    "Minister of Foreign Affairs",
+    "Ambassador",
+    "Minister of Defence",
+    "Secretary General",
+    "Special Envoy",
+    "Spokesperson",
+    "Deputy Foreign Minister",
+    "Head of Mission",
+]
+BODY_TEMPLATES = [
+    "Ministry of Foreign Affairs of {s}",
+    "Ministry of Defence of {s}",
+    "{s} Navy",
+    "{s} Air Force",
+    "{s} Security Service",
+    "{s} Border Guard",
+    "Armed Forces of {s}",
+]
+PUBLISHERS = [
+    ("Global Affairs Wire", "news", "globalaffairswire.example"),
+    ("The Diplomatic Review", "analysis", "diplomaticreview.example"),
+    ("Continental Press Agency", "news", "cpa-news.example"),
+    ("Institute for Strategic Studies", "analysis", "iss-institute.example"),
+    ("Ministry of Foreign Affairs (press office)", "official", "mfa-press.example"),
+    ("Security Dialogue Monitor", "dataset", "sdm-data.example"),
+    ("Evening Herald", "news", "eveningherald.example"),
+    ("Centre for Arms Control", "analysis", "arms-control-centre.example"),
+    ("Open Incident Tracker", "dataset", "incident-tracker.example"),
+    ("World Service Radio", "news", "worldservice.example"),
+    ("Foreign Policy Quarterly", "analysis", "fpq.example"),
+    ("Alliance Public Diplomacy Division", "official", "alliance-pdd.example"),
+]
+SOURCE_TOPICS = [
+    "diplomatic expulsions",
+    "embassy closures",
+    "sanctions packages",
+    "naval manoeuvres",
+    "espionage cases",
+    "arms control talks",
+    "hotline diplomacy",
+    "border tensions",
+    "election interference",
+    "retaliation cycles",
+    "military exercises",
+    "mission suspensions",
+]
+SOURCE_HEADS = [
+    "Inside",
+    "Understanding",
+    "Tracking",
+    "A timeline of",
+    "What drives",
+    "The cost of",
+    "Lessons from",
+    "Mapping",
+]
 
 INCIDENT_KIND_WEIGHTS = {
-    IncidentKind.ambassador_summons: 30, IncidentKind.expulsion: 18, IncidentKind.sanctions: 14,
-    IncidentKind.other: 8, IncidentKind.accreditation_withdrawal: 6, IncidentKind.ambassador_recall: 6,
-    IncidentKind.staff_cap: 4, IncidentKind.dialogue_suspension: 4, IncidentKind.mission_suspension: 3,
-    IncidentKind.mission_closure: 2, IncidentKind.office_closure: 2, IncidentKind.liaison_suspension: 1.5,
+    IncidentKind.ambassador_summons: 30,
+    IncidentKind.expulsion: 18,
+    IncidentKind.sanctions: 14,
+    IncidentKind.other: 8,
+    IncidentKind.accreditation_withdrawal: 6,
+    IncidentKind.ambassador_recall: 6,
+    IncidentKind.staff_cap: 4,
+    IncidentKind.dialogue_suspension: 4,
+    IncidentKind.mission_suspension: 3,
+    IncidentKind.mission_closure: 2,
+    IncidentKind.office_closure: 2,
+    IncidentKind.liaison_suspension: 1.5,
 }
 INCIDENT_TITLES = {
     IncidentKind.expulsion: "{i} expels {n} diplomat{s} of {t}",
@@ -105,57 +253,169 @@ INCIDENT_TITLES = {
     IncidentKind.other: "{i} lodges a formal protest with {t}",
 }
 AFFECTS_PERSONS = {IncidentKind.expulsion, IncidentKind.accreditation_withdrawal, IncidentKind.staff_cap}
-ISSUES = ["espionage allegations", "a border dispute", "election interference", "a cyber attack",
-          "an airspace violation", "a naval incident", "trade restrictions", "human rights criticism",
-          "an arms transfer", "a detained journalist", "a poisoning case", "military deployments",
-          "a disputed election", "energy supplies", "a hostile broadcast", "a missile test"]
+ISSUES = [
+    "espionage allegations",
+    "a border dispute",
+    "election interference",
+    "a cyber attack",
+    "an airspace violation",
+    "a naval incident",
+    "trade restrictions",
+    "human rights criticism",
+    "an arms transfer",
+    "a detained journalist",
+    "a poisoning case",
+    "military deployments",
+    "a disputed election",
+    "energy supplies",
+    "a hostile broadcast",
+    "a missile test",
+]
 REACTIONS = ["unjustified", "provocative", "regrettable", "unfriendly", "disproportionate", "illegal"]
 ANSWERS = ["a proportionate", "a firm", "a measured", "an appropriate", "a swift"]
-TAGS = ["espionage", "cyber", "sanctions-regime", "arms-control", "election-interference", "border",
-        "maritime", "human-rights", "energy", "nuclear"]
+TAGS = [
+    "espionage",
+    "cyber",
+    "sanctions-regime",
+    "arms-control",
+    "election-interference",
+    "border",
+    "maritime",
+    "human-rights",
+    "energy",
+    "nuclear",
+]
 TAG_WEIGHTS = [20, 14, 12, 10, 9, 8, 8, 7, 6, 6]
 
-EXERCISE_HEADS = ["Steadfast", "Joint", "Northern", "Southern", "Iron", "Silver", "Golden", "Vigilant",
-                  "Resolute", "Eastern", "Western", "Swift", "Trident", "Cold", "Desert", "Ocean", "Baltic",
-                  "Arctic", "Thunder", "Peace"]
-EXERCISE_TAILS = ["Shield", "Sea", "Sword", "Eagle", "Response", "Dawn", "Defender", "Storm", "Guardian",
-                  "Lightning", "Arrow", "Falcon", "Horizon", "Spear", "Bear", "Dragon", "Anchor", "Sentinel"]
-REGIONS = ["Baltic Sea", "Black Sea", "South China Sea", "Sea of Japan", "Arctic", "Mediterranean",
-           "Persian Gulf", "Central Asia", "Eastern Europe", "Korean Peninsula", "Horn of Africa", "Caribbean"]
+EXERCISE_HEADS = [
+    "Steadfast",
+    "Joint",
+    "Northern",
+    "Southern",
+    "Iron",
+    "Silver",
+    "Golden",
+    "Vigilant",
+    "Resolute",
+    "Eastern",
+    "Western",
+    "Swift",
+    "Trident",
+    "Cold",
+    "Desert",
+    "Ocean",
+    "Baltic",
+    "Arctic",
+    "Thunder",
+    "Peace",
+]
+EXERCISE_TAILS = [
+    "Shield",
+    "Sea",
+    "Sword",
+    "Eagle",
+    "Response",
+    "Dawn",
+    "Defender",
+    "Storm",
+    "Guardian",
+    "Lightning",
+    "Arrow",
+    "Falcon",
+    "Horizon",
+    "Spear",
+    "Bear",
+    "Dragon",
+    "Anchor",
+    "Sentinel",
+]
+REGIONS = [
+    "Baltic Sea",
+    "Black Sea",
+    "South China Sea",
+    "Sea of Japan",
+    "Arctic",
+    "Mediterranean",
+    "Persian Gulf",
+    "Central Asia",
+    "Eastern Europe",
+    "Korean Peninsula",
+    "Horn of Africa",
+    "Caribbean",
+]
 REGION_WEIGHTS = [16, 14, 12, 10, 8, 10, 6, 6, 9, 5, 2, 2]
-DOMAIN_WEIGHTS = {ExerciseDomain.land: 30, ExerciseDomain.sea: 30, ExerciseDomain.air: 25,
-                  ExerciseDomain.cyber: 8, ExerciseDomain.space: 4, ExerciseDomain.nuclear: 3}
-OTHER_ROLE_WEIGHTS = {ParticipantRole.participant: 70, ParticipantRole.observer: 15, ParticipantRole.host: 10,
-                      ParticipantRole.lead: 5}
+DOMAIN_WEIGHTS = {
+    ExerciseDomain.land: 30,
+    ExerciseDomain.sea: 30,
+    ExerciseDomain.air: 25,
+    ExerciseDomain.cyber: 8,
+    ExerciseDomain.space: 4,
+    ExerciseDomain.nuclear: 3,
+}
+OTHER_ROLE_WEIGHTS = {
+    ParticipantRole.participant: 70,
+    ParticipantRole.observer: 15,
+    ParticipantRole.host: 10,
+    ParticipantRole.lead: 5,
+}
 EXERCISE_TAGS = ["live-fire", "amphibious", "command-post", "air-defence", "anti-submarine", "snap-drill"]
-EXERCISE_PURPOSES = ["interoperability", "deterrence", "crisis response", "territorial defence",
-                     "maritime security", "air defence", "counter-terrorism"]
+EXERCISE_PURPOSES = [
+    "interoperability",
+    "deterrence",
+    "crisis response",
+    "territorial defence",
+    "maritime security",
+    "air defence",
+    "counter-terrorism",
+]
 
 CHANNEL_KIND_WEIGHTS = {
-    ChannelKind.embassy: 30, ChannelKind.high_level_dialogue: 14, ChannelKind.military_contacts: 12,
-    ChannelKind.permanent_mission: 10, ChannelKind.other: 10, ChannelKind.liaison_mission: 8,
-    ChannelKind.information_office: 6, ChannelKind.council: 5, ChannelKind.hotline: 5,
+    ChannelKind.embassy: 30,
+    ChannelKind.high_level_dialogue: 14,
+    ChannelKind.military_contacts: 12,
+    ChannelKind.permanent_mission: 10,
+    ChannelKind.other: 10,
+    ChannelKind.liaison_mission: 8,
+    ChannelKind.information_office: 6,
+    ChannelKind.council: 5,
+    ChannelKind.hotline: 5,
 }
 CHANNEL_NAMES = {
-    ChannelKind.council: "{p} Council", ChannelKind.hotline: "{p} hotline",
-    ChannelKind.military_contacts: "{p} military contacts", ChannelKind.high_level_dialogue: "{p} high-level dialogue",
-    ChannelKind.other: "{p} working group", ChannelKind.embassy: "Embassy of {a} in {b}",
+    ChannelKind.council: "{p} Council",
+    ChannelKind.hotline: "{p} hotline",
+    ChannelKind.military_contacts: "{p} military contacts",
+    ChannelKind.high_level_dialogue: "{p} high-level dialogue",
+    ChannelKind.other: "{p} working group",
+    ChannelKind.embassy: "Embassy of {a} in {b}",
     ChannelKind.permanent_mission: "Permanent Mission of {a} to {b}",
     ChannelKind.liaison_mission: "{a} Liaison Mission to {b}",
     ChannelKind.information_office: "{a} Information Office in {city}",
 }
-HOSTED = {ChannelKind.embassy, ChannelKind.permanent_mission, ChannelKind.liaison_mission,
-          ChannelKind.information_office}
-CHANNEL_LEVELS = {ChannelKind.council: ChannelLevel.political, ChannelKind.high_level_dialogue: ChannelLevel.political,
-                  ChannelKind.military_contacts: ChannelLevel.military, ChannelKind.hotline: ChannelLevel.military}
+HOSTED = {
+    ChannelKind.embassy,
+    ChannelKind.permanent_mission,
+    ChannelKind.liaison_mission,
+    ChannelKind.information_office,
+}
+CHANNEL_LEVELS = {
+    ChannelKind.council: ChannelLevel.political,
+    ChannelKind.high_level_dialogue: ChannelLevel.political,
+    ChannelKind.military_contacts: ChannelLevel.military,
+    ChannelKind.hotline: ChannelLevel.military,
+}
 TRANSITIONS = {
     ChannelStatus.active: {ChannelStatus.restricted: 35, ChannelStatus.suspended: 45, ChannelStatus.closed: 20},
     ChannelStatus.restricted: {ChannelStatus.active: 40, ChannelStatus.suspended: 40, ChannelStatus.closed: 20},
     ChannelStatus.suspended: {ChannelStatus.active: 50, ChannelStatus.closed: 30, ChannelStatus.restricted: 20},
     ChannelStatus.closed: {ChannelStatus.active: 100},
 }
-STATUS_NOTES = ["Announced by the foreign ministry.", "Confirmed in a note verbale.",
-                "Reported by both sides.", "Effective at midnight local time.", "Announced at a press briefing."]
+STATUS_NOTES = [
+    "Announced by the foreign ministry.",
+    "Confirmed in a note verbale.",
+    "Reported by both sides.",
+    "Effective at midnight local time.",
+    "Announced at a press briefing.",
+]
 
 # --------------------------------------------------------------------------- helpers
 
@@ -187,8 +447,15 @@ def weighted(mapping: dict[Any, float]) -> Picker:
     return Picker(list(mapping), list(mapping.values()))
 
 
-def chronological(rng: random.Random, first: int, count: int, total: int, growth: float,
-                  start: date = START, span_days: int = SPAN_DAYS) -> list[date]:
+def chronological(
+    rng: random.Random,
+    first: int,
+    count: int,
+    total: int,
+    growth: float,
+    start: date = START,
+    span_days: int = SPAN_DAYS,
+) -> list[date]:
     """Dates for items ``first..first+count`` of ``total``, in order: a stratified sample of
     a density rising linearly by ``growth`` over the span (0: uniform; 1: the end twice the start)."""
     out = []
@@ -196,10 +463,6 @@ def chronological(rng: random.Random, first: int, count: int, total: int, growth
         t = q if growth == 0 else (math.sqrt(1 + 2 * growth * q * (1 + growth / 2)) - 1) / growth
         out.append(start + timedelta(days=min(int(t * span_days), span_days - 1)))
     return out
-
-
-def maybe(rng: random.Random, p: float, value: Callable[[], Any]) -> Any:
-    return value() if rng.random() < p else None
 
 
 def acronym(name: str) -> str:
@@ -220,10 +483,6 @@ class Progress:
             elapsed = max(now - self.started, 1e-9)
             log(f"{self.name}: {done:,}/{self.total:,} ({done / elapsed:,.0f} rows/s, {elapsed:.1f}s)")
 
-    @property
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.started
-
 
 class Loader:
     """Core inserts in batches on one connection, with rows and seconds per table."""
@@ -237,15 +496,17 @@ class Loader:
         table = model.__table__
         started = time.perf_counter()
         for i in range(0, len(rows), self.batch_size):
-            self.conn.execute(table.insert(), rows[i:i + self.batch_size])
+            self.conn.execute(table.insert(), rows[i : i + self.batch_size])
         self.seconds[table.name] += time.perf_counter() - started
         self.counts[table.name] += len(rows)
 
     def report(self, tables: Iterable[str], phase_seconds: float) -> None:
         for name in tables:
             n, secs = self.counts[name], self.seconds[name]
-            log(f"  {name}: {n:,} rows, {secs:.1f}s in INSERT ({n / max(secs, 1e-9):,.0f} rows/s); "
-                f"{n / max(phase_seconds, 1e-9):,.0f} rows/s of the phase's {phase_seconds:.1f}s")
+            log(
+                f"  {name}: {n:,} rows, {secs:.1f}s in INSERT ({n / max(secs, 1e-9):,.0f} rows/s); "
+                f"{n / max(phase_seconds, 1e-9):,.0f} rows/s of the phase's {phase_seconds:.1f}s"
+            )
 
 
 def log(message: str) -> None:
@@ -255,18 +516,27 @@ def log(message: str) -> None:
 def record(**values: Any) -> dict[str, Any]:
     """The columns every record table shares, and ``values``."""
     now = utcnow()
-    return {"id": new_id(), "created_at": now, "updated_at": now, "version": 1, "retracted_at": None,
-            "external_ref": None} | values
+    return {
+        "id": new_id(),
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+        "retracted_at": None,
+        "external_ref": None,
+    } | values
 
 
 def links(resource: str, record_id: str, pairs: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-    return [{"resource": resource, "record_id": record_id, "actor_id": actor_id, "role": role, "position": n}
-            for n, (actor_id, role) in enumerate(pairs)]
+    return [
+        {"resource": resource, "record_id": record_id, "actor_id": actor_id, "role": role, "position": n}
+        for n, (actor_id, role) in enumerate(pairs)
+    ]
 
 
 def cites(resource: str, record_id: str, source_ids: Iterable[str]) -> list[dict[str, Any]]:
-    return [{"resource": resource, "record_id": record_id, "source_id": s, "position": n}
-            for n, s in enumerate(source_ids)]
+    return [
+        {"resource": resource, "record_id": record_id, "source_id": s, "position": n} for n, s in enumerate(source_ids)
+    ]
 
 
 # --------------------------------------------------------------------------- the world
@@ -301,8 +571,10 @@ class World:
         self.incident_actors = zipf(1.1, {"state": 1.0, "organization": 0.8, "body": 0.3, "person": 0.15})
         self.exercise_actors = zipf(1.0, {"state": 1.0, "organization": 0.6, "body": 0.4})
         self.channel_actors = zipf(0.7, {"state": 1.0, "organization": 0.8})
-        top = sorted(range(len(self.incident_actors.items)),
-                     key=lambda n: self.incident_actors.cum[n] - (self.incident_actors.cum[n - 1] if n else 0))
+        top = sorted(
+            range(len(self.incident_actors.items)),
+            key=lambda n: self.incident_actors.cum[n] - (self.incident_actors.cum[n - 1] if n else 0),
+        )
         assert [self.incident_actors.items[n] for n in top[-2:]] == [STATES, 0], "state-000 must be heaviest"
 
         srng = random.Random(f"{seed}/sources")
@@ -321,8 +593,9 @@ class World:
             names.add(name)
             n = len(self.actors)
             letters = name.upper()
-            candidates = [letters[0] + letters[i] + letters[j]
-                          for i in range(1, len(letters)) for j in range(i + 1, len(letters))]
+            candidates = [
+                letters[0] + letters[i] + letters[j] for i in range(1, len(letters)) for j in range(i + 1, len(letters))
+            ]
             code = next((c for c in candidates if c not in codes), None)
             while code is None or code in codes:
                 code = letters[0] + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(2))
@@ -330,42 +603,75 @@ class World:
             aliases = [f"Republic of {name}"] if rng.random() < 0.6 else []
             if rng.random() < 0.2:
                 aliases.append(f"Kingdom of {name}" if not aliases else name.upper())
-            self.actors.append(record(
-                slug=f"state-{n:03d}", name=name, kind="state", aliases=aliases, country_code=code,
-                description=maybe(rng, 0.3, lambda: f"A state of {rng.choice(REGIONS)}."),
-                external_ids={"wikidata": f"Q{rng.randint(10, 999_999)}"}, affiliation_id=None))
+            self.actors.append(
+                record(
+                    slug=f"state-{n:03d}",
+                    name=name,
+                    kind="state",
+                    aliases=aliases,
+                    country_code=code,
+                    description=(f"A state of {rng.choice(REGIONS)}." if rng.random() < 0.3 else None),
+                    external_ids={"wikidata": f"Q{rng.randint(10, 999_999)}"},
+                    affiliation_id=None,
+                )
+            )
             city = name[:3] + rng.choice(CITY_TAILS)
             self.seats.append((city, round(rng.uniform(-45, 65), 4), round(rng.uniform(-170, 175), 4)))
 
     def _organizations(self, rng: random.Random) -> None:
         combos = [f"{a} {b}" for a in ORG_ADJECTIVES for b in ORG_NOUNS]
         for n, name in enumerate(rng.sample(combos, ORGANIZATIONS)):
-            self.actors.append(record(
-                slug=f"organization-{n:03d}", name=name, kind="organization", aliases=[acronym(name)],
-                country_code=None, description=maybe(rng, 0.5, lambda: f"An international {name.split()[-1].lower()}."),
-                external_ids=({"wikidata": f"Q{rng.randint(10, 999_999)}"} if rng.random() < 0.5 else {}),
-                affiliation_id=None))
+            self.actors.append(
+                record(
+                    slug=f"organization-{n:03d}",
+                    name=name,
+                    kind="organization",
+                    aliases=[acronym(name)],
+                    country_code=None,
+                    description=(f"An international {name.split()[-1].lower()}." if rng.random() < 0.5 else None),
+                    external_ids=({"wikidata": f"Q{rng.randint(10, 999_999)}"} if rng.random() < 0.5 else {}),
+                    affiliation_id=None,
+                )
+            )
             self.seats.append(self.seats[rng.randrange(STATES)])
 
     def _persons_and_bodies(self, rng: random.Random) -> None:
         # Lower numbers have more people and bodies, so that state-000 and organization-000 have some.
         states = Picker(range(STATES), [1 / (i + 1) ** 0.7 for i in range(STATES)])
-        organizations = Picker(range(STATES, STATES + ORGANIZATIONS), [1 / (i + 1) ** 0.7 for i in range(ORGANIZATIONS)])
-        people = rng.sample([f"{f} {l}" for f in FIRST_NAMES for l in LAST_NAMES], PERSONS)
+        organizations = Picker(
+            range(STATES, STATES + ORGANIZATIONS), [1 / (i + 1) ** 0.7 for i in range(ORGANIZATIONS)]
+        )
+        people = rng.sample([f"{first} {last}" for first in FIRST_NAMES for last in LAST_NAMES], PERSONS)
         for n, name in enumerate(people):
             parent = states.one(rng) if rng.random() < 0.7 else organizations.one(rng)
-            self.actors.append(record(
-                slug=f"person-{n:03d}", name=name, kind="person", aliases=[], country_code=None,
-                description=f"{rng.choice(PERSON_ROLES)} of {self.actors[parent]['name']}.",
-                external_ids={}, affiliation_id=self.actors[parent]["id"]))
+            self.actors.append(
+                record(
+                    slug=f"person-{n:03d}",
+                    name=name,
+                    kind="person",
+                    aliases=[],
+                    country_code=None,
+                    description=f"{rng.choice(PERSON_ROLES)} of {self.actors[parent]['name']}.",
+                    external_ids={},
+                    affiliation_id=self.actors[parent]["id"],
+                )
+            )
             self.seats.append(self.seats[parent])
         for n in range(BODIES):
             parent = states.one(rng)
             state = self.actors[parent]
-            self.actors.append(record(
-                slug=f"body-{n:03d}", name=rng.choice(BODY_TEMPLATES).format(s=state["name"]), kind="body",
-                aliases=[], country_code=state["country_code"], description=None, external_ids={},
-                affiliation_id=state["id"]))
+            self.actors.append(
+                record(
+                    slug=f"body-{n:03d}",
+                    name=rng.choice(BODY_TEMPLATES).format(s=state["name"]),
+                    kind="body",
+                    aliases=[],
+                    country_code=state["country_code"],
+                    description=None,
+                    external_ids={},
+                    affiliation_id=state["id"],
+                )
+            )
             self.seats.append(self.seats[parent])
 
     def _source(self, rng: random.Random, n: int) -> dict[str, Any]:
@@ -374,8 +680,14 @@ class World:
         published = START + timedelta(days=rng.randrange(SPAN_DAYS))
         slug = title.lower().replace(" ", "-")
         authors = [f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}" for _ in range(rng.choice([0, 1, 1, 2, 3]))]
-        return record(url=f"https://{domain}/{published:%Y/%m}/{slug}-{n:03d}", title=title, publisher=publisher,
-                      authors=authors, published_on=published, kind=kind)
+        return record(
+            url=f"https://{domain}/{published:%Y/%m}/{slug}-{n:03d}",
+            title=title,
+            publisher=publisher,
+            authors=authors,
+            published_on=published,
+            kind=kind,
+        )
 
     def joined(self, indexes: Sequence[int]) -> str:
         names = [self.names[i] for i in indexes]
@@ -408,13 +720,16 @@ class ChannelPlan:
             if kind == ChannelKind.embassy and world.actors[a]["kind"] == "organization":
                 template = "Delegation of {a} to {b}"
             name = template.format(p=joined, a=world.names[a], b=world.names[b], city=world.seats[b][0])
-            host = b if kind in HOSTED else maybe(rng, 0.3, lambda: rng.choice(parties))
+            host = b if kind in HOSTED else (rng.choice(parties) if rng.random() < 0.3 else None)
             established = first_day + timedelta(days=rng.randrange((last_established - first_day).days))
             channel = record(
-                name=name, kind=kind.value, location=world.seats[host][0] if host is not None else None,
-                level=maybe(rng, 0.9, lambda: CHANNEL_LEVELS.get(kind, ChannelLevel.diplomatic).value),
+                name=name,
+                kind=kind.value,
+                location=world.seats[host][0] if host is not None else None,
+                level=(CHANNEL_LEVELS.get(kind, ChannelLevel.diplomatic).value if rng.random() < 0.9 else None),
                 established_on=established,
-                description=maybe(rng, 0.3, lambda: f"Established in {established.year}."))
+                description=(f"Established in {established.year}." if rng.random() < 0.3 else None),
+            )
             self.channels.append(channel)
             roles = [(world.ids[p], "party") for p in parties]
             if host is not None:
@@ -429,14 +744,19 @@ class ChannelPlan:
             key = (min(a, b), max(a, b))
             for day in sorted(rng.sample(range(room), n_changes)) if n_changes else []:
                 status = weighted(TRANSITIONS[status]).one(rng)
-                change = record(status=status.value, effective_on=first_change + timedelta(days=day),
-                                note=maybe(rng, 0.3, lambda: rng.choice(STATUS_NOTES)),
-                                channel_id=channel["id"], caused_by_id=None)
+                change = record(
+                    status=status.value,
+                    effective_on=first_change + timedelta(days=day),
+                    note=(rng.choice(STATUS_NOTES) if rng.random() < 0.3 else None),
+                    channel_id=channel["id"],
+                    caused_by_id=None,
+                )
                 self.changes.append(change)
                 if status != ChannelStatus.active and rng.random() < 0.6:
                     self.wanted.setdefault(key, [[], 0, None])[0].append(change)
-                self.citations += cites("channel_status", change["id"],
-                                        world.source_ids.distinct(rng, rng.choice([0, 1])))
+                self.citations += cites(
+                    "channel_status", change["id"], world.source_ids.distinct(rng, rng.choice([0, 1]))
+                )
         for entry in self.wanted.values():
             entry[0].sort(key=lambda c: c["effective_on"])
 
@@ -470,8 +790,9 @@ def load_incidents(loader: Loader, world: World, plan: ChannelPlan, seed: int, t
     rng = random.Random(f"{seed}/incidents")
     kinds = weighted(INCIDENT_KIND_WEIGHTS)
     tags = Picker(TAGS, TAG_WEIGHTS)
-    recent: deque[tuple[str, date, tuple[int, ...], tuple[int, ...], str]] = deque(maxlen=1000)
-    today: list[tuple[str, date, tuple[int, ...], tuple[int, ...], str]] = []  # answerable from tomorrow
+    # (id, occurred_on, initiators, targets, kind) of the latest incidents an incident may answer
+    recent: deque[tuple[str, date, tuple[int, ...], tuple[int, ...], IncidentKind]] = deque(maxlen=1000)
+    today: list[tuple[str, date, tuple[int, ...], tuple[int, ...], IncidentKind]] = []  # answerable from tomorrow
     clock = START
     progress = Progress("incidents", total)
     for first in range(0, total, loader.batch_size):
@@ -501,14 +822,20 @@ def load_incidents(loader: Loader, world: World, plan: ChannelPlan, seed: int, t
                 elif r < 0.10:
                     precision, occurred = "month", day.replace(day=1)
             persons = min(int(rng.paretovariate(1.2)), 300) if kind in AFFECTS_PERSONS and rng.random() < 0.85 else None
-            title = INCIDENT_TITLES[kind].format(i=world.joined(initiators), t=world.joined(targets),
-                                                 n=persons or "several", s="" if persons == 1 else "s")
+            title = INCIDENT_TITLES[kind].format(
+                i=world.joined(initiators),
+                t=world.joined(targets),
+                n=persons or "several",
+                s="" if persons == 1 else "s",
+            )
             if rng.random() < 0.6:
                 title += f" over {rng.choice(ISSUES)}"
             summary = None
             if rng.random() < 0.5:
-                summary = (f"{world.names[targets[0]]} called the decision {rng.choice(REACTIONS)} and promised "
-                           f"{rng.choice(ANSWERS)} response. ")
+                summary = (
+                    f"{world.names[targets[0]]} called the decision {rng.choice(REACTIONS)} and promised "
+                    f"{rng.choice(ANSWERS)} response. "
+                )
                 if rng.random() < 0.5:
                     summary += f"Officials in {world.seats[initiators[0]][0]} cited {rng.choice(ISSUES)}. "
                 if answered is not None:
@@ -517,19 +844,30 @@ def load_incidents(loader: Loader, world: World, plan: ChannelPlan, seed: int, t
             seat = world.seats[rng.choice(initiators + targets)]
             r = rng.random()
             incident = record(
-                kind=kind.value, title=title, summary=summary, occurred_on=occurred, date_precision=precision,
-                persons_affected=persons, location=seat[0] if r < 0.45 else None,
+                kind=kind.value,
+                title=title,
+                summary=summary,
+                occurred_on=occurred,
+                date_precision=precision,
+                persons_affected=persons,
+                location=seat[0] if r < 0.45 else None,
                 latitude=round(seat[1] + rng.uniform(-0.2, 0.2), 4) if r < 0.30 else None,
                 longitude=round(seat[2] + rng.uniform(-0.2, 0.2), 4) if r < 0.30 else None,
                 tags=tags.distinct(rng, rng.choices((0, 1, 2), weights=(40, 40, 20))[0]),
-                status="draft" if rng.random() < 0.02 else "published")
+                status="draft" if rng.random() < 0.02 else "published",
+            )
             iid = incident["id"]
             incidents.append(incident)
-            involvements += links("incident", iid, [(world.ids[a], "initiator") for a in initiators]
-                                  + [(world.ids[a], "target") for a in targets])
+            involvements += links(
+                "incident",
+                iid,
+                [(world.ids[a], "initiator") for a in initiators] + [(world.ids[a], "target") for a in targets],
+            )
             if answered is not None:
                 replies.append({"incident_id": iid, "responds_to_id": answered[0], "position": 0})
-            citations += cites("incident", iid, world.source_ids.distinct(rng, rng.choices((0, 1, 2), weights=(30, 50, 20))[0]))
+            citations += cites(
+                "incident", iid, world.source_ids.distinct(rng, rng.choices((0, 1, 2), weights=(30, 50, 20))[0])
+            )
             today.append((iid, occurred, initiators, targets, kind))
             for a in initiators:
                 for b in targets:
@@ -558,26 +896,35 @@ def load_exercises(loader: Loader, world: World, seed: int, total: int) -> None:
             name = f"{names.one(rng)} {start.year}"
             parts = world.exercise_actors.distinct(rng, rng.choices((1, 2, 3, 4), weights=(25, 40, 20, 15))[0])
             chosen = domains.distinct(rng, rng.choices((1, 2, 3, 4), weights=(50, 30, 15, 5))[0])
-            region = maybe(rng, 0.85, lambda: regions.one(rng))
+            region = regions.one(rng) if rng.random() < 0.85 else None
+            at_sea, in_air = ExerciseDomain.sea in chosen, ExerciseDomain.air in chosen
             seat = world.seats[parts[0]]
             located = rng.random() < 0.30
             summary = None
             if rng.random() < 0.5:
-                summary = (f"{world.joined(parts)} train for {rng.choice(EXERCISE_PURPOSES)}"
-                           + (f" in the {region}." if region else "."))
+                summary = f"{world.joined(parts)} train for {rng.choice(EXERCISE_PURPOSES)}" + (
+                    f" in the {region}." if region else "."
+                )
             exercise = record(
-                name=name, aliases=[acronym(name) + str(start.year)[2:]] if rng.random() < 0.1 else [],
+                name=name,
+                aliases=[acronym(name) + str(start.year)[2:]] if rng.random() < 0.1 else [],
                 start_date=start,
-                end_date=None if rng.random() < 0.05 else start + timedelta(days=min(int(rng.expovariate(1 / 5)) + 1, 20)),
-                date_precision="day", domains=[d.value for d in chosen],
-                location=seat[0] if located or rng.random() < 0.2 else None, region=region,
+                end_date=None
+                if rng.random() < 0.05
+                else start + timedelta(days=min(int(rng.expovariate(1 / 5)) + 1, 20)),
+                date_precision="day",
+                domains=[d.value for d in chosen],
+                location=seat[0] if located or rng.random() < 0.2 else None,
+                region=region,
                 latitude=round(seat[1] + rng.uniform(-2, 2), 4) if located else None,
                 longitude=round(seat[2] + rng.uniform(-2, 2), 4) if located else None,
-                troops=maybe(rng, 0.5, lambda: int(rng.lognormvariate(7.5, 1.2))),
-                vessels=maybe(rng, 0.7, lambda: rng.randint(1, 60)) if ExerciseDomain.sea in chosen else None,
-                aircraft=maybe(rng, 0.7, lambda: rng.randint(1, 120)) if ExerciseDomain.air in chosen else None,
-                summary=summary, tags=rng.sample(EXERCISE_TAGS, rng.choices((0, 1, 2), weights=(50, 35, 15))[0]),
-                status="draft" if rng.random() < 0.02 else "published")
+                troops=(int(rng.lognormvariate(7.5, 1.2)) if rng.random() < 0.5 else None),
+                vessels=(rng.randint(1, 60) if rng.random() < 0.7 else None) if at_sea else None,
+                aircraft=(rng.randint(1, 120) if rng.random() < 0.7 else None) if in_air else None,
+                summary=summary,
+                tags=rng.sample(EXERCISE_TAGS, rng.choices((0, 1, 2), weights=(50, 35, 15))[0]),
+                status="draft" if rng.random() < 0.02 else "published",
+            )
             exercises.append(exercise)
             pairs = [(world.ids[parts[0]], ParticipantRole.lead.value)]
             pairs += [(world.ids[p], roles.one(rng).value) for p in parts[1:]]
@@ -594,8 +941,9 @@ def load_exercises(loader: Loader, world: World, seed: int, total: int) -> None:
 TABLES = [Source, Actor, Incident, Exercise, Channel, StatusChange, Involvement, Citation, Reply]
 
 
-def generate(url: str, incidents: int, seed: int, exercises: int, channels: int, sources: int,
-             batch_size: int) -> dict[str, Any]:
+def generate(
+    url: str, incidents: int, seed: int, exercises: int, channels: int, sources: int, batch_size: int
+) -> dict[str, Any]:
     started = time.perf_counter()
     log("migrating to head")
     command.upgrade(alembic_config(url), "head")
@@ -604,17 +952,21 @@ def generate(url: str, incidents: int, seed: int, exercises: int, channels: int,
     phases: dict[str, float] = {}
     try:
         with engine.connect() as conn:
-            filled = [m.__tablename__ for m in TABLES
-                      if conn.execute(select(text("1")).select_from(m.__table__).limit(1)).first() is not None]
+            filled = [
+                m.__tablename__
+                for m in TABLES
+                if conn.execute(select(text("1")).select_from(m.__table__).limit(1)).first() is not None
+            ]
             if filled:
-                raise SystemExit(f"refusing: the database is not empty ({', '.join(filled)} hold rows); "
-                                 "generate into a new database")
+                raise SystemExit(
+                    f"refusing: the database is not empty ({', '.join(filled)} hold rows); generate into a new database"
+                )
             conn.commit()
             if sqlite:
                 # A new file: a rollback journal only records pages that existed, so bulk
-                # appends cost far less than in WAL; the app switches it back to WAL on connect.
+                # appends cost far less than in WAL. Back to WAL (what the app uses) at the end.
                 conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
-                conn.exec_driver_sql("PRAGMA cache_size=-262144")
+                conn.exec_driver_sql("PRAGMA cache_size=-65536")
                 conn.commit()
             loader = Loader(conn, batch_size)
             world = World(seed, sources)
@@ -628,10 +980,16 @@ def generate(url: str, incidents: int, seed: int, exercises: int, channels: int,
                 log(f"{name}: done in {phases[name]:.1f}s")
                 loader.report(tables, phases[name])
 
-            phase("sources and actors", ["sources", "actors"],
-                  lambda: (loader.insert(Source, world.sources), loader.insert(Actor, world.actors)))
-            phase("incidents", ["incidents", "involvements", "incident_responses", "citations"],
-                  lambda: load_incidents(loader, world, plan, seed, incidents))
+            phase(
+                "sources and actors",
+                ["sources", "actors"],
+                lambda: (loader.insert(Source, world.sources), loader.insert(Actor, world.actors)),
+            )
+            phase(
+                "incidents",
+                ["incidents", "involvements", "incident_responses", "citations"],
+                lambda: load_incidents(loader, world, plan, seed, incidents),
+            )
             phase("exercises", ["exercises"], lambda: load_exercises(loader, world, seed, exercises))
 
             def load_channels() -> None:
@@ -653,8 +1011,13 @@ def generate(url: str, incidents: int, seed: int, exercises: int, channels: int,
             counts["channel_status_changes_with_cause"] = sum(1 for c in plan.changes if c["caused_by_id"])
     finally:
         engine.dispose()
-    return {"dialect": "sqlite" if sqlite else make_url(url).get_backend_name(), "seed": seed,
-            "counts": counts, "phase_seconds": phases, "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "dialect": "sqlite" if sqlite else make_url(url).get_backend_name(),
+        "seed": seed,
+        "counts": counts,
+        "phase_seconds": phases,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -670,8 +1033,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.incidents < 1 or args.sources < 1 or args.exercises < 0 or args.channels < 0:
         parser.error("--incidents and --sources must be at least 1; --exercises and --channels not negative")
     try:
-        summary = generate(args.url, args.incidents, args.seed, args.exercises, args.channels, args.sources,
-                           args.batch_size)
+        summary = generate(
+            args.url, args.incidents, args.seed, args.exercises, args.channels, args.sources, args.batch_size
+        )
     except SystemExit as stop:
         if isinstance(stop.code, str):
             log(stop.code)

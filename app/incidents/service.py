@@ -2,7 +2,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import and_, literal, select
-from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.actors import service as actors
@@ -160,16 +159,8 @@ def chain(session: Session, incident_id: str) -> list[dict[str, Any]]:
     the chain) and one more than the deepest incident an answer responds to.
     """
     get(session, incident_id)
-    answer, answered = aliased(Incident), aliased(Incident)
-    live = (
-        select(Reply.incident_id.label("a"), Reply.responds_to_id.label("b"))
-        .join(answer, and_(answer.id == Reply.incident_id, answer.retracted_at.is_(None)))
-        .join(answered, and_(answered.id == Reply.responds_to_id, answered.retracted_at.is_(None)))
-        .subquery("live_replies")
-    )
-    edges = select(live.c.a, live.c.b).union_all(select(live.c.b, live.c.a)).subquery("edges")
     members = select(literal(incident_id).label("id")).cte("members", recursive=True)
-    members = members.union(select(edges.c.b).join(members, edges.c.a == members.c.id))
+    members = members.union(*_chain_steps(members, session.get_bind().dialect.name))
     rows = session.execute(
         select(*PUBLIC_COLUMNS)
         .where(Incident.id.in_(select(members.c.id)), Incident.retracted_at.is_(None))
@@ -185,6 +176,30 @@ def chain(session: Session, incident_id: str) -> list[dict[str, Any]]:
     for record in records:
         record["depth"] = depth[record["id"]]
     return sorted(records, key=lambda r: (r["occurred_on"], r["depth"], r["id"]))
+
+
+def _chain_steps(members: Any, dialect: str) -> list[Any]:
+    """The recursive step: from each member, by index, to the live incidents it answers or
+    that answer it. SQLite takes the two directions as two recursive terms (one union of
+    both would be materialised whole); PostgreSQL allows one term, over both directions."""
+    live = Incident.retracted_at.is_(None)
+    if dialect == "sqlite":
+        return [
+            select(Reply.responds_to_id)
+            .join(members, Reply.incident_id == members.c.id)
+            .join(Incident, and_(Incident.id == Reply.responds_to_id, live)),
+            select(Reply.incident_id)
+            .join(members, Reply.responds_to_id == members.c.id)
+            .join(Incident, and_(Incident.id == Reply.incident_id, live)),
+        ]
+    edges = (
+        select(Reply.incident_id.label("a"), Reply.responds_to_id.label("b"))
+        .union_all(select(Reply.responds_to_id, Reply.incident_id))
+        .subquery("edges")
+    )
+    return [
+        select(edges.c.b).join(members, edges.c.a == members.c.id).join(Incident, and_(Incident.id == edges.c.b, live))
+    ]
 
 
 def _depths(answered: dict[str, set[str]]) -> dict[str, int]:
