@@ -5,7 +5,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, cast, exists, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import Date, Integer, and_, cast, exists, func, literal, literal_column, select, union, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -102,7 +102,18 @@ def _latest_between(session: Session, a_id: str, b_id: str, window_start: date, 
     """The newest incidents between the pair on or before ``as_of``. Within the window,
     walk incidents by date and test the pair (cheap when the pair is busy); if that does not
     fill the list, read the rest through the pair's own involvements (cheap when it is quiet)."""
-    pair = or_(_between(a_id, b_id), _between(b_id, a_id))
+    ini, tgt = aliased(Involvement), aliased(Involvement)
+    pair = exists().where(  # one side initiated against the other, either way round
+        ini.resource == incidents.RESOURCE,
+        ini.record_id == Incident.id,
+        ini.role == "initiator",
+        ini.actor_id.in_([a_id, b_id]),
+        tgt.resource == incidents.RESOURCE,
+        tgt.record_id == Incident.id,
+        tgt.role == "target",
+        tgt.actor_id.in_([a_id, b_id]),
+        tgt.actor_id != ini.actor_id,
+    )
     newest = (Incident.occurred_on.desc(), Incident.id.desc())
     rows = session.execute(
         incidents.query(IncidentFilters.model_validate({"from": window_start + timedelta(days=1), "to": as_of}))
@@ -113,7 +124,7 @@ def _latest_between(session: Session, a_id: str, b_id: str, window_start: date, 
     if len(rows) < LATEST_INCIDENTS:
         rows += session.execute(
             incidents.query(IncidentFilters(to=window_start))
-            .where(or_(Incident.id.in_(_pair_ids(a_id, b_id)), Incident.id.in_(_pair_ids(b_id, a_id))))
+            .where(Incident.id.in_(union(_pair_ids(a_id, b_id), _pair_ids(b_id, a_id))))
             .order_by(*newest)
             .limit(LATEST_INCIDENTS - len(rows))
         ).all()
