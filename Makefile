@@ -18,8 +18,8 @@ run: $(STAMP)  ## migrate a SQLite database, load the demo data, serve on http:/
 	$(BIN)/demarche serve
 
 test: $(STAMP)  ## lint, then the whole suite on SQLite, or on DEMARCHE_TEST_DATABASE_URL
-	$(BIN)/ruff check app tests migrations
-	$(BIN)/ruff format --check app tests
+	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/ruff format --check app tests bench
 	$(BIN)/pytest
 
 test-postgres: $(STAMP)  ## the whole suite on the local PostgreSQL
