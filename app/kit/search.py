@@ -4,7 +4,8 @@ SQLite: an FTS5 table per searchable table (``incidents_fts``…), its content r
 table by ``rowid`` and kept in step by triggers. PostgreSQL: a generated ``search`` column
 (``tsvector``, configuration ``simple``) with a GIN index. Both are created by migrations.
 Neither stems words, so both engines find the same records. A migration that rebuilds a
-searchable SQLite table (renumbering its rowids) must end with ``rebuild_sqlite_index``.
+searchable SQLite table (renumbering its rowids) must then rebuild its index:
+``INSERT INTO incidents_fts(incidents_fts) VALUES ('rebuild')``.
 
 Relevance is a number where lower is better: FTS5's bm25 rank on SQLite, ``-ts_rank`` on
 PostgreSQL.
@@ -18,7 +19,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 
-# table -> the columns its index covers
+# table -> the columns its index covers (migration 0002 holds its own frozen copy)
 SEARCHABLE: dict[str, tuple[str, ...]] = {
     "incidents": ("title", "summary"),
     "exercises": ("name", "aliases", "summary"),
@@ -45,7 +46,8 @@ class Matches(ColumnElement[bool]):
 
 
 class Relevance(ColumnElement[float]):
-    """How well a row of ``table`` matches ``text``; lower is better."""
+    """How well a row of ``table`` matches ``text`` on PostgreSQL; lower is better. (SQLite
+    ranks by joining the FTS5 query's own rank: see ``search``.)"""
 
     inherit_cache = False
     type = Float()
