@@ -6,16 +6,11 @@ import pytest
 
 from tests.conftest import make
 
+VALID = {"kind": "expulsion", "title": "T", "occurred_on": "2021-10-06", "initiators": ["nato"], "targets": ["russia"]}
+
 
 def incident(client, **fields):
-    base = {
-        "kind": "expulsion",
-        "title": "Expulsion",
-        "occurred_on": "2021-10-06",
-        "initiators": ["nato"],
-        "targets": ["russia"],
-    }
-    return make(client, "incidents", **(base | fields))
+    return make(client, "incidents", **(VALID | fields))
 
 
 def titles(client, query):
@@ -88,13 +83,7 @@ def test_invalid_values_are_422(client, nato_russia):
         {"kind": "war"},
         {"status": "hidden"},
     ):
-        body = {
-            "kind": "expulsion",
-            "title": "T",
-            "occurred_on": "2021-10-06",
-            "initiators": ["nato"],
-            "targets": ["russia"],
-        } | bad
+        body = VALID | bad
         assert client.post("/v1/incidents", json=body).status_code == 422, bad
 
 
@@ -151,14 +140,7 @@ def test_delete_retracts(client, nato_russia):
     # a retracted incident can no longer be answered
     response = client.post(
         "/v1/incidents",
-        json={
-            "kind": "expulsion",
-            "title": "T",
-            "occurred_on": "2021-10-06",
-            "initiators": ["nato"],
-            "targets": ["russia"],
-            "responds_to": [created["id"]],
-        },
+        json=VALID | {"responds_to": [created["id"]]},
     )
     assert response.status_code == 422
 
@@ -215,14 +197,7 @@ def test_numbers_beyond_the_columns_are_422(client, nato_russia):
     for value in (2**31, 10**20):
         response = client.post(
             "/v1/incidents",
-            json={
-                "kind": "expulsion",
-                "title": "T",
-                "occurred_on": "2021-10-06",
-                "initiators": ["nato"],
-                "targets": ["russia"],
-                "persons_affected": value,
-            },
+            json=VALID | {"persons_affected": value},
         )
         assert response.status_code == 422
 

@@ -4,7 +4,7 @@ from pydantic import ConfigDict
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
-from app.kit.records import JSONType, RecordColumns, RecordMeta
+from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta
 from app.kit.schemas import WRITE_CONFIG, ActorRef, Ref
 from app.vocab import ActorKind
 
@@ -86,10 +86,7 @@ class ActorPublic(RecordMeta, ActorBase):
             "examples": [
                 {
                     **_EXAMPLE,
-                    "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a",
-                    "created_at": "2021-10-18T09:00:00Z",
-                    "updated_at": "2021-10-18T09:00:00Z",
-                    "version": 1,
+                    **EXAMPLE_META,
                     "country_code": None,
                     "external_ref": None,
                     "affiliation": {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0000", "slug": "russia", "name": "Russia"},

@@ -48,6 +48,14 @@ class RecordColumns(SQLModel):
     retracted_at: datetime | None = None
 
 
+EXAMPLE_META = {
+    "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a",
+    "created_at": "2021-10-18T09:00:00Z",
+    "updated_at": "2021-10-18T09:00:00Z",
+    "version": 1,
+}
+
+
 class RecordMeta(SQLModel):
     """What every record answers with, beside its fields."""
 

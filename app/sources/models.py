@@ -5,7 +5,7 @@ from pydantic import ConfigDict
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
-from app.kit.records import JSONType, RecordColumns, RecordMeta
+from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta
 from app.kit.schemas import WRITE_CONFIG
 from app.vocab import SourceKind
 
@@ -65,10 +65,7 @@ class SourcePublic(RecordMeta, SourceBase):
             "examples": [
                 {
                     **_EXAMPLE,
-                    "id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d4b5a",
-                    "created_at": "2021-10-18T09:00:00Z",
-                    "updated_at": "2021-10-18T09:00:00Z",
-                    "version": 1,
+                    **EXAMPLE_META,
                     "external_ref": None,
                 }
             ]
