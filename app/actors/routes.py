@@ -5,13 +5,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.actors import service
 from app.actors.models import Actor, ActorCreate, ActorFilters, ActorPublic, ActorUpdate
 from app.db import SessionDep
-from app.kit.export import ExportFormat, list_response
+from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.responses import JSONResponse, created
 from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERRORS, ActorPath, merge_patch_body
 from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
+COLLECTION = Collection("actors", Actor.id, service.hydrate, ActorPublic)
 ActorListing = Annotated[
     Listing,
     Depends(
@@ -30,9 +31,7 @@ def list_actors(
 ) -> Response:
     """States, organisations, people and bodies, filtered and keyset-paginated.
     With `format=csv|ndjson` every matching actor is streamed as a file."""
-    return list_response(
-        request, session, listing, format, service.query(filters), Actor.id, service.hydrate, ActorPublic, "actors"
-    )
+    return list_response(request, session, listing, format, service.query(filters), COLLECTION)
 
 
 @router.post(

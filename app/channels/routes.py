@@ -13,13 +13,14 @@ from app.channels.models import (
     StatusChangePublic,
 )
 from app.db import SessionDep
-from app.kit.export import ExportFormat, list_response
+from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.responses import JSONResponse, created
 from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERRORS, IdPath, merge_patch_body
 from app.kit.schemas import DateQuery, FormatQuery, Page
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"])
+COLLECTION = Collection("channels", Channel.id, service.hydrate, ChannelPublic)
 ChannelListing = Annotated[
     Listing,
     Depends(listing_dependency(sort_parser([Channel.name, Channel.created_at, Channel.updated_at], default="name"))),
@@ -37,17 +38,7 @@ def list_channels(
 ) -> Response:
     """Lines of communication between parties, each with its status today or on `as_of`.
     With `as_of`, channels that did not exist on that date are left out."""
-    return list_response(
-        request,
-        session,
-        listing,
-        format,
-        service.query(filters),
-        Channel.id,
-        service.hydrate,
-        ChannelPublic,
-        "channels",
-    )
+    return list_response(request, session, listing, format, service.query(filters), COLLECTION)
 
 
 @router.post(

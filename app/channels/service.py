@@ -116,10 +116,15 @@ def record_change(session: Session, channel: Channel, data: StatusChangeCreate) 
     return change
 
 
+def answer_columns(day: date) -> list[Any]:
+    """A channel's columns and its status on ``day``."""
+    return [*PUBLIC_COLUMNS, status_on(day).label("status")]
+
+
 def query(filters: ChannelFilters) -> Any:
     day = filters.as_of or today()
     status = status_on(day)
-    stmt = select(*PUBLIC_COLUMNS, status.label("status")).where(Channel.retracted_at.is_(None))
+    stmt = select(*answer_columns(day)).where(Channel.retracted_at.is_(None))
     if filters.as_of:
         stmt = stmt.where(exists_on(day))
     for party in filters.party:
@@ -193,12 +198,8 @@ def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[st
 
 def public(session: Session, channel: Channel, as_of: date | None = None) -> dict[str, Any]:
     """The answer for one channel, with its status on ``as_of`` (today by default)."""
-    row = session.execute(query(ChannelFilters()).where(Channel.id == channel.id)).one()._mapping
-    if as_of is not None:
-        row = dict(row) | {
-            "status": session.execute(select(status_on(as_of)).where(Channel.id == channel.id)).scalar_one()
-        }
-    return hydrate(session, [row])[0]
+    row = session.execute(select(*answer_columns(as_of or today())).where(Channel.id == channel.id)).one()
+    return hydrate(session, [row._mapping])[0]
 
 
 def changes_by_id(session: Session, change_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

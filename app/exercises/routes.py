@@ -5,13 +5,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.db import SessionDep
 from app.exercises import service
 from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters, ExercisePublic, ExerciseUpdate
-from app.kit.export import ExportFormat, list_response
+from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.responses import JSONResponse, created
 from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERRORS, IdPath, merge_patch_body
 from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/exercises", tags=["exercises"])
+COLLECTION = Collection("exercises", Exercise.id, service.hydrate, ExercisePublic)
 ExerciseListing = Annotated[
     Listing,
     Depends(
@@ -37,17 +38,7 @@ def list_exercises(
     """Military exercises, filtered and keyset-paginated, latest start first by default.
     With `format=csv|ndjson|geojson` every matching exercise is streamed as a file
     (GeoJSON holds the exercises that have coordinates)."""
-    return list_response(
-        request,
-        session,
-        listing,
-        format,
-        service.query(filters, listing),
-        Exercise.id,
-        service.hydrate,
-        ExercisePublic,
-        "exercises",
-    )
+    return list_response(request, session, listing, format, service.query(filters, listing), COLLECTION)
 
 
 @router.post(

@@ -12,13 +12,14 @@ from app.incidents.models import (
     IncidentPublic,
     IncidentUpdate,
 )
-from app.kit.export import ExportFormat, list_response
+from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.responses import JSONResponse, created
 from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERRORS, IdPath, merge_patch_body
 from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
+COLLECTION = Collection("incidents", Incident.id, service.hydrate, IncidentPublic)
 IncidentListing = Annotated[
     Listing,
     Depends(
@@ -44,17 +45,7 @@ def list_incidents(
     """Diplomatic incidents, filtered and keyset-paginated, newest first by default.
     With `format=csv|ndjson|geojson` every matching incident is streamed as a file
     (GeoJSON holds the incidents that have coordinates)."""
-    return list_response(
-        request,
-        session,
-        listing,
-        format,
-        service.query(filters, listing),
-        Incident.id,
-        service.hydrate,
-        IncidentPublic,
-        "incidents",
-    )
+    return list_response(request, session, listing, format, service.query(filters, listing), COLLECTION)
 
 
 @router.post(

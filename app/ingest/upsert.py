@@ -32,38 +32,16 @@ class Kind:
     model: type[BaseModel]
     table: type
     keys: tuple[str, ...]
+    create: Callable[[Session, Any], Any]
     replace: Callable[[Session, Any, Any], bool]
-    new: Callable[[Any], Any]
 
 
 KINDS: dict[str, Kind] = {
-    "actor": Kind(
-        ActorCreate,
-        Actor,
-        ("external_ref", "slug"),
-        actors.replace,
-        lambda d: Actor(slug=d.slug, name=d.name, kind=d.kind),
-    ),
-    "source": Kind(
-        SourceCreate, Source, ("external_ref", "url"), sources.replace, lambda d: Source(url=d.url, title=d.title)
-    ),
-    "incident": Kind(
-        IncidentCreate,
-        Incident,
-        ("external_ref",),
-        incidents.replace,
-        lambda d: Incident(kind=d.kind, title=d.title, occurred_on=d.occurred_on),
-    ),
-    "exercise": Kind(
-        ExerciseCreate,
-        Exercise,
-        ("external_ref",),
-        exercises.replace,
-        lambda d: Exercise(name=d.name, start_date=d.start_date),
-    ),
-    "channel": Kind(
-        ChannelCreate, Channel, ("external_ref",), channels.replace, lambda d: Channel(name=d.name, kind=d.kind)
-    ),
+    "actor": Kind(ActorCreate, Actor, ("external_ref", "slug"), actors.create, actors.replace),
+    "source": Kind(SourceCreate, Source, ("external_ref", "url"), sources.create, sources.replace),
+    "incident": Kind(IncidentCreate, Incident, ("external_ref",), incidents.create, incidents.replace),
+    "exercise": Kind(ExerciseCreate, Exercise, ("external_ref",), exercises.create, exercises.replace),
+    "channel": Kind(ChannelCreate, Channel, ("external_ref",), channels.create, channels.replace),
 }
 
 
@@ -84,7 +62,7 @@ def upsert(session: Session, record: dict[str, Any]) -> tuple[str, Outcome]:
     data = _validate(kind.model, record)
     row = _existing(session, kind, data)
     if row is None:
-        kind.replace(session, kind.new(data), data)
+        kind.create(session, data)
         return type_, "created"
     return type_, "updated" if kind.replace(session, row, data) else "unchanged"
 

@@ -8,6 +8,7 @@ The header row is the record's field names in schema order.
 import csv
 import io
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -131,20 +132,30 @@ def export_response(
     )
 
 
+@dataclass(frozen=True)
+class Collection:
+    """What lists and exports need to know of one collection."""
+
+    name: str
+    id_column: Any
+    hydrate: Hydrate
+    public_model: type
+
+
 def list_response(
-    request: Any,
-    session: Session,
-    listing: Listing,
-    fmt: ExportFormat,
-    stmt: Select,
-    id_column: InstrumentedAttribute,
-    hydrate: Hydrate,
-    public_model: type,
-    name: str,
+    request: Any, session: Session, listing: Listing, fmt: ExportFormat, stmt: Select, collection: Collection
 ) -> Any:
     """A page of JSON, or with ``format`` the whole list streamed as a file."""
     if fmt is ExportFormat.json:
-        return page_response(request, listing, session, stmt, id_column, hydrate)
+        return page_response(request, listing, session, stmt, collection.id_column, collection.hydrate)
     listing.after = None  # an export is every matching row, wherever a cursor pointed
-    columns = list(public_model.model_fields)
-    return export_response(fmt, request.app.state.engine, listing, stmt, id_column, hydrate, columns, name)
+    return export_response(
+        fmt,
+        request.app.state.engine,
+        listing,
+        stmt,
+        collection.id_column,
+        collection.hydrate,
+        list(collection.public_model.model_fields),
+        collection.name,
+    )

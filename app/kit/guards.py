@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as ASGIMessage
 
-from app.kit.problems import invalid, problem_response
+from app.kit.problems import PayloadTooLarge, Problem, UnsupportedMediaType, invalid, render
 
 # ``\u0000`` in JSON text, unless its backslash is itself escaped
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -44,11 +44,11 @@ class BodyGuard:
         length = headers.get("content-length")
         has_body = headers.get("transfer-encoding") == "chunked" or (length not in (None, "0"))
         if length is not None and length.isdigit() and int(length) > limit:
-            await self._refuse(scope, send, 413, f"The request body is larger than {limit} bytes.")
+            await self._refuse(scope, send, PayloadTooLarge(f"The request body is larger than {limit} bytes."))
             return
         if has_body and not _is_json(headers.get("content-type", ""), is_import):
             accepted = "application/json" + (" or application/x-ndjson" if is_import else "")
-            await self._refuse(scope, send, 415, f"Send the body as {accepted}.")
+            await self._refuse(scope, send, UnsupportedMediaType(f"Send the body as {accepted}."))
             return
 
         received = 0
@@ -65,10 +65,8 @@ class BodyGuard:
         await self.app(scope, limited_receive, send)
 
     @staticmethod
-    async def _refuse(scope: Scope, send: Send, status: int, detail: str) -> None:
-        slug = {413: "payload-too-large", 415: "unsupported-media-type"}[status]
-        response = problem_response(Request(scope), status, type_=f"/problems/{slug}", detail=detail)
-        await response(scope, _drain, send)
+    async def _refuse(scope: Scope, send: Send, problem: Problem) -> None:
+        await render(Request(scope), problem)(scope, _drain, send)
 
 
 async def _drain() -> ASGIMessage:

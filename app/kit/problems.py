@@ -125,6 +125,11 @@ def problem_response(
 
 
 async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
+    return render(request, exc)
+
+
+def render(request: Request, exc: Problem) -> JSONResponse:
+    """The problem-details answer for ``exc``."""
     return problem_response(
         request,
         exc.status,

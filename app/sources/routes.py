@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.db import SessionDep
-from app.kit.export import ExportFormat, list_response
+from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.responses import JSONResponse, created
 from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERRORS, IdPath, merge_patch_body
@@ -12,6 +12,7 @@ from app.sources import service
 from app.sources.models import Source, SourceCreate, SourceFilters, SourcePublic, SourceUpdate
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
+COLLECTION = Collection("sources", Source.id, service.hydrate, SourcePublic)
 SourceListing = Annotated[
     Listing,
     Depends(
@@ -32,17 +33,7 @@ def list_sources(
 ) -> Response:
     """Where facts come from, filtered and keyset-paginated.
     With `format=csv|ndjson` every matching source is streamed as a file."""
-    return list_response(
-        request,
-        session,
-        listing,
-        format,
-        service.query(filters, listing),
-        Source.id,
-        service.hydrate,
-        SourcePublic,
-        "sources",
-    )
+    return list_response(request, session, listing, format, service.query(filters, listing), COLLECTION)
 
 
 @router.post(

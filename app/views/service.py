@@ -26,7 +26,8 @@ MAX_MONTHS = 1200
 
 def _takes_part(actor_id: str, role: str) -> Any:
     """The incident in the enclosing query has ``actor_id`` in ``role``: a primary-key
-    lookup per incident, so that a busy pair costs no more than a quiet one."""
+    lookup per incident, so a query bounded by dates costs what its date range holds,
+    however busy the actor."""
     return exists().where(
         Involvement.resource == incidents.RESOURCE,
         Involvement.record_id == Incident.id,
