@@ -1,19 +1,40 @@
 # syntax=docker/dockerfile:1
-FROM python:3.11-slim AS build
+# The production image: migrations, then uvicorn behind a load balancer.
+#   docker build -t demarche .
+#   docker run -p 8000:8000 -e DEMARCHE_DATABASE_URL=postgresql+psycopg://user@db/demarche \
+#     -e DEMARCHE_CURSOR_SECRET=... -e FORWARDED_ALLOW_IPS=<load balancer addresses> demarche
+# tests/test_container.py runs this file's CMD and HEALTHCHECK outside a container.
+
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml constraints.txt ./
 COPY app ./app
+# The runtime dependencies only, at the versions pinned in constraints.txt.
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir -c constraints.txt .
 
-FROM python:3.11-slim
-RUN useradd --create-home --uid 10001 demarche
+FROM python:3.11-slim-bookworm
+RUN useradd --system --uid 10001 --home-dir /srv --no-create-home demarche
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /srv
 COPY alembic.ini ./
 COPY migrations ./migrations
-ENV PATH=/opt/venv/bin:$PATH DEMARCHE_HOST=0.0.0.0
-USER demarche
+# Where the SQLite default (sqlite:///var/demarche.db) lives; production names PostgreSQL.
+RUN mkdir var && chown 10001 var
+# Production settings: anonymous reads are off; uvicorn trusts X-Forwarded-* only from
+# FORWARDED_ALLOW_IPS; DEMARCHE_RATE_LIMIT_STORAGE=redis://... shares rate limits between replicas.
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DEMARCHE_HOST=0.0.0.0 \
+    DEMARCHE_PORT=8000 \
+    DEMARCHE_PUBLIC_READ=false \
+    FORWARDED_ALLOW_IPS=127.0.0.1
+USER 10001
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["sh", "-c", "demarche migrate && exec uvicorn app.main:create_app --factory --host 0.0.0.0 --port 8000 --proxy-headers --limit-concurrency 200 --timeout-keep-alive 5"]
+HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ['DEMARCHE_PORT']}/healthz\", timeout=2)"]
+# At most 200 connections at once (more answer 503), idle keep-alive connections closed after
+# 5 s, 20 s for requests in flight to finish on SIGTERM.
+CMD ["sh", "-c", "demarche migrate && exec uvicorn app.main:create_app --factory --host \"$DEMARCHE_HOST\" --port \"$DEMARCHE_PORT\" --proxy-headers --no-access-log --limit-concurrency 200 --backlog 256 --timeout-keep-alive 5 --timeout-graceful-shutdown 20"]

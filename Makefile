@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-postgres migrate seed openapi clean
+.PHONY: run test test-postgres migrate seed openapi bench bench-quick clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,17 +13,22 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
+$(CHROMIUM):  ## Debian's Chromium, which the browser test of /docs drives
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 run: $(STAMP)  ## migrate a SQLite database, load the demo data, serve on http://127.0.0.1:8000
 	$(BIN)/demarche migrate
 	$(BIN)/demarche seed
 	$(BIN)/demarche serve
 
-test: $(STAMP)  ## lint, then the whole suite on SQLite, or on DEMARCHE_TEST_DATABASE_URL
+test: $(STAMP) $(CHROMIUM)  ## lint, then the whole suite on SQLite, or on DEMARCHE_TEST_DATABASE_URL
 	$(BIN)/ruff check app tests migrations bench
 	$(BIN)/ruff format --check app tests bench
+	$(BIN)/hadolint Dockerfile
 	$(BIN)/pytest
 
-test-postgres: $(STAMP)  ## the whole suite on the local PostgreSQL
+test-postgres: $(STAMP) $(CHROMIUM)  ## the whole suite on the local PostgreSQL
 	DEMARCHE_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres $(BIN)/pytest
 
 migrate: $(STAMP)
@@ -34,5 +40,11 @@ seed: $(STAMP)
 openapi: $(STAMP)  ## regenerate openapi/openapi.json from the app
 	$(BIN)/demarche openapi --output openapi/openapi.json
 
+bench: $(STAMP)  ## the benchmark of bench/README.md (1,000,000 incidents; QUICK=1 for 100,000); writes bench/RESULTS.md
+	$(BIN)/python -m bench.run $(if $(QUICK),--quick) $(BENCH_ARGS)
+
+bench-quick: $(STAMP)  ## the benchmark's quick mode: 100,000 incidents, shorter loads
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var bench/.venv-tools

@@ -1,7 +1,9 @@
-"""The ``demarche`` command: serve, migrate, seed, openapi."""
+"""The ``demarche`` command: serve, migrate, seed, openapi, keys, import, export."""
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +11,11 @@ import typer
 from alembic import command
 from sqlmodel import Session
 
+from app.access import service as access
+from app.access.models import ApiKeyCreate, KeyScope
 from app.db import alembic_config, make_engine
+from app.ingest.cli import export_collection, import_file
+from app.kit.problems import NotFound
 from app.settings import get_settings
 
 cli = typer.Typer(help="Demarche: the record of diplomatic incidents.", no_args_is_help=True)
@@ -68,6 +74,58 @@ def openapi(
         output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+
+
+keys = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+cli.add_typer(keys, name="keys")
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    engine = make_engine(get_settings().database_url)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+@keys.command("create")
+def create_key(
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    scope: Annotated[KeyScope, typer.Option(help="read, write (implies read) or admin (implies write).")],
+) -> None:
+    """Issue a key; its secret is printed alone on the last line, and never again."""
+    with _session() as session:
+        key, secret = access.create(session, ApiKeyCreate(name=name, scope=scope))
+    typer.echo(f"created {scope} key {key.id} ({name}); its secret, shown only now:")
+    typer.echo(secret)
+
+
+@keys.command("list")
+def list_keys() -> None:
+    """Keys not revoked: id, scope, name, created, last used."""
+    with _session() as session:
+        for key in access.live(session):
+            used = key.last_used_at.isoformat() if key.last_used_at else "never"
+            typer.echo(f"{key.id}\t{key.scope}\t{key.name}\t{key.created_at.isoformat()}\t{used}")
+
+
+@keys.command("revoke")
+def revoke_key(key_id: Annotated[str, typer.Argument(help="The key's id.")]) -> None:
+    """Revoke a key: the next request that sends it is refused."""
+    try:
+        with _session() as session:
+            access.revoke(session, key_id)
+    except NotFound as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"revoked {key_id}")
+
+
+cli.command("import")(import_file)
+cli.command("export")(export_collection)
 
 
 def main() -> None:

@@ -13,6 +13,16 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from app.changes.service import KEY_ID, keep_feed
+
+WRITES = "demarche_writes"
+"""Execution option that marks a transaction as one that will write."""
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+IDEMPOTENCY_CONNECTION = "idempotency_connection"
+"""Where middleware leaves the transaction a request is to run in (``request.state``)."""
+
+keep_feed(Session)
+
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
@@ -26,16 +36,28 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, json_serializer=_json)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, json_serializer=_json, json_deserializer=orjson.loads
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:
+            # The driver's own transaction handling would let a SAVEPOINT commit on release;
+            # SQLAlchemy begins every transaction itself instead (see _begin).
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             for pragma in SQLITE_PRAGMAS:
                 cursor.execute(pragma)
             cursor.close()
             # SQLite's own lower() folds ASCII only; PostgreSQL's folds every script.
             dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection) -> None:
+            # A writing transaction takes the write lock at once (waiting busy_timeout for it),
+            # rather than failing when a read snapshot cannot be upgraded.
+            immediate = connection.get_execution_options().get(WRITES, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(
@@ -44,11 +66,18 @@ def make_engine(url: str) -> Engine:
         pool_size=10,
         max_overflow=10,
         json_serializer=_json,
+        json_deserializer=orjson.loads,
         # psycopg prepares a statement after five runs, and PostgreSQL may then switch it to a
         # generic plan, one that ignores which actor is asked for; on skewed data (a few actors
         # in most incidents) that plan can be a hundred times slower than a custom one.
         connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
     )
+
+
+def writing(session: Session) -> Session:
+    """Begin ``session``'s transaction as one that writes (on SQLite: ``BEGIN IMMEDIATE``)."""
+    session.connection(execution_options={WRITES: True})
+    return session
 
 
 def _json(value: object) -> str:
@@ -86,9 +115,17 @@ def get_session(request: Request) -> Iterator[Session]:
     """One session per request, committed once after the handler returns.
 
     An exception raised by the handler leaves the ``with`` block without the commit, so
-    nothing of a failed request is written.
+    nothing of a failed request is written. When middleware has opened a transaction for
+    the request (``Idempotency-Key``: its answer is stored in the same transaction), the
+    session joins it, and its commit is kept for the middleware to make. The caller's API
+    key id rides on the session, for the change feed to record who wrote.
     """
-    with Session(request.app.state.engine, expire_on_commit=False, autoflush=False) as session:
+    outer = getattr(request.state, IDEMPOTENCY_CONNECTION, None)
+    bind = outer if outer is not None else request.app.state.engine
+    with Session(bind, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint") as session:
+        session.info[KEY_ID] = getattr(request.state, "key_id", None)
+        if request.method in WRITE_METHODS:
+            writing(session)
         yield session
         session.commit()
 

@@ -3,6 +3,7 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.access.deps import Public
 from app.db import current_revision
 from app.kit import problems
 from app.kit.problems import ServiceUnavailable
@@ -13,13 +14,13 @@ POOL = Gauge("demarche_db_pool_connections", "Database connection pool.", ["stat
 
 
 @router.get("/healthz", name="healthz", summary="The process is alive")
-def healthz() -> JSONResponse:
+def healthz(caller: Public) -> JSONResponse:
     """Answers 200 as soon as the process serves; touches no database."""
     return JSONResponse({"status": "ok"})
 
 
 @router.get("/readyz", name="readyz", summary="Ready to serve", responses=problems.responses(503))
-def readyz(request: Request) -> JSONResponse:
+def readyz(caller: Public, request: Request) -> JSONResponse:
     """200 when the database answers and its schema is at the latest migration; otherwise
     503 with `Retry-After`. It recovers by itself when the database comes back."""
     head = request.app.state.head_revision
@@ -41,7 +42,7 @@ def readyz(request: Request) -> JSONResponse:
     response_class=PlainTextResponse,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
 )
-def metrics(request: Request) -> Response:
+def metrics(caller: Public, request: Request) -> Response:
     """Request counts and latency histograms by route template and status, and the
     database connection pool's use, in the Prometheus text format."""
     pool = request.app.state.engine.pool

@@ -1,16 +1,22 @@
 """The application factory: routers, middleware and error handlers; nothing else."""
 
 from fastapi import Depends, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from app import docs, vocab
+from app.access.guard import AccessGuard
+from app.access.ratelimit import RateLimiter
+from app.access.routes import router as access_router
 from app.actors.routes import router as actors_router
+from app.changes.routes import router as changes_router
 from app.channels.routes import router as channels_router
 from app.db import head_revision, make_engine
 from app.exercises.routes import router as exercises_router
 from app.health import router as health_router
 from app.incidents.routes import router as incidents_router
-from app.kit import problems
-from app.kit.guards import BodyGuard, reject_nul
+from app.ingest.routes import router as ingest_router
+from app.kit import idempotency, openapi, problems
+from app.kit.guards import IMPORT_PATH, BodyGuard, reject_nul
 from app.kit.observe import RequestLog, configure_logging
 from app.kit.responses import JSONResponse
 from app.settings import Settings, get_settings
@@ -40,7 +46,76 @@ on every change. Write bodies reject unknown fields (422). Errors are RFC 9457 p
 - Channels: a channel with neither `established_on` nor any status change exists on every date.
   Status changes on one day apply in the order they were recorded.
 - `q` matches case-insensitively within the text fields the collection names.
+- Conditional requests: a record's strong `ETag` is its version in quotes (`"3"`); a
+  channel's also carries its status on the day asked for (`"3.suspended"`), since that
+  changes with the date. `If-None-Match` on a read gives 304 with no body. `If-Match` on
+  `PATCH` and `DELETE` compares the version alone (or `*`); a stale one is 412 and nothing
+  is written. Without `If-Match` a write is unconditional (never 428), as before; either
+  way concurrent writes to one record take turns, so none is lost.
+- Change feed (`/v1/changes`): `resource` is the record type (`actor`, `source`,
+  `incident`, `exercise`, `channel`; its collection is that plus `s`). Entries carry no
+  content, so drafts appear to every reader; re-read a record to apply an entry (404:
+  drop it). A transaction that writes a record more than once (an import creating a
+  channel and its status changes) gives one entry, for the version it committed.
+- History (`/v1/{collection}/{id}/history`): every committed version with `op`, `at`,
+  `key_id` and the fields that changed (links as ids); a draft's or a retracted record's
+  history needs `write`, like reading it.
+- `Idempotency-Key` (any POST but `POST /v1/keys`, whose answer holds a secret that is
+  never stored): the key is private to the API key that sent it and kept 24 hours. Answers
+  kept for replay: every status below 500 except 401, 403, 408, 409 and 429, after which a
+  retry runs anew. A request still running holds its key (409 to a retry); a server that
+  dies mid-request releases it 10 seconds later (`DEMARCHE_IDEMPOTENCY_LEASE_SECONDS`),
+  having committed nothing. A request committed but whose answer was never stored (the
+  server died in between) stays 409, since running it again could write twice.
+- Import: a natural key (`external_ref`, an actor's `slug`, a source's `url`) named by two
+  lines of one import is a bad line; records refer to earlier lines, not later ones. A
+  record whose natural key belongs to a retracted record is written over and stays retracted.
+
+**Access.** Send an API key as `Authorization: Bearer <key>`; keys are never accepted in the
+query string (400). Scopes: `read`, `write` (implies read), `admin` (implies write); each
+operation lists the scope it needs under `security`. Operations that need `read` also
+serve callers without a key when the server allows anonymous reads (`DEMARCHE_PUBLIC_READ`,
+on for the local demo, off in production). No key where one is needed, or an unknown or
+revoked key on any request, is 401 with `WWW-Authenticate: Bearer`; a key without the
+needed scope is 403.
+- Keys read `dmk_<id>_<random>`: `dmk_` lets secret scanners spot a leaked key, `<id>` is
+  the key's public id (the one in `/v1/keys`), `<random>` 256 random bits. Only a SHA-256
+  of the secret is stored.
+- Drafts and retracted records are seen only with a `write` key. Incidents and exercises
+  in draft appear in lists, reads and views for `write` keys only (404 and absent for
+  everyone else). A retracted record answers 404 and is absent from lists for everyone, as
+  `DELETE` promises; a `write` key lists retracted incidents and exercises by asking for
+  `status=retracted` (each with `status: retracted`). Retracted actors, sources and
+  channels are not listed for anyone.
+- Rate limits count requests per key, or per client address without one, in fixed
+  windows aligned to the clock (default 600 a minute). Every answer carries
+  `RateLimit-Limit` (requests per window), `RateLimit-Remaining` (left in this window) and
+  `RateLimit-Reset` (seconds until the window ends); past the limit the answer is 429 with
+  `Retry-After`. The probes `/healthz`, `/readyz` and `/metrics` are not limited and carry
+  none, nor do requests refused before they are counted (an untrusted `Host`, a key in the
+  URL). When the shared count store cannot be reached, requests are served without a
+  limit (and without these headers) rather than refused.
+- Every answer carries `X-Content-Type-Options: nosniff` and denies framing
+  (`X-Frame-Options: DENY`, `Content-Security-Policy: frame-ancestors 'none'`); answers to
+  requests that send a key carry `Cache-Control: no-store`. Browsers may call the API only
+  from the origins the server is configured with (`DEMARCHE_CORS_ORIGINS`, none by
+  default), and the server answers only to its configured host names (others are 400).
 """
+
+SECRET_PATHS = {access_router.prefix}
+"""POSTs whose answers carry a secret, which is never stored for an ``Idempotency-Key``."""
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "X-Request-ID"]
+CORS_RESPONSE_HEADERS = [
+    "ETag",
+    "Location",
+    "Link",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "Idempotent-Replayed",
+    "X-Request-ID",
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -61,12 +136,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url)
     app.state.head_revision = head_revision()
     problems.install(app)
+    openapi.install(app)
+    app.add_middleware(
+        idempotency.Idempotency,
+        lease_seconds=settings.idempotency_lease_seconds,
+        ttl_hours=settings.idempotency_ttl_hours,
+        secret_paths=SECRET_PATHS,
+    )
     app.add_middleware(
         BodyGuard,
         max_body_bytes=settings.max_body_bytes,
         import_max_body_bytes=settings.import_max_body_bytes,
-        import_path="/v1/import",
+        import_path=IMPORT_PATH,
     )
+    app.add_middleware(
+        AccessGuard,
+        limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage, settings.rate_limit_prefix),
+        trusted_hosts=settings.trusted_hosts,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_RESPONSE_HEADERS,
+            max_age=600,
+        )
     app.add_middleware(RequestLog)
     docs.install(app)
     for router in (
@@ -77,7 +173,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         incidents_router,
         exercises_router,
         channels_router,
+        changes_router,
         views_router,
+        access_router,
+        ingest_router,
     ):
         app.include_router(router)
+    idempotency.document(app, SECRET_PATHS)
     return app

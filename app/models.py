@@ -2,19 +2,25 @@
 
 from sqlmodel import SQLModel
 
+from app.access.models import ApiKey
 from app.actors.models import Actor, Involvement
+from app.changes.models import Change
 from app.channels.models import Channel, StatusChange
 from app.exercises.models import Exercise
 from app.incidents.models import Incident, Reply
+from app.kit.idempotency import IdempotencyKey
 from app.sources.models import Citation, Source
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "Actor",
+    "ApiKey",
+    "Change",
     "Channel",
     "Citation",
     "Exercise",
+    "IdempotencyKey",
     "Incident",
     "Involvement",
     "Reply",

@@ -1,8 +1,10 @@
 """Settings, read from the environment with the prefix ``DEMARCHE_``."""
 
 from functools import lru_cache
+from typing import Annotated
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -14,11 +16,32 @@ class Settings(BaseSettings):
     """Largest request body accepted on ordinary writes; larger ones answer 413."""
     import_max_body_bytes: int = 100 * 1024 * 1024
     """Largest body accepted by ``POST /v1/import``."""
+    idempotency_ttl_hours: float = 24
+    """How long the answer to a POST with an ``Idempotency-Key`` is kept for retries."""
+    idempotency_lease_seconds: float = 10
+    """How long a claimed ``Idempotency-Key`` outlives a process that died working on it."""
     log_level: str = "INFO"
     cursor_secret: str = "demarche-development-cursor-secret"
     """Key that signs pagination cursors; set a private value in production."""
     host: str = "127.0.0.1"
     port: int = 8000
+    public_read: bool = True
+    """Serve published records to requests without a key; turn off in production."""
+    rate_limit: str = "600/minute"
+    """Requests allowed per key (per client address without one), in the ``limits`` notation."""
+    rate_limit_storage: str = "memory://"
+    """Where rate-limit counts live: ``memory://`` (one process) or ``redis://host:port/db`` (shared)."""
+    rate_limit_prefix: str = "demarche"
+    """Prefix of the rate-limit keys in shared storage."""
+    trusted_hosts: Annotated[list[str], NoDecode] = ["localhost", "127.0.0.1", "::1", "testserver"]
+    """Host names the server answers to, comma-separated; ``*.example.org`` for subdomains, ``*`` for any."""
+    cors_origins: Annotated[list[str], NoDecode] = []
+    """Origins whose browser pages may call the API, comma-separated; none by default."""
+
+    @field_validator("trusted_hosts", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
 
 
 @lru_cache

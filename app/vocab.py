@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from app.access.deps import ReadScope
 from app.kit.responses import JSONResponse
 
 
@@ -171,7 +172,7 @@ _VOCABULARIES = vocabularies()
 
 
 @router.get("/vocabularies", name="list", summary="Every controlled value")
-def list_vocabularies() -> JSONResponse:
+def list_vocabularies(caller: ReadScope) -> JSONResponse:
     """Every controlled value with a label; incident kinds also carry their CAMEO code and
     PLOVER category (`null` where the kind has no counterpart)."""
     return JSONResponse(_VOCABULARIES)

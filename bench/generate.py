@@ -32,6 +32,7 @@ from alembic import command
 from sqlalchemy import Connection, select, text
 from sqlalchemy.engine import make_url
 
+from app.actors.service import involvement_rows
 from app.cli import alembic_config
 from app.db import make_engine
 from app.kit.records import new_id, utcnow
@@ -509,6 +510,12 @@ class Loader:
             )
 
 
+def outside_transaction(conn: Connection, statement: str) -> None:
+    """Run a statement that SQLite refuses inside a transaction (``journal_mode``) on the
+    driver's connection, which is in autocommit while SQLAlchemy holds no transaction open."""
+    conn.connection.driver_connection.execute(statement)
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -524,13 +531,6 @@ def record(**values: Any) -> dict[str, Any]:
         "retracted_at": None,
         "external_ref": None,
     } | values
-
-
-def links(resource: str, record_id: str, pairs: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-    return [
-        {"resource": resource, "record_id": record_id, "actor_id": actor_id, "role": role, "position": n}
-        for n, (actor_id, role) in enumerate(pairs)
-    ]
 
 
 def cites(resource: str, record_id: str, source_ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -734,7 +734,7 @@ class ChannelPlan:
             roles = [(world.ids[p], "party") for p in parties]
             if host is not None:
                 roles.append((world.ids[host], "host"))
-            self.involvements += links("channel", channel["id"], roles)
+            self.involvements += involvement_rows("channel", channel["id"], roles)
             self.citations += cites("channel", channel["id"], world.source_ids.distinct(rng, rng.choice([0, 0, 1])))
 
             first_change = max(established, START) + timedelta(days=1)
@@ -858,10 +858,11 @@ def load_incidents(loader: Loader, world: World, plan: ChannelPlan, seed: int, t
             )
             iid = incident["id"]
             incidents.append(incident)
-            involvements += links(
+            involvements += involvement_rows(
                 "incident",
                 iid,
                 [(world.ids[a], "initiator") for a in initiators] + [(world.ids[a], "target") for a in targets],
+                occurred,
             )
             if answered is not None:
                 replies.append({"incident_id": iid, "responds_to_id": answered[0], "position": 0})
@@ -928,7 +929,7 @@ def load_exercises(loader: Loader, world: World, seed: int, total: int) -> None:
             exercises.append(exercise)
             pairs = [(world.ids[parts[0]], ParticipantRole.lead.value)]
             pairs += [(world.ids[p], roles.one(rng).value) for p in parts[1:]]
-            involvements += links("exercise", exercise["id"], pairs)
+            involvements += involvement_rows("exercise", exercise["id"], pairs)
             citations += cites("exercise", exercise["id"], world.source_ids.distinct(rng, rng.choice([0, 1, 1, 2])))
         loader.insert(Exercise, exercises)
         loader.insert(Involvement, involvements)
@@ -965,9 +966,8 @@ def generate(
             if sqlite:
                 # A new file: a rollback journal only records pages that existed, so bulk
                 # appends cost far less than in WAL. Back to WAL (what the app uses) at the end.
-                conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
-                conn.exec_driver_sql("PRAGMA cache_size=-65536")
-                conn.commit()
+                outside_transaction(conn, "PRAGMA journal_mode=DELETE")
+                outside_transaction(conn, "PRAGMA cache_size=-65536")
             loader = Loader(conn, batch_size)
             world = World(seed, sources)
             plan = ChannelPlan(world, seed, channels)
@@ -1004,8 +1004,7 @@ def generate(
             with conn.begin():
                 conn.exec_driver_sql("ANALYZE")
             if sqlite:
-                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-                conn.commit()
+                outside_transaction(conn, "PRAGMA journal_mode=WAL")
             phases["analyze"] = round(time.perf_counter() - t0, 2)
             counts = {m.__tablename__: loader.counts[m.__tablename__] for m in TABLES}
             counts["channel_status_changes_with_cause"] = sum(1 for c in plan.changes if c["caused_by_id"])

@@ -2,16 +2,20 @@
 ``DEMARCHE_TEST_DATABASE_URL`` names one), migrated once, emptied after every test."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlmodel import Session
 
+from app.access import service as access
+from app.access.models import ApiKeyCreate, KeyScope
 from app.db import alembic_config
 from app.main import create_app
 from app.models import metadata
@@ -58,18 +62,68 @@ def database_url(base_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Any]:
-    app = create_app(Settings(database_url=database_url))
+    # Every test gets keys of its own; anonymous requests all come from one address, so the
+    # suite's limit is set out of its way (tests/test_access_limits.py covers limiting).
+    app = create_app(Settings(database_url=database_url, rate_limit="1000000/minute"))
     yield app
     app.state.engine.dispose()
 
 
+def new_key(app: Any, scope: KeyScope) -> str:
+    """The secret of a new key with ``scope`` in the app's database."""
+    with Session(app.state.engine) as session:
+        _, secret = access.create(session, ApiKeyCreate(name=f"test {scope}", scope=scope))
+        session.commit()
+    return secret
+
+
+def keyed_client(app: Any, scope: KeyScope | None) -> TestClient:
+    """A client of ``app`` that sends a new key with ``scope``, or none."""
+    headers = {"Authorization": f"Bearer {new_key(app, scope)}"} if scope else {}
+    return TestClient(app, headers=headers)
+
+
 @pytest.fixture
 def client(app: Any) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
+    """A client with an admin key: it may do anything."""
+    with keyed_client(app, KeyScope.admin) as test_client:
         yield test_client
     with app.state.engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             conn.execute(table.delete())
+
+
+@pytest.fixture
+def app_with(database_url: str, client: TestClient) -> Iterator[Callable[..., Any]]:
+    """Build another app on the test database with some settings changed (emptied after the
+    test like the default one)."""
+    apps = []
+
+    def build(**changes: Any) -> Any:
+        apps.append(create_app(Settings(database_url=database_url, **changes)))
+        return apps[-1]
+
+    yield build
+    for built in apps:
+        built.state.engine.dispose()
+
+
+@pytest.fixture
+def anonymous(app: Any, client: TestClient) -> Iterator[TestClient]:
+    with keyed_client(app, None) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def reader(app: Any, client: TestClient) -> Iterator[TestClient]:
+    with keyed_client(app, KeyScope.read) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def writer(app: Any, client: TestClient) -> Iterator[TestClient]:
+    with keyed_client(app, KeyScope.write) as test_client:
+        yield test_client
 
 
 @pytest.fixture
@@ -92,3 +146,28 @@ def nato_russia(client: TestClient) -> dict[str, dict[str, Any]]:
         "russia": make(client, "actors", slug="russia", name="Russia", kind="state", country_code="RUS"),
         "china": make(client, "actors", slug="china", name="China", kind="state", country_code="CHN"),
     }
+
+
+IMPORT_ACTORS = [
+    {"type": "actor", "slug": "nato", "name": "NATO", "kind": "organization"},
+    {"type": "actor", "slug": "russia", "name": "Russia", "kind": "state", "country_code": "RUS"},
+]
+"""Import lines for the two actors that :func:`import_incident` names."""
+
+
+def import_incident(n: int, **fields: Any) -> dict[str, Any]:
+    """An import line for incident number ``n``: NATO expels Russians."""
+    return {
+        "type": "incident",
+        "kind": "expulsion",
+        "title": f"Expulsion {n}",
+        "occurred_on": f"2021-10-{n % 28 + 1:02d}",
+        "initiators": ["nato"],
+        "targets": ["russia"],
+        **fields,
+    }
+
+
+def ndjson(records: list[Any]) -> bytes:
+    """``records`` as an NDJSON body."""
+    return b"".join(orjson.dumps(r) + b"\n" for r in records)

@@ -1,3 +1,4 @@
+from datetime import date
 from typing import Any
 
 from pydantic import ConfigDict
@@ -107,13 +108,20 @@ class ActorFilters(SQLModel):
 
 class Involvement(SQLModel, table=True):
     """An actor's part in a record: an incident's initiator or target, an exercise's
-    participant, a channel's party or host."""
+    participant, a channel's party or host.
+
+    An incident's involvements carry its ``occurred_on`` too, so that one actor's incidents
+    in one role are read from the index in date order (the way lists, timelines and dyads
+    walk them) without visiting the incidents they skip."""
 
     __tablename__ = "involvements"
-    __table_args__ = (Index("ix_involvements_actor", "actor_id", "resource", "role", "record_id"),)
+    __table_args__ = (
+        Index("ix_involvements_actor_occurred_on", "actor_id", "resource", "role", "occurred_on", "record_id"),
+    )
 
     resource: str = Field(primary_key=True, max_length=20)
     record_id: str = Field(primary_key=True, max_length=36)
     role: str = Field(primary_key=True, max_length=20)
     actor_id: str = Field(primary_key=True, foreign_key="actors.id", max_length=36)
     position: int = 0
+    occurred_on: date | None = None

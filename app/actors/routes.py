@@ -2,13 +2,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from app.access.deps import ReadScope, WriteScope
 from app.actors import service
 from app.actors.models import Actor, ActorCreate, ActorFilters, ActorPublic, ActorUpdate
 from app.db import SessionDep
+from app.kit import etags
+from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
-from app.kit.responses import JSONResponse, created
-from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERRORS, ActorPath, merge_patch_body
+from app.kit.routing import (
+    DELETE_ERRORS,
+    LIST_ERRORS,
+    READ_ERRORS,
+    UPDATE_ERRORS,
+    WRITE_ERRORS,
+    ActorPath,
+    merge_patch_body,
+)
 from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
@@ -23,6 +33,7 @@ ActorListing = Annotated[
 
 @router.get("", name="list", summary="List actors", response_model=Page[ActorPublic], responses=LIST_ERRORS)
 def list_actors(
+    caller: ReadScope,
     request: Request,
     session: SessionDep,
     listing: ActorListing,
@@ -37,28 +48,43 @@ def list_actors(
 @router.post(
     "", name="create", summary="Create an actor", status_code=201, response_model=ActorPublic, responses=WRITE_ERRORS
 )
-def create_actor(payload: ActorCreate, session: SessionDep) -> JSONResponse:
-    """Create an actor; answers 201 with the record and its `Location`."""
+def create_actor(caller: WriteScope, request: Request, payload: ActorCreate, session: SessionDep) -> Response:
+    """Create an actor; answers 201 with the record, its `ETag` and its `Location`."""
     actor = service.create(session, payload)
-    return created(service.public(session, actor), f"/v1/actors/{actor.id}")
+    return etags.answer(request, service.public(session, actor), status_code=201, location=f"/v1/actors/{actor.id}")
 
 
-@router.get("/{actor}", name="read", summary="Read an actor", response_model=ActorPublic, responses=READ_ERRORS)
-def read_actor(actor: ActorPath, session: SessionDep) -> JSONResponse:
-    """One actor, by id or slug."""
-    return JSONResponse(service.public(session, service.get(session, actor)))
+@router.get(
+    "/{actor}",
+    name="read",
+    summary="Read an actor",
+    response_model=ActorPublic,
+    responses=READ_ERRORS | etags.NOT_MODIFIED,
+)
+def read_actor(caller: ReadScope, request: Request, actor: ActorPath, session: SessionDep) -> Response:
+    """One actor, by id or slug, with its `ETag`; 304 when `If-None-Match` names it."""
+    return etags.answer(request, service.public(session, service.get(session, actor)))
 
 
 @router.patch("/{actor}", name="update", summary="Update an actor", response_model=ActorPublic, responses=UPDATE_ERRORS)
-def update_actor(actor: ActorPath, patch: merge_patch_body(ActorUpdate), session: SessionDep) -> JSONResponse:
-    """Apply a JSON merge patch; `version` grows by one when anything changes."""
-    row = service.update(session, actor, patch.model_dump(exclude_unset=True))
-    return JSONResponse(service.public(session, row))
+def update_actor(
+    caller: WriteScope,
+    request: Request,
+    actor: ActorPath,
+    patch: merge_patch_body(ActorUpdate),
+    if_match: IfMatch,
+    session: SessionDep,
+) -> Response:
+    """Apply a JSON merge patch; `version` grows by one when anything changes. With
+    `If-Match`, only if the actor is still at that version (else 412, nothing written)."""
+    row = service.update(session, actor, patch.model_dump(exclude_unset=True), if_match)
+    return etags.answer(request, service.public(session, row))
 
 
-@router.delete("/{actor}", name="delete", summary="Retract an actor", status_code=204, responses=READ_ERRORS)
-def delete_actor(actor: ActorPath, session: SessionDep) -> Response:
+@router.delete("/{actor}", name="delete", summary="Retract an actor", status_code=204, responses=DELETE_ERRORS)
+def delete_actor(caller: WriteScope, actor: ActorPath, if_match: IfMatch, session: SessionDep) -> Response:
     """Retract the actor: it disappears from lists and reads but stays in the database;
-    records that refer to it keep their references."""
-    service.delete(session, actor)
+    records that refer to it keep their references. With `If-Match`, only if the actor is
+    still at that version (else 412)."""
+    service.delete(session, actor, if_match)
     return Response(status_code=204)

@@ -1,4 +1,5 @@
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -6,17 +7,28 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.actors.models import Actor, ActorCreate, ActorFilters, Involvement
+from app.kit import etags
+from app.kit.etags import Precondition
 from app.kit.problems import invalid
-from app.kit.records import ensure_unique, get_live, replace_links, resolve_refs, retract, settle, write_fields
+from app.kit.records import (
+    ensure_unique,
+    get_live,
+    link_rows,
+    replace_links,
+    resolve_refs,
+    retract,
+    settle,
+    write_fields,
+)
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONAnyLike, contains_pattern
 
 PUBLIC_COLUMNS = [c for c in Actor.__table__.c if c.key not in {"retracted_at", "affiliation_id"}]
 
 
-def get(session: Session, ref: str) -> Actor:
+def get(session: Session, ref: str, for_update: bool = False) -> Actor:
     """The live actor with this id or slug, or 404."""
-    return get_live(session, Actor, ref, "slug")
+    return get_live(session, Actor, ref, "slug", for_update=for_update)
 
 
 def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[str]:
@@ -58,14 +70,17 @@ def as_input(actor: Actor) -> dict[str, Any]:
     return data
 
 
-def update(session: Session, ref: str, patch: dict[str, Any]) -> Actor:
-    actor = get(session, ref)
+def update(session: Session, ref: str, patch: dict[str, Any], precondition: Precondition | None = None) -> Actor:
+    actor = get(session, ref, for_update=True)
+    etags.check(precondition, actor.version)
     replace(session, actor, validate_merged(ActorCreate, as_input(actor), patch))
     return actor
 
 
-def delete(session: Session, ref: str) -> None:
-    retract(get(session, ref))
+def delete(session: Session, ref: str, precondition: Precondition | None = None) -> None:
+    actor = get(session, ref, for_update=True)
+    etags.check(precondition, actor.version)
+    retract(session, actor)
     session.flush()
 
 
@@ -105,36 +120,62 @@ def public(session: Session, actor: Actor) -> dict[str, Any]:
     return hydrate(session, [row])[0]
 
 
+def ids_named(actor_refs: Sequence[str]) -> Any:
+    """The ids of the actors named by id or slug in ``actor_refs``, as a subquery."""
+    return select(Actor.id).where(or_(Actor.id.in_(actor_refs), Actor.slug.in_(actor_refs)))
+
+
 def involved(resource: str, actor_refs: Sequence[str], roles: Sequence[str] | None = None) -> Any:
     """Ids of the ``resource`` records in which any of these actors (ids or slugs) has a role."""
     stmt = select(Involvement.record_id).where(
-        Involvement.resource == resource,
-        Involvement.actor_id.in_(select(Actor.id).where(or_(Actor.id.in_(actor_refs), Actor.slug.in_(actor_refs)))),
+        Involvement.resource == resource, Involvement.actor_id.in_(ids_named(actor_refs))
     )
     if roles:
         stmt = stmt.where(Involvement.role.in_(roles))
     return stmt
 
 
-def set_involvements(session: Session, resource: str, record_id: str, links: Sequence[tuple[str, str]]) -> bool:
-    """Make ``(actor_id, role)`` the record's involvements, in order; True when they changed."""
+def _links(links: Sequence[tuple[str, str]], occurred_on: date | None) -> list[dict[str, Any]]:
+    return [{"actor_id": actor_id, "role": role, "occurred_on": occurred_on} for actor_id, role in links]
+
+
+def involvement_rows(
+    resource: str, record_id: str, links: Sequence[tuple[str, str]], occurred_on: date | None = None
+) -> list[dict[str, Any]]:
+    """The ``involvements`` rows that make ``(actor_id, role)`` the record's parts, in order,
+    for bulk inserts; an incident's rows carry its ``occurred_on``."""
+    return link_rows({"resource": resource, "record_id": record_id}, _links(links, occurred_on))
+
+
+def set_involvements(
+    session: Session,
+    resource: str,
+    record_id: str,
+    links: Sequence[tuple[str, str]],
+    occurred_on: date | None = None,
+) -> bool:
+    """Make ``(actor_id, role)`` the record's involvements, in order, each carrying the
+    incident's ``occurred_on`` (so a new date moves the incident in its actors' walks by
+    date); True when they changed."""
     return replace_links(
-        session,
-        Involvement,
-        {"resource": resource, "record_id": record_id},
-        [{"actor_id": actor_id, "role": role} for actor_id, role in links],
+        session, Involvement, {"resource": resource, "record_id": record_id}, _links(links, occurred_on)
     )
 
 
 def involvements_of(session: Session, resource: str, record_ids: Sequence[str]) -> dict[str, list[tuple[str, dict]]]:
-    """Each record's ``(role, {id, slug, name})`` pairs, in the order they were given."""
-    rows = session.execute(
-        select(Involvement.record_id, Involvement.role, Actor.id, Actor.slug, Actor.name)
-        .join(Actor, Actor.id == Involvement.actor_id)
-        .where(Involvement.resource == resource, Involvement.record_id.in_(record_ids))
-        .order_by(Involvement.record_id, Involvement.position)
-    ).all()
+    """Each record's ``(role, {id, slug, name})`` pairs, in the order they were given: the
+    links by index, then each actor named once."""
+    rows = (
+        session.connection()
+        .execute(  # Core rows: no ORM loading on this hot path
+            select(Involvement.record_id, Involvement.role, Involvement.actor_id)
+            .where(Involvement.resource == resource, Involvement.record_id.in_(record_ids))
+            .order_by(Involvement.record_id, Involvement.position)
+        )
+        .all()
+    )
+    named = refs(session, [r.actor_id for r in rows])
     out: dict[str, list[tuple[str, dict]]] = {}
-    for r in rows:
-        out.setdefault(r.record_id, []).append((r.role, {"id": r.id, "slug": r.slug, "name": r.name}))
+    for record_id, role, actor_id in rows:
+        out.setdefault(record_id, []).append((role, named[actor_id]))
     return out

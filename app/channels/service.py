@@ -8,6 +8,8 @@ from sqlmodel import Session
 from app.actors import service as actors
 from app.channels.models import Channel, ChannelCreate, ChannelFilters, StatusChange, StatusChangeCreate
 from app.incidents import service as incidents
+from app.kit import etags
+from app.kit.etags import Precondition
 from app.kit.problems import NotFound
 from app.kit.records import ensure_unique, get_live, mark_changed, retract, settle, write_fields
 from app.kit.schemas import validate_merged
@@ -51,13 +53,13 @@ def status_on(day: date) -> Any:
     return case((exists_on(day), func.coalesce(latest, literal("active"))), else_=None)
 
 
-def get(session: Session, channel_id: str) -> Channel:
-    return get_live(session, Channel, channel_id)
+def get(session: Session, channel_id: str, for_update: bool = False) -> Channel:
+    return get_live(session, Channel, channel_id, for_update=for_update)
 
 
-def resolve_one(session: Session, ref: str) -> Channel:
+def resolve_one(session: Session, ref: str, for_update: bool = False) -> Channel:
     """The live channel with this id or external_ref, or 404."""
-    return get_live(session, Channel, ref, "external_ref")
+    return get_live(session, Channel, ref, "external_ref", for_update=for_update)
 
 
 def replace(session: Session, channel: Channel, data: ChannelCreate) -> bool:
@@ -89,31 +91,48 @@ def as_input(session: Session, channel: Channel) -> dict[str, Any]:
     return data
 
 
-def update(session: Session, channel_id: str, patch: dict[str, Any]) -> Channel:
-    channel = get(session, channel_id)
+def update(
+    session: Session, channel_id: str, patch: dict[str, Any], precondition: Precondition | None = None
+) -> Channel:
+    channel = get(session, channel_id, for_update=True)
+    etags.check(precondition, channel.version)
     replace(session, channel, validate_merged(ChannelCreate, as_input(session, channel), patch))
     return channel
 
 
-def delete(session: Session, channel_id: str) -> None:
-    retract(get(session, channel_id))
+def delete(session: Session, channel_id: str, precondition: Precondition | None = None) -> None:
+    channel = get(session, channel_id, for_update=True)
+    etags.check(precondition, channel.version)
+    retract(session, channel)
     session.flush()
 
 
 def record_change(session: Session, channel: Channel, data: StatusChangeCreate) -> StatusChange:
     """Add a status change to the channel's history; the channel's version grows."""
-    ensure_unique(session, StatusChange, "external_ref", data.external_ref)
+    change = StatusChange(channel_id=channel.id, status=data.status, effective_on=data.effective_on)
+    replace_change(session, change, channel, data)
+    return change
+
+
+def replace_change(session: Session, change: StatusChange, channel: Channel, data: StatusChangeCreate) -> bool:
+    """Write ``data`` over ``change`` (new or stored) in ``channel``'s history. Answers whether
+    anything differs; when it does, the change's version and the channel's grow."""
+    ensure_unique(session, StatusChange, "external_ref", data.external_ref, change.id)
     caused_by = incidents.resolve(session, [data.caused_by], ["body", "caused_by"])[0] if data.caused_by else None
     cited = sources.resolve(session, data.sources, ["body", "sources"])
-    change = StatusChange(
-        channel_id=channel.id, caused_by_id=caused_by, **data.model_dump(exclude={"caused_by", "sources"})
-    )
-    session.add(change)
-    session.flush()
-    sources.set_citations(session, CHANGE_RESOURCE, change.id, cited)
-    mark_changed(channel)
-    session.flush()
-    return change
+    moved_from = change.channel_id if change.channel_id != channel.id else None
+    values = {
+        "channel_id": channel.id,
+        "caused_by_id": caused_by,
+        **data.model_dump(exclude={"caused_by", "sources"}),
+    }
+    changed, is_new = write_fields(session, change, values)
+    changed |= sources.set_citations(session, CHANGE_RESOURCE, change.id, cited)
+    if changed or is_new:
+        mark_changed(session, channel)
+        if moved_from:
+            mark_changed(session, session.get_one(Channel, moved_from))
+    return settle(session, change, is_new, changed)
 
 
 def answer_columns(day: date) -> list[Any]:

@@ -141,4 +141,8 @@ class ExerciseFilters(SQLModel):
         description="Full text over name, aliases and summary: every word must appear. "
         "Sorted by relevance unless `sort` is given.",
     )
-    status: list[RecordStatus] = Field(default_factory=list, description="Repeat for OR.")
+    status: list[RecordStatus] = Field(
+        default_factory=list,
+        description="Repeat for OR. Drafts and retracted records are listed only for keys with `write`; "
+        "retracted ones only when `status=retracted` is asked for.",
+    )

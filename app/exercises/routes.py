@@ -2,13 +2,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from app.access.deps import ReadScope, WriteScope
+from app.access.visibility import readable
 from app.db import SessionDep
 from app.exercises import service
 from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters, ExercisePublic, ExerciseUpdate
+from app.kit import etags
+from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
-from app.kit.responses import JSONResponse, created
-from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERRORS, IdPath, merge_patch_body
+from app.kit.routing import (
+    DELETE_ERRORS,
+    LIST_ERRORS,
+    READ_ERRORS,
+    UPDATE_ERRORS,
+    WRITE_ERRORS,
+    IdPath,
+    merge_patch_body,
+)
 from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/exercises", tags=["exercises"])
@@ -29,6 +40,7 @@ ExerciseListing = Annotated[
 
 @router.get("", name="list", summary="List exercises", response_model=Page[ExercisePublic], responses=LIST_ERRORS)
 def list_exercises(
+    caller: ReadScope,
     request: Request,
     session: SessionDep,
     listing: ExerciseListing,
@@ -38,7 +50,9 @@ def list_exercises(
     """Military exercises, filtered and keyset-paginated, latest start first by default.
     With `format=csv|ndjson|geojson` every matching exercise is streamed as a file
     (GeoJSON holds the exercises that have coordinates)."""
-    return list_response(request, session, listing, format, service.query(filters, listing), COLLECTION)
+    return list_response(
+        request, session, listing, format, service.query(filters, listing, caller.sees_unpublished), COLLECTION
+    )
 
 
 @router.post(
@@ -49,33 +63,51 @@ def list_exercises(
     response_model=ExercisePublic,
     responses=WRITE_ERRORS,
 )
-def create_exercise(payload: ExerciseCreate, session: SessionDep) -> JSONResponse:
-    """Create an exercise; answers 201 with the record and its `Location`. An unknown
-    actor or source reference is 422 naming the field."""
+def create_exercise(caller: WriteScope, request: Request, payload: ExerciseCreate, session: SessionDep) -> Response:
+    """Create an exercise; answers 201 with the record, its `ETag` and its `Location`. An
+    unknown actor or source reference is 422 naming the field."""
     exercise = service.create(session, payload)
-    return created(service.public(session, exercise), f"/v1/exercises/{exercise.id}")
+    return etags.answer(
+        request, service.public(session, exercise), status_code=201, location=f"/v1/exercises/{exercise.id}"
+    )
 
 
 @router.get(
-    "/{exercise}", name="read", summary="Read an exercise", response_model=ExercisePublic, responses=READ_ERRORS
+    "/{exercise}",
+    name="read",
+    summary="Read an exercise",
+    response_model=ExercisePublic,
+    responses=READ_ERRORS | etags.NOT_MODIFIED,
 )
-def read_exercise(exercise: IdPath, session: SessionDep) -> JSONResponse:
-    """One exercise, by id."""
-    return JSONResponse(service.public(session, service.get(session, exercise)))
+def read_exercise(caller: ReadScope, request: Request, exercise: IdPath, session: SessionDep) -> Response:
+    """One exercise, by id, with its `ETag`; 304 when `If-None-Match` names it. A draft is
+    answered only to keys with `write` (404 to anyone else); a retracted exercise is 404 to
+    everyone."""
+    row = readable(session, Exercise, exercise, caller.sees_unpublished)
+    return etags.answer(request, service.public(session, row))
 
 
 @router.patch(
     "/{exercise}", name="update", summary="Update an exercise", response_model=ExercisePublic, responses=UPDATE_ERRORS
 )
-def update_exercise(exercise: IdPath, patch: merge_patch_body(ExerciseUpdate), session: SessionDep) -> JSONResponse:
+def update_exercise(
+    caller: WriteScope,
+    request: Request,
+    exercise: IdPath,
+    patch: merge_patch_body(ExerciseUpdate),
+    if_match: IfMatch,
+    session: SessionDep,
+) -> Response:
     """Apply a JSON merge patch; `version` grows by one when anything changes. Setting
-    `status` to `retracted` retracts the exercise, as `DELETE` does."""
-    row = service.update(session, exercise, patch.model_dump(exclude_unset=True))
-    return JSONResponse(service.public(session, row))
+    `status` to `retracted` retracts the exercise, as `DELETE` does. With `If-Match`, only
+    if the exercise is still at that version (else 412, nothing written)."""
+    row = service.update(session, exercise, patch.model_dump(exclude_unset=True), if_match)
+    return etags.answer(request, service.public(session, row))
 
 
-@router.delete("/{exercise}", name="delete", summary="Retract an exercise", status_code=204, responses=READ_ERRORS)
-def delete_exercise(exercise: IdPath, session: SessionDep) -> Response:
-    """Retract the exercise: it disappears from lists and reads but stays in the database."""
-    service.delete(session, exercise)
+@router.delete("/{exercise}", name="delete", summary="Retract an exercise", status_code=204, responses=DELETE_ERRORS)
+def delete_exercise(caller: WriteScope, exercise: IdPath, if_match: IfMatch, session: SessionDep) -> Response:
+    """Retract the exercise: it disappears from lists and reads but stays in the database.
+    With `If-Match`, only if the exercise is still at that version (else 412)."""
+    service.delete(session, exercise, if_match)
     return Response(status_code=204)

@@ -5,9 +5,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from app.access.visibility import listable
 from app.actors import service as actors
 from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters
-from app.kit import search
+from app.kit import etags, search
+from app.kit.etags import Precondition
 from app.kit.records import ensure_unique, get_live, retract, settle, utcnow, write_fields
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
@@ -20,8 +22,8 @@ LINKS = {"participants", "sources"}
 END = func.coalesce(Exercise.end_date, Exercise.start_date)
 
 
-def get(session: Session, exercise_id: str) -> Exercise:
-    return get_live(session, Exercise, exercise_id)
+def get(session: Session, exercise_id: str, for_update: bool = False) -> Exercise:
+    return get_live(session, Exercise, exercise_id, for_update=for_update)
 
 
 def replace(session: Session, exercise: Exercise, data: ExerciseCreate) -> bool:
@@ -55,16 +57,20 @@ def as_input(session: Session, exercise: Exercise) -> dict[str, Any]:
     return data
 
 
-def update(session: Session, exercise_id: str, patch: dict[str, Any]) -> Exercise:
-    exercise = get(session, exercise_id)
+def update(
+    session: Session, exercise_id: str, patch: dict[str, Any], precondition: Precondition | None = None
+) -> Exercise:
+    exercise = get(session, exercise_id, for_update=True)
+    etags.check(precondition, exercise.version)
     replace(session, exercise, validate_merged(ExerciseCreate, as_input(session, exercise), patch))
     return exercise
 
 
-def delete(session: Session, exercise_id: str) -> None:
-    exercise = get(session, exercise_id)
+def delete(session: Session, exercise_id: str, precondition: Precondition | None = None) -> None:
+    exercise = get(session, exercise_id, for_update=True)
+    etags.check(precondition, exercise.version)
     exercise.status = RecordStatus.retracted
-    retract(exercise)
+    retract(session, exercise)
     session.flush()
 
 
@@ -72,8 +78,10 @@ def active_on(day: date) -> Any:
     return (Exercise.start_date <= day) & (END >= day)
 
 
-def query(filters: ExerciseFilters, listing: Any = None) -> Any:
-    stmt = select(*PUBLIC_COLUMNS).where(Exercise.retracted_at.is_(None))
+def query(filters: ExerciseFilters, listing: Any = None, unpublished: bool = False) -> Any:
+    """The exercises matching ``filters`` that the caller may list: published ones, or with
+    ``unpublished`` drafts and asked-for retracted ones too."""
+    stmt = select(*PUBLIC_COLUMNS).where(*listable(Exercise, filters.status, unpublished))
     if filters.actor:
         stmt = stmt.where(Exercise.id.in_(actors.involved(RESOURCE, filters.actor)))
     if filters.domain:

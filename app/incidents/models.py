@@ -35,7 +35,16 @@ class Incident(IncidentBase, RecordColumns, table=True):
         # Partial: lists and aggregates read live incidents only, and so are answered from the
         # index alone (a stats scan over a million rows reads no table page).
         Index("ix_incidents_live_occurred_on_id", "occurred_on", "id", **LIVE),
-        Index("ix_incidents_live_kind_occurred_on_id", "kind", "occurred_on", "id", **LIVE),
+        # Status and retracted_at too: stats count each kind's date ranges from this index alone.
+        Index(
+            "ix_incidents_live_kind_occurred_on_id_status",
+            "kind",
+            "occurred_on",
+            "id",
+            "status",
+            "retracted_at",
+            **LIVE,
+        ),
         Index("ix_incidents_live_created_at_id", "created_at", "id", **LIVE),
         Index("ix_incidents_live_updated_at_id", "updated_at", "id", **LIVE),
     )
@@ -148,4 +157,8 @@ class IncidentFilters(SQLModel):
         "Sorted by relevance unless `sort` is given.",
     )
     tag: list[str] = Field(default_factory=list, description="Repeat for OR.")
-    status: list[RecordStatus] = Field(default_factory=list, description="Repeat for OR.")
+    status: list[RecordStatus] = Field(
+        default_factory=list,
+        description="Repeat for OR. Drafts and retracted records are listed only for keys with `write`; "
+        "retracted ones only when `status=retracted` is asked for.",
+    )

@@ -2,6 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from app.access.deps import ReadScope, WriteScope
+from app.access.visibility import readable
 from app.db import SessionDep
 from app.incidents import service
 from app.incidents.models import (
@@ -12,10 +14,20 @@ from app.incidents.models import (
     IncidentPublic,
     IncidentUpdate,
 )
+from app.kit import etags
+from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
-from app.kit.responses import JSONResponse, created
-from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERRORS, IdPath, merge_patch_body
+from app.kit.responses import JSONResponse
+from app.kit.routing import (
+    DELETE_ERRORS,
+    LIST_ERRORS,
+    READ_ERRORS,
+    UPDATE_ERRORS,
+    WRITE_ERRORS,
+    IdPath,
+    merge_patch_body,
+)
 from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
@@ -36,6 +48,7 @@ IncidentListing = Annotated[
 
 @router.get("", name="list", summary="List incidents", response_model=Page[IncidentPublic], responses=LIST_ERRORS)
 def list_incidents(
+    caller: ReadScope,
     request: Request,
     session: SessionDep,
     listing: IncidentListing,
@@ -45,7 +58,9 @@ def list_incidents(
     """Diplomatic incidents, filtered and keyset-paginated, newest first by default.
     With `format=csv|ndjson|geojson` every matching incident is streamed as a file
     (GeoJSON holds the incidents that have coordinates)."""
-    return list_response(request, session, listing, format, service.query(filters, listing), COLLECTION)
+    return list_response(
+        request, session, listing, format, service.query(filters, listing, caller.sees_unpublished), COLLECTION
+    )
 
 
 @router.post(
@@ -56,19 +71,28 @@ def list_incidents(
     response_model=IncidentPublic,
     responses=WRITE_ERRORS,
 )
-def create_incident(payload: IncidentCreate, session: SessionDep) -> JSONResponse:
-    """Create an incident; answers 201 with the record and its `Location`. An unknown
-    actor, incident or source reference is 422 naming the field."""
+def create_incident(caller: WriteScope, request: Request, payload: IncidentCreate, session: SessionDep) -> Response:
+    """Create an incident; answers 201 with the record, its `ETag` and its `Location`. An
+    unknown actor, incident or source reference is 422 naming the field."""
     incident = service.create(session, payload)
-    return created(service.public(session, incident), f"/v1/incidents/{incident.id}")
+    return etags.answer(
+        request, service.public(session, incident), status_code=201, location=f"/v1/incidents/{incident.id}"
+    )
 
 
 @router.get(
-    "/{incident}", name="read", summary="Read an incident", response_model=IncidentPublic, responses=READ_ERRORS
+    "/{incident}",
+    name="read",
+    summary="Read an incident",
+    response_model=IncidentPublic,
+    responses=READ_ERRORS | etags.NOT_MODIFIED,
 )
-def read_incident(incident: IdPath, session: SessionDep) -> JSONResponse:
-    """One incident, by id."""
-    return JSONResponse(service.public(session, service.get(session, incident)))
+def read_incident(caller: ReadScope, request: Request, incident: IdPath, session: SessionDep) -> Response:
+    """One incident, by id, with its `ETag`; 304 when `If-None-Match` names it. A draft is
+    answered only to keys with `write` (404 to anyone else); a retracted incident is 404 to
+    everyone."""
+    row = readable(session, Incident, incident, caller.sees_unpublished)
+    return etags.answer(request, service.public(session, row))
 
 
 @router.get(
@@ -78,26 +102,35 @@ def read_incident(incident: IdPath, session: SessionDep) -> JSONResponse:
     response_model=ChainPage,
     responses=READ_ERRORS,
 )
-def incident_chain(incident: IdPath, session: SessionDep) -> JSONResponse:
+def incident_chain(caller: ReadScope, incident: IdPath, session: SessionDep) -> JSONResponse:
     """Every incident reachable from this one through `responds_to`, in either direction,
     oldest first; each carries `depth`: 0 for the chain's first move, n+1 for an answer to an
     incident at depth n (the deepest, when it answers several). An incident alone is a chain
     of one."""
-    return JSONResponse({"data": service.chain(session, incident)})
+    return JSONResponse({"data": service.chain(session, incident, caller.sees_unpublished)})
 
 
 @router.patch(
     "/{incident}", name="update", summary="Update an incident", response_model=IncidentPublic, responses=UPDATE_ERRORS
 )
-def update_incident(incident: IdPath, patch: merge_patch_body(IncidentUpdate), session: SessionDep) -> JSONResponse:
+def update_incident(
+    caller: WriteScope,
+    request: Request,
+    incident: IdPath,
+    patch: merge_patch_body(IncidentUpdate),
+    if_match: IfMatch,
+    session: SessionDep,
+) -> Response:
     """Apply a JSON merge patch; `version` grows by one when anything changes. Setting
-    `status` to `retracted` retracts the incident, as `DELETE` does."""
-    row = service.update(session, incident, patch.model_dump(exclude_unset=True))
-    return JSONResponse(service.public(session, row))
+    `status` to `retracted` retracts the incident, as `DELETE` does. With `If-Match`, only
+    if the incident is still at that version (else 412, nothing written)."""
+    row = service.update(session, incident, patch.model_dump(exclude_unset=True), if_match)
+    return etags.answer(request, service.public(session, row))
 
 
-@router.delete("/{incident}", name="delete", summary="Retract an incident", status_code=204, responses=READ_ERRORS)
-def delete_incident(incident: IdPath, session: SessionDep) -> Response:
-    """Retract the incident: it disappears from lists and reads but stays in the database."""
-    service.delete(session, incident)
+@router.delete("/{incident}", name="delete", summary="Retract an incident", status_code=204, responses=DELETE_ERRORS)
+def delete_incident(caller: WriteScope, incident: IdPath, if_match: IfMatch, session: SessionDep) -> Response:
+    """Retract the incident: it disappears from lists and reads but stays in the database.
+    With `If-Match`, only if the incident is still at that version (else 412)."""
+    service.delete(session, incident, if_match)
     return Response(status_code=204)

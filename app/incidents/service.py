@@ -1,16 +1,26 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from app.access.visibility import listable, readable
 from app.actors import service as actors
+from app.actors.models import Actor, Involvement
 from app.incidents.models import Incident, IncidentCreate, IncidentFilters, Reply
-from app.kit import search
-from app.kit.problems import invalid
+from app.kit import etags, search
+from app.kit.etags import Precondition
+from app.kit.problems import Conflict, Problem, ValidationFailed, invalid
 from app.kit.records import (
+    check_refs,
     ensure_unique,
     get_live,
+    insert_rows,
+    link_rows,
+    lookup,
+    new_id,
+    note_created,
     replace_links,
     resolve_refs,
     retract,
@@ -21,6 +31,7 @@ from app.kit.records import (
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
 from app.sources import service as sources
+from app.sources.models import Citation, Source
 from app.vocab import RecordStatus
 
 RESOURCE = "incident"
@@ -29,8 +40,8 @@ PUBLIC_COLUMNS = [c for c in Incident.__table__.c if c.key != "retracted_at"]
 LINKS = {"initiators", "targets", "responds_to", "sources"}
 
 
-def get(session: Session, incident_id: str) -> Incident:
-    return get_live(session, Incident, incident_id)
+def get(session: Session, incident_id: str, for_update: bool = False) -> Incident:
+    return get_live(session, Incident, incident_id, for_update=for_update)
 
 
 def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[str]:
@@ -60,16 +71,69 @@ def replace(session: Session, incident: Incident, data: IncidentCreate) -> bool:
         values["retracted_at"] = utcnow()
     changed, is_new = write_fields(session, incident, values)
     links = [(a, "initiator") for a in initiators] + [(a, "target") for a in targets]
-    changed |= actors.set_involvements(session, RESOURCE, incident.id, links)
+    changed |= actors.set_involvements(session, RESOURCE, incident.id, links, incident.occurred_on)
     changed |= replace_links(session, Reply, {"incident_id": incident.id}, [{"responds_to_id": a} for a in answered])
     changed |= sources.set_citations(session, RESOURCE, incident.id, cited)
     return settle(session, incident, is_new, changed)
 
 
 def create(session: Session, data: IncidentCreate) -> Incident:
-    incident = Incident(kind=data.kind, title=data.title, occurred_on=data.occurred_on)
-    replace(session, incident, data)
-    return incident
+    (outcome,) = create_many(session, [data])
+    if isinstance(outcome, Problem):
+        raise outcome
+    return session.get_one(Incident, outcome)
+
+
+def create_many(session: Session, items: Sequence[IncidentCreate]) -> list[str | Problem]:
+    """Create incidents in bulk: one query for each kind of reference and one insert for each
+    table, whatever the count. Each item answers its new id, or the problem that kept it out;
+    an item may answer (``responds_to``) an earlier one by its ``external_ref``."""
+    actor_ids = lookup(session, Actor, (r for d in items for r in (*d.initiators, *d.targets)), "slug")
+    source_ids = lookup(session, Source, (r for d in items for r in d.sources), "url", "external_ref")
+    incident_ids = lookup(session, Incident, (r for d in items for r in d.responds_to), "external_ref")
+    refs = [d.external_ref for d in items if d.external_ref]
+    taken = set(session.execute(select(Incident.external_ref).where(Incident.external_ref.in_(refs))).scalars())
+    rows: dict[type, list[dict[str, Any]]] = {Incident: [], Involvement: [], Reply: [], Citation: []}
+    snapshots: dict[str, dict[str, Any]] = {}
+    outcomes: list[str | Problem] = []
+    now = utcnow()
+    for data in items:
+        if data.external_ref in taken:
+            outcomes.append(Conflict(f"Another incident already has external_ref {data.external_ref!r}."))
+            continue
+        initiators, errors = check_refs(actor_ids, data.initiators, ["body", "initiators"], "actor")
+        targets, more = check_refs(actor_ids, data.targets, ["body", "targets"], "actor")
+        answered, more2 = check_refs(incident_ids, data.responds_to, ["body", "responds_to"], "incident")
+        cited, more3 = check_refs(source_ids, data.sources, ["body", "sources"], "source")
+        errors += more + more2 + more3
+        if errors:
+            outcomes.append(ValidationFailed(errors[0]["msg"], errors=errors))
+            continue
+        incident_id = new_id()
+        values = data.model_dump(exclude=LINKS)
+        retracted = now if data.status == RecordStatus.retracted else None
+        rows[Incident].append(
+            {**values, "id": incident_id, "created_at": now, "updated_at": now, "version": 1, "retracted_at": retracted}
+        )
+        owner = {"resource": RESOURCE, "record_id": incident_id}
+        parties = [(a, "initiator") for a in initiators] + [(a, "target") for a in targets]
+        rows[Involvement] += actors.involvement_rows(RESOURCE, incident_id, parties, data.occurred_on)
+        rows[Reply] += link_rows({"incident_id": incident_id}, [{"responds_to_id": a} for a in answered])
+        rows[Citation] += link_rows(owner, [{"source_id": s} for s in cited])
+        snapshots[incident_id] = {
+            **values,
+            "initiators": initiators,
+            "targets": targets,
+            "responds_to": answered,
+            "sources": cited,
+        }
+        if data.external_ref:
+            taken.add(data.external_ref)
+            incident_ids[data.external_ref] = incident_id
+        outcomes.append(incident_id)
+    insert_rows(session, rows)
+    note_created(session, Incident, snapshots, now)
+    return outcomes
 
 
 def as_input(session: Session, incident: Incident) -> dict[str, Any]:
@@ -86,30 +150,32 @@ def as_input(session: Session, incident: Incident) -> dict[str, Any]:
     return data
 
 
-def update(session: Session, incident_id: str, patch: dict[str, Any]) -> Incident:
-    incident = get(session, incident_id)
+def update(
+    session: Session, incident_id: str, patch: dict[str, Any], precondition: Precondition | None = None
+) -> Incident:
+    incident = get(session, incident_id, for_update=True)
+    etags.check(precondition, incident.version)
     replace(session, incident, validate_merged(IncidentCreate, as_input(session, incident), patch))
     return incident
 
 
-def delete(session: Session, incident_id: str) -> None:
-    incident = get(session, incident_id)
+def delete(session: Session, incident_id: str, precondition: Precondition | None = None) -> None:
+    incident = get(session, incident_id, for_update=True)
+    etags.check(precondition, incident.version)
     incident.status = RecordStatus.retracted
-    retract(incident)
+    retract(session, incident)
     session.flush()
 
 
-def query(filters: IncidentFilters, listing: Any = None) -> Any:
-    """The live incidents matching ``filters``; with a listing, ``from``/``to`` become its
-    bound on ``occurred_on``."""
-    stmt = select(*PUBLIC_COLUMNS).where(Incident.retracted_at.is_(None))
+def query(filters: IncidentFilters, listing: Any = None, unpublished: bool = False) -> Any:
+    """The incidents matching ``filters`` that the caller may list (published ones, or with
+    ``unpublished`` drafts and asked-for retracted ones too); with a listing, ``from``/``to``
+    become its bound on ``occurred_on``."""
+    stmt = select(*PUBLIC_COLUMNS).where(*listable(Incident, filters.status, unpublished))
     if filters.kind:
         stmt = stmt.where(Incident.kind.in_(filters.kind))
     if filters.status:
         stmt = stmt.where(Incident.status.in_(filters.status))
-    for refs_, roles in ((filters.actor, ROLES), (filters.initiator, ["initiator"]), (filters.target, ["target"])):
-        if refs_:
-            stmt = stmt.where(Incident.id.in_(actors.involved(RESOURCE, refs_, roles)))
     if filters.q:
         stmt = search.search(stmt, "incidents", filters.q, listing)
     if filters.tag:
@@ -121,7 +187,106 @@ def query(filters: IncidentFilters, listing: Any = None) -> Any:
             stmt = stmt.where(Incident.occurred_on >= filters.from_)
         if filters.to:
             stmt = stmt.where(Incident.occurred_on <= filters.to)
+    by_actor = [
+        (refs_, roles)
+        for refs_, roles in ((filters.actor, ROLES), (filters.initiator, ["initiator"]), (filters.target, ["target"]))
+        if refs_
+    ]
+    if by_actor and listing is not None and listing.sort.column is Incident.occurred_on:
+        bounds = (filters.from_, filters.to)
+        return lambda page, limit: walked(stmt, by_actor, page, bounds, limit)
+    for refs_, roles in by_actor:
+        stmt = stmt.where(Incident.id.in_(actors.involved(RESOURCE, refs_, roles)))
     return stmt
+
+
+ActorFilter = tuple[Sequence[str], Sequence[str]]  # actor ids or slugs, and the roles any of them may have
+
+
+def walked(stmt: Select, by_actor: Sequence[ActorFilter], listing: Any, bounds: tuple[Any, Any], limit: int) -> Select:
+    """``stmt`` (a query of incidents) kept to the incidents of a page that pass every actor
+    filter of ``by_actor``.
+
+    Each (actor, role) of one filter walks its own involvements in date order, from the index
+    on ``(actor, resource, role, occurred_on, record_id)``, checking ``stmt``'s conditions and
+    the other filters (by primary key) as it goes and stopping after a page; the page is then
+    chosen among those few incidents. The filter walked is the one with the fewest
+    involvements (counted up to ``PROBE``, in the query itself); the others' walks stop
+    before their first row. So a page costs what it holds, however busy the actors, and a
+    busy actor paired with a quiet one costs what the quiet one holds."""
+    conditions = [] if stmt.whereclause is None else [stmt.whereclause]
+    ids = [actors.ids_named(refs_) for refs_, _ in by_actor]
+    sizes = [involvement_probe(actor_ids, roles) for actor_ids, (_, roles) in zip(ids, by_actor, strict=True)]
+    arms = []
+    for n, (refs_, roles) in enumerate(by_actor):
+        others = [
+            (actor_ids, other) for m, (actor_ids, (_, other)) in enumerate(zip(ids, by_actor, strict=True)) if m != n
+        ]
+        quietest = [sizes[n] <= size if n < m else sizes[n] < size for m, size in enumerate(sizes) if m != n]
+        for ref in refs_:
+            for role in roles:
+                link = aliased(Involvement)
+                arm = (
+                    select(link.record_id)
+                    .join(Incident, Incident.id == link.record_id)
+                    .where(
+                        link.actor_id == _actor_id(ref),
+                        link.resource == RESOURCE,
+                        link.role == role,
+                        *conditions,
+                        *(involves(link.record_id, actor_ids, other) for actor_ids, other in others),
+                    )
+                )
+                page = listing.apply(arm, link.record_id, limit=limit, column=link.occurred_on, bounds=bounds)
+                if quietest:  # a limit is evaluated once, before any row: 0 skips a busier walk
+                    page = select(page.subquery()).limit(case((and_(*quietest), limit + 1), else_=0))
+                arms.append(select(page.subquery().c.record_id))
+    return stmt.where(Incident.id.in_(union_all(*arms)))
+
+
+PROBE = 1000
+
+
+def involvement_probe(actor_ids: Any, roles: Sequence[str], to: Any = None) -> Any:
+    """How many incidents (up to ``to``) have one of ``actor_ids`` in one of ``roles``,
+    counted from the index and only up to ``PROBE``: enough to tell a quiet actor from a
+    busy one before choosing which to walk."""
+    rows = select(Involvement.record_id).where(
+        Involvement.actor_id.in_(actor_ids), Involvement.resource == RESOURCE, Involvement.role.in_(roles)
+    )
+    if to is not None:
+        rows = rows.where(Involvement.occurred_on <= to)
+    return select(func.count()).select_from(rows.limit(PROBE).subquery()).scalar_subquery()
+
+
+def _actor_id(ref: str) -> Any:
+    """The id of the actor ``ref`` names by id or slug (an id wins), as a subquery."""
+    return (
+        select(Actor.id)
+        .where(or_(Actor.id == ref, Actor.slug == ref))
+        .order_by((Actor.id == ref).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def involves(record_id: Any, actor_ids: Any, roles: Sequence[str]) -> Any:
+    """One of ``actor_ids`` has one of ``roles`` in the incident ``record_id``: a primary-key
+    lookup for each incident walked. (Written as a scalar subquery, which PostgreSQL keeps
+    as such, where an ``EXISTS`` may become a hash join over all the actors' incidents.)"""
+    check = aliased(Involvement)
+    return (
+        select(check.record_id)
+        .where(
+            check.resource == RESOURCE,
+            check.record_id == record_id,
+            check.role.in_(roles),
+            check.actor_id.in_(actor_ids),
+        )
+        .limit(1)
+        .scalar_subquery()
+        .is_not(None)
+    )
 
 
 def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -132,13 +297,16 @@ def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[st
         select(Reply.incident_id, Reply.responds_to_id).where(Reply.incident_id.in_(ids)).order_by(Reply.position)
     ).all()
     answered = refs(session, [r.responds_to_id for r in replies])
+    answers: dict[str, list[dict[str, Any]]] = {}
+    for reply in replies:
+        answers.setdefault(reply.incident_id, []).append(answered[reply.responds_to_id])
     out = []
     for row in rows:
         record = {c.key: row[c.key] for c in PUBLIC_COLUMNS}
         links = parties.get(row["id"], [])
         record["initiators"] = [ref for role, ref in links if role == "initiator"]
         record["targets"] = [ref for role, ref in links if role == "target"]
-        record["responds_to"] = [answered[r.responds_to_id] for r in replies if r.incident_id == row["id"]]
+        record["responds_to"] = answers.get(row["id"], [])
         record["sources"] = cited.get(row["id"], [])
         out.append(record)
     return out
@@ -150,20 +318,21 @@ def public(session: Session, incident: Incident) -> dict[str, Any]:
     return hydrate(session, [row])[0]
 
 
-def chain(session: Session, incident_id: str) -> list[dict[str, Any]]:
+def chain(session: Session, incident_id: str, unpublished: bool = False) -> list[dict[str, Any]]:
     """The whole retaliation chain ``incident_id`` belongs to, oldest first, with depths.
 
     One recursive query finds every incident reachable through ``responds_to`` in either
     direction (``UNION`` keeps each once, so cycles in bad data end the recursion); a
     second reads the edges among them. Depth is 0 for a first move (answering nothing in
-    the chain) and one more than the deepest incident an answer responds to.
+    the chain) and one more than the deepest incident an answer responds to. Without
+    ``unpublished`` only published incidents are answered.
     """
-    get(session, incident_id)
+    readable(session, Incident, incident_id, unpublished)
     members = select(literal(incident_id).label("id")).cte("members", recursive=True)
     members = members.union(*_chain_steps(members, session.get_bind().dialect.name))
     rows = session.execute(
         select(*PUBLIC_COLUMNS)
-        .where(Incident.id.in_(select(members.c.id)), Incident.retracted_at.is_(None))
+        .where(Incident.id.in_(select(members.c.id)), *listable(Incident, [], unpublished))
         .order_by(Incident.occurred_on, Incident.id)
     ).all()
     ids = [r.id for r in rows]

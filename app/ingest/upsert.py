@@ -20,7 +20,7 @@ from app.exercises import service as exercises
 from app.exercises.models import Exercise, ExerciseCreate
 from app.incidents import service as incidents
 from app.incidents.models import Incident, IncidentCreate
-from app.kit.problems import from_pydantic
+from app.kit.problems import NotFound, from_pydantic, invalid
 from app.sources import service as sources
 from app.sources.models import Source, SourceCreate
 
@@ -34,15 +34,22 @@ class Kind:
     keys: tuple[str, ...]
     create: Callable[[Session, Any], Any]
     replace: Callable[[Session, Any, Any], bool]
+    create_many: Callable[[Session, list[Any]], list[Any]] | None = None
+    """Creates many records at once (answering an id or a problem each), where the type has it."""
 
 
 KINDS: dict[str, Kind] = {
     "actor": Kind(ActorCreate, Actor, ("external_ref", "slug"), actors.create, actors.replace),
     "source": Kind(SourceCreate, Source, ("external_ref", "url"), sources.create, sources.replace),
-    "incident": Kind(IncidentCreate, Incident, ("external_ref",), incidents.create, incidents.replace),
+    "incident": Kind(
+        IncidentCreate, Incident, ("external_ref",), incidents.create, incidents.replace, incidents.create_many
+    ),
     "exercise": Kind(ExerciseCreate, Exercise, ("external_ref",), exercises.create, exercises.replace),
     "channel": Kind(ChannelCreate, Channel, ("external_ref",), channels.create, channels.replace),
 }
+STATUS_KEYS = ("external_ref",)
+TYPES = (*KINDS, "channel_status")
+"""Record types an import line may name, in the order a careful file lists them."""
 
 
 def _existing(session: Session, kind: Kind, data: BaseModel) -> Any:
@@ -59,27 +66,52 @@ def upsert(session: Session, record: dict[str, Any]) -> tuple[str, Outcome]:
     if type_ == "channel_status":
         return type_, _upsert_status(session, record)
     kind = KINDS[type_]
-    data = _validate(kind.model, record)
+    data = validate(kind.model, record)
     row = _existing(session, kind, data)
     if row is None:
         kind.create(session, data)
         return type_, "created"
-    return type_, "updated" if kind.replace(session, row, data) else "unchanged"
+    return type_, write_over(session, kind, row, data)
+
+
+def write_over(session: Session, kind: Kind, row: Any, data: BaseModel) -> Outcome:
+    return "updated" if kind.replace(session, row, data) else "unchanged"
+
+
+def existing_by_key(session: Session, kind: Kind, key: str, values: list[str]) -> dict[str, Any]:
+    """The stored records (retracted ones included) whose ``key`` is one of ``values``."""
+    column = getattr(kind.table, key)
+    stmt = select(kind.table).where(column.in_(values)).with_for_update()  # written over next
+    rows = session.execute(stmt).scalars() if values else []
+    return {getattr(row, key): row for row in rows}
 
 
 def _upsert_status(session: Session, record: dict[str, Any]) -> Outcome:
-    channel = channels.resolve_one(session, str(record.pop("channel", "")))
-    data = _validate(StatusChangeCreate, record)
-    if (
-        data.external_ref
-        and session.execute(select(StatusChange.id).where(StatusChange.external_ref == data.external_ref)).first()
-    ):
-        return "unchanged"
-    channels.record_change(session, channel, data)
-    return "created"
+    channel = _channel(session, record.pop("channel", None))
+    data = validate(StatusChangeCreate, record)
+    change = _existing_status(session, data.external_ref)
+    if change is None:
+        channels.record_change(session, channel, data)
+        return "created"
+    return "updated" if channels.replace_change(session, change, channel, data) else "unchanged"
 
 
-def _validate(model: type[BaseModel], record: dict[str, Any]) -> Any:
+def _channel(session: Session, ref: Any) -> Channel:
+    if not isinstance(ref, str) or not ref:
+        raise invalid(["body", "channel"], "Name the channel by id or external_ref.", "missing")
+    try:
+        return channels.resolve_one(session, ref)
+    except NotFound:
+        raise invalid(["body", "channel"], f"Unknown channel {ref!r}.", "unknown_reference") from None
+
+
+def _existing_status(session: Session, external_ref: str | None) -> StatusChange | None:
+    if not external_ref:
+        return None
+    return session.execute(select(StatusChange).where(StatusChange.external_ref == external_ref)).scalar_one_or_none()
+
+
+def validate(model: type[BaseModel], record: dict[str, Any]) -> Any:
     try:
         return model.model_validate(record)
     except ValidationError as exc:

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as ASGIMessage
 
-from app.kit.problems import PayloadTooLarge, Problem, UnsupportedMediaType, invalid, render
+from app.kit.problems import PayloadTooLarge, UnsupportedMediaType, invalid, refuse
 
 # ``\u0000`` in JSON text, unless its backslash is itself escaped
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -18,6 +18,11 @@ _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 JSON_TYPES = ("application/json",)
 NDJSON_TYPE = "application/x-ndjson"
+IMPORT_PATH = "/v1/import"
+
+
+def has_escaped_nul(text: bytes) -> bool:
+    return _ESCAPED_NUL.search(text) is not None
 
 
 def _is_json(content_type: str, allow_ndjson: bool) -> bool:
@@ -38,17 +43,17 @@ class BodyGuard:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         is_import = scope["path"] == self.import_path
         limit = self.import_max_body_bytes if is_import else self.max_body_bytes
         length = headers.get("content-length")
         has_body = headers.get("transfer-encoding") == "chunked" or (length not in (None, "0"))
         if length is not None and length.isdigit() and int(length) > limit:
-            await self._refuse(scope, send, PayloadTooLarge(f"The request body is larger than {limit} bytes."))
+            await refuse(scope, send, PayloadTooLarge(f"The request body is larger than {limit} bytes."))
             return
         if has_body and not _is_json(headers.get("content-type", ""), is_import):
             accepted = "application/json" + (" or application/x-ndjson" if is_import else "")
-            await self._refuse(scope, send, UnsupportedMediaType(f"Send the body as {accepted}."))
+            await refuse(scope, send, UnsupportedMediaType(f"Send the body as {accepted}."))
             return
 
         received = 0
@@ -64,21 +69,14 @@ class BodyGuard:
 
         await self.app(scope, limited_receive, send)
 
-    @staticmethod
-    async def _refuse(scope: Scope, send: Send, problem: Problem) -> None:
-        await render(Request(scope), problem)(scope, _drain, send)
-
-
-async def _drain() -> ASGIMessage:
-    return {"type": "http.disconnect"}
-
 
 async def reject_nul(request: Request) -> None:
     """A dependency of every route: 422 for a NUL character in the path, the query or a
-    JSON body (the body is read once; FastAPI reuses it)."""
+    JSON body (the body is read once; FastAPI reuses it). An import's body is streamed, and
+    checked line by line instead."""
     if "\x00" in request.url.path:
         raise invalid(["path"], "The path contains a NUL character.")
     if any("\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()):
         raise invalid(["query"], "The query contains a NUL character.")
-    if request.method in BODY_METHODS and _ESCAPED_NUL.search(await request.body()):
+    if request.method in BODY_METHODS and request.url.path != IMPORT_PATH and has_escaped_nul(await request.body()):
         raise invalid(["body"], "The body contains a NUL character.")

@@ -2,7 +2,8 @@
 
 Every response carries ``X-Request-ID``: the client's own (when it is a short printable
 token) or a new one. The access log line names the route template, not the raw path, so
-that ids in paths do not explode log cardinality.
+that ids in paths do not explode log cardinality (nor a query string leak into logs), and the
+public id of the request's API key, never the key itself.
 """
 
 import logging
@@ -81,6 +82,7 @@ class RequestLog:
                         "request_id": request_id,
                         "method": scope["method"],
                         "route": route,
+                        "key_id": scope["state"].get("key_id"),
                         "status": status,
                         "duration_ms": round(elapsed * 1000, 3),
                     }

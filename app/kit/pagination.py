@@ -17,7 +17,7 @@ import hmac
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import orjson
@@ -51,16 +51,14 @@ def sort_parser(allowed: Iterable[Any], default: str, searchable: bool = False) 
     searchable collection also sorts by ``relevance`` (best match first), its default
     when ``q`` is given."""
     columns = {c.key: c for c in allowed} | ({"relevance": RELEVANCE} if searchable else {})
-    choices = ", ".join(f"{name}, -{name}" for name in columns)
-    described = f"Sort field, `-` for descending. One of: {choices}. Default `{default}`" + (
+    described = f"Sort field, `-` for descending. Default `{default}`" + (
         ", or `relevance` when `q` is given." if searchable else "."
     )
+    tokens = Literal[tuple(token for name in columns for token in (name, f"-{name}"))]
 
-    def parse(request: Request, sort: Annotated[str | None, Query(description=described)] = None) -> Sort:
+    def parse(request: Request, sort: Annotated[tokens | None, Query(description=described)] = None) -> Sort:
         token = sort or ("relevance" if searchable and request.query_params.get("q") else default)
         name = token.removeprefix("-")
-        if name not in columns:
-            raise invalid(["query", "sort"], f"Unknown sort field {name!r}; allowed: {choices}.")
         if name == "relevance" and not request.query_params.get("q"):
             raise invalid(["query", "sort"], "Sorting by relevance needs a search text `q`.")
         return Sort(name, columns[name], token.startswith("-"))
@@ -129,7 +127,7 @@ class Listing:
 
     def apply(
         self,
-        stmt: Select,
+        stmt: "PageQuery",
         id_column: Any,
         limit: int | None = None,
         column: Any = None,
@@ -137,7 +135,10 @@ class Listing:
     ) -> Select:
         """Order ``stmt`` by the sort, bound it by the range and the cursor, limit it to a
         page (and one row more, to tell whether another page follows). ``column`` and
-        ``bounds`` stand in for the sort column and its range in a query of another table."""
+        ``bounds`` stand in for the sort column and its range in a query of another table.
+        A callable ``stmt`` is first asked for the query of this page: ``stmt(listing, limit)``."""
+        if callable(stmt):
+            stmt = stmt(self, limit or self.limit)
         column = self.sort.column if column is None else column
         lo, hi = (self._lo, self._hi) if bounds is None else bounds
         if self.after is not None:
@@ -179,12 +180,19 @@ class Listing:
             raise InvalidCursor("The cursor is malformed or was altered.") from None
 
 
+PageQuery = Select | Callable[[Listing, int], Select]
+"""A list's query, or a function building it for one page (for queries whose inner parts
+are bounded by the page, such as walks of several indexes)."""
+
+
 def listing_dependency(sort: Callable[..., Sort]) -> Callable[..., Listing]:
     def build(
         request: Request,
         sort: Annotated[Sort, Depends(sort)],
         limit: Annotated[int, Query(ge=1, le=500, description="Rows per page, 1–500.")] = 50,
-        cursor: Annotated[str | None, Query(description="Opaque cursor from a previous page's `next_cursor`.")] = None,
+        cursor: Annotated[
+            str | None, Query(min_length=1, description="Opaque cursor from a previous page's `next_cursor`.")
+        ] = None,
     ) -> Listing:
         listing = Listing(
             sort,
@@ -225,7 +233,7 @@ def walk(
 ) -> Iterator[list[Mapping[str, Any]]]:
     """Every matching row, ``chunk`` at a time, by keyset: constant memory at any size."""
     while True:
-        rows = [r._mapping for r in session.execute(listing.apply(stmt, id_column, limit=chunk - 1))]
+        rows = [r._mapping for r in session.connection().execute(listing.apply(stmt, id_column, limit=chunk - 1))]
         if not rows:
             return
         yield rows

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Message, Scope, Send
 
 from app.kit.responses import JSONResponse
 
@@ -57,12 +58,24 @@ class InvalidCursor(Problem):
     status, slug, title = 400, "invalid-cursor", "Invalid cursor"
 
 
+class Unauthorized(Problem):
+    status, slug, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(Problem):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
 class NotFound(Problem):
     status, slug, title = 404, "not-found", "Not found"
 
 
 class Conflict(Problem):
     status, slug, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(Problem):
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
 
 
 class PayloadTooLarge(Problem):
@@ -75,6 +88,10 @@ class UnsupportedMediaType(Problem):
 
 class ValidationFailed(Problem):
     status, slug, title = 422, "validation-error", "Validation error"
+
+
+class TooManyRequests(Problem):
+    status, slug, title = 429, "rate-limited", "Too many requests"
 
 
 class ServiceUnavailable(Problem):
@@ -124,6 +141,15 @@ def problem_response(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
+async def refuse(scope: Scope, send: Send, problem: Problem) -> None:
+    """Answer with ``problem`` from ASGI middleware, before any handler has run."""
+    await render(Request(scope), problem)(scope, _disconnected, send)
+
+
+async def _disconnected() -> Message:
+    return {"type": "http.disconnect"}
+
+
 async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
     return render(request, exc)
 
@@ -155,7 +181,21 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONRespons
         detail = f"No resource at {request.url.path}."
     if exc.status_code == PayloadTooLarge.status:
         return await _on_problem(request, PayloadTooLarge(detail))
-    return problem_response(request, exc.status_code, detail=detail, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), **_allow(request)}
+    return problem_response(request, exc.status_code, detail=detail, headers=headers)
+
+
+def _allow(request: Request) -> dict[str, str]:
+    """``Allow`` naming every method served at the request's path. Each method has a route
+    of its own, and Starlette's ``Allow`` names only those of the first route that matched."""
+    template = getattr(request.scope.get("route"), "path", None)
+    operations = request.app.openapi()["paths"].get(template)
+    if not operations:
+        return {}
+    methods = {method.upper() for method in operations} | ({"HEAD"} if "get" in operations else set())
+    return {"Allow": ", ".join(sorted(methods))}
 
 
 async def _on_integrity(request: Request, exc: IntegrityError) -> JSONResponse:
@@ -187,6 +227,22 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _on_unexpected)
 
 
+class FieldError(BaseModel):
+    """One invalid input: where it is (`loc`, starting with `body`, `query` or `path`), what
+    is wrong, and a machine-readable error type."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class LineErrors(BaseModel):
+    """The errors of one line of an import; lines count from 1."""
+
+    line: int
+    errors: list[FieldError]
+
+
 class ProblemDetail(BaseModel):
     """RFC 9457 problem details."""
 
@@ -195,16 +251,26 @@ class ProblemDetail(BaseModel):
     status: int
     detail: str
     instance: str
-    errors: list[dict[str, Any]] | None = None
+    errors: list[FieldError | LineErrors] | None = None
+
+
+SCHEMA_REF = "#/components/schemas/{model}"
+"""Where OpenAPI components live; ``app.kit.openapi`` puts ``ProblemDetail`` there."""
 
 
 _DESCRIPTIONS = {
-    400: "Malformed JSON, or a tampered or foreign cursor.",
+    400: "Malformed JSON, a tampered or foreign cursor, or a malformed `Idempotency-Key`.",
+    401: "No API key where one is needed, or an unknown or revoked one.",
+    403: "The API key's scope does not allow this operation.",
     404: "No such record (or it was retracted).",
-    409: "A unique key (slug, url, external_ref) is already taken.",
+    409: "A unique key (slug, url, external_ref) is already taken, or the first request with this "
+    "`Idempotency-Key` is still running (retry after `Retry-After` seconds).",
+    412: "`If-Match` names a version other than the record's current one; nothing was written.",
     413: "The request body is larger than the configured limit.",
     415: "The request body is not JSON.",
-    422: "The input failed validation (or holds a NUL character); `errors` lists each field.",
+    422: "The input failed validation (or holds a NUL character), or an `Idempotency-Key` was reused with "
+    "another request; `errors` lists each field.",
+    429: "Rate limit reached; retry after `Retry-After` seconds.",
     503: "The database is unavailable; retry after `Retry-After` seconds.",
 }
 
@@ -214,7 +280,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {
             "description": _DESCRIPTIONS[status],
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": ProblemDetail.model_json_schema()}},
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": SCHEMA_REF.format(model="ProblemDetail")}}},
         }
         for status in statuses
     }

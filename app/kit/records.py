@@ -3,11 +3,12 @@
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, or_, select
+from sqlalchemy import JSON, insert, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel
 
@@ -74,7 +75,7 @@ def ensure_unique(session: Session, table: type, field: str, value: Any, own_id:
     if own_id is not None:
         stmt = stmt.where(table.id != own_id)
     if session.execute(stmt.limit(1)).first() is not None:
-        raise Conflict(f"Another {_noun(table)} already has {field} {value!r}.")
+        raise Conflict(f"Another {noun(table)} already has {field} {value!r}.")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -90,44 +91,81 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def mark_changed(row: RecordColumns) -> None:
+PENDING_CHANGES = "demarche_pending_changes"
+"""``session.info`` key of the changes written in the session's transaction, in order, for
+the change feed (written out just before the commit; see :mod:`app.changes.service`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingChange:
+    table: type
+    record_id: str
+    created: bool
+    snapshot: dict[str, Any] | None = None
+    """The record's fields as written, when the writer has them at hand (bulk creates);
+    read back from the database otherwise."""
+    at: datetime | None = None
+
+
+def note_change(session: Session, row: RecordColumns, created: bool = False) -> None:
+    """Record for the change feed that ``row`` was created or changed in this transaction."""
+    session.info.setdefault(PENDING_CHANGES, []).append(PendingChange(type(row), row.id, created))
+
+
+def note_created(session: Session, table: type, snapshots: Mapping[str, dict[str, Any]], at: datetime) -> None:
+    """Record for the change feed the records of ``table`` created in bulk at ``at``, by id,
+    with their fields as written (links as ids)."""
+    pending = session.info.setdefault(PENDING_CHANGES, [])
+    pending.extend(PendingChange(table, record_id, True, fields, at) for record_id, fields in snapshots.items())
+
+
+def mark_changed(session: Session, row: RecordColumns) -> None:
     row.version += 1
     row.updated_at = utcnow()
+    note_change(session, row)
 
 
-def retract(row: RecordColumns) -> None:
+def retract(session: Session, row: RecordColumns) -> None:
     row.retracted_at = utcnow()
-    mark_changed(row)
+    mark_changed(session, row)
 
 
-def get_live(session: Session, table: type[T], ref: str, *keys: str) -> T:
+def get_live(session: Session, table: type[T], ref: str, *keys: str, for_update: bool = False) -> T:
     """The live record whose id (or one of ``keys``, such as ``slug``) is ``ref``, or 404.
-    An id match wins over a natural-key match."""
+    An id match wins over a natural-key match. With ``for_update`` the row stays locked
+    until the transaction ends, so that what is checked on it still holds when it is written."""
     columns = [table.id, *(getattr(table, k) for k in keys)]
-    row = session.execute(
+    stmt = (
         select(table)
         .where(or_(*(c == ref for c in columns)), table.retracted_at.is_(None))
         .order_by((table.id == ref).desc())
         .limit(1)
-    ).scalar_one_or_none()
+    )
+    row = session.execute(stmt.with_for_update() if for_update else stmt).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"No {_noun(table)} {ref!r}.")
+        raise NotFound(f"No {noun(table)} {ref!r}.")
     return row
 
 
-def resolve_refs(session: Session, table: type, refs: Sequence[str], loc: Sequence[Any], *keys: str) -> list[str]:
-    """Ids of live records for ``refs`` (ids or natural ``keys``), in order; one 422
-    naming each unknown reference by its position."""
+def lookup(session: Session, table: type, refs: Iterable[str], *keys: str) -> dict[str, str]:
+    """The id of each live record named in ``refs`` by id or by one of ``keys``; ids win
+    over natural keys. One query, however many references."""
+    refs = set(refs)
     if not refs:
-        return []
+        return {}
     columns = [table.id, *(getattr(table, k) for k in keys)]
     rows = session.execute(
         select(*columns).where(or_(*(c.in_(refs) for c in columns)), table.retracted_at.is_(None))
     ).all()
     ids: dict[str, str] = {}
-    for position in reversed(range(len(columns))):  # ids win over natural keys
-        ids |= {row[position]: row[0] for row in rows if row[position] is not None}
-    noun = _noun(table)
+    for position in reversed(range(len(columns))):
+        ids |= {row[position]: row[0] for row in rows if row[position] in refs}
+    return ids
+
+
+def check_refs(ids: Mapping[str, str], refs: Sequence[str], loc: Sequence[Any], noun: str) -> tuple[list[str], list]:
+    """``refs`` as ids, by ``ids`` (from :func:`lookup`), and an error entry for each one that
+    is unknown or names a record already named."""
     errors, seen = [], set()
     for i, ref in enumerate(refs):
         if ref not in ids:
@@ -136,12 +174,21 @@ def resolve_refs(session: Session, table: type, refs: Sequence[str], loc: Sequen
             errors.append(error_entry([*loc, i], f"The {noun} {ref!r} is named twice.", "repeated_reference"))
         else:
             seen.add(ids[ref])
+    return [ids.get(ref, "") for ref in refs], errors
+
+
+def resolve_refs(session: Session, table: type, refs: Sequence[str], loc: Sequence[Any], *keys: str) -> list[str]:
+    """Ids of live records for ``refs`` (ids or natural ``keys``), in order; one 422
+    naming each unknown reference by its position."""
+    if not refs:
+        return []
+    ids, errors = check_refs(lookup(session, table, refs, *keys), refs, loc, noun(table))
     if errors:
         raise ValidationFailed(errors[0]["msg"], errors=errors)
-    return [ids[ref] for ref in refs]
+    return ids
 
 
-def _noun(table: type) -> str:
+def noun(table: type) -> str:
     return table.__tablename__.removesuffix("s").replace("_", " ")
 
 
@@ -158,11 +205,19 @@ def write_fields(session: Session, row: RecordColumns, values: dict[str, Any]) -
 
 
 def settle(session: Session, row: RecordColumns, is_new: bool, changed: bool) -> bool:
-    """Close a write: a stored record that changed gets a new version."""
-    if changed and not is_new:
-        mark_changed(row)
+    """Close a write: a stored record that changed gets a new version; either is noted for
+    the change feed."""
+    if is_new:
+        note_change(session, row, created=True)
+    elif changed:
+        mark_changed(session, row)
     session.flush()
     return changed
+
+
+def link_rows(owner: dict[str, Any], links: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of a link table that make ``links`` ``owner``'s, in order."""
+    return [{**owner, **link, "position": n} for n, link in enumerate(links)]
 
 
 def replace_links(session: Session, model: type, owner: dict[str, Any], links: Sequence[dict[str, Any]]) -> bool:
@@ -176,5 +231,13 @@ def replace_links(session: Session, model: type, owner: dict[str, Any], links: S
     for row in current:
         session.delete(row)
     session.flush()
-    session.add_all(model(**owner, **link, position=n) for n, link in enumerate(links))
+    session.add_all(model(**row) for row in link_rows(owner, links))
     return True
+
+
+def insert_rows(session: Session, rows: Mapping[type, list[dict[str, Any]]]) -> None:
+    """Insert many rows of each table with one statement a table, in the mapping's order
+    (parents before the links that point at them)."""
+    for model, table_rows in rows.items():
+        if table_rows:
+            session.execute(insert(model.__table__), table_rows)

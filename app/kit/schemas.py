@@ -1,10 +1,11 @@
 """Shapes shared by every collection: pages, references, write-model configuration."""
 
+import re
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from sqlmodel import SQLModel
 
 from app.kit.export import ExportFormat
@@ -48,7 +49,19 @@ FormatQuery = Annotated[
     Query(description="`json` (a page), or `csv`, `ndjson`, `geojson` to stream every matching row as a file."),
 ]
 
-DateQuery = Annotated[date | None, Query(description="Inclusive date, `YYYY-MM-DD`.")]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: object) -> object:
+    if not isinstance(value, date) and not (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        raise ValueError("Expected a date, YYYY-MM-DD.")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A date written ``YYYY-MM-DD`` and nothing else: pydantic alone also reads ``0`` as 1970-01-01."""
+
+DateQuery = Annotated[IsoDate | None, Query(description="Inclusive date, `YYYY-MM-DD`.")]
 
 
 def validate_merged(model: type[M], current: dict[str, Any], patch: dict[str, Any]) -> M:

@@ -2,11 +2,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from app.access.deps import ReadScope, WriteScope
 from app.db import SessionDep
+from app.kit import etags
+from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
-from app.kit.responses import JSONResponse, created
-from app.kit.routing import LIST_ERRORS, READ_ERRORS, UPDATE_ERRORS, WRITE_ERRORS, IdPath, merge_patch_body
+from app.kit.routing import (
+    DELETE_ERRORS,
+    LIST_ERRORS,
+    READ_ERRORS,
+    UPDATE_ERRORS,
+    WRITE_ERRORS,
+    IdPath,
+    merge_patch_body,
+)
 from app.kit.schemas import FormatQuery, Page
 from app.sources import service
 from app.sources.models import Source, SourceCreate, SourceFilters, SourcePublic, SourceUpdate
@@ -25,6 +35,7 @@ SourceListing = Annotated[
 
 @router.get("", name="list", summary="List sources", response_model=Page[SourcePublic], responses=LIST_ERRORS)
 def list_sources(
+    caller: ReadScope,
     request: Request,
     session: SessionDep,
     listing: SourceListing,
@@ -39,30 +50,45 @@ def list_sources(
 @router.post(
     "", name="create", summary="Create a source", status_code=201, response_model=SourcePublic, responses=WRITE_ERRORS
 )
-def create_source(payload: SourceCreate, session: SessionDep) -> JSONResponse:
-    """Create a source; answers 201 with the record and its `Location`."""
+def create_source(caller: WriteScope, request: Request, payload: SourceCreate, session: SessionDep) -> Response:
+    """Create a source; answers 201 with the record, its `ETag` and its `Location`."""
     source = service.create(session, payload)
-    return created(service.public(session, source), f"/v1/sources/{source.id}")
+    return etags.answer(request, service.public(session, source), status_code=201, location=f"/v1/sources/{source.id}")
 
 
-@router.get("/{source}", name="read", summary="Read a source", response_model=SourcePublic, responses=READ_ERRORS)
-def read_source(source: IdPath, session: SessionDep) -> JSONResponse:
-    """One source, by id."""
-    return JSONResponse(service.public(session, service.get(session, source)))
+@router.get(
+    "/{source}",
+    name="read",
+    summary="Read a source",
+    response_model=SourcePublic,
+    responses=READ_ERRORS | etags.NOT_MODIFIED,
+)
+def read_source(caller: ReadScope, request: Request, source: IdPath, session: SessionDep) -> Response:
+    """One source, by id, with its `ETag`; 304 when `If-None-Match` names it."""
+    return etags.answer(request, service.public(session, service.get(session, source)))
 
 
 @router.patch(
     "/{source}", name="update", summary="Update a source", response_model=SourcePublic, responses=UPDATE_ERRORS
 )
-def update_source(source: IdPath, patch: merge_patch_body(SourceUpdate), session: SessionDep) -> JSONResponse:
-    """Apply a JSON merge patch; `version` grows by one when anything changes."""
-    row = service.update(session, source, patch.model_dump(exclude_unset=True))
-    return JSONResponse(service.public(session, row))
+def update_source(
+    caller: WriteScope,
+    request: Request,
+    source: IdPath,
+    patch: merge_patch_body(SourceUpdate),
+    if_match: IfMatch,
+    session: SessionDep,
+) -> Response:
+    """Apply a JSON merge patch; `version` grows by one when anything changes. With
+    `If-Match`, only if the source is still at that version (else 412, nothing written)."""
+    row = service.update(session, source, patch.model_dump(exclude_unset=True), if_match)
+    return etags.answer(request, service.public(session, row))
 
 
-@router.delete("/{source}", name="delete", summary="Retract a source", status_code=204, responses=READ_ERRORS)
-def delete_source(source: IdPath, session: SessionDep) -> Response:
+@router.delete("/{source}", name="delete", summary="Retract a source", status_code=204, responses=DELETE_ERRORS)
+def delete_source(caller: WriteScope, source: IdPath, if_match: IfMatch, session: SessionDep) -> Response:
     """Retract the source: it disappears from lists and reads but stays in the database;
-    records that cite it keep their references."""
-    service.delete(session, source)
+    records that cite it keep their references. With `If-Match`, only if the source is
+    still at that version (else 412)."""
+    service.delete(session, source, if_match)
     return Response(status_code=204)

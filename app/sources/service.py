@@ -4,7 +4,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.kit import search
+from app.kit import etags, search
+from app.kit.etags import Precondition
 from app.kit.records import ensure_unique, get_live, replace_links, resolve_refs, retract, settle, write_fields
 from app.kit.schemas import validate_merged
 from app.sources.models import Citation, Source, SourceCreate, SourceFilters
@@ -12,8 +13,8 @@ from app.sources.models import Citation, Source, SourceCreate, SourceFilters
 PUBLIC_COLUMNS = [c for c in Source.__table__.c if c.key != "retracted_at"]
 
 
-def get(session: Session, source_id: str) -> Source:
-    return get_live(session, Source, source_id)
+def get(session: Session, source_id: str, for_update: bool = False) -> Source:
+    return get_live(session, Source, source_id, for_update=for_update)
 
 
 def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[str]:
@@ -41,15 +42,18 @@ def create(session: Session, data: SourceCreate) -> Source:
     return source
 
 
-def update(session: Session, source_id: str, patch: dict[str, Any]) -> Source:
-    source = get(session, source_id)
+def update(session: Session, source_id: str, patch: dict[str, Any], precondition: Precondition | None = None) -> Source:
+    source = get(session, source_id, for_update=True)
+    etags.check(precondition, source.version)
     current = source.model_dump(include=set(SourceCreate.model_fields), warnings=False)
     replace(session, source, validate_merged(SourceCreate, current, patch))
     return source
 
 
-def delete(session: Session, source_id: str) -> None:
-    retract(get(session, source_id))
+def delete(session: Session, source_id: str, precondition: Precondition | None = None) -> None:
+    source = get(session, source_id, for_update=True)
+    etags.check(precondition, source.version)
+    retract(session, source)
     session.flush()
 
 
@@ -83,14 +87,19 @@ def set_citations(session: Session, resource: str, record_id: str, source_ids: S
 
 
 def citations_of(session: Session, resource: str, record_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
-    """Each record's cited sources as ``{id, title, url}``, in the order they were given."""
-    rows = session.execute(
-        select(Citation.record_id, Source.id, Source.title, Source.url)
-        .join(Source, Source.id == Citation.source_id)
-        .where(Citation.resource == resource, Citation.record_id.in_(record_ids))
-        .order_by(Citation.record_id, Citation.position)
-    ).all()
+    """Each record's cited sources as ``{id, title, url}``, in the order they were given: the
+    links by index, then each source named once."""
+    rows = (
+        session.connection()
+        .execute(  # Core rows: no ORM loading on this hot path
+            select(Citation.record_id, Citation.source_id)
+            .where(Citation.resource == resource, Citation.record_id.in_(record_ids))
+            .order_by(Citation.record_id, Citation.position)
+        )
+        .all()
+    )
+    named = refs(session, [r.source_id for r in rows])
     out: dict[str, list[dict[str, str]]] = {}
-    for r in rows:
-        out.setdefault(r.record_id, []).append({"id": r.id, "title": r.title, "url": r.url})
+    for record_id, source_id in rows:
+        out.setdefault(record_id, []).append(named[source_id])
     return out

@@ -3,6 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from app.access.deps import ReadScope
 from app.channels.service import today
 from app.db import SessionDep
 from app.kit.pagination import Listing, listing_dependency, page_response, sort_parser
@@ -27,6 +28,7 @@ GROUP_KEYS = set(GroupKey.__args__)
     responses=READ_ERRORS | LIST_ERRORS,
 )
 def read_dyad(
+    caller: ReadScope,
     a: ActorPath,
     b: ActorPath,
     session: SessionDep,
@@ -39,7 +41,7 @@ def read_dyad(
     in each direction within the window, the latest ten incidents between them on or before
     `as_of`, and the exercises active on `as_of` in which either takes part. `a` equal to `b`
     is 422; an unknown actor is 404."""
-    return JSONResponse(service.dyad(session, a, b, as_of or today(), window_days))
+    return JSONResponse(service.dyad(session, a, b, as_of or today(), window_days, caller.sees_unpublished))
 
 
 @router.get(
@@ -50,6 +52,7 @@ def read_dyad(
     responses=LIST_ERRORS,
 )
 def read_timeline(
+    caller: ReadScope,
     request: Request,
     session: SessionDep,
     listing: TimelineListing,
@@ -62,7 +65,7 @@ def read_timeline(
     incidents (by `occurred_on`), exercises (by `start_date`) and channel status changes
     (by `effective_on`). Each entry is `{type, date, id, title, actors}` with the record's own
     fields under `record`; a status change's record names its `channel`."""
-    stmt, id_column = service.timeline_query(actor, type, from_, to, listing)
+    stmt, id_column = service.timeline_query(actor, type, from_, to, listing, caller.sees_unpublished)
     return page_response(request, listing, session, stmt, id_column, service.timeline_hydrate)
 
 
@@ -74,6 +77,7 @@ def read_timeline(
     responses=LIST_ERRORS,
 )
 def incident_stats(
+    caller: ReadScope,
     session: SessionDep,
     group_by: Annotated[
         str,
@@ -95,4 +99,6 @@ def incident_stats(
         raise invalid(
             ["query", "group_by"], "group_by takes one or two different keys of kind, month, year, initiator, target."
         )
-    return JSONResponse({"group_by": keys, "data": service.incident_stats(session, keys, from_, to, actor)})
+    return JSONResponse(
+        {"group_by": keys, "data": service.incident_stats(session, keys, from_, to, actor, caller.sees_unpublished)}
+    )

@@ -5,10 +5,25 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, cast, exists, func, literal, literal_column, select, union, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    and_,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+    union_all,
+    values,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from app.access.visibility import listable
 from app.actors import service as actors
 from app.actors.models import Actor, Involvement
 from app.channels import service as channels
@@ -16,49 +31,49 @@ from app.channels.models import Channel, ChannelFilters, StatusChange
 from app.exercises import service as exercises
 from app.exercises.models import Exercise, ExerciseFilters
 from app.incidents import service as incidents
-from app.incidents.models import Incident, IncidentFilters
+from app.incidents.models import Incident
 from app.kit.problems import invalid
 from app.kit.sql import DatePart
+from app.vocab import IncidentKind
 
 LATEST_INCIDENTS = 10
 MAX_MONTHS = 1200
 
 
-def _takes_part(actor_id: str, role: str) -> Any:
-    """The incident in the enclosing query has ``actor_id`` in ``role``: a primary-key
-    lookup per incident, so a query bounded by dates costs what its date range holds,
-    however busy the actor."""
-    return exists().where(
-        Involvement.resource == incidents.RESOURCE,
-        Involvement.record_id == Incident.id,
-        Involvement.role == role,
-        Involvement.actor_id == actor_id,
-    )
+def _involvement_count(session: Session, actor_id: str, role: str, as_of: date) -> int:
+    return session.execute(select(incidents.involvement_probe([actor_id], [role], as_of))).scalar_one()
 
 
-def _pair_ids(initiator_id: str, target_id: str) -> Any:
-    """Ids of the incidents ``initiator_id`` initiated against ``target_id``, read from the
-    actors' side: its cost follows the quieter actor's involvements, not the table."""
-    ini, tgt = aliased(Involvement), aliased(Involvement)
-    return (
-        select(ini.record_id)
-        .join(tgt, and_(tgt.resource == ini.resource, tgt.record_id == ini.record_id))
-        .where(
-            ini.resource == incidents.RESOURCE,
-            ini.role == "initiator",
-            ini.actor_id == initiator_id,
-            tgt.role == "target",
-            tgt.actor_id == target_id,
-        )
-    )
+def _directed(
+    session: Session, initiator_id: str, target_id: str, as_of: date, unpublished: bool
+) -> tuple[Any, list[Any]]:
+    """The incidents ``initiator_id`` initiated against ``target_id`` on or before ``as_of``,
+    as the involvement walked and its conditions (on it and on the joined incident). The
+    quieter side's involvements are walked by date from the index and the other side is
+    checked by primary key for each, so a busy actor paired with a quiet one costs what the
+    quiet one holds."""
+    sides = [(initiator_id, "initiator"), (target_id, "target")]
+    if _involvement_count(session, target_id, "target", as_of) < _involvement_count(
+        session, initiator_id, "initiator", as_of
+    ):
+        sides.reverse()
+    (walk_id, walk_role), (check_id, check_role) = sides
+    walk = aliased(Involvement)
+    conditions = [
+        walk.actor_id == walk_id,
+        walk.resource == incidents.RESOURCE,
+        walk.role == walk_role,
+        walk.occurred_on <= as_of,
+        incidents.involves(walk.record_id, [check_id], [check_role]),
+        *listable(Incident, [], unpublished),
+    ]
+    return walk, conditions
 
 
-def _between(initiator_id: str, target_id: str) -> Any:
-    """The incident in the enclosing query was initiated by ``initiator_id`` against ``target_id``."""
-    return and_(_takes_part(initiator_id, "initiator"), _takes_part(target_id, "target"))
-
-
-def dyad(session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int) -> dict[str, Any]:
+def dyad(
+    session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int, unpublished: bool = False
+) -> dict[str, Any]:
+    """Relations between two actors on ``as_of``; drafts count only with ``unpublished``."""
     a, b = actors.get(session, a_ref), actors.get(session, b_ref)
     if a.id == b.id:
         raise invalid(["path", "b"], "A dyad needs two different actors.")
@@ -66,23 +81,29 @@ def dyad(session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int
         channels.query(ChannelFilters(party=[a.id, b.id], as_of=as_of)).order_by(Channel.name, Channel.id)
     ).all()
     window_start = as_of - timedelta(days=window_days) if as_of > date.min + timedelta(days=window_days) else date.min
-    counts = {}
+    counts, latest = {}, []
     for key, (x, y) in {"a_to_b": (a, b), "b_to_a": (b, a)}.items():
+        walk, conditions = _directed(session, x.id, y.id, as_of, unpublished)
         rows = session.execute(
             select(Incident.kind, func.count())
-            .where(
-                _between(x.id, y.id),
-                Incident.retracted_at.is_(None),
-                Incident.occurred_on > window_start,
-                Incident.occurred_on <= as_of,
-            )
+            .select_from(walk)
+            .join(Incident, Incident.id == walk.record_id)
+            .where(*conditions, walk.occurred_on > window_start)
             .group_by(Incident.kind)
             .order_by(Incident.kind)
         ).all()
         counts[key] = {kind: n for kind, n in rows}
-    latest = _latest_between(session, a.id, b.id, window_start, as_of)
+        latest += session.execute(
+            select(*incidents.PUBLIC_COLUMNS)
+            .select_from(walk)
+            .join(Incident, Incident.id == walk.record_id)
+            .where(*conditions)
+            .order_by(walk.occurred_on.desc(), walk.record_id.desc())
+            .limit(LATEST_INCIDENTS)
+        ).all()
+    latest = sorted(latest, key=lambda r: (r.occurred_on, r.id), reverse=True)[:LATEST_INCIDENTS]
     active = session.execute(
-        exercises.query(ExerciseFilters(actor=[a.id, b.id], active_on=as_of)).order_by(
+        exercises.query(ExerciseFilters(actor=[a.id, b.id], active_on=as_of), unpublished=unpublished).order_by(
             Exercise.start_date.desc(), Exercise.id.desc()
         )
     ).all()
@@ -99,50 +120,21 @@ def dyad(session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int
     }
 
 
-def _latest_between(session: Session, a_id: str, b_id: str, window_start: date, as_of: date) -> list[Any]:
-    """The newest incidents between the pair on or before ``as_of``. Within the window,
-    walk incidents by date and test the pair (cheap when the pair is busy); if that does not
-    fill the list, read the rest through the pair's own involvements (cheap when it is quiet)."""
-    ini, tgt = aliased(Involvement), aliased(Involvement)
-    pair = exists().where(  # one side initiated against the other, either way round
-        ini.resource == incidents.RESOURCE,
-        ini.record_id == Incident.id,
-        ini.role == "initiator",
-        ini.actor_id.in_([a_id, b_id]),
-        tgt.resource == incidents.RESOURCE,
-        tgt.record_id == Incident.id,
-        tgt.role == "target",
-        tgt.actor_id.in_([a_id, b_id]),
-        tgt.actor_id != ini.actor_id,
-    )
-    newest = (Incident.occurred_on.desc(), Incident.id.desc())
-    rows = session.execute(
-        incidents.query(IncidentFilters.model_validate({"from": window_start + timedelta(days=1), "to": as_of}))
-        .where(pair)
-        .order_by(*newest)
-        .limit(LATEST_INCIDENTS)
-    ).all()
-    if len(rows) < LATEST_INCIDENTS:
-        rows += session.execute(
-            incidents.query(IncidentFilters(to=window_start))
-            .where(Incident.id.in_(union(_pair_ids(a_id, b_id), _pair_ids(b_id, a_id))))
-            .order_by(*newest)
-            .limit(LATEST_INCIDENTS - len(rows))
-        ).all()
-    return rows
-
-
 TIMELINE_DATE = literal_column("date", Date())  # what timeline cursors carry
 
 
-def _timeline_branches(actor_refs: Sequence[str]) -> dict[str, tuple[Any, Any, Any]]:
-    """Each entry type as ``(select, date column, id column)``, its actor filter applied."""
+def _timeline_branches(
+    actor_refs: Sequence[str], unpublished: bool, listing: Any, bounds: tuple[Any, Any]
+) -> dict[str, tuple[Any, Any, Any]]:
+    """Each entry type as ``(select, date column, id column)``, its actor filter applied;
+    drafts only with ``unpublished``. The actors' incidents are walked by date from their
+    involvements, a page at most for each actor and role."""
     incident = select(
         literal("incident").label("type"), Incident.occurred_on.label("date"), Incident.id, Incident.title
-    ).where(Incident.retracted_at.is_(None))
+    ).where(*listable(Incident, [], unpublished))
     exercise = select(
         literal("exercise").label("type"), Exercise.start_date.label("date"), Exercise.id, Exercise.name.label("title")
-    ).where(Exercise.retracted_at.is_(None))
+    ).where(*listable(Exercise, [], unpublished))
     change = (
         select(
             literal("channel_status").label("type"),
@@ -154,7 +146,7 @@ def _timeline_branches(actor_refs: Sequence[str]) -> dict[str, tuple[Any, Any, A
         .where(StatusChange.retracted_at.is_(None), Channel.retracted_at.is_(None))
     )
     if actor_refs:
-        incident = incident.where(Incident.id.in_(actors.involved(incidents.RESOURCE, actor_refs)))
+        incident = incidents.walked(incident, [(actor_refs, incidents.ROLES)], listing, bounds, listing.limit)
         exercise = exercise.where(Exercise.id.in_(actors.involved(exercises.RESOURCE, actor_refs)))
         change = change.where(StatusChange.channel_id.in_(actors.involved(channels.RESOURCE, actor_refs, ["party"])))
     return {
@@ -165,13 +157,20 @@ def _timeline_branches(actor_refs: Sequence[str]) -> dict[str, tuple[Any, Any, A
 
 
 def timeline_query(
-    actor_refs: Sequence[str], types: Sequence[str], from_: date | None, to: date | None, listing: Any
+    actor_refs: Sequence[str],
+    types: Sequence[str],
+    from_: date | None,
+    to: date | None,
+    listing: Any,
+    unpublished: bool = False,
 ) -> Any:
     """The page's candidates: each entry type walks its own date index to the cursor and
     yields at most a page, then the union of those few rows is ordered for the page."""
     parts = [
         select(listing.apply(stmt, id_column, column=date_column, bounds=(from_, to)).subquery())
-        for type_, (stmt, date_column, id_column) in _timeline_branches(actor_refs).items()
+        for type_, (stmt, date_column, id_column) in _timeline_branches(
+            actor_refs, unpublished, listing, (from_, to)
+        ).items()
         if not types or type_ in types
     ]
     timeline = union_all(*parts).subquery("timeline")
@@ -218,13 +217,104 @@ def _unique(refs: list[dict]) -> list[dict]:
 
 
 def incident_stats(
-    session: Session, group_by: Sequence[str], from_: date | None, to: date | None, actor_refs: Sequence[str]
+    session: Session,
+    group_by: Sequence[str],
+    from_: date | None,
+    to: date | None,
+    actor_refs: Sequence[str],
+    unpublished: bool = False,
 ) -> list[dict[str, Any]]:
     """Incident counts in buckets, computed in SQL; months with none between the bounds
-    appear with 0 when ``month`` is asked.
+    appear with 0 when ``month`` is asked. Drafts count only with ``unpublished``.
 
-    Months and years are bucketed in two steps: counts per day first, in the order of the
-    (kind, date) index and without a sort, then per month or year over those few rows."""
+    Without actors, each kind and period is counted by walking its own range of the
+    (kind, date) index, which holds the status too; otherwise months and years are bucketed
+    in two steps: counts per day first, then per month or year over those few rows."""
+    periods = None if actor_refs else _periods(session, group_by, from_, to, unpublished)
+    if periods is not None:
+        rows = _counts_by_range(session, group_by, periods, unpublished)
+    else:
+        rows = _counts_by_day(session, group_by, from_, to, actor_refs, unpublished)
+    if "month" in group_by:
+        rows = _fill_months(rows, group_by, from_, to)
+    return rows
+
+
+def _periods(
+    session: Session, group_by: Sequence[str], from_: date | None, to: date | None, unpublished: bool
+) -> list[tuple[str, date, date]] | None:
+    """The ``(label, first day, last day)`` of each month or year (or the one span) that
+    stats counted by range would cover, within the bounds and the dates of the data; None
+    when those stats do not apply (grouping by actor, or too many periods)."""
+    if not set(group_by) <= {"kind", "month", "year"}:
+        return None
+    if from_ is None or to is None:
+        dates = select(Incident.occurred_on).where(*listable(Incident, [], unpublished)).limit(1)
+        first, last = session.execute(
+            select(
+                dates.order_by(Incident.occurred_on).scalar_subquery(),
+                dates.order_by(Incident.occurred_on.desc()).scalar_subquery(),
+            )
+        ).one()
+        from_, to = from_ or first, to or last
+    if from_ is None or to is None or from_ > to:
+        return []
+    part = next((k for k in group_by if k in ("month", "year")), None)
+    if part is None:
+        return [("", from_, to)]
+    periods: list[tuple[str, date, date]] = []
+    start = from_
+    while len(periods) <= MAX_MONTHS:
+        if part == "year" or start.month == 12:
+            end = date(start.year, 12, 31)
+        else:
+            end = date(start.year, start.month + 1, 1) - timedelta(days=1)
+        label = f"{start.year:04d}-{start.month:02d}" if part == "month" else f"{start.year:04d}"
+        periods.append((label, start, min(end, to)))
+        if end >= to:
+            return periods
+        start = end + timedelta(days=1)
+    return None
+
+
+def _counts_by_range(
+    session: Session, group_by: Sequence[str], periods: list[tuple[str, date, date]], unpublished: bool
+) -> list[dict[str, Any]]:
+    """One count for each kind and period, each walking its range of the (kind, date)
+    index: no incident row is read, grouped or sorted."""
+    if not periods:
+        return []
+    kinds = values(column("kind", String()), name="kinds").data([(k.value,) for k in IncidentKind]).cte()
+    spans = (
+        values(column("period", String()), column("first", Date()), column("last", Date()), name="spans")
+        .data(periods)
+        .cte()
+    )
+    n = (
+        select(func.count())
+        .select_from(Incident)
+        .where(
+            Incident.kind == kinds.c.kind,
+            Incident.occurred_on >= spans.c.first,
+            Incident.occurred_on <= spans.c.last,
+            *listable(Incident, [], unpublished),
+        )
+        .scalar_subquery()
+    )
+    counts = select(kinds.c.kind, spans.c.period, n.label("n")).join_from(kinds, spans, true()).subquery("counts")
+    keys = [(counts.c.kind if k == "kind" else counts.c.period).label(k) for k in group_by]
+    total = select(*keys, cast(func.sum(counts.c.n), Integer).label("count")).group_by(*keys).order_by(*keys)
+    return [dict(r._mapping) for r in session.execute(total) if r.count]
+
+
+def _counts_by_day(
+    session: Session,
+    group_by: Sequence[str],
+    from_: date | None,
+    to: date | None,
+    actor_refs: Sequence[str],
+    unpublished: bool,
+) -> list[dict[str, Any]]:
     keys: dict[str, Any] = {"kind": Incident.kind}
     stmt = select().select_from(Incident)
     for role in ("initiator", "target"):
@@ -236,7 +326,7 @@ def incident_stats(
             keys[role] = actor.slug
     plain = [keys[k].label(k) for k in group_by if k in keys]
     by_day = [*plain, Incident.occurred_on.label("day")]
-    stmt = stmt.add_columns(*by_day, func.count().label("n")).where(Incident.retracted_at.is_(None))
+    stmt = stmt.add_columns(*by_day, func.count().label("n")).where(*listable(Incident, [], unpublished))
     if from_:
         stmt = stmt.where(Incident.occurred_on >= from_)
     if to:
@@ -246,10 +336,7 @@ def incident_stats(
     days = stmt.group_by(*by_day).subquery("days")
     buckets = [DatePart(days.c.day, k).label(k) if k in ("month", "year") else days.c[k].label(k) for k in group_by]
     total = select(*buckets, cast(func.sum(days.c.n), Integer).label("count")).group_by(*buckets).order_by(*buckets)
-    rows = [dict(r._mapping) for r in session.execute(total)]
-    if "month" in group_by:
-        rows = _fill_months(rows, group_by, from_, to)
-    return rows
+    return [dict(r._mapping) for r in session.execute(total)]
 
 
 def _fill_months(

@@ -1,0 +1,63 @@
+"""Scope declarations: every route takes exactly one of ``Public``, ``ReadScope``,
+``WriteScope`` or ``AdminScope``, which answers the request's :class:`Caller`.
+
+The access guard has already authenticated the request; these only compare the caller's
+scope with the route's. A route needing ``read`` serves anonymous callers when
+``DEMARCHE_PUBLIC_READ`` is on; otherwise no key is 401 and too small a scope 403.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.access.models import Caller, KeyScope
+from app.kit.problems import Forbidden, Unauthorized
+
+bearer = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="dmk_<id>_<secret>",
+    description="An API key from `POST /v1/keys` or `demarche keys create`.",
+    auto_error=False,
+)
+
+
+def _requiring(needed: KeyScope) -> Callable[..., Awaitable[Caller]]:
+    """A dependency that lets through callers allowed ``needed``. Its ``credentials``
+    parameter is what puts the bearer scheme and the scope into the operation's OpenAPI
+    ``security``; the key itself was checked by the guard."""
+
+    async def require(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer, scopes=[needed.value])],
+    ) -> Caller:
+        caller: Caller = request.state.caller
+        if caller.scope is None:
+            if needed is KeyScope.read and request.app.state.settings.public_read:
+                return caller
+            raise Unauthorized(
+                f"This operation needs an API key with the {needed} scope: send `Authorization: Bearer <key>`.",
+                headers={"WWW-Authenticate": 'Bearer realm="demarche"'},
+            )
+        if not caller.scope.allows(needed):
+            raise Forbidden(f"This operation needs a key with the {needed} scope; this key has {caller.scope}.")
+        return caller
+
+    require.__name__ = f"require_{needed}"
+    return require
+
+
+async def public(request: Request) -> Caller:
+    """Anyone may call; the caller is answered all the same."""
+    return request.state.caller
+
+
+require_read = _requiring(KeyScope.read)
+require_write = _requiring(KeyScope.write)
+require_admin = _requiring(KeyScope.admin)
+
+Public = Annotated[Caller, Depends(public)]
+ReadScope = Annotated[Caller, Depends(require_read)]
+WriteScope = Annotated[Caller, Depends(require_write)]
+AdminScope = Annotated[Caller, Depends(require_admin)]

@@ -1,0 +1,134 @@
+"""The access guard: one ASGI middleware in front of every route.
+
+In order, for each HTTP request: the ``Host`` header must name a trusted host (400); no API
+key may travel in the query string (400); a bearer key is looked up (one primary-key
+read, off the event loop) and an unknown or revoked one is refused (401); the request is
+counted against its caller's rate limit (429 past it). A database that cannot be reached
+for the lookup makes the answer 503 with ``Retry-After``. The caller is left on
+``request.state.caller`` for the scope dependencies, its key id on
+``request.state.key_id`` for the access log. Every answer gets the security headers, the
+``RateLimit-*`` headers, and ``Cache-Control: no-store`` when a key was sent (each unless
+the route set its own).
+"""
+
+import logging
+from urllib.parse import parse_qsl
+
+import anyio.to_thread
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.access import service
+from app.access.models import ANONYMOUS, Caller
+from app.access.ratelimit import Quota, RateLimiter
+from app.kit.problems import BadRequest, Problem, ServiceUnavailable, TooManyRequests, Unauthorized, render
+
+log = logging.getLogger("demarche")
+
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Probes and scrapes are never refused for their rate."""
+KEY_PARAMETERS = frozenset({"access_token", "api_key", "apikey"})
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+]
+NO_STORE = (b"cache-control", b"no-store")
+INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="demarche", error="invalid_token"'}
+
+
+def host_allowed(host: str, trusted: list[str]) -> bool:
+    """Whether ``host`` (a ``Host`` header, port included) matches a trusted name: exact,
+    ``*.example.org`` for subdomains, or ``*`` for any."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower()
+    return any(
+        pattern == "*" or name == pattern or (pattern.startswith("*.") and name.endswith(pattern[1:]))
+        for pattern in trusted
+    )
+
+
+def carries_key(query_string: bytes) -> bool:
+    """Whether the query string holds something that looks like an API key."""
+    if not query_string:
+        return False
+    return any(
+        name.lower() in KEY_PARAMETERS or service.PREFIX in value
+        for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    )
+
+
+class AccessGuard:
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, trusted_hosts: list[str]) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.trusted_hosts = [h.lower() for h in trusted_hosts]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["caller"], state["key_id"] = ANONYMOUS, None
+        headers = dict(scope["headers"])
+        extra = list(SECURITY_HEADERS)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                given = message.get("headers", [])
+                present = {name.lower() for name, _ in given}
+                message["headers"] = [*given, *(header for header in extra if header[0] not in present)]
+            await send(message)
+
+        problem = await self._admit(scope, headers, state, extra)
+        if problem is not None:
+            await render(Request(scope), problem)(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
+
+    async def _admit(
+        self, scope: Scope, headers: dict[bytes, bytes], state: dict, extra: list[tuple[bytes, bytes]]
+    ) -> Problem | None:
+        """Check one request; the problem that refuses it, or ``None`` to serve it."""
+        if not host_allowed(headers.get(b"host", b"").decode("latin-1"), self.trusted_hosts):
+            return BadRequest("The Host header names a host this server does not serve.")
+        if carries_key(scope["query_string"]):
+            return BadRequest("API keys are accepted only in the Authorization header, never in the URL.")
+        authorization = headers.get(b"authorization")
+        caller: Caller | None = ANONYMOUS
+        if authorization is not None:
+            extra.append(NO_STORE)
+            try:
+                caller = await self._authenticate(scope, authorization.decode("latin-1"))
+            except SQLAlchemyError as exc:
+                log.warning("database unavailable: %s", type(exc).__name__)
+                return ServiceUnavailable("The database is unavailable; retry shortly.", headers={"Retry-After": "5"})
+        if caller is not None:
+            state["caller"], state["key_id"] = caller, caller.key_id
+        if scope["path"] not in UNLIMITED_PATHS:
+            quota = await self._count(scope, caller)
+            if quota is not None:
+                extra.extend(quota.headers())
+                if quota.exceeded:
+                    return TooManyRequests(
+                        f"At most {quota.limit} requests per window; retry in {quota.reset} s.",
+                        headers={"Retry-After": str(quota.reset)},
+                    )
+        if caller is None:
+            return Unauthorized("The API key is malformed, unknown or revoked.", headers=INVALID_TOKEN)
+        return None
+
+    @staticmethod
+    async def _authenticate(scope: Scope, authorization: str) -> Caller | None:
+        kind, _, secret = authorization.partition(" ")
+        if kind.lower() != "bearer" or not secret.strip():
+            return None
+        engine = scope["app"].state.engine
+        return await anyio.to_thread.run_sync(service.authenticate, engine, secret.strip())
+
+    async def _count(self, scope: Scope, caller: Caller | None) -> Quota | None:
+        if caller is not None and caller.key_id is not None:
+            return await self.limiter.hit(f"key:{caller.key_id}")
+        client = scope.get("client")
+        return await self.limiter.hit(f"addr:{client[0] if client else 'unknown'}")

@@ -1,0 +1,38 @@
+"""Who sees which records: published ones for everyone; drafts and retracted ones only for
+callers whose key may write (see :attr:`Caller.sees_unpublished`).
+
+Records with a ``status`` (incidents, exercises) follow these rules. A retracted record is
+gone from reads (404) and from lists for everyone, as ``DELETE`` promises; a write key
+finds retracted ones by asking a list for ``status=retracted``.
+"""
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session
+
+from app.kit.problems import NotFound
+from app.kit.records import noun
+from app.vocab import RecordStatus
+
+T = TypeVar("T")
+
+
+def listable(table: Any, statuses: Sequence[RecordStatus], unpublished: bool) -> list[ColumnElement[bool]]:
+    """Conditions on ``table`` for a list: published and live rows, or with ``unpublished``
+    drafts too, and retracted rows when ``statuses`` names them."""
+    if not unpublished:
+        return [table.retracted_at.is_(None), table.status == RecordStatus.published]
+    if RecordStatus.retracted in statuses:
+        return []
+    return [table.retracted_at.is_(None)]
+
+
+def readable(session: Session, table: type[T], record_id: str, unpublished: bool) -> T:
+    """The live record ``record_id`` of ``table`` if the caller may see it (a draft only
+    with ``unpublished``), else 404."""
+    row = session.get(table, record_id)
+    if row is None or row.retracted_at is not None or not (unpublished or row.status == RecordStatus.published):
+        raise NotFound(f"No {noun(table)} {record_id!r}.")
+    return row

@@ -1,0 +1,306 @@
+"""The change feed and record history: one entry per committed version of a record.
+
+The write paths note each record they create or change on the session
+(:func:`app.kit.records.note_change`); just before the session commits, the noted records
+are read back (their own columns and their links as ids) and written to ``changes`` in the
+same transaction, so a rolled-back write leaves no entry. A record written more than once in
+one transaction gets one entry, for the version that was committed.
+
+Entries are numbered in commit order: on PostgreSQL each transaction takes one advisory lock
+just before it inserts its entries and keeps it until it commits, so no entry can appear
+behind one a reader has already passed; SQLite serialises writers already.
+"""
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, func, insert, or_, select
+from sqlalchemy.orm import Session, SessionTransaction
+
+from app.access.models import Caller
+from app.actors.models import Actor, Involvement
+from app.changes.models import Change, Op, Resource
+from app.channels.models import Channel, StatusChange
+from app.exercises.models import Exercise
+from app.incidents.models import Incident, Reply
+from app.kit.problems import NotFound
+from app.kit.records import PENDING_CHANGES, PendingChange, noun
+from app.sources.models import Citation, Source
+from app.vocab import RecordStatus
+
+KEY_ID = "demarche_key_id"
+"""``session.info`` key of the API key id that writes in this session (none for the command line)."""
+SAVEPOINTS = "demarche_change_savepoints"
+FEED_LOCK = 0x64656D6172636865
+"""The advisory lock that orders commits that write to the feed (``demarche`` in ASCII)."""
+META = frozenset({"id", "created_at", "updated_at", "version", "retracted_at"})
+CHUNK = 500
+"""Records read back per query."""
+
+Links = Callable[[Session, Sequence[str]], dict[str, dict[str, Any]]]
+
+
+def _no_links(_session: Session, _ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    return {}
+
+
+def _involvements(session: Session, resource: str, ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    rows = session.execute(
+        select(Involvement.record_id, Involvement.role, Involvement.actor_id)
+        .where(Involvement.resource == resource, Involvement.record_id.in_(ids))
+        .order_by(Involvement.record_id, Involvement.position)
+    )
+    out: dict[str, list[tuple[str, str]]] = {}
+    for record_id, role, actor_id in rows:
+        out.setdefault(record_id, []).append((role, actor_id))
+    return out
+
+
+def _citations(session: Session, resource: str, ids: Sequence[str]) -> dict[str, list[str]]:
+    rows = session.execute(
+        select(Citation.record_id, Citation.source_id)
+        .where(Citation.resource == resource, Citation.record_id.in_(ids))
+        .order_by(Citation.record_id, Citation.position)
+    )
+    out: dict[str, list[str]] = {}
+    for record_id, source_id in rows:
+        out.setdefault(record_id, []).append(source_id)
+    return out
+
+
+def _incident_links(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    parties = _involvements(session, Resource.incident, ids)
+    cited = _citations(session, Resource.incident, ids)
+    answered: dict[str, list[str]] = {}
+    for incident_id, responds_to_id in session.execute(
+        select(Reply.incident_id, Reply.responds_to_id)
+        .where(Reply.incident_id.in_(ids))
+        .order_by(Reply.incident_id, Reply.position)
+    ):
+        answered.setdefault(incident_id, []).append(responds_to_id)
+    return {
+        i: {
+            "initiators": [a for role, a in parties.get(i, []) if role == "initiator"],
+            "targets": [a for role, a in parties.get(i, []) if role == "target"],
+            "responds_to": answered.get(i, []),
+            "sources": cited.get(i, []),
+        }
+        for i in ids
+    }
+
+
+def _exercise_links(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    parties = _involvements(session, Resource.exercise, ids)
+    cited = _citations(session, Resource.exercise, ids)
+    return {
+        i: {
+            "participants": [{"actor": a, "role": role} for role, a in parties.get(i, [])],
+            "sources": cited.get(i, []),
+        }
+        for i in ids
+    }
+
+
+def _channel_links(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    parties = _involvements(session, Resource.channel, ids)
+    cited = _citations(session, Resource.channel, ids)
+    history: dict[str, list[dict[str, Any]]] = {}
+    for change in session.execute(
+        select(
+            StatusChange.channel_id,
+            StatusChange.id,
+            StatusChange.status,
+            StatusChange.effective_on,
+            StatusChange.caused_by_id,
+            StatusChange.note,
+        )
+        .where(StatusChange.channel_id.in_(ids), StatusChange.retracted_at.is_(None))
+        .order_by(StatusChange.channel_id, StatusChange.effective_on, StatusChange.created_at, StatusChange.id)
+    ):
+        history.setdefault(change.channel_id, []).append(
+            {
+                "id": change.id,
+                "status": change.status,
+                "effective_on": change.effective_on,
+                "caused_by": change.caused_by_id,
+                "note": change.note,
+            }
+        )
+    return {
+        i: {
+            "parties": [a for role, a in parties.get(i, []) if role == "party"],
+            "host": next((a for role, a in parties.get(i, []) if role == "host"), None),
+            "sources": cited.get(i, []),
+            "status_history": history.get(i, []),
+        }
+        for i in ids
+    }
+
+
+@dataclass(frozen=True)
+class Kind:
+    resource: Resource
+    collection: str
+    table: type
+    links: Links = _no_links
+    keys: tuple[str, ...] = ()
+    """Natural keys that name a record in paths, beside its id."""
+    renamed: tuple[tuple[str, str], ...] = ()
+    """Columns that appear in the API under another name."""
+
+
+KINDS = {
+    kind.table: kind
+    for kind in (
+        Kind(Resource.actor, "actors", Actor, keys=("slug",), renamed=(("affiliation_id", "affiliation"),)),
+        Kind(Resource.source, "sources", Source),
+        Kind(Resource.incident, "incidents", Incident, _incident_links),
+        Kind(Resource.exercise, "exercises", Exercise, _exercise_links),
+        Kind(Resource.channel, "channels", Channel, _channel_links),
+    )
+}
+BY_COLLECTION = {kind.collection: kind for kind in KINDS.values()}
+
+
+def _read_back(session: Session, kind: Kind, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each record's meta columns and its snapshot (own fields and links as ids)."""
+    out: dict[str, dict[str, Any]] = {}
+    names = dict(kind.renamed)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        links = kind.links(session, chunk)
+        for row in session.execute(select(kind.table.__table__).where(kind.table.id.in_(chunk))).mappings():
+            snapshot = {names.get(key, key): value for key, value in row.items() if key not in META}
+            out[row["id"]] = {**row, "snapshot": snapshot | links.get(row["id"], {})}
+    return out
+
+
+def write_pending(session: Session) -> None:
+    """Write the changes noted in the transaction that is about to commit to the feed."""
+    if session.in_nested_transaction():
+        return
+    pending: list[PendingChange] = session.info.pop(PENDING_CHANGES, [])
+    latest: dict[tuple[type, str], PendingChange] = {}
+    created: set[tuple[type, str]] = set()
+    for change in pending:
+        if change.table in KINDS:
+            key = (change.table, change.record_id)
+            latest[key] = change
+            if change.created:
+                created.add(key)
+    if not latest:
+        return
+    session.flush()
+    stored: dict[tuple[type, str], dict[str, Any]] = {}
+    for table, kind in KINDS.items():
+        ids = [record_id for (t, record_id), change in latest.items() if t is table and change.snapshot is None]
+        stored |= {(table, record_id): row for record_id, row in _read_back(session, kind, ids).items()}
+    key_id = session.info.get(KEY_ID)
+    entries = []
+    for key, change in latest.items():
+        row = stored.get(key)
+        if row is None:
+            op, version, at, snapshot = Op.create, 1, change.at, change.snapshot
+        else:
+            op = Op.create if key in created else Op.delete if row["retracted_at"] is not None else Op.update
+            version, at, snapshot = row["version"], row["updated_at"], row["snapshot"]
+        entries.append(
+            {
+                "resource": KINDS[change.table].resource,
+                "record_id": change.record_id,
+                "op": op,
+                "version": version,
+                "at": at,
+                "key_id": key_id,
+                "snapshot": snapshot,
+            }
+        )
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(FEED_LOCK)))
+    session.execute(insert(Change.__table__), entries)
+
+
+def _savepoint_began(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(SAVEPOINTS, {})[transaction] = len(session.info.get(PENDING_CHANGES, ()))
+
+
+def _rolled_back(session: Session, transaction: SessionTransaction) -> None:
+    """Forget the changes a rollback undid: those since the savepoint, or all of them."""
+    pending = session.info.get(PENDING_CHANGES)
+    if pending is None:
+        return
+    if transaction.nested:
+        del pending[session.info.get(SAVEPOINTS, {}).pop(transaction, len(pending)) :]
+    elif transaction.parent is None:
+        pending.clear()
+
+
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(PENDING_CHANGES, None)
+        session.info.pop(SAVEPOINTS, None)
+
+
+def keep_feed(session_class: type[Session]) -> None:
+    """Make every session of ``session_class`` write its changes to the feed as it commits,
+    and forget those that a rollback (of the transaction or of a savepoint) undoes."""
+    event.listen(session_class, "before_commit", write_pending)
+    event.listen(session_class, "after_transaction_create", _savepoint_began)
+    event.listen(session_class, "after_soft_rollback", _rolled_back)
+    event.listen(session_class, "after_transaction_end", _ended)
+
+
+def feed(session: Session, after: int, limit: int) -> dict[str, Any]:
+    """The entries after ``after``, in commit order."""
+    rows = session.execute(
+        select(Change.seq, Change.resource, Change.record_id, Change.op, Change.version, Change.at)
+        .where(Change.seq > after)
+        .order_by(Change.seq)
+        .limit(limit + 1)
+    ).all()
+    data = [
+        {"seq": r.seq, "resource": r.resource, "id": r.record_id, "op": r.op, "version": r.version, "at": r.at}
+        for r in rows[:limit]
+    ]
+    return {"data": data, "next_cursor": data[-1]["seq"] if len(rows) > limit else None}
+
+
+def _record(session: Session, kind: Kind, ref: str) -> Any:
+    """The record of ``kind`` named by ``ref`` (its id, or a natural key), retracted or not."""
+    table = kind.table
+    columns = [table.id, *(getattr(table, key) for key in kind.keys)]
+    return session.execute(
+        select(table.id, table.retracted_at, *([table.status] if hasattr(table, "status") else []))
+        .where(or_(*(c == ref for c in columns)))
+        .order_by((table.id == ref).desc())
+        .limit(1)
+    ).first()
+
+
+def history(session: Session, collection: str, ref: str, caller: Caller) -> list[dict[str, Any]]:
+    """Every committed version of a record, oldest first, each with the fields that differ
+    from the version before. A draft's or a retracted record's history is for callers that
+    may see it (404 for anyone else, as reading it is)."""
+    kind = BY_COLLECTION[collection]
+    row = _record(session, kind, ref)
+    hidden = row is not None and (
+        row.retracted_at is not None or getattr(row, "status", RecordStatus.published) != RecordStatus.published
+    )
+    if row is None or (hidden and not caller.sees_unpublished):
+        raise NotFound(f"No {noun(kind.table)} {ref!r}.")
+    entries = session.execute(
+        select(Change.version, Change.op, Change.at, Change.key_id, Change.snapshot)
+        .where(Change.resource == kind.resource, Change.record_id == row.id)
+        .order_by(Change.seq)
+    ).all()
+    return list(_versions(entries))
+
+
+def _versions(entries: Iterable[Any]) -> Iterable[dict[str, Any]]:
+    before: dict[str, Any] = {}
+    for entry in entries:
+        changes = {k: v for k, v in entry.snapshot.items() if k not in before or before[k] != v}
+        yield {"version": entry.version, "op": entry.op, "at": entry.at, "key_id": entry.key_id, "changes": changes}
+        before = entry.snapshot

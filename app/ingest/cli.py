@@ -1,0 +1,217 @@
+"""``demarche import`` and ``demarche export``: files in and out, through the API.
+
+Both talk to a running server (``--url`` and ``--key``, or ``DEMARCHE_URL`` and
+``DEMARCHE_KEY``). Without a URL they serve the configured database in this process, on a
+free local port, with a write key made for the run and revoked after it, so that files go
+through exactly the same checks either way.
+"""
+
+import hashlib
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlmodel import Session
+
+from app.access import service as access
+from app.access.models import ApiKeyCreate, KeyScope
+from app.client import Client, ImportCounts
+from app.client.errors import DemarcheError
+from app.db import make_engine
+from app.ingest.files import FileError, Record, read_records
+from app.settings import get_settings
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(envvar="DEMARCHE_URL", help="The server, e.g. http://127.0.0.1:8000; none: the configured database."),
+]
+KeyOption = Annotated[str | None, typer.Option(envvar="DEMARCHE_KEY", help="API key.", show_default=False)]
+COLLECTIONS = ["actors", "sources", "incidents", "exercises", "channels"]
+
+
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".ndjson, .jsonl, .json or .csv")],
+    type_: Annotated[str | None, typer.Option("--type", help="Record type of lines that do not name one.")] = None,
+    url: UrlOption = None,
+    key: KeyOption = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="Records a request.")] = 1000,
+    dry_run: Annotated[bool, typer.Option(help="Check every record, write nothing.")] = False,
+) -> None:
+    """Create or update the records of FILE, in batches; rerun it after a failure and the
+    batches already done are not written twice."""
+    try:
+        total = _count(file, type_)
+        numbers: list[int] = []
+        with _service(url, key) as client, _progress(total) as advance:
+            counts = client.import_records(
+                _numbered(read_records(file, type_), numbers),
+                batch_size=batch_size,
+                dry_run=dry_run,
+                job=_job(file),
+                progress=advance,
+            )
+    except FileError as exc:
+        _fail(str(exc))
+    except DemarcheError as exc:
+        _fail(_describe(exc, numbers, batch_size))
+    typer.echo(_summary(counts, dry_run))
+
+
+def export_collection(
+    collection: Annotated[str, typer.Argument(help=f"One of {', '.join(COLLECTIONS)}.")],
+    format: Annotated[str, typer.Option("--format", help="ndjson, csv or geojson.")] = "ndjson",
+    filter_: Annotated[
+        list[str] | None, typer.Option("--filter", help="NAME=VALUE, as in the list's query; repeatable.")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="File to write; standard output if omitted.")] = None,
+    url: UrlOption = None,
+    key: KeyOption = None,
+) -> None:
+    """Write every record of COLLECTION that matches the filters, streamed."""
+    if collection not in COLLECTIONS:
+        _fail(f"Unknown collection {collection!r}; expected one of {', '.join(COLLECTIONS)}.")
+    filters: dict[str, list[str]] = {}
+    for item in filter_ or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            _fail(f"--filter {item!r}: expected NAME=VALUE.")
+        filters.setdefault(name, []).append(value)
+    sink = output.open("wb") if output else sys.stdout.buffer
+    try:
+        with _service(url, key) as client:
+            for chunk in client.export(collection, format, **filters):
+                sink.write(chunk)
+    except DemarcheError as exc:
+        _fail(str(exc))
+    finally:
+        if output:
+            sink.close()
+
+
+@contextmanager
+def _service(url: str | None, key: str | None) -> Iterator[Client]:
+    if url:
+        with Client(url, key) as client:
+            yield client
+        return
+    with _local_service() as (local_url, secret), Client(local_url, secret) as client:
+        yield client
+
+
+@contextmanager
+def _local_service() -> Iterator[tuple[str, str]]:
+    """The API on the configured database, in this process, with a key for this run."""
+    from app.main import create_app
+
+    settings = get_settings().model_copy(update={"rate_limit": "1000000000/minute", "log_level": "WARNING"})
+    engine = make_engine(settings.database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        api_key, secret = access.create(session, ApiKeyCreate(name="demarche command line", scope=KeyScope.write))
+        session.commit()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the local service did not start")
+            time.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}", secret
+    finally:
+        server.should_exit = True
+        thread.join()
+        with Session(engine) as session:
+            access.revoke(session, api_key.id)
+            session.commit()
+        engine.dispose()
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Any]:
+    """A progress bar (records, records/s, time left) on a terminal; plain lines otherwise."""
+    if sys.stderr.isatty():
+        columns = [
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} records/s"),
+            TimeRemainingColumn(),
+        ]
+        with Progress(*columns, transient=False) as progress:
+            task = progress.add_task("import", total=total, rate="-")
+            started = time.monotonic()
+
+            def advance(count: int) -> None:
+                progress.advance(task, count)
+                done = progress.tasks[0].completed
+                progress.update(task, rate=f"{done / max(time.monotonic() - started, 1e-9):,.0f}")
+
+            yield advance
+        return
+    done, started = 0, time.monotonic()
+
+    def report(count: int) -> None:
+        nonlocal done
+        done += count
+        elapsed = max(time.monotonic() - started, 1e-9)
+        left = (total - done) / (done / elapsed) if done else 0
+        typer.echo(f"{done}/{total} records, {done / elapsed:,.0f} records/s, {left:,.0f} s left", err=True)
+
+    yield report
+
+
+def _count(file: Path, type_: str | None) -> int:
+    return sum(1 for _ in read_records(file, type_))
+
+
+def _numbered(records: Iterator[Record], numbers: list[int]) -> Iterator[dict[str, Any]]:
+    """The records alone, noting the file line of each (to name lines in errors)."""
+    for number, record in records:
+        numbers.append(number)
+        yield record
+
+
+def _job(file: Path) -> str:
+    """Names this import for its batches' idempotency keys: the same file, the same job."""
+    digest = hashlib.sha256()
+    with file.open("rb") as content:
+        for block in iter(lambda: content.read(1 << 20), b""):
+            digest.update(block)
+    return f"{file.name}:{digest.hexdigest()}"
+
+
+def _describe(exc: DemarcheError, numbers: list[int], batch_size: int) -> str:
+    """The error, with the bad lines of an import named by their place in the file."""
+    if not (exc.status == 422 and exc.errors and "line" in exc.errors[0]):
+        return str(exc)
+    first = (len(numbers) - 1) // batch_size * batch_size  # the failed batch's first record
+    lines = [f"{exc.detail} Bad lines of the batch starting at file line {numbers[first]}:"]
+    for entry in exc.errors:
+        where = numbers[first + entry["line"] - 1]
+        for error in entry["errors"]:
+            field = ".".join(str(p) for p in error["loc"]) or "(line)"
+            lines.append(f"  line {where}: {field}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def _summary(counts: ImportCounts, dry_run: bool) -> str:
+    parts = [
+        f"{outcome} " + (", ".join(f"{n} {t}" for t, n in by_type.items() if n) or "0")
+        for outcome, by_type in counts.items()
+    ]
+    return ("dry run: " if dry_run else "") + "; ".join(parts)
+
+
+def _fail(message: str) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(1)

@@ -1,0 +1,127 @@
+from collections.abc import AsyncIterator, Iterator
+from email.message import Message
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from app.access.deps import WriteScope
+from app.db import SessionDep
+from app.ingest.models import ImportResult
+from app.ingest.service import Importer
+from app.kit.guards import IMPORT_PATH, NDJSON_TYPE, has_escaped_nul
+from app.kit.problems import MalformedJSON, invalid, responses
+
+router = APIRouter(tags=["import"])
+
+BATCH_LINES = 1000
+"""Lines handed to the database thread at a time: the request body is read as it arrives."""
+
+_EXAMPLE_LINES = [
+    {"type": "actor", "slug": "nato", "name": "NATO", "kind": "organization"},
+    {"type": "actor", "slug": "russia", "name": "Russia", "kind": "state", "country_code": "RUS"},
+    {
+        "type": "incident",
+        "kind": "mission_suspension",
+        "title": "Russia suspends its permanent mission to NATO",
+        "occurred_on": "2021-10-18",
+        "initiators": ["russia"],
+        "targets": ["nato"],
+        "external_ref": "eln:2021-10-18:russia-suspends-mission",
+    },
+]
+_LINE_SCHEMA = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {
+        "type": {"enum": ["actor", "source", "incident", "exercise", "channel", "channel_status"]},
+        "channel": {"type": "string", "description": "On `channel_status` lines: the channel's id or external_ref."},
+    },
+    "additionalProperties": True,
+    "description": "A record of the named `type`, with the fields of that type's create body.",
+}
+REQUEST_BODY = {
+    "required": True,
+    "content": {
+        NDJSON_TYPE: {
+            "schema": {"type": "string", "description": "One JSON record a line."},
+            "example": "\n".join(orjson.dumps(line).decode() for line in _EXAMPLE_LINES) + "\n",
+        },
+        "application/json": {"schema": {"type": "array", "items": _LINE_SCHEMA}, "example": _EXAMPLE_LINES},
+    },
+}
+IMPORT_ERRORS = responses(400, 401, 403, 409, 413, 415, 422, 429)
+IMPORT_ERRORS[422] = {
+    **IMPORT_ERRORS[422],
+    "description": "Some lines are bad and nothing was written: `errors` holds "
+    '`{"line": n, "errors": [{"loc", "msg", "type"}]}` for every bad line (lines count from 1).',
+}
+
+
+@router.post(
+    IMPORT_PATH,
+    name="import",
+    summary="Import records in bulk",
+    response_model=ImportResult,
+    responses=IMPORT_ERRORS,
+    openapi_extra={"requestBody": REQUEST_BODY},
+)
+async def import_records(
+    caller: WriteScope,
+    request: Request,
+    session: SessionDep,
+    dry_run: Annotated[bool, Query(description="Validate and count, but write nothing.")] = False,
+) -> Any:
+    """Create or update records of every type from NDJSON (`application/x-ndjson`, one record
+    a line, read as it arrives) or a JSON array. Lines name their `type` and refer to each other
+    by slug or `external_ref`, earlier lines of the same import included. A record whose
+    natural key (`external_ref`, an actor's `slug`, a source's `url`) exists is written over
+    when anything differs and left alone otherwise; others are created. The whole import is
+    one transaction: one bad line and nothing is written. A natural key named twice in one
+    import is a bad line. Blank NDJSON lines are skipped but counted."""
+    importer = Importer(session, dry_run=dry_run)
+    if _media_type(request) == NDJSON_TYPE:
+        async for batch in _ndjson_batches(request.stream()):
+            await run_in_threadpool(importer.feed, batch)
+    else:
+        for batch in _array_batches(await request.body()):
+            await run_in_threadpool(importer.feed, batch)
+    return await run_in_threadpool(importer.result)
+
+
+def _media_type(request: Request) -> str:
+    message = Message()
+    message["content-type"] = request.headers.get("content-type", "")
+    return message.get_content_type()
+
+
+async def _ndjson_batches(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[tuple[int, bytes]]]:
+    batch: list[tuple[int, bytes]] = []
+    number, rest = 0, b""
+    async for chunk in chunks:
+        *lines, rest = (rest + chunk).split(b"\n")
+        for line in lines:
+            number += 1
+            if line.strip():
+                batch.append((number, line))
+        if len(batch) >= BATCH_LINES:
+            yield batch
+            batch = []
+    if rest.strip():
+        batch.append((number + 1, rest))
+    if batch:
+        yield batch
+
+
+def _array_batches(body: bytes) -> Iterator[list[tuple[int, Any]]]:
+    try:
+        items = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise MalformedJSON("The request body is not valid JSON.") from None
+    if not isinstance(items, list):
+        raise invalid(["body"], "Send a JSON array of records, or NDJSON.", "list_type")
+    if has_escaped_nul(body):
+        raise invalid(["body"], "The body contains a NUL character.")
+    for start in range(0, len(items), BATCH_LINES):
+        yield list(enumerate(items[start : start + BATCH_LINES], start=start + 1))

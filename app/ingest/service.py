@@ -1,0 +1,171 @@
+"""Bulk import: many records of mixed types in one transaction, every bad line reported.
+
+Lines are written in order as they arrive, so a line may refer to the records of earlier
+lines. New incidents that follow each other are created together, a few statements for the
+lot; other records are written one by one, each in a savepoint, so that a bad line leaves no
+trace while the lines after it are still checked. The caller commits only when no line was
+bad and the import is not a dry run.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from app.ingest.upsert import KINDS, STATUS_KEYS, TYPES, Outcome, existing_by_key, upsert, validate, write_over
+from app.kit.guards import has_escaped_nul
+from app.kit.problems import Conflict, Problem, ValidationFailed, error_entry
+
+
+class ImportRejected(ValidationFailed):
+    slug, title = "import-rejected", "Import rejected"
+
+
+@dataclass
+class Importer:
+    session: Session
+    dry_run: bool = False
+    counts: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {outcome: dict.fromkeys(TYPES, 0) for outcome in ("created", "updated", "unchanged")}
+    )
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    lines: int = 0
+    _keys: set[tuple[str, str, str]] = field(default_factory=set)
+
+    def feed(self, lines: Iterable[tuple[int, bytes | Any]]) -> None:
+        """Write each ``(line number, raw JSON text or parsed value)``."""
+        records = []
+        for number, item in lines:
+            self.lines += 1
+            record, errors = self._parse(item)
+            if errors:
+                self.errors.append({"line": number, "errors": errors})
+            else:
+                records.append((number, record))
+        self._write(records)
+        self.session.flush()
+        self.session.expunge_all()
+
+    def result(self) -> dict[str, Any]:
+        """The counts; raises :class:`ImportRejected` (and the caller must not commit) when
+        any line was bad. A dry run's writes are rolled back here."""
+        if self.errors:
+            self.session.rollback()
+            bad = len(self.errors)
+            raise ImportRejected(
+                f"{bad} of {self.lines} lines {'is' if bad == 1 else 'are'} invalid; nothing was written.",
+                errors=self.errors,
+            )
+        if self.dry_run:
+            self.session.rollback()
+        return {**self.counts, "dry_run": self.dry_run}
+
+    def _parse(self, item: bytes | Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        if isinstance(item, bytes):
+            if has_escaped_nul(item):
+                return {}, [error_entry([], "The line contains a NUL character.", "nul_character")]
+            try:
+                item = orjson.loads(item)
+            except orjson.JSONDecodeError as exc:
+                return {}, [error_entry([], f"Invalid JSON: {exc}", "json_invalid")]
+        if not isinstance(item, dict):
+            return {}, [error_entry([], "A line must be a JSON object.", "object_type")]
+        type_ = item.get("type")
+        if type_ not in TYPES:
+            allowed = ", ".join(TYPES)
+            return {}, [
+                error_entry(["type"], f"Unknown record type {type_!r}; expected one of {allowed}.", "unknown_type")
+            ]
+        return item, self._repeated_keys(type_, item)
+
+    def _write(self, records: list[tuple[int, dict[str, Any]]]) -> None:
+        """Write the records in order. New records of a type that can be created in bulk are
+        gathered while they follow each other and created together."""
+        stored = {
+            type_: existing_by_key(
+                self.session,
+                kind,
+                "external_ref",
+                [r["external_ref"] for _, r in records if r["type"] == type_ and r.get("external_ref")],
+            )
+            for type_, kind in KINDS.items()
+            if kind.create_many
+        }
+        run: list[tuple[int, str, Any]] = []
+        for number, record in records:
+            type_ = record["type"]
+            kind = KINDS.get(type_)
+            if kind is None or kind.create_many is None:
+                self._create_run(run)
+                self._one(number, type_, partial(_upsert_outcome, self.session, record))
+                continue
+            try:
+                data = validate(kind.model, {k: v for k, v in record.items() if k != "type"})
+            except Problem as exc:
+                self._fail(number, exc)
+                continue
+            row = stored[type_].get(data.external_ref)
+            if row is not None:
+                self._create_run(run)
+                self._one(number, type_, partial(write_over, self.session, kind, row, data))
+            else:
+                if run and run[0][1] != type_:
+                    self._create_run(run)
+                run.append((number, type_, data))
+        self._create_run(run)
+
+    def _create_run(self, run: list[tuple[int, str, Any]]) -> None:
+        if not run:
+            return
+        kind = KINDS[run[0][1]]
+        outcomes = kind.create_many(self.session, [data for _, _, data in run])
+        for (number, type_, _), outcome in zip(run, outcomes, strict=True):
+            if isinstance(outcome, Problem):
+                self._fail(number, outcome)
+            else:
+                self.counts["created"][type_] += 1
+        run.clear()
+
+    def _one(self, number: int, type_: str, write: Callable[[], Outcome]) -> None:
+        """One record, in a savepoint: a bad one leaves no trace."""
+        try:
+            with self.session.begin_nested():
+                outcome = write()
+        except Problem as exc:
+            self._fail(number, exc)
+        except IntegrityError:
+            self._fail(number, Conflict("The record conflicts with an existing one."))
+        else:
+            self.counts[outcome][type_] += 1
+
+    def _fail(self, number: int, problem: Problem) -> None:
+        self.errors.append({"line": number, "errors": _entries(problem)})
+
+    def _repeated_keys(self, type_: str, item: dict[str, Any]) -> list[dict[str, Any]]:
+        """A natural key named by an earlier line of the same request is an error: the
+        request would otherwise depend on the order in which it is applied."""
+        keys = KINDS[type_].keys if type_ in KINDS else STATUS_KEYS
+        errors = []
+        for key in keys:
+            value = item.get(key)
+            if not isinstance(value, str):
+                continue
+            if (type_, key, value) in self._keys:
+                errors.append(error_entry([key], f"Another line of this import has {key} {value!r}.", "duplicate_key"))
+            self._keys.add((type_, key, value))
+        return errors
+
+
+def _entries(problem: Problem) -> list[dict[str, Any]]:
+    """The problem's errors, located within the line rather than the request body."""
+    if problem.errors:
+        return [{**e, "loc": e["loc"][1:] if e["loc"][:1] == ["body"] else e["loc"]} for e in problem.errors]
+    return [error_entry([], problem.detail or problem.title, problem.slug.replace("-", "_"))]
+
+
+def _upsert_outcome(session: Session, record: dict[str, Any]) -> Outcome:
+    return upsert(session, record)[1]

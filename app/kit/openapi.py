@@ -1,0 +1,64 @@
+"""What the OpenAPI document says beyond what FastAPI derives from each route: the
+problem-details schemas that every error answer refers to, the files a list streams when
+asked for another ``format``, and that no text holds a NUL character (422: PostgreSQL
+cannot store one)."""
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from app.kit.export import MEDIA_TYPES, ExportFormat
+from app.kit.problems import SCHEMA_REF, ProblemDetail
+
+EXPORT_SCHEMAS = {
+    ExportFormat.csv: {"type": "string", "description": "CSV with a header row; a list is joined with `;`."},
+    ExportFormat.ndjson: {"type": "string", "description": "One JSON record a line."},
+    ExportFormat.geojson: {
+        "type": "object",
+        "description": "A GeoJSON FeatureCollection of the rows with coordinates.",
+    },
+}
+
+
+def install(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            _add_problem_schemas(document)
+            _add_export_media_types(document)
+            _forbid_nul(document)
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
+def _add_problem_schemas(document: dict[str, Any]) -> None:
+    schema = ProblemDetail.model_json_schema(ref_template=SCHEMA_REF)
+    document.setdefault("components", {}).setdefault("schemas", {}).update(schema.pop("$defs"), ProblemDetail=schema)
+
+
+def _add_export_media_types(document: dict[str, Any]) -> None:
+    """Every operation with a ``format`` parameter documents the media types it streams."""
+    for operation in (op for path in document["paths"].values() for op in path.values()):
+        if any(p["name"] == "format" and p["in"] == "query" for p in operation.get("parameters", ())):
+            content = operation["responses"]["200"]["content"]
+            for fmt, media_type in MEDIA_TYPES.items():
+                content[media_type.split(";")[0]] = {"schema": dict(EXPORT_SCHEMAS[fmt])}
+
+
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _forbid_nul(node: Any) -> None:
+    """Give every free-text string schema (no format, enum or pattern of its own) a pattern
+    that excludes NUL, the rule the server applies to the path, the query and the body."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not node.keys() & {"format", "enum", "pattern", "const"}:
+            node["pattern"] = NO_NUL
+        for value in node.values():
+            _forbid_nul(value)
+    elif isinstance(node, list):
+        for value in node:
+            _forbid_nul(value)

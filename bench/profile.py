@@ -1,0 +1,72 @@
+"""Where the service's time goes: py-spy samples it while a case runs."""
+
+import signal
+import subprocess
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.processes import log, tool
+
+TOP = 12
+IDLE = ("Condition.wait (threading.py)", "Event.wait (threading.py)")
+"""Leaf frames of threads waiting for work (the thread pool), left out of the shares."""
+DATABASE = ("(sqlalchemy/engine/", "(psycopg/", "(sqlite3/")
+"""Where a leaf frame means the time is spent running a query or fetching its rows."""
+
+
+def summarize(collapsed: str) -> str:
+    """The frames that hold most of the busy samples: the app's own (inclusive) and any
+    code's (self)."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    database: Counter[str] = Counter()
+    busy = idle = 0
+    for line in collapsed.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        frames, n = stack.split(";"), int(count)
+        if frames[-1] in IDLE:
+            idle += n
+            continue
+        busy += n
+        own[frames[-1]] += n
+        if any(driver in frames[-1] for driver in DATABASE):
+            database[next((f for f in reversed(frames) if "(app/" in f), "elsewhere")] += n
+        for frame in set(frames):
+            inclusive[frame] += n
+    if not busy:
+        return "no busy samples"
+    app = [(f, n) for f, n in inclusive.most_common() if "(app/" in f and "(app/cli.py)" not in f][:TOP]
+    lines = [f"{busy} busy samples ({idle} more of idle pool threads left out); the app's frames, inclusive:"]
+    lines += [f"  {100 * n / busy:5.1f}%  {f}" for f, n in app]
+    lines.append(f"in the database driver ({100 * database.total() / busy:.1f}%), by the app's function that asked:")
+    lines += [f"  {100 * n / busy:5.1f}%  {f}" for f, n in database.most_common(TOP // 2)]
+    lines.append("self time, any code (the event loop's own C code shows as Runner.run):")
+    lines += [f"  {100 * n / busy:5.1f}%  {f}" for f, n in own.most_common(TOP)]
+    return "\n".join(lines)
+
+
+class Recording:
+    summary = "py-spy recorded nothing"
+
+
+@contextmanager
+def recording(pid: int, what: str) -> Iterator[Recording]:
+    """py-spy records ``pid`` for as long as the block runs; the summary is set on leaving."""
+    log(f"  profiling {what}")
+    done = Recording()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "profile.txt"
+        argv = [str(tool("py-spy")), "record", "--pid", str(pid), "--format", "raw", "--nolineno", "--output", str(out)]
+        spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            yield done
+        finally:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+            if out.exists():
+                done.summary = summarize(out.read_text())

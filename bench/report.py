@@ -1,0 +1,205 @@
+"""The results of a run: the table, the ratios against their targets, and bench/RESULTS.md."""
+
+import os
+import platform
+import sqlite3
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+from bench.load import Summary
+from bench.processes import ROOT, TOOLS
+from bench.transfer import Export
+
+SERVICE, FLOOR, DATASETTE_TABLE, DATASETTE_SQL = "service", "floor", "datasette table API", "datasette sql="
+
+
+@dataclass(frozen=True)
+class Ratio:
+    engine: str
+    name: str
+    value: float | None
+    target: str
+    """How the value is judged: ``">= 4"`` or ``"<= 1.2"``; empty for information only."""
+    source: str
+    note: str = ""
+    case: str | None = None
+    """The loaded case the value comes from, if any."""
+
+    @property
+    def verdict(self) -> str:
+        if self.value is None:
+            return "n/a"
+        if not self.target:
+            return ""
+        op, bound = self.target.split()
+        ok = self.value >= float(bound) if op == ">=" else self.value <= float(bound)
+        return "pass" if ok else "FAIL"
+
+
+@dataclass
+class Results:
+    mode: str
+    incidents: int
+    settings: str
+    loads: dict[str, dict[str, dict[str, Summary]]] = field(default_factory=dict)
+    """engine → case → server → summary of the rounds."""
+    sizes: dict[str, dict[str, int]] = field(default_factory=dict)
+    exports: dict[str, Export] = field(default_factory=dict)
+    imports: dict[str, tuple[int, float, float] | str] = field(default_factory=dict)
+    """engine → (rows, seconds through HTTP, seconds of the raw executemany), or why not run."""
+    notes: list[str] = field(default_factory=list)
+    load_average: float = field(default_factory=lambda: os.getloadavg()[0])
+    """The machine's 1-minute load average when the run started."""
+    profiles: list[tuple[str, str, str]] = field(default_factory=list)
+    """(engine, case, the profile's summary)."""
+
+    def get(self, engine: str, case: str, server: str) -> Summary | None:
+        return self.loads.get(engine, {}).get(case, {}).get(server)
+
+    def ratios(self) -> list[Ratio]:
+        """Every measure with a target, and a few for information, for each engine."""
+        return [r for engine in self.loads for r in self._ratios(engine)]
+
+    def _ratios(self, engine: str) -> list[Ratio]:
+        out: list[Ratio] = []
+
+        def add(name: str, value: float | None, target: str, source: str, **more: str) -> None:
+            out.append(Ratio(engine, name, value, target, source, **more))
+
+        def rps(case: str, server: str) -> float | None:
+            summary = self.get(engine, case, server)
+            return summary.rps if summary and not summary.failed else None
+
+        def share(a: float | None, b: float | None) -> float | None:
+            return a / b if a is not None and b else None
+
+        def versus(case: str, server: str, target: str, source: str) -> None:
+            mine, theirs = rps(case, SERVICE), rps(case, server)
+            note = f"{mine:,.0f} vs {theirs:,.0f} req/s" if mine and theirs else ""
+            add(f"{case}: service / {server} (req/s)", share(mine, theirs), target, source, case=case, note=note)
+
+        if engine == "sqlite":
+            versus("list", DATASETTE_SQL, ">= 4", "issue 7")
+            versus("list", DATASETTE_TABLE, "", "")
+        versus("list", FLOOR, ">= 0.30" if engine == "sqlite" else ">= 0.18", "issue 7")
+        deep, first = self.get(engine, "list-deep", SERVICE), self.get(engine, "list-all", SERVICE)
+        depth = deep.p50_ms / first.p50_ms if deep and first else None
+        note = f"{deep.p50_ms:,.2f} vs {first.p50_ms:,.2f} ms" if deep and first else ""
+        add("list: deep page / first page (p50)", depth, "<= 1.2", "issue 7", case="list-deep", note=note)
+        for case, bound in (("dyad", 30), ("timeline", 20), ("stats", 150), ("q-rare", 50), ("q-common", 50)):
+            summary = self.get(engine, case, SERVICE)
+            add(
+                f"{case}: p50 ms, one connection",
+                summary.p50_ms if summary else None,
+                f"<= {bound}",
+                "issue 3",
+                case=case,
+            )
+        exported = self.exports.get(engine)
+        rows = f"{exported.rows:,} rows in {exported.seconds:.1f} s" if exported else ""
+        add("export NDJSON: rows/s", exported.rows_per_s if exported else None, ">= 150000", "issue 4", note=rows)
+        add("export NDJSON: peak RSS MiB", exported.peak_rss_mib if exported else None, "<= 150", "issue 4")
+        imported = self.imports.get(engine)
+        if isinstance(imported, tuple):
+            n, http_s, raw_s = imported
+            note = f"{n:,} incidents: HTTP {n / http_s:,.0f} rows/s, raw executemany {n / raw_s:,.0f} rows/s"
+            add("import: HTTP / raw executemany (rows/s)", raw_s / http_s, ">= 0.30", "issue 4", note=note)
+        else:
+            add("import: HTTP / raw executemany (rows/s)", None, ">= 0.30", "issue 4", note=imported or "")
+        return out
+
+
+def _cell(value: float, low: float, high: float, digits: int) -> str:
+    return f"{value:,.{digits}f} ({low:,.{digits}f}–{high:,.{digits}f})"
+
+
+def load_table(results: Results) -> list[str]:
+    lines = [
+        "| engine | case | server | req/s (min–max) | p50 ms (min–max) | p99 ms | answer bytes | vs floor |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for engine, cases in results.loads.items():
+        for case, servers in cases.items():
+            floor = servers.get(FLOOR)
+            for server, s in servers.items():
+                failed = f" ({s.failed} failed)" if s.failed else ""
+                versus = f"{s.rps / floor.rps:.2f}×" if floor and server == SERVICE else ""
+                size = results.sizes.get(engine, {}).get(case) if server in (SERVICE, FLOOR) else None
+                lines.append(
+                    f"| {engine} | {case} | {server} | {_cell(s.rps, s.rps_min, s.rps_max, 0)}{failed} | "
+                    f"{_cell(s.p50_ms, s.p50_min, s.p50_max, 2)} | {s.p99_ms:,.2f} | {size or ''} | {versus} |"
+                )
+    return lines
+
+
+def ratio_table(results: Results) -> list[str]:
+    lines = ["| engine | measure | value | target | | from | note |", "|---|---|---:|---|---|---|---|"]
+    for r in results.ratios():
+        value = "not available" if r.value is None else f"{r.value:,.2f}"
+        lines.append(f"| {r.engine} | {r.name} | {value} | {r.target} | {r.verdict} | {r.source} | {r.note} |")
+    return lines
+
+
+def machine() -> list[str]:
+    cpu = next(
+        (
+            x.split(":", 1)[1].strip()
+            for x in Path("/proc/cpuinfo").read_text().splitlines()
+            if x.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(x.split()[1] for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal"))
+    pg = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version"], capture_output=True, text=True
+    ).stdout.strip()
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("[")[0].strip()
+    servers = ", ".join(f"{name} {version(name)}" for name in ("fastapi", "uvicorn", "sqlalchemy", "psycopg"))
+    tools = ", ".join(f"{name} {pin}" for name, pin in TOOLS.items())
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores; RAM {int(mem) / 1024**2:.1f} GiB; kernel {platform.release()}",
+        f"- SQLite {sqlite3.sqlite_version}; PostgreSQL {pg or 'not reached'}; Python {platform.python_version()}",
+        f"- {servers}; {tools}; {wrk}",
+    ]
+
+
+def commit() -> str:
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return head + (" + uncommitted changes" if dirty else "")
+
+
+def markdown(results: Results) -> str:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "# Benchmark results",
+        "",
+        f"The latest run of `make bench{' QUICK=1' if results.mode == 'quick' else ''}` ({results.mode} mode, "
+        f"{results.incidents:,} incidents), {when}. How it is measured: bench/README.md.",
+        "",
+        f"- Commit: {commit()}",
+        *machine(),
+        f"- Load: {results.settings}",
+        f"- Load average (1 min) before the run: {results.load_average:.2f}; above 0.5 or so, other work shared the"
+        " cores and the figures are noisier",
+        *[f"- {n}" for n in results.notes],
+        "",
+        "## Targets",
+        "",
+        *ratio_table(results),
+        "",
+        "## Every case",
+        "",
+        "Medians of the rounds, with their min and max. `vs floor`: the service's req/s over the floor's,",
+        "which serves the same bytes.",
+        "",
+        *load_table(results),
+    ]
+    if results.profiles:
+        parts += ["", "## Where the time goes", ""]
+        for engine, case, text in results.profiles:
+            parts += [f"### {case} on {engine}", "", "```", text, "```", ""]
+    return "\n".join(parts).rstrip() + "\n"

@@ -1,0 +1,303 @@
+"""The benchmark runner: the service beside Datasette and the framework floor, on one data set.
+
+    .venv/bin/python -m bench.run            # 1,000,000 incidents, SQLite and PostgreSQL
+    .venv/bin/python -m bench.run --quick    # 100,000 incidents, shorter loads
+
+Installs wrk (apt-get) and Datasette (its own venv) when missing, generates the data set
+unless a run made it already, then for each engine starts the service as production runs it,
+Datasette on the SQLite file and the floor (bench/floor.py, the service's own answers as fixed
+bytes), loads them in turns with wrk, exports everything as NDJSON from a fresh server, and
+imports new incidents through HTTP against a raw ``executemany`` of the same rows, each into a
+fresh copy of the data set. Prints the table and writes it to bench/RESULTS.md.
+"""
+
+import argparse
+import shutil
+import subprocess
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from bench import transfer
+from bench.datasets import DataSet, create_key
+from bench.load import Load, Target
+from bench.processes import ROOT, Server, datasette, ensure_wrk, floor, log, service, tool
+from bench.profile import recording
+from bench.report import DATASETTE_SQL, DATASETTE_TABLE, FLOOR, SERVICE, Results, markdown
+
+PORTS = {"service": 8301, "datasette": 8302, "floor": 8303, "import": 8304, "export": 8305}
+LIST_FILTER = {"kind": "expulsion", "from": "2015-01-01", "to": "2019-12-31"}
+LIST_SQL = (
+    "select * from incidents where kind = :kind and occurred_on >= :from and occurred_on <= :to "
+    "and status = 'published' and retracted_at is null order by occurred_on desc, id desc limit 50"
+)
+LATENCY_CASES = {"dyad", "timeline", "stats", "q-rare", "q-common"}
+"""Cases whose targets are times of one request: loaded with one connection."""
+DEEP_PAGE = 20_000
+COMMON_WORD = "summons"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    path: str
+    datasette: dict[str, str] = field(default_factory=dict)
+    """Datasette's ways to the same answer: server label → path."""
+
+    @property
+    def connections(self) -> int | None:
+        """One connection for the cases timed one request at a time; else the run's setting."""
+        return 1 if self.name in LATENCY_CASES else None
+
+
+def counts(url: str) -> tuple[int, str]:
+    """The number of published incidents, and the name of the state in the fewest incidents."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            published = "select count(*) from incidents where retracted_at is null and status = 'published'"
+            rarest = (
+                "select a.name from actors a join involvements v on v.actor_id = a.id and v.resource = 'incident' "
+                "where a.kind = 'state' group by a.id, a.name order by count(*), a.name limit 1"
+            )
+            return conn.execute(text(published)).scalar_one(), conn.execute(text(rarest)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def deep_cursor(client: httpx.Client, page: int) -> tuple[str | None, int]:
+    """The cursor of a page of the unfiltered list, found by walking to it 500 rows at a time
+    (``limit`` is no part of a cursor's query); the page it reached."""
+    position, cursor = 0, None
+    while position < (page - 1) * 50:
+        size = min(500, (page - 1) * 50 - position)
+        answer = client.get("/v1/incidents", params={"limit": size} | ({"cursor": cursor} if cursor else {}))
+        answer.raise_for_status()
+        if answer.json()["next_cursor"] is None:
+            break
+        cursor, position = answer.json()["next_cursor"], position + size
+    return cursor, position // 50 + 1
+
+
+def fixtures(base: str, headers: dict[str, str], url: str) -> dict[str, str]:
+    """What the cases need from the data: an incident id, the cursor of the deep page, a rare word."""
+    published, rare = counts(url)
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+        first = client.get("/v1/incidents", params=LIST_FILTER)
+        first.raise_for_status()
+        cursor, page = deep_cursor(client, min(DEEP_PAGE, published // 50))
+    return {"id": first.json()["data"][0]["id"], "cursor": cursor or "", "page": f"{page:,}", "rare": rare}
+
+
+def cases(found: dict[str, str], db: str | None) -> list[Case]:
+    def on_datasette(**paths: str) -> dict[str, str]:
+        return paths if db else {}
+
+    table = {
+        "_shape": "array",
+        "kind__exact": LIST_FILTER["kind"],
+        "occurred_on__gte": LIST_FILTER["from"],
+        "occurred_on__lte": LIST_FILTER["to"],
+        "status__exact": "published",
+        "retracted_at__isnull": "1",
+        "_sort_desc": "occurred_on",
+        "_size": "50",
+    }
+    sql = {"sql": LIST_SQL, "_shape": "array"} | LIST_FILTER
+    by_id = {"sql": "select * from incidents where id = :id", "id": found["id"], "_shape": "array"}
+    return [
+        Case(
+            "list",
+            "/v1/incidents?" + urlencode(LIST_FILTER),
+            on_datasette(
+                **{
+                    DATASETTE_TABLE: f"/{db}/incidents.json?{urlencode(table)}",
+                    DATASETTE_SQL: f"/{db}.json?{urlencode(sql)}",
+                }
+            ),
+        ),
+        Case("list-all", "/v1/incidents"),
+        Case("list-deep", "/v1/incidents?" + urlencode({"cursor": found["cursor"]})),
+        Case(
+            "incident",
+            f"/v1/incidents/{found['id']}",
+            on_datasette(
+                **{
+                    DATASETTE_TABLE: f"/{db}/incidents/{found['id']}.json?_shape=array",
+                    DATASETTE_SQL: f"/{db}.json?{urlencode(by_id)}",
+                }
+            ),
+        ),
+        Case("actor", "/v1/actors/state-000"),
+        Case("dyad", "/v1/dyads/state-000/organization-000?as_of=2021-10-20"),
+        Case("timeline", "/v1/timeline?actor=state-000"),
+        Case("stats", "/v1/stats/incidents?group_by=kind,month"),
+        Case("q-rare", "/v1/incidents?" + urlencode({"q": found["rare"]})),
+        Case("q-common", "/v1/incidents?" + urlencode({"q": COMMON_WORD})),
+    ]
+
+
+def read_access(engine: str, url: str, results: Results) -> tuple[dict[str, str], dict[str, str]]:
+    """The headers that carry a read key, and the service settings that go with them."""
+    key = create_key(url, "read", "bench")
+    if key:
+        return {"Authorization": f"Bearer {key}"}, {}
+    results.notes.append(f"{engine}: no read key could be made, so reads were anonymous (DEMARCHE_PUBLIC_READ=true)")
+    return {}, {"public_read": "true"}
+
+
+def floor_bodies(svc: Server, headers: dict[str, str], selected: list[Case], folder: Path) -> dict[str, int]:
+    """The service's answer to each case, saved for the floor to serve; their sizes."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    sizes = {}
+    for case in selected:
+        answer = httpx.get(svc.base + case.path, headers=headers, timeout=120)
+        answer.raise_for_status()
+        (folder / f"{case.name}.json").write_bytes(answer.content)
+        sizes[case.name] = len(answer.content)
+    return sizes
+
+
+def bench_engine(engine: str, args: argparse.Namespace, load: Load, results: Results) -> None:
+    data = DataSet(engine, args.incidents, args.seed, args.work_dir)
+    url = data.ensure()
+    logs = args.work_dir / "logs"
+    headers, access = read_access(engine, url, results)
+    with service(f"service-{engine}", PORTS["service"], url, logs, **access) as svc:
+        found = fixtures(svc.base, headers, url)
+        results.notes.append(f"{engine}: `list-deep` is page {found['page']}; the rare word is `{found['rare']}`")
+        selected = [c for c in cases(found, data.file.stem if engine == "sqlite" else None) if c.name in args.cases]
+        bodies = args.work_dir / f"floor-{engine}"
+        results.sizes[engine] = floor_bodies(svc, headers, selected, bodies)
+        with ExitStack() as stack:
+            floor_server = stack.enter_context(floor(PORTS["floor"], bodies, logs))
+            if engine == "sqlite" and any(c.datasette for c in selected):
+                ds = stack.enter_context(datasette(PORTS["datasette"], data.file, logs))
+            for case in selected:
+                log(f"{engine}: {case.name}")
+                targets = [Target(SERVICE, svc.base + case.path, headers)]
+                targets += [Target(label, ds.base + path) for label, path in case.datasette.items()]
+                targets.append(Target(FLOOR, f"{floor_server.base}/{case.name}"))
+                results.loads.setdefault(engine, {})[case.name] = load.turns(
+                    case.name, targets, args.rounds, case.connections
+                )
+        if args.profile:
+            missed = {r.case for r in results.ratios() if r.engine == engine and r.verdict == "FAIL"}
+            for case in (c for c in selected if c.name in missed):
+                with recording(svc.pid, case.name) as profiled:
+                    load.once(Target(SERVICE, svc.base + case.path, headers), connections=case.connections)
+                results.profiles.append((engine, case.name, profiled.summary))
+    if "export" in args.cases:
+        bench_export(engine, url, args, logs, headers, access, results)
+    if "import" in args.cases:
+        results.imports[engine] = bench_import(data, args, logs)
+
+
+def bench_export(
+    engine: str,
+    url: str,
+    args: argparse.Namespace,
+    logs: Path,
+    headers: dict[str, str],
+    access: dict[str, str],
+    results: Results,
+) -> None:
+    """Everything as NDJSON from a freshly started service, so that its peak memory is the export's."""
+    with service(f"export-{engine}", PORTS["export"], url, logs, **access) as svc:
+        log(f"{engine}: export")
+        try:
+            results.exports[engine] = transfer.export(svc, headers)
+        except httpx.HTTPError as failure:
+            results.notes.append(f"{engine}: export failed: {failure}")
+            return
+        missed = {r.name for r in results.ratios() if r.engine == engine and r.verdict == "FAIL"}
+        if args.profile and any(name.startswith("export") for name in missed):
+            with recording(svc.pid, "export (its first 10 s)") as profiled:
+                transfer.export(svc, headers, stop_after=10)
+            results.profiles.append((engine, "export", profiled.summary))
+
+
+def bench_import(data: DataSet, args: argparse.Namespace, logs: Path) -> tuple[int, float, float] | str:
+    """The same new incidents through ``POST /v1/import`` and by a raw ``executemany``, each into
+    a fresh copy of the data set."""
+    lines = transfer.import_lines(args.import_rows, args.seed)
+    http_url = data.copy("import_http")
+    raw_url = data.copy("import_raw")
+    try:
+        key = create_key(http_url, "write", "bench-import")
+        if key is None:
+            return "not available: no write key (`demarche keys create`)"
+        log(f"{data.engine}: import of {len(lines):,} incidents through HTTP")
+        with service(f"import-{data.engine}", PORTS["import"], http_url, logs):
+            try:
+                http_seconds = transfer.import_http(
+                    f"http://127.0.0.1:{PORTS['import']}", {"Authorization": f"Bearer {key}"}, lines, args.import_batch
+                )
+            except transfer.NotAvailable as missing:
+                return f"not available: {missing}"
+            except RuntimeError as failure:
+                return f"failed: {failure}"
+        rows = transfer.imported_rows(http_url)
+        log(f"{data.engine}: raw executemany of the same rows ({', '.join(f'{t}: {len(r):,}' for t, _, r, _ in rows)})")
+        raw_seconds = transfer.insert_raw(raw_url, rows)
+        return len(lines), http_seconds, raw_seconds
+    finally:
+        data.discard(http_url)
+        data.discard(raw_url)
+
+
+ALL_CASES = ["list", "list-all", "list-deep", "incident", "actor", "dyad", "timeline", "stats", "q-rare", "q-common"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100,000 incidents, 2 s loads, 20,000 imported rows.")
+    parser.add_argument("--incidents", type=int, help="Data set size (default 1,000,000; 100,000 with --quick).")
+    parser.add_argument("--seed", type=int, default=42, help="Seed of the data set (default 42).")
+    parser.add_argument("--engines", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--cases", nargs="+", choices=[*ALL_CASES, "export", "import"], default=[*ALL_CASES, "export", "import"]
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="Turns of each server per case (default 3).")
+    parser.add_argument("--seconds", type=int, help="Length of one wrk run (default 5; 2 with --quick).")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16).")
+    parser.add_argument("--import-rows", type=int, help="Incidents to import (default 100,000; 20,000 with --quick).")
+    parser.add_argument("--import-batch", type=int, default=5_000, help="Lines per POST /v1/import (default 5,000).")
+    parser.add_argument(
+        "--profile",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Record the service with py-spy on every case that misses its target (default on).",
+    )
+    parser.add_argument("--work-dir", type=Path, default=Path("/tmp/bench-a"), help="Data sets and logs.")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md", help="The markdown report.")
+    args = parser.parse_args(argv)
+    args.incidents = args.incidents or (100_000 if args.quick else 1_000_000)
+    args.import_rows = args.import_rows or (20_000 if args.quick else 100_000)
+    seconds = args.seconds or (2 if args.quick else 5)
+
+    load = Load(ensure_wrk(), args.connections, seconds)
+    tool("datasette")
+    settings = (
+        f"wrk -t1 -c{args.connections} -d{seconds:g}s (one connection for {', '.join(sorted(LATENCY_CASES))}), "
+        f"{args.rounds} rounds, servers in turns; one uvicorn worker"
+    )
+    results = Results("quick" if args.quick else "full", args.incidents, settings)
+    for engine in args.engines:
+        try:
+            bench_engine(engine, args, load, results)
+        except (RuntimeError, OSError, httpx.HTTPError, subprocess.SubprocessError) as failure:
+            log(f"{engine}: stopped: {failure}")
+            results.notes.append(f"{engine}: the run stopped early ({failure}); what it measured before is below")
+    report = markdown(results)
+    args.output.write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

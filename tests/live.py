@@ -1,0 +1,91 @@
+"""A real server for the tests that need one: a subprocess listening on a free local port."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def uvicorn_command(port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.main:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+    ]
+
+
+@contextmanager
+def serve(
+    database_url: str,
+    log: Path,
+    *,
+    command: Sequence[str] | None = None,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    startup_seconds: float = 60,
+) -> Iterator[LiveServer]:
+    """Run ``command`` (uvicorn on the app by default) against ``database_url`` and yield
+    once ``/healthz`` answers; stop it afterwards. Its output goes to ``log``."""
+    port = port or free_port()
+    environ = {**os.environ, "DEMARCHE_DATABASE_URL": database_url, "DEMARCHE_LOG_LEVEL": "WARNING", **(env or {})}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            list(command or uvicorn_command(port)), cwd=ROOT, env=environ, stdout=sink, stderr=subprocess.STDOUT
+        )
+    server = LiveServer(f"http://127.0.0.1:{port}", process, log)
+    try:
+        _wait_until_healthy(server, startup_seconds)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_healthy(server: LiveServer, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.process.returncode}:\n{server.output()}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the server did not answer /healthz within {seconds} s:\n{server.output()}")
