@@ -101,11 +101,17 @@ def create_many(session: Session, items: Sequence[IncidentCreate]) -> list[str |
         if data.external_ref in taken:
             outcomes.append(Conflict(f"Another incident already has external_ref {data.external_ref!r}."))
             continue
-        initiators, errors = check_refs(actor_ids, data.initiators, ["body", "initiators"], "actor")
-        targets, more = check_refs(actor_ids, data.targets, ["body", "targets"], "actor")
-        answered, more2 = check_refs(incident_ids, data.responds_to, ["body", "responds_to"], "incident")
-        cited, more3 = check_refs(source_ids, data.sources, ["body", "sources"], "source")
-        errors += more + more2 + more3
+        checked = [
+            check_refs(known, getattr(data, field), ["body", field], noun)
+            for field, known, noun in (
+                ("initiators", actor_ids, "actor"),
+                ("targets", actor_ids, "actor"),
+                ("responds_to", incident_ids, "incident"),
+                ("sources", source_ids, "source"),
+            )
+        ]
+        (initiators, _), (targets, _), (answered, _), (cited, _) = checked
+        errors = [error for _, found in checked for error in found]
         if errors:
             outcomes.append(ValidationFailed(errors[0]["msg"], errors=errors))
             continue

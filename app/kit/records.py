@@ -163,7 +163,9 @@ def lookup(session: Session, table: type, refs: Iterable[str], *keys: str) -> di
     return ids
 
 
-def check_refs(ids: Mapping[str, str], refs: Sequence[str], loc: Sequence[Any], noun: str) -> tuple[list[str], list]:
+def check_refs(
+    ids: Mapping[str, str], refs: Sequence[str], loc: Sequence[Any], noun: str
+) -> tuple[list[str], list[dict[str, Any]]]:
     """``refs`` as ids, by ``ids`` (from :func:`lookup`), and an error entry for each one that
     is unknown or names a record already named."""
     errors, seen = [], set()
