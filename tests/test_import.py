@@ -156,3 +156,21 @@ def test_imports_have_their_own_body_limit(app_with):
 def test_importing_needs_a_write_key(reader, client):
     assert post_import(reader, ACTORS).status_code == 403
     assert client.get("/v1/actors").json()["data"] == []
+
+
+def test_lookups_by_external_ref_use_an_index_when_most_records_have_none(app, client):
+    """Once the statistics have seen a table where most incidents have no external_ref, the
+    lookups of a re-import still go through an index rather than reading every incident."""
+    lines = [*ACTORS, *(import_incident(n) for n in range(2000)), import_incident(2000, external_ref="ref-1")]
+    assert client.post("/v1/import", content=ndjson(lines), headers=NDJSON).status_code == 200
+    lookup = "SELECT id FROM incidents WHERE external_ref IN ('ref-1', 'ref-2')"
+    with app.state.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("ANALYZE")
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {lookup}"))
+            assert "USING INDEX ix_incidents_external_ref" in plan, plan
+        else:
+            conn.exec_driver_sql("ANALYZE incidents")
+            plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {lookup}"))
+            assert "Seq Scan" not in plan, plan
+        assert conn.exec_driver_sql(lookup).scalars().all() != []

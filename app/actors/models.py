@@ -5,7 +5,7 @@ from pydantic import ConfigDict
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
-from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta
+from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
 from app.kit.schemas import WRITE_CONFIG, ActorRef, Ref
 from app.vocab import ActorKind
 
@@ -43,6 +43,7 @@ class Actor(ActorBase, RecordColumns, table=True):
         Index("ix_actors_name_id", "name", "id"),
         Index("ix_actors_kind", "kind"),
         Index("ix_actors_affiliation_id", "affiliation_id"),
+        by_external_ref("actors"),
     )
 
     affiliation_id: str | None = Field(default=None, foreign_key="actors.id", max_length=36)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, func, insert, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.access.models import Caller
@@ -25,7 +25,7 @@ from app.channels.models import Channel, StatusChange
 from app.exercises.models import Exercise
 from app.incidents.models import Incident, Reply
 from app.kit.problems import NotFound
-from app.kit.records import PENDING_CHANGES, PendingChange, noun
+from app.kit.records import PENDING_CHANGES, PendingChange, executemany, noun
 from app.sources.models import Citation, Source
 from app.vocab import RecordStatus
 
@@ -218,7 +218,7 @@ def write_pending(session: Session) -> None:
         )
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(FEED_LOCK)))
-    session.execute(insert(Change.__table__), entries)
+    executemany(session, Change.__table__, entries)
 
 
 def _savepoint_began(session: Session, transaction: SessionTransaction) -> None:

@@ -5,7 +5,7 @@ from pydantic import ConfigDict
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
-from app.kit.records import EXAMPLE_META, RecordColumns, RecordMeta
+from app.kit.records import EXAMPLE_META, RecordColumns, RecordMeta, by_external_ref
 from app.kit.schemas import WRITE_CONFIG, ActorRef, IncidentRef, Ref, SourceRef
 from app.vocab import ChannelKind, ChannelLevel, ChannelStatus
 
@@ -28,6 +28,7 @@ class Channel(ChannelBase, RecordColumns, table=True):
         Index("ix_channels_name_id", "name", "id"),
         Index("ix_channels_created_at_id", "created_at", "id"),
         Index("ix_channels_updated_at_id", "updated_at", "id"),
+        by_external_ref("channels"),
     )
 
 
@@ -45,6 +46,7 @@ class StatusChange(StatusChangeBase, RecordColumns, table=True):
     __table_args__ = (
         Index("ix_channel_status_changes_channel", "channel_id", "effective_on", "created_at"),
         Index("ix_channel_status_changes_effective_on_id", "effective_on", "id"),
+        by_external_ref("channel_status_changes"),
     )
 
     channel_id: str = Field(foreign_key="channels.id", max_length=36)

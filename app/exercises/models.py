@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
-from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta
+from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
 from app.kit.schemas import WRITE_CONFIG, ActorRef, Ref, SourceRef
 from app.vocab import DatePrecision, ExerciseDomain, ParticipantRole, RecordStatus
 
@@ -39,6 +39,7 @@ class Exercise(ExerciseBase, RecordColumns, table=True):
         Index("ix_exercises_name_id", "name", "id"),
         Index("ix_exercises_created_at_id", "created_at", "id"),
         Index("ix_exercises_updated_at_id", "updated_at", "id"),
+        by_external_ref("exercises"),
     )
 
 

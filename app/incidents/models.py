@@ -5,7 +5,7 @@ from pydantic import ConfigDict
 from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
-from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta
+from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
 from app.kit.schemas import WRITE_CONFIG, ActorRef, IncidentRef, Ref, SourceRef
 from app.vocab import DatePrecision, IncidentKind, RecordStatus
 
@@ -47,6 +47,7 @@ class Incident(IncidentBase, RecordColumns, table=True):
         ),
         Index("ix_incidents_live_created_at_id", "created_at", "id", **LIVE),
         Index("ix_incidents_live_updated_at_id", "updated_at", "id", **LIVE),
+        by_external_ref("incidents"),
     )
 
 

@@ -22,7 +22,7 @@ IMPORT_PATH = "/v1/import"
 
 
 def has_escaped_nul(text: bytes) -> bool:
-    return _ESCAPED_NUL.search(text) is not None
+    return b"\\u0000" in text and _ESCAPED_NUL.search(text) is not None
 
 
 def _is_json(content_type: str, allow_ndjson: bool) -> bool:

@@ -5,7 +5,7 @@ from pydantic import ConfigDict
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
-from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta
+from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
 from app.kit.schemas import WRITE_CONFIG
 from app.vocab import SourceKind
 
@@ -28,6 +28,7 @@ class Source(SourceBase, RecordColumns, table=True):
         Index("ix_sources_created_at_id", "created_at", "id"),
         Index("ix_sources_title_id", "title", "id"),
         Index("ix_sources_publisher", "publisher"),
+        by_external_ref("sources"),
     )
 
 
