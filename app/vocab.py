@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from app.access.deps import ReadScope
+from app.kit.problems import responses
 from app.kit.responses import JSONResponse
 
 
@@ -171,7 +172,7 @@ router = APIRouter(prefix="/v1", tags=["vocabularies"])
 _VOCABULARIES = vocabularies()
 
 
-@router.get("/vocabularies", name="list", summary="Every controlled value")
+@router.get("/vocabularies", name="list", summary="Every controlled value", responses=responses(401, 429))
 def list_vocabularies(caller: ReadScope) -> JSONResponse:
     """Every controlled value with a label; incident kinds also carry their CAMEO code and
     PLOVER category (`null` where the kind has no counterpart)."""

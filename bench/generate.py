@@ -929,7 +929,7 @@ def load_exercises(loader: Loader, world: World, seed: int, total: int) -> None:
             exercises.append(exercise)
             pairs = [(world.ids[parts[0]], ParticipantRole.lead.value)]
             pairs += [(world.ids[p], roles.one(rng).value) for p in parts[1:]]
-            involvements += involvement_rows("exercise", exercise["id"], pairs)
+            involvements += involvement_rows("exercise", exercise["id"], pairs, exercise["start_date"])
             citations += cites("exercise", exercise["id"], world.source_ids.distinct(rng, rng.choice([0, 1, 1, 2])))
         loader.insert(Exercise, exercises)
         loader.insert(Involvement, involvements)

@@ -110,8 +110,8 @@ def test_the_migration_dates_the_involvements_already_recorded(base_url, tmp_pat
         command.upgrade(config, "head")
         with Session(engine) as session:
             rows = session.execute(select(Involvement.resource, Involvement.occurred_on)).all()
-        assert {resource for resource, day in rows if day is not None} == {"incident"}
-        assert all(day is not None for resource, day in rows if resource == "incident")
+        assert {resource for resource, day in rows if day is not None} == {"incident", "exercise"}
+        assert all(day is not None for resource, day in rows if resource in ("incident", "exercise"))
     finally:
         engine.dispose()
         drop_database(url)

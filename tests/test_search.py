@@ -1,6 +1,9 @@
 """Full-text `q` on incidents, exercises and sources: the engine's own index, kept in step
 with every write, ranked when no sort is given."""
 
+import orjson
+
+from app.kit import search
 from tests.conftest import make
 
 
@@ -50,6 +53,47 @@ def test_ranked_pages_walk_every_match_once(client, nato_russia):
         seen += [i["id"] for i in body["data"]]
         url = body["next_cursor"] and f"/v1/incidents?q=spy&limit=5&cursor={body['next_cursor']}"
     assert len(seen) == len(set(seen)) == 12
+
+
+def every_page(client, query):
+    seen, url = [], f"/v1/incidents?{query}"
+    while url:
+        body = client.get(url).json()
+        seen += [i["title"] for i in body["data"]]
+        url = body["next_cursor"] and f"/v1/incidents?{query}&cursor={body['next_cursor']}"
+    return seen
+
+
+def test_relevance_ranks_the_most_recently_added_matches_then_lists_the_others(client, nato_russia, monkeypatch):
+    monkeypatch.setattr(search, "RANKED", 3)
+    for title in ("spy one", "spy spy spy two", "spy three", "spy four", "spy spy spy five", "spy spy six", "other"):
+        incident(client, title)
+    ranked = ["spy spy spy five", "spy spy six", "spy four"]
+    others = ["spy three", "spy spy spy two", "spy one"]
+    assert titles(client, "q=spy") == ranked + others
+    assert titles(client, "q=spy&sort=-relevance") == list(reversed(ranked + others))
+    for limit in (1, 2, 4):
+        assert every_page(client, f"q=spy&limit={limit}") == ranked + others
+        assert every_page(client, f"q=spy&sort=-relevance&limit={limit}") == list(reversed(ranked + others))
+    assert every_page(client, "q=spy&kind=expulsion&status=published&limit=2") == ranked + others
+    exported = client.get("/v1/incidents?q=spy&format=ndjson").text.splitlines()
+    assert [orjson.loads(line)["title"] for line in exported] == ranked + others
+    assert titles(client, "q=spy&sort=-occurred_on") == ["spy spy six", "spy spy spy five", "spy four", *others]
+
+
+def test_a_ranked_walk_keeps_its_set_while_matches_are_added(client, nato_russia, monkeypatch):
+    monkeypatch.setattr(search, "RANKED", 3)
+    for title in ("spy one", "spy two", "spy spy spy three", "spy spy four", "spy five"):
+        incident(client, title)
+    first = client.get("/v1/incidents?q=spy&limit=2").json()
+    assert [i["title"] for i in first["data"]] == ["spy spy spy three", "spy spy four"]
+    incident(client, "spy six")  # had the set moved with it, "three" would come back among the others
+    seen, cursor = [i["title"] for i in first["data"]], first["next_cursor"]
+    while cursor:
+        body = client.get(f"/v1/incidents?q=spy&limit=2&cursor={cursor}").json()
+        seen += [i["title"] for i in body["data"]]
+        cursor = body["next_cursor"]
+    assert seen == ["spy spy spy three", "spy spy four", "spy six", "spy five", "spy two", "spy one"]
 
 
 def test_index_follows_updates_and_deletes(client, nato_russia):

@@ -1,15 +1,22 @@
 """The dashboard views, on the October 2021 sequence replayed through the API."""
 
 import json
+from collections import Counter
 from datetime import date
 from importlib.resources import files
 
 import pytest
+from alembic import command
+from sqlalchemy import select, update
 from sqlmodel import Session
 
+from app.actors.models import Involvement
+from app.db import alembic_config, make_engine
 from app.incidents.models import Incident, Reply
 from app.kit.records import new_id
-from tests.conftest import make
+from app.seed import load_demo
+from app.views.service import COUNTS
+from tests.conftest import IMPORT_ACTORS, drop_database, fresh_database, import_incident, make, ndjson
 
 COLLECTIONS = {
     "actor": "actors",
@@ -199,3 +206,164 @@ def test_a_chain_does_not_pass_through_retracted_incidents(client, nato_russia):
     assert [(i["title"], i["depth"]) for i in client.get(f"/v1/incidents/{last['id']}/chain").json()["data"]] == [
         ("last", 0)
     ]
+
+
+def kept_counts(engine):
+    """The counts the triggers keep, and the same counts taken from the live incidents."""
+    with engine.connect() as conn:
+        kept = {(m, k, s): n for m, k, s, n in conn.execute(select(COUNTS)) if n}
+        live = Counter(
+            (day.replace(day=1), kind, status)
+            for day, kind, status in conn.execute(
+                select(Incident.occurred_on, Incident.kind, Incident.status).where(Incident.retracted_at.is_(None))
+            )
+        )
+    return kept, dict(live)
+
+
+def test_the_counts_behind_stats_stay_exact_under_every_kind_of_write(client, reader, app, nato_russia):
+    def stats(who):
+        return {
+            (d["kind"], d["month"]): d["count"]
+            for d in who.get("/v1/stats/incidents?group_by=kind,month").json()["data"]
+            if d["count"]
+        }
+
+    def exact():
+        kept, live = kept_counts(app.state.engine)
+        assert kept == live
+
+    base = {"initiators": ["nato"], "targets": ["russia"]}
+    first = make(client, "incidents", **base, kind="expulsion", title="a", occurred_on="2021-10-06")
+    second = make(client, "incidents", **base, kind="expulsion", title="b", occurred_on="2021-10-31")
+    draft = make(client, "incidents", **base, kind="sanctions", title="c", occurred_on="2021-11-01", status="draft")
+    exact()
+    assert stats(reader) == {("expulsion", "2021-10"): 2}
+    assert stats(client) == {("expulsion", "2021-10"): 2, ("sanctions", "2021-11"): 1}
+
+    client.patch(f"/v1/incidents/{first['id']}", json={"kind": "staff_cap"})
+    client.patch(f"/v1/incidents/{second['id']}", json={"occurred_on": "2021-12-01"})
+    client.patch(f"/v1/incidents/{draft['id']}", json={"status": "published"})
+    client.patch(f"/v1/incidents/{first['id']}", json={"title": "a, renamed"})
+    exact()
+    assert stats(reader) == {("staff_cap", "2021-10"): 1, ("sanctions", "2021-11"): 1, ("expulsion", "2021-12"): 1}
+
+    assert client.delete(f"/v1/incidents/{second['id']}").status_code == 204
+    exact()
+    assert stats(reader) == {("staff_cap", "2021-10"): 1, ("sanctions", "2021-11"): 1}
+
+    lines = [*IMPORT_ACTORS, *(import_incident(n, external_ref=f"test:{n}") for n in range(5))]
+    assert (
+        client.post("/v1/import", content=ndjson(lines), headers={"Content-Type": "application/x-ndjson"}).json()[
+            "created"
+        ]["incident"]
+        == 5
+    )
+    lines = [import_incident(0, external_ref="test:0", occurred_on="2020-01-15", kind="sanctions")]
+    assert (
+        client.post("/v1/import", content=ndjson(lines), headers={"Content-Type": "application/x-ndjson"}).json()[
+            "updated"
+        ]["incident"]
+        == 1
+    )
+    exact()
+    assert stats(reader)[("expulsion", "2021-10")] == 4 and stats(reader)[("sanctions", "2020-01")] == 1
+
+    with app.state.engine.begin() as conn:  # writes that bypass the API, as bench/generate.py's do
+        conn.execute(update(Incident).where(Incident.id == first["id"]).values(occurred_on=date(2019, 5, 5)))
+        conn.execute(Incident.__table__.delete().where(Incident.id == draft["id"]))
+    exact()
+    assert stats(reader)[("staff_cap", "2019-05")] == 1 and ("sanctions", "2021-11") not in stats(reader)
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        "",
+        "&from=2021-10-15",
+        "&to=2021-11-10",
+        "&from=2021-10-15&to=2021-10-20",
+        "&from=2021-10-01&to=2021-11-30",
+        "&from=2021-09-30&to=2022-01-01",
+        "&from=2020-12-31&to=2021-01-01",
+        "&from=2021-11-01&to=2021-10-31",
+    ],
+)
+def test_stats_from_kept_counts_equal_stats_counted_from_the_incidents(client, nato_russia, bounds):
+    days = ["2020-12-31", "2021-01-01", "2021-09-30", "2021-10-01", "2021-10-15", "2021-10-20", "2021-10-31"]
+    days += ["2021-11-01", "2021-11-10", "2021-11-11", "2021-11-30", "2022-01-01"]
+    for n, day in enumerate(days):
+        kind = ("expulsion", "sanctions", "staff_cap")[n % 3]
+        make(client, "incidents", kind=kind, title=day, occurred_on=day, initiators=["nato"], targets=["russia"])
+    for group_by in ("kind", "month", "year", "kind,month", "year,kind"):
+        url = f"/v1/stats/incidents?group_by={group_by}{bounds}"
+        kept = client.get(url).json()["data"]
+        counted = client.get(f"{url}&actor=nato").json()["data"]  # by the incidents themselves: every one has nato
+        assert kept == counted, url
+
+
+def test_the_migration_counts_and_dates_what_is_already_recorded(base_url, tmp_path):
+    url = fresh_database(base_url, tmp_path, "demarche_test_view_summaries")
+    config = alembic_config(url)
+    command.upgrade(config, "0008")
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            load_demo(session)
+            session.commit()
+        command.upgrade(config, "head")
+        kept, live = kept_counts(engine)
+        assert kept == live and sum(kept.values()) == 6
+        with Session(engine) as session:
+            rows = session.execute(select(Involvement.resource, Involvement.occurred_on)).all()
+        assert all(day is not None for resource, day in rows if resource in ("incident", "exercise"))
+        command.downgrade(config, "0008")
+        with Session(engine) as session:
+            rows = session.execute(select(Involvement.resource, Involvement.occurred_on)).all()
+        assert all(day is None for resource, day in rows if resource == "exercise")
+        command.upgrade(config, "head")
+        assert kept_counts(engine)[0] == kept
+    finally:
+        engine.dispose()
+        drop_database(url)
+
+
+def test_dyads_find_exercises_active_on_the_day_however_long(client, nato_russia):
+    def active(day):
+        return sorted(e["name"] for e in client.get(f"/v1/dyads/nato/russia?as_of={day}").json()["active_exercises"])
+
+    def exercise(name, start, end=None):
+        return make(client, "exercises", name=name, start_date=start, end_date=end, participants=[{"actor": "nato"}])
+
+    year = exercise("a year long", "2021-01-01", "2021-12-31")
+    exercise("a day, end unknown", "2021-10-20")
+    exercise("yesterday, end unknown", "2021-10-19")
+    exercise("a week", "2021-10-14", "2021-10-20")
+    make(client, "exercises", name="china's", start_date="2021-10-20", participants=[{"actor": "china"}])
+    assert active("2021-10-20") == ["a day, end unknown", "a week", "a year long"]
+    assert active("2021-03-01") == ["a year long"]
+    client.patch(f"/v1/exercises/{year['id']}", json={"end_date": "2021-06-30"})
+    assert active("2021-10-20") == ["a day, end unknown", "a week"]
+    assert active("2021-10-21") == []
+
+
+def test_a_new_start_date_moves_an_exercise_in_its_actors_timeline(client, nato_russia):
+    def timeline(query=""):
+        entries = client.get(f"/v1/timeline?actor=russia&type=exercise{query}").json()["data"]
+        return [(e["title"], e["date"]) for e in entries]
+
+    make(client, "exercises", name="early", start_date="2021-01-01", participants=[{"actor": "russia"}])
+    late = make(
+        client, "exercises", name="late", start_date="2021-06-01", participants=[{"actor": "russia", "role": "host"}]
+    )
+    make(client, "exercises", name="draft", start_date="2021-07-01", participants=[{"actor": "russia"}], status="draft")
+    make(client, "exercises", name="china's", start_date="2021-08-01", participants=[{"actor": "china"}])
+    assert timeline() == [("draft", "2021-07-01"), ("late", "2021-06-01"), ("early", "2021-01-01")]
+    client.patch(f"/v1/exercises/{late['id']}", json={"start_date": "2020-06-01"})
+    assert timeline("&from=2021-01-01") == [("draft", "2021-07-01"), ("early", "2021-01-01")]
+    paged, url = [], "/v1/timeline?actor=russia&type=exercise&limit=1"
+    while url:
+        body = client.get(url).json()
+        paged += [e["title"] for e in body["data"]]
+        url = body["next_cursor"] and f"/v1/timeline?actor=russia&type=exercise&limit=1&cursor={body['next_cursor']}"
+    assert paged == ["draft", "early", "late"]

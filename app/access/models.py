@@ -9,7 +9,7 @@ from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from app.kit.records import utcnow
-from app.kit.schemas import WRITE_CONFIG
+from app.kit.schemas import NON_BLANK, WriteModel
 
 
 class KeyScope(StrEnum):
@@ -28,7 +28,12 @@ class KeyScope(StrEnum):
 
 
 class ApiKeyBase(SQLModel):
-    name: str = Field(min_length=1, max_length=200, description="What the key is for, e.g. the partner's name.")
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        schema_extra={"pattern": NON_BLANK},
+        description="What the key is for, e.g. the partner's name.",
+    )
     scope: KeyScope = Field(
         sa_type=String(10), description="`read`, `write` (implies read) or `admin` (implies write)."
     )
@@ -46,10 +51,8 @@ class ApiKey(ApiKeyBase, table=True):
     revoked_at: datetime | None = None
 
 
-class ApiKeyCreate(ApiKeyBase):
-    model_config = ConfigDict(
-        **WRITE_CONFIG, json_schema_extra={"examples": [{"name": "acled-sync", "scope": "write"}]}
-    )
+class ApiKeyCreate(ApiKeyBase, WriteModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "acled-sync", "scope": "write"}]})
 
 
 class ApiKeyPublic(ApiKeyBase):

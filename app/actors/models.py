@@ -1,12 +1,12 @@
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, StringConstraints
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
-from app.kit.schemas import WRITE_CONFIG, ActorRef, Ref
+from app.kit.schemas import NON_BLANK, ActorRef, Ref, WriteModel, merge_patch_model
 from app.vocab import ActorKind
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -19,7 +19,7 @@ class ActorBase(SQLModel):
         schema_extra={"pattern": SLUG_PATTERN},
         description="Unique, stable, lower-case words joined by `-`.",
     )
-    name: str = Field(min_length=1, max_length=300)
+    name: str = Field(min_length=1, max_length=300, schema_extra={"pattern": NON_BLANK})
     kind: ActorKind = Field(sa_type=String(20))
     aliases: list[str] = Field(default_factory=list, sa_type=JSONType)
     country_code: str | None = Field(
@@ -60,26 +60,18 @@ _EXAMPLE: dict[str, Any] = {
 }
 
 
-class ActorCreate(ActorBase):
-    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [_EXAMPLE]})
+class ActorCreate(ActorBase, WriteModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
     affiliation: Ref | None = Field(default=None, description="The actor this one belongs to (id or slug).")
 
 
-class ActorUpdate(SQLModel):
-    """A JSON merge patch: only the fields given change; `null` clears an optional field."""
-
-    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [{"aliases": ["Sergei Lavrov"]}]})
-
-    slug: str | None = None
-    name: str | None = None
-    kind: ActorKind | None = None
-    aliases: list[str] | None = None
-    country_code: str | None = None
-    description: str | None = None
-    external_ids: dict[str, str | None] | None = None
-    external_ref: str | None = None
-    affiliation: Ref | None = None
+ActorUpdate = merge_patch_model(
+    ActorCreate,
+    "ActorUpdate",
+    "A JSON merge patch: only the fields given change; `null` clears an optional field.",
+    {"aliases": ["Sergei Lavrov"]},
+)
 
 
 class ActorPublic(RecordMeta, ActorBase):
@@ -102,7 +94,9 @@ class ActorPublic(RecordMeta, ActorBase):
 
 class ActorFilters(SQLModel):
     kind: list[ActorKind] = Field(default_factory=list, description="Repeat for OR.")
-    country: list[str] = Field(default_factory=list, description="ISO 3166-1 alpha-3; repeat for OR.")
+    country: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]] = Field(
+        default_factory=list, description="ISO 3166-1 alpha-3, in any case; repeat for OR."
+    )
     q: str | None = Field(default=None, description="Case-insensitive match on name and aliases.")
     affiliation: list[str] = Field(default_factory=list, description="Affiliated to this actor (id or slug).")
 
@@ -111,9 +105,10 @@ class Involvement(SQLModel, table=True):
     """An actor's part in a record: an incident's initiator or target, an exercise's
     participant, a channel's party or host.
 
-    An incident's involvements carry its ``occurred_on`` too, so that one actor's incidents
-    in one role are read from the index in date order (the way lists, timelines and dyads
-    walk them) without visiting the incidents they skip."""
+    An incident's involvements carry its ``occurred_on`` too (an exercise's its
+    ``start_date``), so that one actor's incidents (or exercises) in one role are read from
+    the index in date order (the way lists, timelines and dyads walk them) without visiting
+    the records they skip."""
 
     __tablename__ = "involvements"
     __table_args__ = (

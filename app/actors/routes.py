@@ -22,7 +22,7 @@ from app.kit.routing import (
 from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
-COLLECTION = Collection("actors", Actor.id, service.hydrate, ActorPublic)
+COLLECTION = Collection("actors", Actor.id, service.hydrate, ActorPublic, service.record)
 ActorListing = Annotated[
     Listing,
     Depends(

@@ -1,8 +1,9 @@
 from collections.abc import Mapping, Sequence
 from datetime import date
+from functools import partial
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -22,6 +23,7 @@ from app.kit.records import (
 )
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONAnyLike, contains_pattern
+from app.kit.sqljson import Columns, RecordSQL
 
 PUBLIC_COLUMNS = [c for c in Actor.__table__.c if c.key not in {"retracted_at", "affiliation_id"}]
 
@@ -113,6 +115,19 @@ def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[st
     return out
 
 
+def ref_json(sql: RecordSQL, actor: Any) -> ColumnElement[str]:
+    """An actor reference ``{id, slug, name}`` as JSON text (``actor``: the table or an alias)."""
+    return sql.object([(key, sql.value(getattr(actor, key))) for key in ("id", "slug", "name")])
+
+
+def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
+    """An actor's answer as JSON text, from a row of its list."""
+    parent = aliased(Actor)
+    affiliation = select(ref_json(sql, parent)).where(parent.id == row["affiliation_id"])
+    fields = [(c.key, sql.value(row[c.key])) for c in PUBLIC_COLUMNS]
+    return sql.object([*fields, ("affiliation", sql.optional(affiliation))])
+
+
 def public(session: Session, actor: Actor) -> dict[str, Any]:
     """The answer for one actor, whatever its state."""
     row = {c.key: getattr(actor, c.key) for c in PUBLIC_COLUMNS}
@@ -143,7 +158,8 @@ def involvement_rows(
     resource: str, record_id: str, links: Sequence[tuple[str, str]], occurred_on: date | None = None
 ) -> list[dict[str, Any]]:
     """The ``involvements`` rows that make ``(actor_id, role)`` the record's parts, in order,
-    for bulk inserts; an incident's rows carry its ``occurred_on``."""
+    for bulk inserts; an incident's rows carry its ``occurred_on``, an exercise's its
+    ``start_date``."""
     return link_rows({"resource": resource, "record_id": record_id}, _links(links, occurred_on))
 
 
@@ -155,8 +171,8 @@ def set_involvements(
     occurred_on: date | None = None,
 ) -> bool:
     """Make ``(actor_id, role)`` the record's involvements, in order, each carrying the
-    incident's ``occurred_on`` (so a new date moves the incident in its actors' walks by
-    date); True when they changed."""
+    record's date (an incident's ``occurred_on``, an exercise's ``start_date``: a new date
+    moves the record in its actors' walks by date); True when they changed."""
     return replace_links(
         session, Involvement, {"resource": resource, "record_id": record_id}, _links(links, occurred_on)
     )
@@ -179,3 +195,39 @@ def involvements_of(session: Session, resource: str, record_ids: Sequence[str]) 
     for record_id, role, actor_id in rows:
         out.setdefault(record_id, []).append((role, named[actor_id]))
     return out
+
+
+def _involved(sql: RecordSQL, resource: str, record_id: Any, role: str | None) -> tuple[Any, Any, Any, list[Any]]:
+    """A record's involvements (in ``role``, or all): the link, the JSON reference of its
+    actor, the FROM clause reading both, and the conditions."""
+    link = aliased(Involvement)
+    actor, source = sql.lookup(link, link.actor_id, Actor, partial(ref_json, sql))
+    where = [link.resource == resource, link.record_id == record_id]
+    if role is not None:
+        where.append(link.role == role)
+    return link, actor, source, where
+
+
+def involvements_json(
+    sql: RecordSQL, resource: str, record_id: Any, role: str | None = None, participant: bool = False
+) -> ColumnElement[str]:
+    """The actors of a record (in ``role``, or all), as a JSON array in order: of references,
+    or with ``participant`` of ``{actor, role}`` objects."""
+    link, actor, source, where = _involved(sql, resource, record_id, role)
+    item = sql.object([("actor", actor), ("role", sql.value(link.role))]) if participant else actor
+    return sql.array(item, source, where, [link.position])
+
+
+def involvements_by_role_json(
+    sql: RecordSQL, resource: str, record_id: Any, keys: Sequence[tuple[str, str]]
+) -> ColumnElement[str]:
+    """For each ``(key, role)``, the member ``"key":[...]`` of the record's actors in that
+    role, as references in order, read in one pass (a run of members for ``sql.object``)."""
+    link, actor, source, where = _involved(sql, resource, record_id, None)
+    return sql.arrays(keys, link.role, actor, source, where, [link.position])
+
+
+def first_involved_json(sql: RecordSQL, resource: str, record_id: Any, role: str) -> ColumnElement[str]:
+    """The first actor of a record in ``role`` as a JSON reference, or ``null``."""
+    link, actor, source, where = _involved(sql, resource, record_id, role)
+    return sql.optional(select(actor).select_from(source).where(*where).order_by(link.position).limit(1))

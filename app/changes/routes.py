@@ -31,7 +31,7 @@ class Collection(StrEnum):
 def changes(
     caller: ReadScope,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0, description="The last `seq` seen; 0 starts at the beginning.")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="The last `seq` seen; 0 starts at the beginning.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JSONResponse:
     """Every create, update and delete (retraction) of actors, sources, incidents, exercises

@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ConfigDict
@@ -6,16 +6,16 @@ from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.kit.records import EXAMPLE_META, RecordColumns, RecordMeta, by_external_ref
-from app.kit.schemas import WRITE_CONFIG, ActorRef, IncidentRef, Ref, SourceRef
+from app.kit.schemas import NON_BLANK, ActorRef, IncidentRef, IsoDate, Ref, SourceRef, WriteModel, merge_patch_model
 from app.vocab import ChannelKind, ChannelLevel, ChannelStatus
 
 
 class ChannelBase(SQLModel):
-    name: str = Field(min_length=1, max_length=300)
+    name: str = Field(min_length=1, max_length=300, schema_extra={"pattern": NON_BLANK})
     kind: ChannelKind = Field(sa_type=String(30))
     location: str | None = Field(default=None, max_length=300)
     level: ChannelLevel | None = Field(default=None, sa_type=String(20))
-    established_on: date | None = Field(default=None, description="The channel exists from this date.")
+    established_on: IsoDate | None = Field(default=None, description="The channel exists from this date.")
     description: str | None = Field(default=None, max_length=20_000)
     external_ref: str | None = Field(
         default=None, max_length=200, unique=True, description="Natural key for upserts from other systems."
@@ -34,7 +34,7 @@ class Channel(ChannelBase, RecordColumns, table=True):
 
 class StatusChangeBase(SQLModel):
     status: ChannelStatus = Field(sa_type=String(20))
-    effective_on: date
+    effective_on: IsoDate
     note: str | None = Field(default=None, max_length=10_000)
     external_ref: str | None = Field(
         default=None, max_length=200, unique=True, description="Natural key for upserts from other systems."
@@ -53,9 +53,8 @@ class StatusChange(StatusChangeBase, RecordColumns, table=True):
     caused_by_id: str | None = Field(default=None, foreign_key="incidents.id", max_length=36)
 
 
-class StatusChangeCreate(StatusChangeBase):
+class StatusChangeCreate(StatusChangeBase, WriteModel):
     model_config = ConfigDict(
-        **WRITE_CONFIG,
         json_schema_extra={
             "examples": [
                 {
@@ -90,30 +89,21 @@ _EXAMPLE: dict[str, Any] = {
 }
 
 
-class ChannelCreate(ChannelBase):
-    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [_EXAMPLE]})
+class ChannelCreate(ChannelBase, WriteModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
     parties: list[Ref] = Field(min_length=2, description="Actor ids or slugs; at least two.")
     host: Ref | None = Field(default=None, description="The hosting actor (id or slug).")
     sources: list[Ref] = Field(default_factory=list, description="Source ids (or urls or external_refs).")
 
 
-class ChannelUpdate(SQLModel):
-    """A JSON merge patch: only the fields given change; `null` clears an optional field.
-    Status is changed by recording a status change, not here."""
-
-    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [{"location": "Moscow"}]})
-
-    name: str | None = None
-    kind: ChannelKind | None = None
-    location: str | None = None
-    level: ChannelLevel | None = None
-    established_on: date | None = None
-    description: str | None = None
-    external_ref: str | None = None
-    parties: list[Ref] | None = None
-    host: Ref | None = None
-    sources: list[Ref] | None = None
+ChannelUpdate = merge_patch_model(
+    ChannelCreate,
+    "ChannelUpdate",
+    "A JSON merge patch: only the fields given change; `null` clears an optional field.\n"
+    "Status is changed by recording a status change, not here.",
+    {"location": "Moscow"},
+)
 
 
 class ChannelPublic(RecordMeta, ChannelBase):
@@ -151,6 +141,6 @@ class ChannelFilters(SQLModel):
     party: list[str] = Field(default_factory=list, description="Channels including every given party (id or slug).")
     kind: list[ChannelKind] = Field(default_factory=list, description="Repeat for OR.")
     status: list[ChannelStatus] = Field(default_factory=list, description="Status on `as_of`; repeat for OR.")
-    as_of: date | None = Field(
+    as_of: IsoDate | None = Field(
         default=None, description="Evaluate `status` on this date and leave out channels that did not exist then."
     )

@@ -31,7 +31,7 @@ from app.kit.routing import (
 from app.kit.schemas import DateQuery, FormatQuery, Page
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"])
-COLLECTION = Collection("channels", Channel.id, service.hydrate, ChannelPublic)
+COLLECTION = Collection("channels", Channel.id, service.hydrate, ChannelPublic, service.record)
 ChannelListing = Annotated[
     Listing,
     Depends(listing_dependency(sort_parser([Channel.name, Channel.created_at, Channel.updated_at], default="name"))),

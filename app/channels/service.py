@@ -2,17 +2,20 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.actors import service as actors
 from app.channels.models import Channel, ChannelCreate, ChannelFilters, StatusChange, StatusChangeCreate
 from app.incidents import service as incidents
+from app.incidents.models import Incident
 from app.kit import etags
 from app.kit.etags import Precondition
 from app.kit.problems import NotFound
 from app.kit.records import ensure_unique, get_live, mark_changed, retract, settle, write_fields
 from app.kit.schemas import validate_merged
+from app.kit.sqljson import Columns, RecordSQL
 from app.sources import service as sources
 
 RESOURCE = "channel"
@@ -20,6 +23,8 @@ CHANGE_RESOURCE = "channel_status"
 PUBLIC_COLUMNS = [c for c in Channel.__table__.c if c.key != "retracted_at"]
 LINKS = {"parties", "host", "sources"}
 LIVE_CHANGE = StatusChange.retracted_at.is_(None)
+CHANGE_FIELDS = ("id", "status", "effective_on", "note", "external_ref", "created_at")
+"""A status change's own fields, in the order its answer gives them."""
 
 
 def today() -> date:
@@ -171,16 +176,8 @@ def history(session: Session, channel_ids: Sequence[str]) -> dict[str, list[dict
     out: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         out.setdefault(r.channel_id, []).append(
-            {
-                "id": r.id,
-                "status": r.status,
-                "effective_on": r.effective_on,
-                "note": r.note,
-                "external_ref": r.external_ref,
-                "created_at": r.created_at,
-                "caused_by": causes.get(r.caused_by_id),
-                "sources": cited.get(r.id, []),
-            }
+            {key: getattr(r, key) for key in CHANGE_FIELDS}
+            | {"caused_by": causes.get(r.caused_by_id), "sources": cited.get(r.id, [])}
         )
     return out
 
@@ -213,6 +210,35 @@ def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[st
         record["sources"] = cited.get(row["id"], [])
         out.append(record)
     return out
+
+
+def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
+    """A channel's answer as JSON text, from a row of its list (which carries its status)."""
+    change, cause = aliased(StatusChange), aliased(Incident)
+    caused_by = sql.optional(select(incidents.ref_json(sql, cause)).where(cause.id == change.caused_by_id))
+    item = sql.object(
+        [
+            *((key, sql.value(getattr(change, key))) for key in CHANGE_FIELDS),
+            ("caused_by", caused_by),
+            ("sources", sources.cited_json(sql, CHANGE_RESOURCE, change.id)),
+        ]
+    )
+    history = sql.array(
+        item,
+        change,
+        [change.channel_id == row["id"], change.retracted_at.is_(None)],
+        [change.effective_on, change.created_at, change.id],
+    )
+    return sql.object(
+        [
+            *((c.key, sql.value(row[c.key])) for c in PUBLIC_COLUMNS),
+            ("status", sql.value(row["status"])),
+            ("parties", actors.involvements_json(sql, RESOURCE, row["id"], "party")),
+            ("host", actors.first_involved_json(sql, RESOURCE, row["id"], "host")),
+            ("status_history", history),
+            ("sources", sources.cited_json(sql, RESOURCE, row["id"])),
+        ]
+    )
 
 
 def public(session: Session, channel: Channel, as_of: date | None = None) -> dict[str, Any]:

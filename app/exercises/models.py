@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -6,24 +5,34 @@ from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
-from app.kit.schemas import WRITE_CONFIG, ActorRef, Ref, SourceRef
+from app.kit.schemas import (
+    NON_BLANK,
+    ActorRef,
+    IsoDate,
+    OptionalInteger,
+    OptionalNumber,
+    Ref,
+    SourceRef,
+    WriteModel,
+    merge_patch_model,
+)
 from app.vocab import DatePrecision, ExerciseDomain, ParticipantRole, RecordStatus
 
 
 class ExerciseBase(SQLModel):
-    name: str = Field(min_length=1, max_length=300)
+    name: str = Field(min_length=1, max_length=300, schema_extra={"pattern": NON_BLANK})
     aliases: list[str] = Field(default_factory=list, sa_type=JSONType)
-    start_date: date
-    end_date: date | None = Field(default=None, description="Null while unknown.")
+    start_date: IsoDate
+    end_date: IsoDate | None = Field(default=None, description="Null while unknown.")
     date_precision: DatePrecision = Field(default=DatePrecision.day, sa_type=String(10))
     domains: list[ExerciseDomain] = Field(default_factory=list, sa_type=JSONType)
     location: str | None = Field(default=None, max_length=300)
     region: str | None = Field(default=None, max_length=200)
-    latitude: float | None = Field(default=None, ge=-90, le=90, description="A representative point, WGS 84.")
-    longitude: float | None = Field(default=None, ge=-180, le=180, description="A representative point, WGS 84.")
-    troops: int | None = Field(default=None, ge=0, le=2_147_483_647)
-    vessels: int | None = Field(default=None, ge=0, le=2_147_483_647)
-    aircraft: int | None = Field(default=None, ge=0, le=2_147_483_647)
+    latitude: OptionalNumber = Field(default=None, ge=-90, le=90, description="A representative point, WGS 84.")
+    longitude: OptionalNumber = Field(default=None, ge=-180, le=180, description="A representative point, WGS 84.")
+    troops: OptionalInteger = Field(default=None, ge=0, le=2_147_483_647)
+    vessels: OptionalInteger = Field(default=None, ge=0, le=2_147_483_647)
+    aircraft: OptionalInteger = Field(default=None, ge=0, le=2_147_483_647)
     summary: str | None = Field(default=None, max_length=20_000)
     tags: list[str] = Field(default_factory=list, sa_type=JSONType)
     status: RecordStatus = Field(default=RecordStatus.published, sa_type=String(20))
@@ -43,9 +52,7 @@ class Exercise(ExerciseBase, RecordColumns, table=True):
     )
 
 
-class ParticipantIn(BaseModel):
-    model_config = WRITE_CONFIG
-
+class ParticipantIn(WriteModel):
     actor: Ref = Field(description="Actor id or slug.")
     role: ParticipantRole = ParticipantRole.participant
 
@@ -65,8 +72,8 @@ _EXAMPLE: dict[str, Any] = {
 }
 
 
-class ExerciseCreate(ExerciseBase):
-    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [_EXAMPLE]})
+class ExerciseCreate(ExerciseBase, WriteModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
     participants: list[ParticipantIn] = Field(min_length=1, description="At least one.")
     sources: list[Ref] = Field(default_factory=list, description="Source ids (or urls or external_refs).")
@@ -78,30 +85,12 @@ class ExerciseCreate(ExerciseBase):
         return self
 
 
-class ExerciseUpdate(SQLModel):
-    """A JSON merge patch: only the fields given change; `null` clears an optional field."""
-
-    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [{"end_date": "2021-10-17"}]})
-
-    name: str | None = None
-    aliases: list[str] | None = None
-    start_date: date | None = None
-    end_date: date | None = None
-    date_precision: DatePrecision | None = None
-    domains: list[ExerciseDomain] | None = None
-    location: str | None = None
-    region: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    troops: int | None = None
-    vessels: int | None = None
-    aircraft: int | None = None
-    summary: str | None = None
-    tags: list[str] | None = None
-    status: RecordStatus | None = None
-    external_ref: str | None = None
-    participants: list[ParticipantIn] | None = None
-    sources: list[Ref] | None = None
+ExerciseUpdate = merge_patch_model(
+    ExerciseCreate,
+    "ExerciseUpdate",
+    "A JSON merge patch: only the fields given change; `null` clears an optional field.",
+    {"end_date": "2021-10-17"},
+)
 
 
 class ExercisePublic(RecordMeta, ExerciseBase):
@@ -131,11 +120,11 @@ class ExercisePublic(RecordMeta, ExerciseBase):
 class ExerciseFilters(SQLModel):
     actor: list[str] = Field(default_factory=list, description="Any participant (id or slug); repeat for OR.")
     domain: list[ExerciseDomain] = Field(default_factory=list, description="Repeat for OR.")
-    from_: date | None = Field(
+    from_: IsoDate | None = Field(
         default=None, alias="from", description="The exercise overlaps the window from this date."
     )
-    to: date | None = Field(default=None, description="The exercise overlaps the window up to this date.")
-    active_on: date | None = Field(default=None, description="A date inside the exercise.")
+    to: IsoDate | None = Field(default=None, description="The exercise overlaps the window up to this date.")
+    active_on: IsoDate | None = Field(default=None, description="A date inside the exercise.")
     region: list[str] = Field(default_factory=list, description="Exact region; repeat for OR.")
     q: str | None = Field(
         default=None,

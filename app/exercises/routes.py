@@ -23,7 +23,7 @@ from app.kit.routing import (
 from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/exercises", tags=["exercises"])
-COLLECTION = Collection("exercises", Exercise.id, service.hydrate, ExercisePublic)
+COLLECTION = Collection("exercises", Exercise.id, service.hydrate, ExercisePublic, service.record)
 ExerciseListing = Annotated[
     Listing,
     Depends(

@@ -2,7 +2,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlmodel import Session
 
 from app.access.visibility import listable
@@ -13,6 +13,7 @@ from app.kit.etags import Precondition
 from app.kit.records import ensure_unique, get_live, retract, settle, utcnow, write_fields
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
+from app.kit.sqljson import Columns, RecordSQL
 from app.sources import service as sources
 from app.vocab import RecordStatus
 
@@ -38,7 +39,7 @@ def replace(session: Session, exercise: Exercise, data: ExerciseCreate) -> bool:
         values["retracted_at"] = utcnow()
     changed, is_new = write_fields(session, exercise, values)
     links = [(actor_id, p.role.value) for actor_id, p in zip(ids, data.participants, strict=True)]
-    changed |= actors.set_involvements(session, RESOURCE, exercise.id, links)
+    changed |= actors.set_involvements(session, RESOURCE, exercise.id, links, exercise.start_date)
     changed |= sources.set_citations(session, RESOURCE, exercise.id, cited)
     return settle(session, exercise, is_new, changed)
 
@@ -114,6 +115,17 @@ def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[st
         record["sources"] = cited.get(row["id"], [])
         out.append(record)
     return out
+
+
+def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
+    """An exercise's answer as JSON text, from a row of its list."""
+    return sql.object(
+        [
+            *((c.key, sql.value(row[c.key])) for c in PUBLIC_COLUMNS),
+            ("participants", actors.involvements_json(sql, RESOURCE, row["id"], participant=True)),
+            ("sources", sources.cited_json(sql, RESOURCE, row["id"])),
+        ]
+    )
 
 
 def public(session: Session, exercise: Exercise) -> dict[str, Any]:

@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Any
 
 from pydantic import ConfigDict
@@ -6,7 +5,18 @@ from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
 from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
-from app.kit.schemas import WRITE_CONFIG, ActorRef, IncidentRef, Ref, SourceRef
+from app.kit.schemas import (
+    NON_BLANK,
+    ActorRef,
+    IncidentRef,
+    IsoDate,
+    OptionalInteger,
+    OptionalNumber,
+    Ref,
+    SourceRef,
+    WriteModel,
+    merge_patch_model,
+)
 from app.vocab import DatePrecision, IncidentKind, RecordStatus
 
 LIVE = {"sqlite_where": text("retracted_at IS NULL"), "postgresql_where": text("retracted_at IS NULL")}
@@ -14,14 +24,14 @@ LIVE = {"sqlite_where": text("retracted_at IS NULL"), "postgresql_where": text("
 
 class IncidentBase(SQLModel):
     kind: IncidentKind = Field(sa_type=String(40))
-    title: str = Field(min_length=1, max_length=500)
+    title: str = Field(min_length=1, max_length=500, schema_extra={"pattern": NON_BLANK})
     summary: str | None = Field(default=None, max_length=20_000)
-    occurred_on: date
+    occurred_on: IsoDate
     date_precision: DatePrecision = Field(default=DatePrecision.day, sa_type=String(10))
-    persons_affected: int | None = Field(default=None, ge=0, le=2_147_483_647)
+    persons_affected: OptionalInteger = Field(default=None, ge=0, le=2_147_483_647)
     location: str | None = Field(default=None, max_length=300)
-    latitude: float | None = Field(default=None, ge=-90, le=90, description="WGS 84.")
-    longitude: float | None = Field(default=None, ge=-180, le=180, description="WGS 84.")
+    latitude: OptionalNumber = Field(default=None, ge=-90, le=90, description="WGS 84.")
+    longitude: OptionalNumber = Field(default=None, ge=-180, le=180, description="WGS 84.")
     tags: list[str] = Field(default_factory=list, sa_type=JSONType)
     status: RecordStatus = Field(default=RecordStatus.published, sa_type=String(20))
     external_ref: str | None = Field(
@@ -78,8 +88,8 @@ _EXAMPLE: dict[str, Any] = {
 }
 
 
-class IncidentCreate(IncidentBase):
-    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [_EXAMPLE]})
+class IncidentCreate(IncidentBase, WriteModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
     initiators: list[Ref] = Field(min_length=1, description="Actor ids or slugs; at least one.")
     targets: list[Ref] = Field(min_length=1, description="Actor ids or slugs; at least one.")
@@ -87,27 +97,12 @@ class IncidentCreate(IncidentBase):
     sources: list[Ref] = Field(default_factory=list, description="Source ids (or urls or external_refs).")
 
 
-class IncidentUpdate(SQLModel):
-    """A JSON merge patch: only the fields given change; `null` clears an optional field."""
-
-    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [{"persons_affected": 8}]})
-
-    kind: IncidentKind | None = None
-    title: str | None = None
-    summary: str | None = None
-    occurred_on: date | None = None
-    date_precision: DatePrecision | None = None
-    persons_affected: int | None = None
-    location: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    tags: list[str] | None = None
-    status: RecordStatus | None = None
-    external_ref: str | None = None
-    initiators: list[Ref] | None = None
-    targets: list[Ref] | None = None
-    responds_to: list[Ref] | None = None
-    sources: list[Ref] | None = None
+IncidentUpdate = merge_patch_model(
+    IncidentCreate,
+    "IncidentUpdate",
+    "A JSON merge patch: only the fields given change; `null` clears an optional field.",
+    {"persons_affected": 8},
+)
 
 
 _REF = {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0001"}
@@ -150,8 +145,8 @@ class IncidentFilters(SQLModel):
     actor: list[str] = Field(default_factory=list, description="Initiator or target (id or slug); repeat for OR.")
     initiator: list[str] = Field(default_factory=list, description="Id or slug; repeat for OR.")
     target: list[str] = Field(default_factory=list, description="Id or slug; repeat for OR.")
-    from_: date | None = Field(default=None, alias="from", description="`occurred_on` on or after, inclusive.")
-    to: date | None = Field(default=None, description="`occurred_on` on or before, inclusive.")
+    from_: IsoDate | None = Field(default=None, alias="from", description="`occurred_on` on or after, inclusive.")
+    to: IsoDate | None = Field(default=None, description="`occurred_on` on or before, inclusive.")
     q: str | None = Field(
         default=None,
         description="Full text over title and summary: every word must appear. "

@@ -31,7 +31,7 @@ from app.kit.routing import (
 from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
-COLLECTION = Collection("incidents", Incident.id, service.hydrate, IncidentPublic)
+COLLECTION = Collection("incidents", Incident.id, service.hydrate, IncidentPublic, service.record)
 IncidentListing = Annotated[
     Listing,
     Depends(

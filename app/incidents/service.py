@@ -1,7 +1,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, case, func, join, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -30,6 +30,7 @@ from app.kit.records import (
 )
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
+from app.kit.sqljson import Columns, RecordSQL
 from app.sources import service as sources
 from app.sources.models import Citation, Source
 from app.vocab import RecordStatus
@@ -182,8 +183,6 @@ def query(filters: IncidentFilters, listing: Any = None, unpublished: bool = Fal
         stmt = stmt.where(Incident.kind.in_(filters.kind))
     if filters.status:
         stmt = stmt.where(Incident.status.in_(filters.status))
-    if filters.q:
-        stmt = search.search(stmt, "incidents", filters.q, listing)
     if filters.tag:
         stmt = stmt.where(JSONHasAny(Incident.tags, filters.tag))
     if listing is not None:
@@ -198,11 +197,14 @@ def query(filters: IncidentFilters, listing: Any = None, unpublished: bool = Fal
         for refs_, roles in ((filters.actor, ROLES), (filters.initiator, ["initiator"]), (filters.target, ["target"]))
         if refs_
     ]
-    if by_actor and listing is not None and listing.sort.column is Incident.occurred_on:
+    walk = bool(by_actor) and listing is not None and listing.sort.column is Incident.occurred_on
+    for refs_, roles in [] if walk else by_actor:
+        stmt = stmt.where(Incident.id.in_(actors.involved(RESOURCE, refs_, roles)))
+    if filters.q:  # last: sorted by relevance, a search answers a function building each page
+        stmt = search.search(stmt, "incidents", filters.q, listing)
+    if walk:
         bounds = (filters.from_, filters.to)
         return lambda page, limit: walked(stmt, by_actor, page, bounds, limit)
-    for refs_, roles in by_actor:
-        stmt = stmt.where(Incident.id.in_(actors.involved(RESOURCE, refs_, roles)))
     return stmt
 
 
@@ -236,7 +238,7 @@ def walked(stmt: Select, by_actor: Sequence[ActorFilter], listing: Any, bounds: 
                     select(link.record_id)
                     .join(Incident, Incident.id == link.record_id)
                     .where(
-                        link.actor_id == _actor_id(ref),
+                        link.actor_id == actor_id(ref),
                         link.resource == RESOURCE,
                         link.role == role,
                         *conditions,
@@ -265,7 +267,7 @@ def involvement_probe(actor_ids: Any, roles: Sequence[str], to: Any = None) -> A
     return select(func.count()).select_from(rows.limit(PROBE).subquery()).scalar_subquery()
 
 
-def _actor_id(ref: str) -> Any:
+def actor_id(ref: str) -> Any:
     """The id of the actor ``ref`` names by id or slug (an id wins), as a subquery."""
     return (
         select(Actor.id)
@@ -316,6 +318,26 @@ def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[st
         record["sources"] = cited.get(row["id"], [])
         out.append(record)
     return out
+
+
+def ref_json(sql: RecordSQL, incident: Any) -> ColumnElement[str]:
+    """An incident reference ``{id, title, occurred_on}`` as JSON text (``incident``: an alias)."""
+    return sql.object([(key, sql.value(getattr(incident, key))) for key in ("id", "title", "occurred_on")])
+
+
+def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
+    """An incident's answer as JSON text, from a row of its list."""
+    answered = aliased(Incident)
+    replies = join(Reply, answered, answered.id == Reply.responds_to_id)
+    responds_to = sql.array(ref_json(sql, answered), replies, [Reply.incident_id == row["id"]], [Reply.position])
+    return sql.object(
+        [
+            *((c.key, sql.value(row[c.key])) for c in PUBLIC_COLUMNS),
+            (None, actors.involvements_by_role_json(sql, RESOURCE, row["id"], [(f"{r}s", r) for r in ROLES])),
+            ("responds_to", responds_to),
+            ("sources", sources.cited_json(sql, RESOURCE, row["id"])),
+        ]
+    )
 
 
 def public(session: Session, incident: Incident) -> dict[str, Any]:

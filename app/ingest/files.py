@@ -3,10 +3,10 @@
 CSV has a header row naming the fields of one record type's create body (the type comes
 from a ``type`` column or is given by the caller); it reads back what ``format=csv`` exports.
 Cells are flattened the way exports flatten them: lists joined with ``;``, actors by slug,
-participants as ``slug:role``, objects as JSON text. An empty cell leaves the field out. The
-columns an export adds and an import cannot set (``id``, ``created_at``, ``updated_at``,
-``version``, and values the server works out, such as a channel's ``status``) are skipped;
-any other unknown column is an error, as it is in JSON.
+participants as ``slug:role``, objects as JSON text; a number cell is read as a number. An
+empty cell leaves the field out. The columns an export adds and an import cannot set (``id``,
+``created_at``, ``updated_at``, ``version``, and values the server works out, such as a
+channel's ``status``) are skipped; any other unknown column is an error, as it is in JSON.
 """
 
 import csv
@@ -119,6 +119,19 @@ def _cell(annotation: Any, cell: str) -> Any:
         return items
     if typing.get_origin(kind) is dict or kind is dict:
         return orjson.loads(cell)
+    if kind in (int, float):
+        return _number(cell)
+    return cell
+
+
+def _number(cell: str) -> int | float | str:
+    """A number cell as the JSON number it stands for (left as text when it is none, for the
+    server to refuse)."""
+    for kind in (int, float):
+        try:
+            return kind(cell)
+        except ValueError:
+            pass
     return cell
 
 

@@ -4,14 +4,15 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
+from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from app.access.deps import WriteScope
 from app.db import SessionDep
-from app.ingest.models import ImportResult
+from app.ingest.models import IMPORT_LINES, ImportResult
 from app.ingest.service import Importer
 from app.kit.guards import IMPORT_PATH, NDJSON_TYPE, has_escaped_nul
-from app.kit.problems import MalformedJSON, invalid, responses
+from app.kit.problems import SCHEMA_REF, MalformedJSON, invalid, responses
 
 router = APIRouter(tags=["import"])
 
@@ -31,24 +32,21 @@ _EXAMPLE_LINES = [
         "external_ref": "eln:2021-10-18:russia-suspends-mission",
     },
 ]
-_LINE_SCHEMA = {
-    "type": "object",
-    "required": ["type"],
-    "properties": {
-        "type": {"enum": ["actor", "source", "incident", "exercise", "channel", "channel_status"]},
-        "channel": {"type": "string", "description": "On `channel_status` lines: the channel's id or external_ref."},
-    },
-    "additionalProperties": True,
-    "description": "A record of the named `type`, with the fields of that type's create body.",
-}
 REQUEST_BODY = {
     "required": True,
     "content": {
         NDJSON_TYPE: {
-            "schema": {"type": "string", "description": "One JSON record a line."},
+            "schema": {"type": "string", "description": "One JSON record a line, each as an item of the JSON form."},
             "example": "\n".join(orjson.dumps(line).decode() for line in _EXAMPLE_LINES) + "\n",
         },
-        "application/json": {"schema": {"type": "array", "items": _LINE_SCHEMA}, "example": _EXAMPLE_LINES},
+        "application/json": {
+            "schema": {
+                **IMPORT_LINES.json_schema(ref_template=SCHEMA_REF),
+                "description": "Records of every type, each naming its `type`, with the fields of that type's "
+                "create body (a `channel_status` line also names its `channel`).",
+            },
+            "example": _EXAMPLE_LINES,
+        },
     },
 }
 IMPORT_ERRORS = responses(400, 401, 403, 409, 413, 415, 422, 429)
@@ -57,6 +55,14 @@ IMPORT_ERRORS[422] = {
     "description": "Some lines are bad and nothing was written: `errors` holds "
     '`{"line": n, "errors": [{"loc", "msg", "type"}]}` for every bad line (lines count from 1).',
 }
+
+
+def _true_or_false(value: object) -> object:
+    """``true`` or ``false`` (or ``1``, ``0``), as a query writes a boolean; pydantic alone
+    also reads ``yes``, ``on``, ``t`` and others."""
+    if isinstance(value, str) and value.lower() not in {"true", "false", "1", "0"}:
+        raise ValueError("Expected true or false.")
+    return value
 
 
 @router.post(
@@ -71,7 +77,9 @@ async def import_records(
     caller: WriteScope,
     request: Request,
     session: SessionDep,
-    dry_run: Annotated[bool, Query(description="Validate and count, but write nothing.")] = False,
+    dry_run: Annotated[
+        bool, BeforeValidator(_true_or_false), Query(description="Validate and count, but write nothing.")
+    ] = False,
 ) -> Any:
     """Create or update records of every type from NDJSON (`application/x-ndjson`, one record
     a line, read as it arrives) or a JSON array. Lines name their `type` and refer to each other

@@ -86,12 +86,7 @@ class Importer:
         """Write the records in order. New records of a type that can be created in bulk are
         gathered while they follow each other and created together."""
         stored = {
-            type_: existing_by_key(
-                self.session,
-                kind,
-                "external_ref",
-                [r["external_ref"] for _, r in records if r["type"] == type_ and r.get("external_ref")],
-            )
+            type_: existing_by_key(self.session, kind, "external_ref", _external_refs(records, type_))
             for type_, kind in KINDS.items()
             if kind.create_many
         }
@@ -158,6 +153,13 @@ class Importer:
                 errors.append(error_entry([key], f"Another line of this import has {key} {value!r}.", "duplicate_key"))
             self._keys.add((type_, key, value))
         return errors
+
+
+def _external_refs(records: list[tuple[int, dict[str, Any]]], type_: str) -> list[str]:
+    """The ``external_ref`` of each record of ``type_`` that has one, read before the records
+    are validated: a value that is not a text is left for validation to refuse."""
+    refs = (record.get("external_ref") for _, record in records if record["type"] == type_)
+    return [ref for ref in refs if isinstance(ref, str) and ref]
 
 
 def _entries(problem: Problem) -> list[dict[str, Any]]:

@@ -1,5 +1,9 @@
 """Streaming exports of a whole list: CSV, NDJSON and GeoJSON, in constant memory.
 
+NDJSON lines are written by the database (each collection's ``record`` expression, see
+:mod:`app.kit.sqljson`) and streamed as the driver hands them over: one statement, no record
+built in Python. CSV and GeoJSON are built from hydrated records, a chunk at a time.
+
 CSV flattens nested values: actor references become their slugs, other references their
 ids, lists are joined with ``;``, participants are ``slug:role``, objects are JSON text.
 The header row is the record's field names in schema order.
@@ -18,7 +22,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import Session
 from starlette.responses import StreamingResponse
 
-from app.kit.pagination import Listing, page_response, walk
+from app.kit import sqljson
+from app.kit.pagination import Listing, PageQuery, page_response, walk
 from app.kit.responses import dumps
 
 Hydrate = Callable[[Session, list[Mapping[str, Any]]], list[dict]]
@@ -74,9 +79,26 @@ def _csv(columns: list[str], chunks: Iterator[list[dict]]) -> Iterator[bytes]:
         yield buffer.getvalue().encode()
 
 
-def _ndjson(chunks: Iterator[list[dict]]) -> Iterator[bytes]:
-    for records in chunks:
-        yield b"".join(dumps(r) + b"\n" for r in records)
+EVERY_ROW = 2**62
+"""A limit no list reaches: an export is one statement over the whole list (and a list whose
+query is built for a page, such as a walk by actor, is built for all of it)."""
+
+ROWS_PER_CHUNK = 2000
+"""Lines fetched from the driver and sent at a time (about 2 MB of incidents)."""
+
+
+def _ndjson(
+    engine: Engine, listing: Listing, stmt: PageQuery, id_column: Any, record: sqljson.Record
+) -> Iterator[bytes]:
+    """Every row of the list as the record text the database writes: one statement on a
+    connection of its own (one snapshot), streamed from the driver in chunks of lines."""
+    with engine.connect() as connection:
+        query = listing.apply(stmt, id_column, limit=EVERY_ROW).limit(None)
+        query = query.with_only_columns(record(sqljson.RecordSQL(engine.dialect.name), query.selected_columns))
+        sqljson.prepare(connection)
+        result = connection.execution_options(yield_per=ROWS_PER_CHUNK).execute(query)
+        for lines in result.scalars().partitions():
+            yield ("\n".join(lines) + "\n").encode()
 
 
 def _geojson(chunks: Iterator[list[dict]]) -> Iterator[bytes]:
@@ -110,6 +132,7 @@ def export_response(
     hydrate: Hydrate,
     columns: list[str],
     name: str,
+    record: sqljson.Record,
 ) -> StreamingResponse:
     """Stream every row matching ``stmt`` in ``fmt``, on a connection of its own."""
 
@@ -123,7 +146,7 @@ def export_response(
     elif fmt is ExportFormat.geojson:
         body = _geojson(chunks())
     else:
-        body = _ndjson(chunks())
+        body = _ndjson(engine, listing, stmt, id_column, record)
     extension = {"csv": "csv", "ndjson": "ndjson", "geojson": "geojson"}[fmt.value]
     return StreamingResponse(
         body,
@@ -140,6 +163,8 @@ class Collection:
     id_column: Any
     hydrate: Hydrate
     public_model: type
+    record: sqljson.Record
+    """The record as JSON text written in SQL (:mod:`app.kit.sqljson`), for NDJSON exports."""
 
 
 def list_response(
@@ -158,4 +183,5 @@ def list_response(
         collection.hydrate,
         list(collection.public_model.model_fields),
         collection.name,
+        collection.record,
     )

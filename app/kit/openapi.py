@@ -1,8 +1,9 @@
 """What the OpenAPI document says beyond what FastAPI derives from each route: the
-problem-details schemas that every error answer refers to, the files a list streams when
-asked for another ``format``, and that no text holds a NUL character (422: PostgreSQL
-cannot store one)."""
+problem-details schemas that every error answer refers to, the schemas of request bodies
+written by hand, the files a list streams when asked for another ``format``, and that no text
+holds a NUL character (422: PostgreSQL cannot store one)."""
 
+import copy
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,10 +26,13 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            document = build()
+            # A copy: FastAPI puts the routes' own dicts (``openapi_extra``) in the document.
+            document = copy.deepcopy(build())
             _add_problem_schemas(document)
+            _add_body_schemas(document)
             _add_export_media_types(document)
             _forbid_nul(document)
+            app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = openapi
@@ -37,6 +41,16 @@ def install(app: FastAPI) -> None:
 def _add_problem_schemas(document: dict[str, Any]) -> None:
     schema = ProblemDetail.model_json_schema(ref_template=SCHEMA_REF)
     document.setdefault("components", {}).setdefault("schemas", {}).update(schema.pop("$defs"), ProblemDetail=schema)
+
+
+def _add_body_schemas(document: dict[str, Any]) -> None:
+    """A request body written by hand (``openapi_extra``) carries the schemas it refers to in
+    ``$defs``; they join the components."""
+    schemas = document["components"]["schemas"]
+    for operation in (op for path in document["paths"].values() for op in path.values()):
+        for media in operation.get("requestBody", {}).get("content", {}).values():
+            for name, schema in media["schema"].pop("$defs", {}).items():
+                schemas.setdefault(name, schema)
 
 
 def _add_export_media_types(document: dict[str, Any]) -> None:
@@ -52,11 +66,14 @@ NO_NUL = "^[^\\u0000]*$"
 
 
 def _forbid_nul(node: Any) -> None:
-    """Give every free-text string schema (no format, enum or pattern of its own) a pattern
-    that excludes NUL, the rule the server applies to the path, the query and the body."""
+    """Give every free-text string schema (no format, enum or pattern of its own), and the
+    member names of every free-form object, a pattern that excludes NUL, the rule the server
+    applies to the path, the query and the body."""
     if isinstance(node, dict):
         if node.get("type") == "string" and not node.keys() & {"format", "enum", "pattern", "const"}:
             node["pattern"] = NO_NUL
+        if node.get("type") == "object" and isinstance(node.get("additionalProperties"), dict):
+            node.setdefault("propertyNames", {"pattern": NO_NUL})
         for value in node.values():
             _forbid_nul(value)
     elif isinstance(node, list):

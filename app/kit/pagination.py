@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from app.kit.problems import InvalidCursor, invalid
 from app.kit.responses import JSONResponse
+from app.kit.search import RANKED
 
 UNPAGED_PARAMS = {"cursor", "limit", "format"}
 
@@ -52,7 +53,11 @@ def sort_parser(allowed: Iterable[Any], default: str, searchable: bool = False) 
     when ``q`` is given."""
     columns = {c.key: c for c in allowed} | ({"relevance": RELEVANCE} if searchable else {})
     described = f"Sort field, `-` for descending. Default `{default}`" + (
-        ", or `relevance` when `q` is given." if searchable else "."
+        ", or `relevance` when `q` is given (`relevance` without `q` is 422). `relevance` ranks the "
+        f"{RANKED:,} matches most recently added, best first (where the search's words occur most often), "
+        "then lists the other matches, most recently added first; `-relevance` lists the reverse."
+        if searchable
+        else "."
     )
     tokens = Literal[tuple(token for name in columns for token in (name, f"-{name}"))]
 
@@ -101,11 +106,15 @@ class Listing:
     secret: str
     dialect: str = "sqlite"
     after: tuple[Any, str] | None = None
+    pin: Any = None
+    """What a list's query fixed on its first page for the whole walk, carried by cursors
+    (the rows answer it as ``pin``): a search's ranked set (see ``app.kit.search``)."""
     _lo: Any = field(default=None, init=False)
     _hi: Any = field(default=None, init=False)
 
     def rank_by(self, expression: ColumnElement[float]) -> ColumnElement[float]:
-        """Put the search's relevance expression in place of the ``relevance`` placeholder."""
+        """Put the search's relevance expression in place of the ``relevance`` placeholder
+        (higher is better, so ``relevance`` lists it descending)."""
         self.sort = replace(self.sort, column=expression)
         return expression.label("relevance")
 
@@ -141,9 +150,10 @@ class Listing:
             stmt = stmt(self, limit or self.limit)
         column = self.sort.column if column is None else column
         lo, hi = (self._lo, self._hi) if bounds is None else bounds
+        descending = self.sort.descending != self.by_relevance
         if self.after is not None:
             value, last_id = self.after
-            if self.sort.descending:
+            if descending:
                 hi = value if hi is None else min(hi, value)
                 stmt = stmt.where(or_(column < value, id_column < last_id))
             else:
@@ -153,11 +163,12 @@ class Listing:
             stmt = stmt.where(column >= lo)
         if hi is not None:
             stmt = stmt.where(column <= hi)
-        order = (column.desc(), id_column.desc()) if self.sort.descending else (column.asc(), id_column.asc())
+        order = (column.desc(), id_column.desc()) if descending else (column.asc(), id_column.asc())
         return stmt.order_by(*order).limit((limit or self.limit) + 1)
 
     def cursor_after(self, row: Mapping[str, Any]) -> str:
-        payload = orjson.dumps({"f": self.fingerprint, "v": [_to_json(row[self.sort.name]), row["id"]]})
+        state = {"f": self.fingerprint, "v": [_to_json(row[self.sort.name]), row["id"]]}
+        payload = orjson.dumps(state | ({"p": row["pin"]} if "pin" in row else {}))
         body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
         return f"{body}.{_sign(self.secret, payload)}"
 
@@ -174,6 +185,7 @@ class Listing:
                     "The cursor belongs to another query: keep filters and sort unchanged while paging."
                 )
             self.after = (_from_json(value, self.sort.column), str(last_id))
+            self.pin = data.get("p")
         except InvalidCursor:
             raise
         except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError):
@@ -240,3 +252,4 @@ def walk(
         if len(rows) < chunk:
             return
         listing.after = (rows[-1][listing.sort.name], rows[-1]["id"])
+        listing.pin = rows[-1].get("pin")

@@ -268,8 +268,8 @@ _DESCRIPTIONS = {
     412: "`If-Match` names a version other than the record's current one; nothing was written.",
     413: "The request body is larger than the configured limit.",
     415: "The request body is not JSON.",
-    422: "The input failed validation (or holds a NUL character), or an `Idempotency-Key` was reused with "
-    "another request; `errors` lists each field.",
+    422: "The input failed validation, holds a NUL character or (in a write) refers to a record that does not "
+    "exist, or an `Idempotency-Key` was reused with another request; `errors` lists each field.",
     429: "Rate limit reached; retry after `Retry-After` seconds.",
     503: "The database is unavailable; retry after `Retry-After` seconds.",
 }

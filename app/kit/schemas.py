@@ -1,20 +1,70 @@
-"""Shapes shared by every collection: pages, references, write-model configuration."""
+"""Shapes shared by every collection: pages, references, write bodies and their merge patches."""
 
 import re
 from datetime import date
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin
 
 from fastapi import Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic.fields import FieldInfo
 from sqlmodel import SQLModel
+from sqlmodel.main import FieldInfoMetadata
 
 from app.kit.export import ExportFormat
 from app.kit.problems import from_pydantic
 from app.kit.records import merge_patch
 
-WRITE_CONFIG = ConfigDict(extra="forbid", str_strip_whitespace=True)
+WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+"""What ``str.strip`` removes from text, the characters a blank text is made of."""
 
-Ref = Annotated[str, Field(min_length=1, max_length=200, description="A record's id (or its natural key where noted).")]
+
+def _char_class(chars: str) -> str:
+    """The inside of a regular-expression class of ``chars``, runs written as ranges."""
+    runs: list[list[int]] = []
+    for code in sorted(map(ord, chars)):
+        if runs and runs[-1][1] == code - 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    return "".join(f"\\u{a:04x}" + (f"-\\u{b:04x}" if b > a else "") for a, b in runs)
+
+
+NON_BLANK = f"^[^\\u0000]*[^\\u0000{_char_class(WHITESPACE)}][^\\u0000]*$"
+"""Text with something other than whitespace in it (and no NUL, which no text may hold)."""
+
+
+def _strip(value: Any) -> Any:
+    if type(value) is str:
+        return value.strip()
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    if isinstance(value, dict):
+        return {_strip(k): _strip(v) for k, v in value.items()}
+    return value
+
+
+class WriteModel(BaseModel):
+    """A write body. Unknown fields are refused (422), so that typos surface. Text is checked
+    against its limits as sent (``maxLength`` counts every character the client sent), then
+    kept without surrounding whitespace; a required text must hold more than whitespace."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _strip_text(cls, value: Any) -> Any:
+        return _strip(value)
+
+
+Ref = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=NON_BLANK,
+        description="A record's id (or its natural key where noted).",
+    ),
+]
 
 
 T = TypeVar("T")
@@ -49,7 +99,7 @@ FormatQuery = Annotated[
     Query(description="`json` (a page), or `csv`, `ndjson`, `geojson` to stream every matching row as a file."),
 ]
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _iso_date(value: object) -> object:
@@ -64,9 +114,57 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 DateQuery = Annotated[IsoDate | None, Query(description="Inclusive date, `YYYY-MM-DD`.")]
 
 
+def _json_number(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float | None):
+        raise ValueError("Expected a number.")
+    return value
+
+
+OptionalInteger = Annotated[int | None, BeforeValidator(_json_number)]
+"""An integer written as a JSON number, or null: pydantic alone also reads ``true`` and ``"8"``
+as integers. (The validator wraps the union: around ``int`` alone, pydantic would write the
+field's bounds as ``ge``/``le`` in the JSON schema instead of ``minimum``/``maximum``.)"""
+
+OptionalNumber = Annotated[float | None, BeforeValidator(_json_number)]
+"""A number written as a JSON number, or null, like :data:`OptionalInteger`."""
+
+
 def validate_merged(model: type[M], current: dict[str, Any], patch: dict[str, Any]) -> M:
     """Apply a JSON merge patch to a record's current input form and validate the result."""
     try:
         return model.model_validate(merge_patch(current, patch))
     except ValidationError as exc:
         raise from_pydantic(exc) from None
+
+
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def merge_patch_model(create: type[BaseModel], name: str, doc: str, example: dict[str, Any]) -> type[WriteModel]:
+    """The body of a ``PATCH``: a JSON merge patch (RFC 7396) of a ``create`` body. Every field
+    is optional and keeps its limits; ``null`` is allowed only where a create may leave the
+    field out (it restores the default), and an object is patched member by member (``null``
+    removes a member). The patched record is then validated as a whole, like a create."""
+    fields: dict[str, Any] = {}
+    for field, info in create.model_fields.items():
+        annotation = info.annotation
+        if get_origin(annotation) is dict:
+            key, value = get_args(annotation)
+            annotation = dict[key, value | None]
+        if not info.is_required():
+            annotation = annotation | None
+        limits = [m for m in info.metadata if not isinstance(m, FieldInfoMetadata)]
+        patched = Annotated[annotation, *limits] if limits else annotation
+        fields[field] = (
+            patched,
+            FieldInfo(default=None, description=info.description, json_schema_extra=_without_default),
+        )
+    return create_model(
+        name,
+        __base__=WriteModel,
+        __doc__=doc,
+        __module__=create.__module__,
+        __cls_kwargs__={"json_schema_extra": {"examples": [example]}},
+        **fields,
+    )

@@ -7,7 +7,8 @@ from sqlalchemy import ColumnElement, String, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement as _Column
-from sqlalchemy.types import Boolean
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import Boolean, Float
 
 
 class JSONHasAny(_Column[bool]):
@@ -41,7 +42,8 @@ def _postgresql(element: JSONHasAny, compiler: Any, **kw: Any) -> str:
 class DatePart(_Column[str]):
     """A date's month (``YYYY-MM``) or year (``YYYY``) as text."""
 
-    inherit_cache = False
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement), ("part", InternalTraversal.dp_string)]
     type = String()
 
     def __init__(self, column: ColumnElement[Any], part: str) -> None:
@@ -60,6 +62,29 @@ def _sqlite_part(element: DatePart, compiler: Any, **kw: Any) -> str:
 def _postgresql_part(element: DatePart, compiler: Any, **kw: Any) -> str:
     pattern = {"month": "YYYY-MM", "year": "YYYY"}[element.part]
     return f"to_char({compiler.process(element.column, **kw)}, '{pattern}')"
+
+
+class SpanDays(_Column[float]):
+    """Days from the date ``start`` to the date ``end``, spelled as the span index of exercises
+    (migration 0009) spells it, so that its maximum is read from that index."""
+
+    inherit_cache = True
+    _traverse_internals = [("start", InternalTraversal.dp_clauseelement), ("end", InternalTraversal.dp_clauseelement)]
+    type = Float()
+
+    def __init__(self, start: ColumnElement[Any], end: ColumnElement[Any]) -> None:
+        self.start = start
+        self.end = end
+
+
+@compiles(SpanDays, "sqlite")
+def _sqlite_span(element: SpanDays, compiler: Any, **kw: Any) -> str:
+    return f"julianday({compiler.process(element.end, **kw)}) - julianday({compiler.process(element.start, **kw)})"
+
+
+@compiles(SpanDays, "postgresql")
+def _postgresql_span(element: SpanDays, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.end, **kw)} - {compiler.process(element.start, **kw)})"
 
 
 def contains_pattern(text: str) -> str:

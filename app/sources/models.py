@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Any
 
 from pydantic import ConfigDict
@@ -6,16 +5,18 @@ from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
-from app.kit.schemas import WRITE_CONFIG
+from app.kit.schemas import NON_BLANK, IsoDate, WriteModel, merge_patch_model
 from app.vocab import SourceKind
 
 
 class SourceBase(SQLModel):
-    url: str = Field(min_length=1, max_length=2000, unique=True, description="Unique.")
-    title: str = Field(min_length=1, max_length=500)
+    url: str = Field(
+        min_length=1, max_length=2000, unique=True, schema_extra={"pattern": NON_BLANK}, description="Unique."
+    )
+    title: str = Field(min_length=1, max_length=500, schema_extra={"pattern": NON_BLANK})
     publisher: str | None = Field(default=None, max_length=300)
     authors: list[str] = Field(default_factory=list, sa_type=JSONType)
-    published_on: date | None = None
+    published_on: IsoDate | None = None
     kind: SourceKind | None = Field(default=None, sa_type=String(20))
     external_ref: str | None = Field(
         default=None, max_length=200, unique=True, description="Natural key for upserts from other systems."
@@ -42,22 +43,16 @@ _EXAMPLE: dict[str, Any] = {
 }
 
 
-class SourceCreate(SourceBase):
-    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [_EXAMPLE]})
+class SourceCreate(SourceBase, WriteModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
 
-class SourceUpdate(SQLModel):
-    """A JSON merge patch: only the fields given change; `null` clears an optional field."""
-
-    model_config = ConfigDict(**WRITE_CONFIG, json_schema_extra={"examples": [{"publisher": "ELN"}]})
-
-    url: str | None = None
-    title: str | None = None
-    publisher: str | None = None
-    authors: list[str] | None = None
-    published_on: date | None = None
-    kind: SourceKind | None = None
-    external_ref: str | None = None
+SourceUpdate = merge_patch_model(
+    SourceCreate,
+    "SourceUpdate",
+    "A JSON merge patch: only the fields given change; `null` clears an optional field.",
+    {"publisher": "ELN"},
+)
 
 
 class SourcePublic(RecordMeta, SourceBase):

@@ -22,7 +22,7 @@ from app.sources import service
 from app.sources.models import Source, SourceCreate, SourceFilters, SourcePublic, SourceUpdate
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
-COLLECTION = Collection("sources", Source.id, service.hydrate, SourcePublic)
+COLLECTION = Collection("sources", Source.id, service.hydrate, SourcePublic, service.record)
 SourceListing = Annotated[
     Listing,
     Depends(

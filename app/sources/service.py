@@ -1,13 +1,16 @@
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.kit import etags, search
 from app.kit.etags import Precondition
 from app.kit.records import ensure_unique, get_live, replace_links, resolve_refs, retract, settle, write_fields
 from app.kit.schemas import validate_merged
+from app.kit.sqljson import Columns, RecordSQL
 from app.sources.models import Citation, Source, SourceCreate, SourceFilters
 
 PUBLIC_COLUMNS = [c for c in Source.__table__.c if c.key != "retracted_at"]
@@ -59,15 +62,25 @@ def delete(session: Session, source_id: str, precondition: Precondition | None =
 
 def query(filters: SourceFilters, listing: Any = None) -> Any:
     stmt = select(*PUBLIC_COLUMNS).where(Source.retracted_at.is_(None))
-    if filters.q:
-        stmt = search.search(stmt, "sources", filters.q, listing)
     if filters.publisher:
         stmt = stmt.where(Source.publisher.in_(filters.publisher))
+    if filters.q:  # last: sorted by relevance, a search answers a function building each page
+        stmt = search.search(stmt, "sources", filters.q, listing)
     return stmt
 
 
 def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{c.key: row[c.key] for c in PUBLIC_COLUMNS} for row in rows]
+
+
+def ref_json(sql: RecordSQL, source: Any) -> ColumnElement[str]:
+    """A source reference ``{id, title, url}`` as JSON text (``source``: the table or an alias)."""
+    return sql.object([(key, sql.value(getattr(source, key))) for key in ("id", "title", "url")])
+
+
+def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
+    """A source's answer as JSON text, from a row of its list."""
+    return sql.object([(c.key, sql.value(row[c.key])) for c in PUBLIC_COLUMNS])
 
 
 def public(session: Session, source: Source) -> dict[str, Any]:
@@ -103,3 +116,10 @@ def citations_of(session: Session, resource: str, record_ids: Sequence[str]) -> 
     for record_id, source_id in rows:
         out.setdefault(record_id, []).append(named[source_id])
     return out
+
+
+def cited_json(sql: RecordSQL, resource: str, record_id: Any) -> ColumnElement[str]:
+    """The sources a record cites, as a JSON array of references, in order."""
+    link = aliased(Citation)
+    source, joined = sql.lookup(link, link.source_id, Source, partial(ref_json, sql))
+    return sql.array(source, joined, [link.resource == resource, link.record_id == record_id], [link.position])

@@ -10,6 +10,8 @@ from app.kit.schemas import ActorRef
 
 EntryType = Literal["incident", "exercise", "channel_status"]
 GroupKey = Literal["kind", "month", "year", "initiator", "target"]
+GROUP_BY = [*GroupKey.__args__, *(f"{a},{b}" for a in GroupKey.__args__ for b in GroupKey.__args__ if a != b)]
+"""What `group_by` takes: one key, or two different keys joined by a comma."""
 
 
 class IncidentCounts(SQLModel):

@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,14 +9,14 @@ from app.kit.pagination import Listing, listing_dependency, page_response, sort_
 from app.kit.problems import invalid
 from app.kit.responses import JSONResponse
 from app.kit.routing import LIST_ERRORS, READ_ERRORS, ActorPath
-from app.kit.schemas import DateQuery
+from app.kit.schemas import DateQuery, IsoDate
 from app.views import service
-from app.views.models import Dyad, EntryType, GroupKey, Stats, Timeline
+from app.views.models import GROUP_BY, Dyad, EntryType, Stats, Timeline
 
 router = APIRouter(prefix="/v1", tags=["views"])
 TimelineListing = Annotated[Listing, Depends(listing_dependency(sort_parser([service.TIMELINE_DATE], default="-date")))]
 ActorsQuery = Annotated[list[str], Query(description="Actor id or slug; repeat for OR.")]
-GROUP_KEYS = set(GroupKey.__args__)
+FromQuery = Annotated[IsoDate | None, Query(alias="from", description="Inclusive date, `YYYY-MM-DD`.")]
 
 
 @router.get(
@@ -32,7 +31,7 @@ def read_dyad(
     a: ActorPath,
     b: ActorPath,
     session: SessionDep,
-    as_of: Annotated[date | None, Query(description="The date to describe; default today (UTC).")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="The date to describe; default today (UTC).")] = None,
     window_days: Annotated[
         int, Query(ge=1, le=36_500, description="Incidents counted in `(as_of - window_days, as_of]`.")
     ] = 90,
@@ -58,7 +57,7 @@ def read_timeline(
     listing: TimelineListing,
     actor: ActorsQuery = [],  # noqa: B006 - FastAPI copies defaults
     type: Annotated[list[EntryType], Query(description="Entry types to include; repeat for OR.")] = [],  # noqa: B006
-    from_: Annotated[date | None, Query(alias="from", description="Inclusive date.")] = None,
+    from_: FromQuery = None,
     to: DateQuery = None,
 ) -> JSONResponse:
     """One chronological stream, newest first and cursor-paginated like the lists, of
@@ -82,23 +81,26 @@ def incident_stats(
     group_by: Annotated[
         str,
         Query(
-            description="One or two of `kind`, `month`, `year`, `initiator`, `target`, comma-separated.",
+            description="One or two different keys of `kind`, `month`, `year`, `initiator`, `target`, "
+            "comma-separated, without spaces.",
             examples=["kind,month"],
+            json_schema_extra={"enum": GROUP_BY},
         ),
     ] = "kind",
-    from_: Annotated[date | None, Query(alias="from", description="Inclusive date.")] = None,
+    from_: FromQuery = None,
     to: DateQuery = None,
     actor: ActorsQuery = [],  # noqa: B006
 ) -> JSONResponse:
     """Counts of live incidents grouped by one or two keys, computed in the database. Months
     are `YYYY-MM`, years `YYYY`, actors their slugs. When `month` is asked, every month
     between `from` and `to` (or the first and last month with data) appears, with 0 where
-    nothing happened."""
-    keys = [k.strip() for k in group_by.split(",") if k.strip()]
-    if not 1 <= len(keys) <= 2 or len(set(keys)) != len(keys) or not set(keys) <= GROUP_KEYS:
+    nothing happened; that span is at most 1,200 months (more is 422)."""
+    if group_by not in GROUP_BY:
         raise invalid(
-            ["query", "group_by"], "group_by takes one or two different keys of kind, month, year, initiator, target."
+            ["query", "group_by"],
+            "group_by takes one or two different keys of kind, month, year, initiator, target, joined by a comma.",
         )
+    keys = group_by.split(",")
     return JSONResponse(
         {"group_by": keys, "data": service.incident_stats(session, keys, from_, to, actor, caller.sees_unpublished)}
     )

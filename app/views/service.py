@@ -1,5 +1,6 @@
 """Read-only answers across domains: dyads, the timeline, incident statistics."""
 
+import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
@@ -16,6 +17,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    table,
     true,
     union_all,
     values,
@@ -29,51 +31,85 @@ from app.actors.models import Actor, Involvement
 from app.channels import service as channels
 from app.channels.models import Channel, ChannelFilters, StatusChange
 from app.exercises import service as exercises
-from app.exercises.models import Exercise, ExerciseFilters
+from app.exercises.models import Exercise
 from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.kit.problems import invalid
-from app.kit.sql import DatePart
-from app.vocab import IncidentKind
+from app.kit.sql import DatePart, SpanDays
+from app.vocab import IncidentKind, ParticipantRole, RecordStatus
 
 LATEST_INCIDENTS = 10
 MAX_MONTHS = 1200
 
+COUNTS = table(
+    "incident_counts",
+    column("month", Date()),
+    column("kind", String()),
+    column("status", String()),
+    column("n", Integer()),
+)
+"""Live incidents counted per (first day of the month, kind, status), kept exact by triggers
+on ``incidents`` (migration 0009)."""
 
-def _involvement_count(session: Session, actor_id: str, role: str, as_of: date) -> int:
-    return session.execute(select(incidents.involvement_probe([actor_id], [role], as_of))).scalar_one()
+
+def _in_window(side: tuple[str, str], start: date, end: date) -> Any:
+    """The incidents in which ``side`` (an ``(actor id, role)``) has its role and which
+    occurred in ``(start, end]``, read from the involvements' index."""
+    actor_id, role = side
+    return select(Involvement.record_id).where(
+        Involvement.actor_id == actor_id,
+        Involvement.resource == incidents.RESOURCE,
+        Involvement.role == role,
+        Involvement.occurred_on > start,
+        Involvement.occurred_on <= end,
+    )
 
 
-def _directed(
-    session: Session, initiator_id: str, target_id: str, as_of: date, unpublished: bool
-) -> tuple[Any, list[Any]]:
-    """The incidents ``initiator_id`` initiated against ``target_id`` on or before ``as_of``,
-    as the involvement walked and its conditions (on it and on the joined incident). The
-    quieter side's involvements are walked by date from the index and the other side is
-    checked by primary key for each, so a busy actor paired with a quiet one costs what the
-    quiet one holds."""
-    sides = [(initiator_id, "initiator"), (target_id, "target")]
-    if _involvement_count(session, target_id, "target", as_of) < _involvement_count(
-        session, initiator_id, "initiator", as_of
-    ):
-        sides.reverse()
-    (walk_id, walk_role), (check_id, check_role) = sides
-    walk = aliased(Involvement)
-    conditions = [
-        walk.actor_id == walk_id,
-        walk.resource == incidents.RESOURCE,
-        walk.role == walk_role,
-        walk.occurred_on <= as_of,
-        incidents.involves(walk.record_id, [check_id], [check_role]),
-        *listable(Incident, [], unpublished),
+def _window_sizes(session: Session, sides: Sequence[tuple[str, str]], start: date, end: date) -> list[int]:
+    """How many incidents each ``(actor id, role)`` of ``sides`` has in ``(start, end]``,
+    counted from the index up to ``incidents.PROBE``, in one statement."""
+    probes = [
+        select(func.count())
+        .select_from(_in_window(side, start, end).limit(incidents.PROBE).subquery())
+        .scalar_subquery()
+        for side in sides
     ]
-    return walk, conditions
+    return list(session.execute(select(*probes)).one())
+
+
+def _latest(
+    initiator: tuple[str, str], target: tuple[str, str], as_of: date, walk_target: bool, unpublished: bool
+) -> Any:
+    """The newest incidents on or before ``as_of`` between two sides (each an ``(actor id,
+    role)``): one side's involvements are walked by date from the index and the other side
+    is checked by primary key for each, so the walk should be the quieter side's."""
+    (walk_id, walk_role), (check_id, check_role) = (target, initiator) if walk_target else (initiator, target)
+    return select(
+        select(*incidents.PUBLIC_COLUMNS)
+        .select_from(Involvement)
+        .join(Incident, Incident.id == Involvement.record_id)
+        .where(
+            Involvement.actor_id == walk_id,
+            Involvement.resource == incidents.RESOURCE,
+            Involvement.role == walk_role,
+            Involvement.occurred_on <= as_of,
+            incidents.involves(Involvement.record_id, [check_id], [check_role]),
+            *listable(Incident, [], unpublished),
+        )
+        .order_by(Involvement.occurred_on.desc(), Involvement.record_id.desc())
+        .limit(LATEST_INCIDENTS)
+        .subquery()
+    )
 
 
 def dyad(
     session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int, unpublished: bool = False
 ) -> dict[str, Any]:
-    """Relations between two actors on ``as_of``; drafts count only with ``unpublished``."""
+    """Relations between two actors on ``as_of``; drafts count only with ``unpublished``.
+
+    Each direction's counts intersect the two sides' involvements in the window; its latest
+    incidents walk the side quieter in the window. Both directions' counts are one
+    statement, and so are their latest incidents."""
     a, b = actors.get(session, a_ref), actors.get(session, b_ref)
     if a.id == b.id:
         raise invalid(["path", "b"], "A dyad needs two different actors.")
@@ -81,31 +117,24 @@ def dyad(
         channels.query(ChannelFilters(party=[a.id, b.id], as_of=as_of)).order_by(Channel.name, Channel.id)
     ).all()
     window_start = as_of - timedelta(days=window_days) if as_of > date.min + timedelta(days=window_days) else date.min
-    counts, latest = {}, []
-    for key, (x, y) in {"a_to_b": (a, b), "b_to_a": (b, a)}.items():
-        walk, conditions = _directed(session, x.id, y.id, as_of, unpublished)
-        rows = session.execute(
-            select(Incident.kind, func.count())
-            .select_from(walk)
-            .join(Incident, Incident.id == walk.record_id)
-            .where(*conditions, walk.occurred_on > window_start)
+    directions = {"a_to_b": ((a.id, "initiator"), (b.id, "target")), "b_to_a": ((b.id, "initiator"), (a.id, "target"))}
+    sides = [side for pair in directions.values() for side in pair]
+    sizes = dict(zip(sides, _window_sizes(session, sides, window_start, as_of), strict=True))
+    counted, latest = [], []
+    for key, (initiator, target) in directions.items():
+        both = _in_window(initiator, window_start, as_of).intersect(_in_window(target, window_start, as_of))
+        counted.append(
+            select(literal(key).label("direction"), Incident.kind, func.count().label("n"))
+            .where(Incident.id.in_(both), *listable(Incident, [], unpublished))
             .group_by(Incident.kind)
-            .order_by(Incident.kind)
-        ).all()
-        counts[key] = {kind: n for kind, n in rows}
-        latest += session.execute(
-            select(*incidents.PUBLIC_COLUMNS)
-            .select_from(walk)
-            .join(Incident, Incident.id == walk.record_id)
-            .where(*conditions)
-            .order_by(walk.occurred_on.desc(), walk.record_id.desc())
-            .limit(LATEST_INCIDENTS)
-        ).all()
-    latest = sorted(latest, key=lambda r: (r.occurred_on, r.id), reverse=True)[:LATEST_INCIDENTS]
-    active = session.execute(
-        exercises.query(ExerciseFilters(actor=[a.id, b.id], active_on=as_of), unpublished=unpublished).order_by(
-            Exercise.start_date.desc(), Exercise.id.desc()
         )
+        latest.append(_latest(initiator, target, as_of, sizes[target] < sizes[initiator], unpublished))
+    counts: dict[str, dict[str, int]] = {key: {} for key in directions}
+    for direction, kind, n in session.execute(union_all(*counted)):
+        counts[direction][kind] = n
+    newest = union_all(*latest).subquery()
+    latest_rows = session.execute(
+        select(newest).order_by(newest.c.occurred_on.desc(), newest.c.id.desc()).limit(LATEST_INCIDENTS)
     ).all()
     ref = lambda actor: {"id": actor.id, "slug": actor.slug, "name": actor.name}  # noqa: E731
     return {
@@ -114,10 +143,45 @@ def dyad(
         "as_of": as_of,
         "window_days": window_days,
         "channels": channels.hydrate(session, [r._mapping for r in channel_rows]),
-        "incident_counts": counts,
-        "latest_incidents": incidents.hydrate(session, [r._mapping for r in latest]),
-        "active_exercises": exercises.hydrate(session, [r._mapping for r in active]),
+        "incident_counts": {key: dict(sorted(by_kind.items())) for key, by_kind in counts.items()},
+        "latest_incidents": incidents.hydrate(session, [r._mapping for r in latest_rows]),
+        "active_exercises": exercises.hydrate(session, _active_exercises(session, [a.id, b.id], as_of, unpublished)),
     }
+
+
+def _active_exercises(
+    session: Session, actor_ids: Sequence[str], day: date, unpublished: bool
+) -> list[Mapping[str, Any]]:
+    """The exercises active on ``day`` in which one of ``actor_ids`` takes part, newest first.
+
+    No exercise active on ``day`` started before ``day`` minus the longest span of any
+    exercise, which the span index gives at once: the exercises in between are read from
+    the start-date index and each is checked by primary key for the actors."""
+    longest = session.execute(
+        select(func.max(SpanDays(Exercise.start_date, exercises.END))).select_from(Exercise)
+    ).scalar()
+    if longest is None:
+        return []
+    earliest = day - timedelta(days=longest) if day > date.min + timedelta(days=longest) else date.min
+    part = aliased(Involvement)
+    takes_part = (
+        select(part.record_id)
+        .where(part.resource == exercises.RESOURCE, part.record_id == Exercise.id, part.actor_id.in_(actor_ids))
+        .limit(1)
+        .scalar_subquery()
+        .is_not(None)
+    )
+    rows = session.execute(
+        select(*exercises.PUBLIC_COLUMNS)
+        .where(
+            *listable(Exercise, [], unpublished),
+            Exercise.start_date >= earliest,
+            exercises.active_on(day),
+            takes_part,
+        )
+        .order_by(Exercise.start_date.desc(), Exercise.id.desc())
+    )
+    return [r._mapping for r in rows]
 
 
 TIMELINE_DATE = literal_column("date", Date())  # what timeline cursors carry
@@ -127,8 +191,8 @@ def _timeline_branches(
     actor_refs: Sequence[str], unpublished: bool, listing: Any, bounds: tuple[Any, Any]
 ) -> dict[str, tuple[Any, Any, Any]]:
     """Each entry type as ``(select, date column, id column)``, its actor filter applied;
-    drafts only with ``unpublished``. The actors' incidents are walked by date from their
-    involvements, a page at most for each actor and role."""
+    drafts only with ``unpublished``. The actors' incidents and exercises are walked by date
+    from their involvements, a page at most for each actor and role."""
     incident = select(
         literal("incident").label("type"), Incident.occurred_on.label("date"), Incident.id, Incident.title
     ).where(*listable(Incident, [], unpublished))
@@ -147,13 +211,36 @@ def _timeline_branches(
     )
     if actor_refs:
         incident = incidents.walked(incident, [(actor_refs, incidents.ROLES)], listing, bounds, listing.limit)
-        exercise = exercise.where(Exercise.id.in_(actors.involved(exercises.RESOURCE, actor_refs)))
+        exercise = _walked_exercises(exercise, actor_refs, listing, bounds)
         change = change.where(StatusChange.channel_id.in_(actors.involved(channels.RESOURCE, actor_refs, ["party"])))
     return {
         "incident": (incident, Incident.occurred_on, Incident.id),
         "exercise": (exercise, Exercise.start_date, Exercise.id),
         "channel_status": (change, StatusChange.effective_on, StatusChange.id),
     }
+
+
+def _walked_exercises(stmt: Any, actor_refs: Sequence[str], listing: Any, bounds: tuple[Any, Any]) -> Any:
+    """``stmt`` (a query of exercises) kept to the exercises of a page in which one of
+    ``actor_refs`` takes part: each actor and role walks its involvements by start date from
+    the index, checking ``stmt``'s conditions as it goes and stopping after a page."""
+    conditions = [] if stmt.whereclause is None else [stmt.whereclause]
+    arms = []
+    for ref in actor_refs:
+        for role in ParticipantRole:
+            arm = (
+                select(Involvement.record_id)
+                .join(Exercise, Exercise.id == Involvement.record_id)
+                .where(
+                    Involvement.actor_id == incidents.actor_id(ref),
+                    Involvement.resource == exercises.RESOURCE,
+                    Involvement.role == role,
+                    *conditions,
+                )
+            )
+            page = listing.apply(arm, Involvement.record_id, column=Involvement.occurred_on, bounds=bounds)
+            arms.append(select(page.subquery().c.record_id))
+    return stmt.where(Exercise.id.in_(union_all(*arms)))
 
 
 def timeline_query(
@@ -227,54 +314,64 @@ def incident_stats(
     """Incident counts in buckets, computed in SQL; months with none between the bounds
     appear with 0 when ``month`` is asked. Drafts count only with ``unpublished``.
 
-    Without actors, each kind and period is counted by walking its own range of the
-    (kind, date) index, which holds the status too; otherwise months and years are bucketed
-    in two steps: counts per day first, then per month or year over those few rows."""
-    periods = None if actor_refs else _periods(session, group_by, from_, to, unpublished)
-    if periods is not None:
-        rows = _counts_by_range(session, group_by, periods, unpublished)
-    else:
+    Without actors, whole months are read from the counts kept per month (``COUNTS``) and
+    the days of a month cut by ``from`` or ``to`` are counted from the (kind, date) index;
+    otherwise months and years are bucketed in two steps: counts per day first, then per
+    month or year over those few rows."""
+    if actor_refs or not set(group_by) <= {"kind", "month", "year"}:
         rows = _counts_by_day(session, group_by, from_, to, actor_refs, unpublished)
+    else:
+        rows = _counts_by_month(session, group_by, from_, to, unpublished)
     if "month" in group_by:
         rows = _fill_months(rows, group_by, from_, to)
     return rows
 
 
-def _periods(
+def _month(index: int) -> tuple[date, date]:
+    """The first and last day of month number ``index`` (``year * 12 + month - 1``)."""
+    year, month = divmod(index, 12)
+    return date(year, month + 1, 1), date(year, month + 1, calendar.monthrange(year, month + 1)[1])
+
+
+def _label(day: date, part: str | None) -> str:
+    """The month (``YYYY-MM``) or year (``YYYY``) of ``day`` that stats bucket it in."""
+    return {"month": f"{day.year:04d}-{day.month:02d}", "year": f"{day.year:04d}"}.get(part or "", "")
+
+
+def _counts_by_month(
     session: Session, group_by: Sequence[str], from_: date | None, to: date | None, unpublished: bool
-) -> list[tuple[str, date, date]] | None:
-    """The ``(label, first day, last day)`` of each month or year (or the one span) that
-    stats counted by range would cover, within the bounds and the dates of the data; None
-    when those stats do not apply (grouping by actor, or too many periods)."""
-    if not set(group_by) <= {"kind", "month", "year"}:
-        return None
-    if from_ is None or to is None:
-        dates = select(Incident.occurred_on).where(*listable(Incident, [], unpublished)).limit(1)
-        first, last = session.execute(
-            select(
-                dates.order_by(Incident.occurred_on).scalar_subquery(),
-                dates.order_by(Incident.occurred_on.desc()).scalar_subquery(),
-            )
-        ).one()
-        from_, to = from_ or first, to or last
-    if from_ is None or to is None or from_ > to:
-        return []
+) -> list[dict[str, Any]]:
+    """Counts of the months wholly between ``from_`` and ``to`` (None: unbounded) from
+    ``COUNTS``, plus those of the days of the months the bounds cut, by range."""
+    first = None if from_ is None else from_.year * 12 + from_.month - 1
+    last = None if to is None else to.year * 12 + to.month - 1
     part = next((k for k in group_by if k in ("month", "year")), None)
-    if part is None:
-        return [("", from_, to)]
-    periods: list[tuple[str, date, date]] = []
-    start = from_
-    while len(periods) <= MAX_MONTHS:
-        if part == "year" or start.month == 12:
-            end = date(start.year, 12, 31)
-        else:
-            end = date(start.year, start.month + 1, 1) - timedelta(days=1)
-        label = f"{start.year:04d}-{start.month:02d}" if part == "month" else f"{start.year:04d}"
-        periods.append((label, start, min(end, to)))
-        if end >= to:
-            return periods
-        start = end + timedelta(days=1)
-    return None
+    cuts: list[tuple[str, date, date]] = []
+    if from_ is not None and from_.day != 1:
+        cuts.append((_label(from_, part), from_, min(_month(first)[1], to or date.max)))
+        first += 1
+    if to is not None and to != _month(last)[1] and (first is None or first <= last):
+        cuts.append((_label(to, part), _month(last)[0], to))
+        last -= 1
+    rows = _counts_by_range(session, group_by, cuts, unpublished)
+    lo = date.min.year * 12 if first is None else first
+    hi = date.max.year * 12 + 11 if last is None else last
+    if lo <= hi:
+        keys = [(COUNTS.c.kind if k == "kind" else DatePart(COUNTS.c.month, k)).label(k) for k in group_by]
+        total = func.sum(COUNTS.c.n)
+        stmt = select(*keys, cast(total, Integer).label("count")).group_by(*keys).having(total > 0)
+        if not unpublished:
+            stmt = stmt.where(COUNTS.c.status == RecordStatus.published)
+        if first is not None:
+            stmt = stmt.where(COUNTS.c.month >= _month(lo)[0])
+        if last is not None:
+            stmt = stmt.where(COUNTS.c.month <= _month(hi)[0])
+        rows += [dict(r._mapping) for r in session.execute(stmt)]
+    merged: dict[tuple, int] = {}
+    for row in rows:
+        key = tuple(row[k] for k in group_by)
+        merged[key] = merged.get(key, 0) + row["count"]
+    return [dict(zip(group_by, key, strict=True)) | {"count": n} for key, n in sorted(merged.items())]
 
 
 def _counts_by_range(

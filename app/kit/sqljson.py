@@ -1,0 +1,188 @@
+"""Records as JSON text written by the database, for exports that stream it untouched.
+
+Each collection describes its record once, as one SQL expression over a row of its list
+(``record`` of :class:`app.kit.export.Collection`), built with :class:`RecordSQL`. The text is
+the JSON API's (orjson, :mod:`app.kit.responses`): keys in the same order, dates
+``YYYY-MM-DD``, timestamps in UTC as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (microseconds only
+when there are some), floats in their shortest round-trip form (``1.0``, never ``1``),
+``null`` for nothing, lists in their stored order. JSON columns come as the database keeps
+them: PostgreSQL writes ``jsonb`` with a space after each ``,`` and ``:``.
+
+Objects are written by one ``printf`` (SQLite) or ``format`` (PostgreSQL) call each, from a
+template of their keys, rather than by a chain of concatenations that would copy the growing
+text once per field; lists are aggregated from correlated subqueries, in order.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Float,
+    FromClause,
+    Integer,
+    Select,
+    Text,
+    TypeDecorator,
+    case,
+    cast,
+    func,
+    join,
+    literal,
+    select,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
+from sqlalchemy.sql.expression import ColumnElement
+
+Columns = ReadOnlyColumnCollection[str, Any]
+"""The columns of a list's statement, by key: what a record expression is written from."""
+
+JSON_FLOAT = "demarche_json_float"
+"""SQLite function writing a float as orjson does (SQLite's own printing keeps 15 digits)."""
+
+
+def _json_float(value: float) -> str:
+    return orjson.dumps(value).decode()
+
+
+def prepare(connection: Connection) -> None:
+    """Make ``connection`` ready to run record expressions: SQLite needs the float writer;
+    PostgreSQL is kept from compiling them (JIT), which costs more than it saves on them."""
+    if connection.dialect.name == "sqlite":
+        connection.connection.driver_connection.create_function(JSON_FLOAT, 1, _json_float, deterministic=True)
+    else:
+        connection.exec_driver_sql("SET LOCAL jit = off")
+
+
+def _member(key: str | None, value: str = "%s") -> str:
+    """A member of an object template: ``"key":value``; a key of None splices the value."""
+    return value if key is None else orjson.dumps(key).decode().replace("%", "%%") + ":" + value
+
+
+class RecordSQL:
+    """Writes JSON text in SQL for one engine (``sqlite`` or ``postgresql``)."""
+
+    def __init__(self, dialect: str) -> None:
+        self.sqlite = dialect == "sqlite"
+
+    def value(self, column: ColumnElement[Any]) -> ColumnElement[str]:
+        """The JSON text of a column's value, by its type; ``null`` when it is NULL."""
+        kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+        if isinstance(kind, JSON):
+            return func.coalesce(cast(column, Text), "null")
+        if isinstance(kind, DateTime):
+            return self._timestamp(column)
+        if isinstance(kind, Float):
+            return self._float(column)
+        if self.sqlite:
+            return func.json_quote(column)
+        if isinstance(kind, Integer):
+            return func.coalesce(cast(column, Text), "null")
+        return func.coalesce(cast(func.to_json(column), Text), "null")
+
+    def _timestamp(self, column: ColumnElement[Any]) -> ColumnElement[str]:
+        if self.sqlite:  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff', in UTC
+            iso = func.replace(func.replace(column, " ", "T", type_=Text) + "Z", ".000000Z", "Z")
+            return func.json_quote(iso)
+        text = func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US')
+        return func.coalesce('"' + func.replace(text, ".000000", "", type_=Text) + 'Z"', "null")
+
+    def _float(self, column: ColumnElement[Any]) -> ColumnElement[str]:
+        if self.sqlite:
+            written = getattr(func, JSON_FLOAT)(column)
+        else:
+            # PostgreSQL writes the shortest round-trip digits, but integral values without ".0"
+            # (and from 1e15 on, in exponent form, which stays as it is)
+            text = cast(column, Text)
+            integral = (column == func.trunc(column)) & (func.abs(column) < 1e15)
+            written = case((integral, text + ".0"), else_=text)
+        return case((column.is_(None), "null"), else_=written)
+
+    def object(self, fields: Sequence[tuple[str | None, ColumnElement[str]]]) -> ColumnElement[str]:
+        """A JSON object of ``(key, JSON text)`` pairs, in order; a key of None splices a run
+        of members (from :meth:`arrays`)."""
+        template = literal("{" + ",".join(_member(key) for key, _ in fields) + "}")
+        values = [value for _, value in fields]
+        return func.printf(template, *values) if self.sqlite else func.format(template, *values)
+
+    def lookup(
+        self, link: Any, key: ColumnElement[str], table: type, item: Callable[[Any], ColumnElement[str]]
+    ) -> tuple[ColumnElement[str], FromClause]:
+        """The JSON text ``item`` writes for the row of a small ``table`` (actors, sources)
+        whose id is ``key``, a column of ``link``; and the FROM clause to read it from.
+
+        Each row's text is written once per statement, not once per row of a list that names
+        it: SQLite joins a materialized table of them (indexed on the fly), PostgreSQL looks
+        the id up in a ``jsonb`` map of them (joining the table again for each row costs it
+        several times more)."""
+        target = aliased(table)
+        if self.sqlite:
+            written = select(target.id, item(target).label("item")).cte().prefix_with("MATERIALIZED")
+            return written.c.item, join(link, written, written.c.id == key)
+        every = select(func.jsonb_object_agg(target.id, item(target))).scalar_subquery()
+        return every.op("->>")(key), link
+
+    def optional(self, query: Select) -> ColumnElement[str]:
+        """The JSON text ``query`` selects (one column, at most one row), or ``null``."""
+        return func.coalesce(query.scalar_subquery(), "null")
+
+    def array(
+        self,
+        item: ColumnElement[str],
+        source: FromClause,
+        where: Sequence[ColumnElement[bool]],
+        order_by: Sequence[ColumnElement[Any]],
+    ) -> ColumnElement[str]:
+        """A JSON array of ``item`` (JSON text) over the rows of ``source`` that pass
+        ``where`` (a correlated condition), in ``order_by`` order."""
+        return self._aggregate("[%s]", item, source, where, order_by)
+
+    def arrays(
+        self,
+        keys: Sequence[tuple[str, Any]],
+        split: ColumnElement[Any],
+        item: ColumnElement[str],
+        source: FromClause,
+        where: Sequence[ColumnElement[bool]],
+        order_by: Sequence[ColumnElement[Any]],
+    ) -> ColumnElement[str]:
+        """For each ``(key, value)`` of ``keys``, the member ``"key":[...]`` holding the items
+        of the rows whose ``split`` is ``value``, as :meth:`array` would; all from one pass
+        over the rows, as a run of members for :meth:`object`."""
+        template = ",".join(_member(key, "[%s]") for key, _ in keys)
+        return self._aggregate(template, item, source, where, order_by, split, [value for _, value in keys])
+
+    def _aggregate(
+        self,
+        template: str,
+        item: ColumnElement[str],
+        source: FromClause,
+        where: Sequence[ColumnElement[bool]],
+        order_by: Sequence[ColumnElement[Any]],
+        split: ColumnElement[Any] | None = None,
+        values: Sequence[Any] = (),
+    ) -> ColumnElement[str]:
+        """``template`` filled with the rows' items joined by commas, in order: all of them,
+        or with ``split`` those whose ``split`` is each of ``values`` in turn."""
+        if self.sqlite:
+            # SQLite (before 3.44) cannot order within an aggregate: it keeps the order of an
+            # ordered subquery
+            columns = [item.label("item"), *([] if split is None else [split.label("split")])]
+            rows = select(*columns).select_from(source).where(*where).order_by(*order_by)
+            ordered = rows.correlate_except(source).subquery()
+            picked = (
+                [ordered.c.item] if split is None else [case((ordered.c.split == v, ordered.c.item)) for v in values]
+            )
+            return select(func.printf(template, *(func.group_concat(p, ",") for p in picked))).scalar_subquery()
+        joined = func.string_agg(item, aggregate_order_by(literal(","), *order_by))
+        picked = [joined] if split is None else [joined.filter(split == v) for v in values]
+        return select(func.format(template, *picked)).select_from(source).where(*where).scalar_subquery()
+
+
+Record = Callable[[RecordSQL, Columns], ColumnElement[str]]
+"""A collection's record as JSON text, written from the columns of a row of its list."""
