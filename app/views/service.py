@@ -333,9 +333,9 @@ def _month(index: int) -> tuple[date, date]:
     return date(year, month + 1, 1), date(year, month + 1, calendar.monthrange(year, month + 1)[1])
 
 
-def _label(day: date, part: str | None) -> str:
-    """The month (``YYYY-MM``) or year (``YYYY``) of ``day`` that stats bucket it in."""
-    return {"month": f"{day.year:04d}-{day.month:02d}", "year": f"{day.year:04d}"}.get(part or "", "")
+def _labels(day: date) -> tuple[str, str]:
+    """The month (``YYYY-MM``) and year (``YYYY``) that stats bucket ``day`` in."""
+    return f"{day.year:04d}-{day.month:02d}", f"{day.year:04d}"
 
 
 def _counts_by_month(
@@ -345,13 +345,12 @@ def _counts_by_month(
     ``COUNTS``, plus those of the days of the months the bounds cut, by range."""
     first = None if from_ is None else from_.year * 12 + from_.month - 1
     last = None if to is None else to.year * 12 + to.month - 1
-    part = next((k for k in group_by if k in ("month", "year")), None)
-    cuts: list[tuple[str, date, date]] = []
+    cuts: list[tuple[str, str, date, date]] = []
     if from_ is not None and from_.day != 1:
-        cuts.append((_label(from_, part), from_, min(_month(first)[1], to or date.max)))
+        cuts.append((*_labels(from_), from_, min(_month(first)[1], to or date.max)))
         first += 1
     if to is not None and to != _month(last)[1] and (first is None or first <= last):
-        cuts.append((_label(to, part), _month(last)[0], to))
+        cuts.append((*_labels(to), _month(last)[0], to))
         last -= 1
     rows = _counts_by_range(session, group_by, cuts, unpublished)
     lo = date.min.year * 12 if first is None else first
@@ -375,15 +374,21 @@ def _counts_by_month(
 
 
 def _counts_by_range(
-    session: Session, group_by: Sequence[str], periods: list[tuple[str, date, date]], unpublished: bool
+    session: Session, group_by: Sequence[str], periods: list[tuple[str, str, date, date]], unpublished: bool
 ) -> list[dict[str, Any]]:
-    """One count for each kind and period, each walking its range of the (kind, date)
-    index: no incident row is read, grouped or sorted."""
+    """One count for each kind and period (its month and year, first and last day), each
+    walking its range of the (kind, date) index: no incident row is read, grouped or sorted."""
     if not periods:
         return []
     kinds = values(column("kind", String()), name="kinds").data([(k.value,) for k in IncidentKind]).cte()
     spans = (
-        values(column("period", String()), column("first", Date()), column("last", Date()), name="spans")
+        values(
+            column("month", String()),
+            column("year", String()),
+            column("first", Date()),
+            column("last", Date()),
+            name="spans",
+        )
         .data(periods)
         .cte()
     )
@@ -398,8 +403,12 @@ def _counts_by_range(
         )
         .scalar_subquery()
     )
-    counts = select(kinds.c.kind, spans.c.period, n.label("n")).join_from(kinds, spans, true()).subquery("counts")
-    keys = [(counts.c.kind if k == "kind" else counts.c.period).label(k) for k in group_by]
+    counts = (
+        select(kinds.c.kind, spans.c.month, spans.c.year, n.label("n"))
+        .join_from(kinds, spans, true())
+        .subquery("counts")
+    )
+    keys = [counts.c[k].label(k) for k in group_by]
     total = select(*keys, cast(func.sum(counts.c.n), Integer).label("count")).group_by(*keys).order_by(*keys)
     return [dict(r._mapping) for r in session.execute(total) if r.count]
 
