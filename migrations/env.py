@@ -3,7 +3,7 @@
 from alembic import context
 
 from app.db import make_engine
-from app.kit.search import is_search_object
+from app.kit.search import modelled
 from app.models import metadata
 from app.settings import get_settings
 
@@ -28,7 +28,7 @@ def _run(connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        include_name=lambda name, type_, _parent: not is_search_object(name, type_),
+        include_name=modelled,
     )
     with context.begin_transaction():
         context.run_migrations()

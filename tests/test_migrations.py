@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from app.db import alembic_config, make_engine
 from app.incidents.models import Incident
-from app.kit.search import is_search_object
+from app.kit.search import modelled
 from app.models import metadata
 from app.seed import load_demo
 from tests.conftest import drop_database, fresh_database
@@ -45,7 +45,7 @@ def test_models_and_migrations_agree(migration_url):
     with engine.connect() as connection:
         context = MigrationContext.configure(
             connection,
-            opts={"compare_type": True, "include_name": lambda name, type_, _parent: not is_search_object(name, type_)},
+            opts={"compare_type": True, "include_name": modelled},
         )
         assert compare_metadata(context, metadata) == []
     engine.dispose()

@@ -209,13 +209,14 @@ VIEW_OBJECTS = {"table": {"incident_counts"}, "index": {"ix_exercises_span"}}
 triggers, and an index whose expression each engine spells its own way."""
 
 
-def is_search_object(name: str | None, type_: str) -> bool:
-    """The engines' own index objects, which the models leave out on purpose: the search
-    index's tables, columns and indexes, and ``VIEW_OBJECTS``."""
+def modelled(name: str | None, type_: str, _parent: object = None) -> bool:
+    """Alembic's ``include_name``: whether the models describe the object. They leave out the
+    engines' own objects on purpose: the search index's tables, columns and indexes, and
+    ``VIEW_OBJECTS``."""
     if name is None:
-        return False
-    if name in VIEW_OBJECTS.get(type_, ()):
         return True
+    if name in VIEW_OBJECTS.get(type_, ()):
+        return False
     if type_ == "table":
-        return any(name == f"{t}_fts" or name.startswith(f"{t}_fts_") for t in SEARCHABLE)
-    return (type_ == "column" and name == "search") or (type_ == "index" and name.endswith("_search"))
+        return not any(name == f"{t}_fts" or name.startswith(f"{t}_fts_") for t in SEARCHABLE)
+    return not ((type_ == "column" and name == "search") or (type_ == "index" and name.endswith("_search")))
