@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app.access import service as access
 from app.access.models import ApiKeyCreate, KeyScope
 from app.db import alembic_config, make_engine
+from app.incidents import service as incidents
 from app.ingest.cli import export_collection, import_file
 from app.kit.problems import NotFound
 from app.settings import get_settings
@@ -23,8 +24,13 @@ cli = typer.Typer(help="Demarche: the record of diplomatic incidents.", no_args_
 
 @cli.command()
 def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
-    """Bring the database schema to REVISION (default: the latest)."""
-    command.upgrade(alembic_config(get_settings().database_url), revision)
+    """Bring the database schema to REVISION (default: the latest); at the latest, write the
+    incidents' answers that are stale (all of them after the upgrade that adds them)."""
+    url = get_settings().database_url
+    command.upgrade(alembic_config(url), revision)
+    if revision == "head":
+        with make_engine(url).begin() as connection:
+            incidents.refill(connection)
     typer.echo(f"database at {revision}")
 
 

@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from app.changes.service import KEY_ID, keep_feed
+from app.incidents.service import keep_answers
+from app.kit import sqljson
 
 WRITES = "demarche_writes"
 """Execution option that marks a transaction as one that will write."""
@@ -21,6 +23,7 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 IDEMPOTENCY_CONNECTION = "idempotency_connection"
 """Where middleware leaves the transaction a request is to run in (``request.state``)."""
 
+keep_answers(Session)
 keep_feed(Session)
 
 SQLITE_PRAGMAS = (
@@ -51,6 +54,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
             # SQLite's own lower() folds ASCII only; PostgreSQL's folds every script.
             dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+            dbapi_connection.create_function(sqljson.JSON_FLOAT, 1, sqljson.json_float, deterministic=True)
 
         @event.listens_for(engine, "begin")
         def _begin(connection) -> None:

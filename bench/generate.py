@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url
 from app.actors.service import involvement_rows
 from app.cli import alembic_config
 from app.db import make_engine
+from app.incidents.service import refill
 from app.kit.records import new_id, utcnow
 from app.models import Actor, Channel, Citation, Exercise, Incident, Involvement, Reply, Source, StatusChange
 from app.vocab import ChannelKind, ChannelLevel, ChannelStatus, ExerciseDomain, IncidentKind, ParticipantRole
@@ -999,12 +1000,16 @@ def generate(
                 loader.insert(Citation, plan.citations)
 
             phase("channels", ["channels", "channel_status_changes"], load_channels)
+            phase("incident answers", [], lambda: refill(conn))
             t0 = time.perf_counter()
-            log("ANALYZE")
-            with conn.begin():
-                conn.exec_driver_sql("ANALYZE")
             if sqlite:
+                log("ANALYZE")
+                with conn.begin():
+                    conn.exec_driver_sql("ANALYZE")
                 outside_transaction(conn, "PRAGMA journal_mode=WAL")
+            else:  # writing the answers left a dead version of every incident
+                log("VACUUM ANALYZE")
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
             phases["analyze"] = round(time.perf_counter() - t0, 2)
             counts = {m.__tablename__: loader.counts[m.__tablename__] for m in TABLES}
             counts["channel_status_changes_with_cause"] = sum(1 for c in plan.changes if c["caused_by_id"])

@@ -35,6 +35,8 @@ SAVEPOINTS = "demarche_change_savepoints"
 FEED_LOCK = 0x64656D6172636865
 """The advisory lock that orders commits that write to the feed (``demarche`` in ASCII)."""
 META = frozenset({"id", "created_at", "updated_at", "version", "retracted_at"})
+NOT_IN_SNAPSHOTS = META | {"record_json"}
+"""Meta columns, and the answer an incident keeps (it is derived from the snapshot)."""
 CHUNK = 500
 """Records read back per query."""
 
@@ -171,7 +173,7 @@ def _read_back(session: Session, kind: Kind, ids: Sequence[str]) -> dict[str, di
         chunk = ids[start : start + CHUNK]
         links = kind.links(session, chunk)
         for row in session.execute(select(kind.table.__table__).where(kind.table.id.in_(chunk))).mappings():
-            snapshot = {names.get(key, key): value for key, value in row.items() if key not in META}
+            snapshot = {names.get(key, key): value for key, value in row.items() if key not in NOT_IN_SNAPSHOTS}
             out[row["id"]] = {**row, "snapshot": snapshot | links.get(row["id"], {})}
     return out
 

@@ -10,7 +10,7 @@ from app.actors import service as actors
 from app.channels.models import Channel, ChannelCreate, ChannelFilters, StatusChange, StatusChangeCreate
 from app.incidents import service as incidents
 from app.incidents.models import Incident
-from app.kit import etags
+from app.kit import etags, sqljson
 from app.kit.etags import Precondition
 from app.kit.problems import NotFound
 from app.kit.records import ensure_unique, get_live, mark_changed, retract, settle, write_fields
@@ -212,22 +212,25 @@ def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[st
     return out
 
 
+def change_members(sql: RecordSQL, change: Columns) -> list[tuple[str, ColumnElement[str]]]:
+    """The members of a status change's answer, as JSON text (``change``: its columns)."""
+    cause = aliased(Incident)
+    caused_by = sql.optional(select(incidents.ref_json(sql, cause)).where(cause.id == change["caused_by_id"]))
+    return [
+        *((key, sql.value(change[key])) for key in CHANGE_FIELDS),
+        ("caused_by", caused_by),
+        ("sources", sources.cited_json(sql, CHANGE_RESOURCE, change["id"])),
+    ]
+
+
 def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
     """A channel's answer as JSON text, from a row of its list (which carries its status)."""
-    change, cause = aliased(StatusChange), aliased(Incident)
-    caused_by = sql.optional(select(incidents.ref_json(sql, cause)).where(cause.id == change.caused_by_id))
-    item = sql.object(
-        [
-            *((key, sql.value(getattr(change, key))) for key in CHANGE_FIELDS),
-            ("caused_by", caused_by),
-            ("sources", sources.cited_json(sql, CHANGE_RESOURCE, change.id)),
-        ]
-    )
+    change = StatusChange.__table__.alias()
     history = sql.array(
-        item,
+        sql.object(change_members(sql, change.c)),
         change,
-        [change.channel_id == row["id"], change.retracted_at.is_(None)],
-        [change.effective_on, change.created_at, change.id],
+        [change.c.channel_id == row["id"], change.c.retracted_at.is_(None)],
+        [change.c.effective_on, change.c.created_at, change.c.id],
     )
     return sql.object(
         [
@@ -247,22 +250,20 @@ def public(session: Session, channel: Channel, as_of: date | None = None) -> dic
     return hydrate(session, [row._mapping])[0]
 
 
+def timeline_entry(sql: RecordSQL, change: Columns) -> ColumnElement[str]:
+    """A status change as the timeline gives it: its answer, its channel as ``{id, name}``
+    and the channel's parties."""
+    channel = aliased(Channel)
+    named = select(sql.object([("id", sql.value(channel.id)), ("name", sql.value(channel.name))]))
+    return sql.object(
+        [
+            *change_members(sql, change),
+            ("channel", named.where(channel.id == change["channel_id"]).scalar_subquery()),
+            ("parties", actors.involvements_json(sql, RESOURCE, change["channel_id"], "party")),
+        ]
+    )
+
+
 def changes_by_id(session: Session, change_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Status changes by id, each with its channel as ``{id, name}`` and its parties."""
-    rows = session.execute(
-        select(StatusChange.id, StatusChange.channel_id, Channel.name)
-        .join(Channel, Channel.id == StatusChange.channel_id)
-        .where(StatusChange.id.in_(change_ids))
-    ).all()
-    channel_ids = {r.channel_id for r in rows}
-    changes = {c["id"]: c for cs in history(session, list(channel_ids)).values() for c in cs}
-    parties = actors.involvements_of(session, RESOURCE, list(channel_ids))
-    return {
-        r.id: changes[r.id]
-        | {
-            "channel": {"id": r.channel_id, "name": r.name},
-            "parties": [ref for role, ref in parties.get(r.channel_id, []) if role == "party"],
-        }
-        for r in rows
-        if r.id in changes
-    }
+    """Status changes by id, as the timeline gives them (:func:`timeline_entry`)."""
+    return {c["id"]: c for c in sqljson.answers(session, StatusChange.__table__, timeline_entry, change_ids)}

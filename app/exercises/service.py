@@ -8,7 +8,7 @@ from sqlmodel import Session
 from app.access.visibility import listable
 from app.actors import service as actors
 from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters
-from app.kit import etags, search
+from app.kit import etags, search, sqljson
 from app.kit.etags import Precondition
 from app.kit.records import ensure_unique, get_live, retract, settle, utcnow, write_fields
 from app.kit.schemas import validate_merged
@@ -105,16 +105,9 @@ def query(filters: ExerciseFilters, listing: Any = None, unpublished: bool = Fal
 
 
 def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    ids = [r["id"] for r in rows]
-    parties = actors.involvements_of(session, RESOURCE, ids)
-    cited = sources.citations_of(session, RESOURCE, ids)
-    out = []
-    for row in rows:
-        record = {c.key: row[c.key] for c in PUBLIC_COLUMNS}
-        record["participants"] = [{"actor": ref, "role": role} for role, ref in parties.get(row["id"], [])]
-        record["sources"] = cited.get(row["id"], [])
-        out.append(record)
-    return out
+    """The answers for ``rows`` (any rows with an ``id``), in order, written by ``record`` in
+    one query (dyads and timelines hydrate a few of them among other records)."""
+    return sqljson.answers(session, Exercise.__table__, record, [r["id"] for r in rows])
 
 
 def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
@@ -130,5 +123,5 @@ def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
 
 def public(session: Session, exercise: Exercise) -> dict[str, Any]:
     """The answer for one exercise, whatever its state."""
-    row = {c.key: getattr(exercise, c.key) for c in PUBLIC_COLUMNS}
-    return hydrate(session, [row])[0]
+    session.flush()
+    return hydrate(session, [{"id": exercise.id}])[0]

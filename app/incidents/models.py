@@ -1,7 +1,7 @@
 from typing import Any
 
 from pydantic import ConfigDict
-from sqlalchemy import Index, String, text
+from sqlalchemy import Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
@@ -58,6 +58,19 @@ class Incident(IncidentBase, RecordColumns, table=True):
         Index("ix_incidents_live_created_at_id", "created_at", "id", **LIVE),
         Index("ix_incidents_live_updated_at_id", "updated_at", "id", **LIVE),
         by_external_ref("incidents"),
+        # The stale answers, for the write path to fill in (migration 0010).
+        Index(
+            "ix_incidents_stale",
+            "id",
+            sqlite_where=text("record_json IS NULL"),
+            postgresql_where=text("record_json IS NULL"),
+        ),
+    )
+
+    record_json: str | None = Field(
+        default=None,
+        sa_type=Text,
+        description="The answer as JSON text; NULL when stale (see app.incidents.service.refill).",
     )
 
 

@@ -1,7 +1,8 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, join, literal, or_, select, union_all
+import orjson
+from sqlalchemy import ColumnElement, Connection, Select, and_, case, event, func, join, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -9,10 +10,11 @@ from app.access.visibility import listable, readable
 from app.actors import service as actors
 from app.actors.models import Actor, Involvement
 from app.incidents.models import Incident, IncidentCreate, IncidentFilters, Reply
-from app.kit import etags, search
+from app.kit import etags, search, sqljson
 from app.kit.etags import Precondition
 from app.kit.problems import Conflict, Problem, ValidationFailed, invalid
 from app.kit.records import (
+    PENDING_CHANGES,
     check_refs,
     ensure_unique,
     get_live,
@@ -37,7 +39,9 @@ from app.vocab import RecordStatus
 
 RESOURCE = "incident"
 ROLES = ("initiator", "target")
-PUBLIC_COLUMNS = [c for c in Incident.__table__.c if c.key != "retracted_at"]
+PUBLIC_COLUMNS = [c for c in Incident.__table__.c if c.key not in {"retracted_at", "record_json"}]
+LIST_COLUMNS = [*PUBLIC_COLUMNS, Incident.__table__.c.record_json]
+"""What a list selects: the answer's own fields, and the answer kept as JSON text."""
 LINKS = {"initiators", "targets", "responds_to", "sources"}
 
 
@@ -178,7 +182,7 @@ def query(filters: IncidentFilters, listing: Any = None, unpublished: bool = Fal
     """The incidents matching ``filters`` that the caller may list (published ones, or with
     ``unpublished`` drafts and asked-for retracted ones too); with a listing, ``from``/``to``
     become its bound on ``occurred_on``."""
-    stmt = select(*PUBLIC_COLUMNS).where(*listable(Incident, filters.status, unpublished))
+    stmt = select(*LIST_COLUMNS).where(*listable(Incident, filters.status, unpublished))
     if filters.kind:
         stmt = stmt.where(Incident.kind.in_(filters.kind))
     if filters.status:
@@ -298,26 +302,12 @@ def involves(record_id: Any, actor_ids: Any, roles: Sequence[str]) -> Any:
 
 
 def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    ids = [r["id"] for r in rows]
-    parties = actors.involvements_of(session, RESOURCE, ids)
-    cited = sources.citations_of(session, RESOURCE, ids)
-    replies = session.execute(
-        select(Reply.incident_id, Reply.responds_to_id).where(Reply.incident_id.in_(ids)).order_by(Reply.position)
-    ).all()
-    answered = refs(session, [r.responds_to_id for r in replies])
-    answers: dict[str, list[dict[str, Any]]] = {}
-    for reply in replies:
-        answers.setdefault(reply.incident_id, []).append(answered[reply.responds_to_id])
-    out = []
-    for row in rows:
-        record = {c.key: row[c.key] for c in PUBLIC_COLUMNS}
-        links = parties.get(row["id"], [])
-        record["initiators"] = [ref for role, ref in links if role == "initiator"]
-        record["targets"] = [ref for role, ref in links if role == "target"]
-        record["responds_to"] = answers.get(row["id"], [])
-        record["sources"] = cited.get(row["id"], [])
-        out.append(record)
-    return out
+    """The answers for ``rows`` (any rows with an ``id``), in order: the kept answers that
+    list rows carry, the others read (or where stale, built) in one query."""
+    kept = {r["id"]: orjson.loads(r["record_json"]) for r in rows if r.get("record_json") is not None}
+    missing = [r["id"] for r in rows if r["id"] not in kept]
+    kept |= zip(missing, sqljson.answers(session, Incident.__table__, record, missing), strict=True)
+    return [kept[r["id"]] for r in rows]
 
 
 def ref_json(sql: RecordSQL, incident: Any) -> ColumnElement[str]:
@@ -325,8 +315,8 @@ def ref_json(sql: RecordSQL, incident: Any) -> ColumnElement[str]:
     return sql.object([(key, sql.value(getattr(incident, key))) for key in ("id", "title", "occurred_on")])
 
 
-def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
-    """An incident's answer as JSON text, from a row of its list."""
+def answer(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
+    """An incident's answer as JSON text, built from a row of its list and its links."""
     answered = aliased(Incident)
     replies = join(Reply, answered, answered.id == Reply.responds_to_id)
     responds_to = sql.array(ref_json(sql, answered), replies, [Reply.incident_id == row["id"]], [Reply.position])
@@ -340,10 +330,35 @@ def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
     )
 
 
+def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
+    """An incident's answer as JSON text: the one it keeps, or where that is stale, built."""
+    return func.coalesce(row["record_json"], answer(sql, row))
+
+
+def refill(connection: Connection) -> None:
+    """Write the answers of the stale incidents (migration 0010)."""
+    sqljson.refill(connection, Incident.__table__, answer)
+
+
+def _refill_written(session: Session) -> None:
+    """Before a transaction that wrote records commits, write the answers it made stale, so
+    that readers find them kept."""
+    if session.in_nested_transaction() or not session.info.get(PENDING_CHANGES):
+        return
+    session.flush()
+    refill(session.connection())
+
+
+def keep_answers(session_class: type[Session]) -> None:
+    """Make every session of ``session_class`` refill stale answers as it commits; before the
+    change feed's own hook, which consumes the list of what was written."""
+    event.listen(session_class, "before_commit", _refill_written)
+
+
 def public(session: Session, incident: Incident) -> dict[str, Any]:
     """The answer for one incident, whatever its state."""
-    row = {c.key: getattr(incident, c.key) for c in PUBLIC_COLUMNS}
-    return hydrate(session, [row])[0]
+    session.flush()
+    return hydrate(session, [{"id": incident.id}])[0]
 
 
 def chain(session: Session, incident_id: str, unpublished: bool = False) -> list[dict[str, Any]]:

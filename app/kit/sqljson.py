@@ -1,4 +1,5 @@
-"""Records as JSON text written by the database, for exports that stream it untouched.
+"""Records as JSON text written by the database: exports stream it untouched, views and
+single answers read it back, and incidents keep theirs (``record_json``, migration 0010).
 
 Each collection describes its record once, as one SQL expression over a row of its list
 (``record`` of :class:`app.kit.export.Collection`), built with :class:`RecordSQL`. The text is
@@ -14,6 +15,7 @@ text once per field; lists are aggregated from correlated subqueries, in order.
 """
 
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 import orjson
@@ -25,37 +27,41 @@ from sqlalchemy import (
     FromClause,
     Integer,
     Select,
+    Table,
     Text,
     TypeDecorator,
+    Update,
+    bindparam,
     case,
     cast,
     func,
     join,
     literal,
     select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.expression import ColumnElement
+from sqlmodel import Session
 
 Columns = ReadOnlyColumnCollection[str, Any]
 """The columns of a list's statement, by key: what a record expression is written from."""
 
 JSON_FLOAT = "demarche_json_float"
-"""SQLite function writing a float as orjson does (SQLite's own printing keeps 15 digits)."""
+"""SQLite function writing a float as orjson does (SQLite's own printing keeps 15 digits);
+every SQLite connection has it (:func:`app.db.make_engine`)."""
 
 
-def _json_float(value: float) -> str:
+def json_float(value: float) -> str:
     return orjson.dumps(value).decode()
 
 
 def prepare(connection: Connection) -> None:
-    """Make ``connection`` ready to run record expressions: SQLite needs the float writer;
-    PostgreSQL is kept from compiling them (JIT), which costs more than it saves on them."""
-    if connection.dialect.name == "sqlite":
-        connection.connection.driver_connection.create_function(JSON_FLOAT, 1, _json_float, deterministic=True)
-    else:
+    """Make ``connection`` ready to run record expressions over many rows: PostgreSQL is kept
+    from compiling them (JIT), which costs more than it saves on them."""
+    if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("SET LOCAL jit = off")
 
 
@@ -186,3 +192,36 @@ class RecordSQL:
 
 Record = Callable[[RecordSQL, Columns], ColumnElement[str]]
 """A collection's record as JSON text, written from the columns of a row of its list."""
+
+
+def answers(session: Session, table: Table, record: Record, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The records of ``table`` with these ids, in their order, written by ``record`` in one
+    query and read back."""
+    if not ids:
+        return []
+    query = _by_ids(table, record, session.get_bind().dialect.name)
+    found = {record_id: orjson.loads(text) for record_id, text in session.connection().execute(query, {"ids": ids})}
+    return [found[record_id] for record_id in ids]
+
+
+def refill(connection: Connection, table: Table, record: Record) -> None:
+    """Write the stale (NULL) ``record_json`` of ``table``'s rows with ``record``, in one
+    statement over the partial index of stale rows."""
+    prepare(connection)
+    connection.execute(_refill(table, record, connection.dialect.name))
+
+
+# A record expression takes milliseconds to build, its statement microseconds to run: the
+# statements that run on every request are built once.
+
+
+@cache
+def _by_ids(table: Table, record: Record, dialect: str) -> Select:
+    ids = bindparam("ids", expanding=True)
+    return select(table.c.id, record(RecordSQL(dialect), table.c)).where(table.c.id.in_(ids))
+
+
+@cache
+def _refill(table: Table, record: Record, dialect: str) -> Update:
+    stale = table.c.record_json.is_(None)
+    return update(table).where(stale).values(record_json=record(RecordSQL(dialect), table.c))
