@@ -101,6 +101,9 @@ def import_http(base: str, headers: dict[str, str], lines: list[bytes], batch: i
     return time.perf_counter() - started
 
 
+DERIVED = {"record_json"}
+"""Columns the server derives from the others (migration 0010)."""
+
 Rows = tuple[str, list[str], list[tuple[Any, ...]], dict[str, type]]
 """A table, its columns, rows as the driver returns them, and the psycopg JSON wrapper of
 each JSON column."""
@@ -108,13 +111,15 @@ each JSON column."""
 
 def _tables(url: str) -> list[tuple[str, list[str], dict[str, type]]]:
     """The incidents table and every link table keyed by ``(resource, record_id)``, each with
-    its stored columns (generated ones left out) and the JSON wrapper of its JSON columns."""
+    its stored columns (generated ones left out, and the incidents' kept answers, which the
+    server writes from the rows: the raw insert writes what the client sent) and the JSON
+    wrapper of its JSON columns."""
     engine = create_engine(url)
     try:
         found = inspect(engine)
         out = []
         for table in sorted(found.get_table_names(), key=lambda t: t != "incidents"):
-            columns = [c for c in found.get_columns(table) if not c.get("computed")]
+            columns = [c for c in found.get_columns(table) if not c.get("computed") and c["name"] not in DERIVED]
             names = [c["name"] for c in columns]
             if table == "incidents" or {"resource", "record_id"} <= set(names):
                 wrappers = {c["name"]: Jsonb if isinstance(c["type"], JSONB) else Json for c in columns}
