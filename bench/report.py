@@ -60,8 +60,10 @@ class Results:
         return self.loads.get(engine, {}).get(case, {}).get(server)
 
     def ratios(self) -> list[Ratio]:
-        """Every measure with a target, and a few for information, for each engine."""
-        return [r for engine in self.loads for r in self._ratios(engine)]
+        """Every measure with a target, and a few for information, for each engine measured
+        (by loads, or by the export or import alone)."""
+        engines = dict.fromkeys([*self.loads, *self.exports, *self.imports])
+        return [r for engine in engines for r in self._ratios(engine)]
 
     def _ratios(self, engine: str) -> list[Ratio]:
         out: list[Ratio] = []
