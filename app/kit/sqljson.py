@@ -194,13 +194,14 @@ Record = Callable[[RecordSQL, Columns], ColumnElement[str]]
 """A collection's record as JSON text, written from the columns of a row of its list."""
 
 
-def answers(session: Session, table: Table, record: Record, ids: Sequence[str]) -> list[dict[str, Any]]:
-    """The records of ``table`` with these ids, in their order, written by ``record`` in one
-    query and read back."""
+def answers(session: Session, table: Table, record: Record, ids: Sequence[str], **params: Any) -> list[dict[str, Any]]:
+    """The records of ``table`` with these ids, in their order, written by ``record`` (from
+    the table's columns, and ``params`` bound by name) in one query and read back."""
     if not ids:
         return []
     query = _by_ids(table, record, session.get_bind().dialect.name)
-    found = {record_id: orjson.loads(text) for record_id, text in session.connection().execute(query, {"ids": ids})}
+    rows = session.connection().execute(query, {"ids": ids, **params})
+    found = {record_id: orjson.loads(text) for record_id, text in rows}
     return [found[record_id] for record_id in ids]
 
 

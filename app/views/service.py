@@ -85,7 +85,7 @@ def _latest(
     is checked by primary key for each, so the walk should be the quieter side's."""
     (walk_id, walk_role), (check_id, check_role) = (target, initiator) if walk_target else (initiator, target)
     return select(
-        select(*incidents.PUBLIC_COLUMNS)
+        select(*incidents.LIST_COLUMNS)
         .select_from(Involvement)
         .join(Incident, Incident.id == Involvement.record_id)
         .where(
@@ -113,9 +113,8 @@ def dyad(
     a, b = actors.get(session, a_ref), actors.get(session, b_ref)
     if a.id == b.id:
         raise invalid(["path", "b"], "A dyad needs two different actors.")
-    channel_rows = session.execute(
-        channels.query(ChannelFilters(party=[a.id, b.id], as_of=as_of)).order_by(Channel.name, Channel.id)
-    ).all()
+    between = channels.query(ChannelFilters(party=[a.id, b.id], as_of=as_of)).order_by(Channel.name, Channel.id)
+    channel_ids = list(session.execute(between.with_only_columns(Channel.id)).scalars())
     window_start = as_of - timedelta(days=window_days) if as_of > date.min + timedelta(days=window_days) else date.min
     directions = {"a_to_b": ((a.id, "initiator"), (b.id, "target")), "b_to_a": ((b.id, "initiator"), (a.id, "target"))}
     sides = [side for pair in directions.values() for side in pair]
@@ -142,7 +141,7 @@ def dyad(
         "b": ref(b),
         "as_of": as_of,
         "window_days": window_days,
-        "channels": channels.hydrate(session, [r._mapping for r in channel_rows]),
+        "channels": channels.answers_on(session, channel_ids, as_of),
         "incident_counts": {key: dict(sorted(by_kind.items())) for key, by_kind in counts.items()},
         "latest_incidents": incidents.hydrate(session, [r._mapping for r in latest_rows]),
         "active_exercises": exercises.hydrate(session, _active_exercises(session, [a.id, b.id], as_of, unpublished)),
@@ -266,23 +265,18 @@ def timeline_query(
 
 
 def timeline_hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    ids = {kind: [r["id"] for r in rows if r["type"] == kind] for kind in ("incident", "exercise", "channel_status")}
     records: dict[str, dict[str, Any]] = {}
     actors_of: dict[str, list[dict]] = {}
-    if ids["incident"]:
-        found = session.execute(select(*incidents.PUBLIC_COLUMNS).where(Incident.id.in_(ids["incident"]))).all()
-        for record in incidents.hydrate(session, [r._mapping for r in found]):
-            records[record["id"]] = record
-            actors_of[record["id"]] = _unique(record["initiators"] + record["targets"])
-    if ids["exercise"]:
-        found = session.execute(select(*exercises.PUBLIC_COLUMNS).where(Exercise.id.in_(ids["exercise"]))).all()
-        for record in exercises.hydrate(session, [r._mapping for r in found]):
-            records[record["id"]] = record
-            actors_of[record["id"]] = _unique([p["actor"] for p in record["participants"]])
-    if ids["channel_status"]:
-        for change_id, record in channels.changes_by_id(session, ids["channel_status"]).items():
-            records[change_id] = record
-            actors_of[change_id] = record["parties"]
+    for record in incidents.hydrate(session, [r for r in rows if r["type"] == "incident"]):
+        records[record["id"]] = record
+        actors_of[record["id"]] = _unique(record["initiators"] + record["targets"])
+    for record in exercises.hydrate(session, [r for r in rows if r["type"] == "exercise"]):
+        records[record["id"]] = record
+        actors_of[record["id"]] = _unique([p["actor"] for p in record["participants"]])
+    changes = [r["id"] for r in rows if r["type"] == "channel_status"]
+    for change_id, record in channels.changes_by_id(session, changes).items():
+        records[change_id] = record
+        actors_of[change_id] = record["parties"]
     return [
         {
             "type": r["type"],
