@@ -37,15 +37,16 @@ depends_on: str | Sequence[str] | None = None
 
 STALE = sa.text("record_json IS NULL")
 
-# What makes answers stale: (table, event, [(row: NEW or OLD, incidents it touches, as a query
-# of ids or one id column of the row)]). {row} stands for NEW or OLD.
+# The link tables, by the column that names a row's incident: a row removed or changed stales
+# the answer of the incident it belonged to (or now belongs to).
 LINKS = {
     "involvements": "record_id",
     "citations": "record_id",
     "incident_responses": "incident_id",
 }
+# A change of these columns of a row stales the answers that show it: the incidents the query
+# finds ({row} is the changed row).
 NAMED = {
-    # a change of these columns stales the incidents that show them
     "actors": (
         ("slug", "name"),
         "SELECT record_id FROM involvements WHERE actor_id = {row}.id AND resource = 'incident'",
@@ -62,7 +63,7 @@ def _stale(ids: str) -> str:
     return f"UPDATE incidents SET record_json = NULL WHERE id IN ({ids}) AND record_json IS NOT NULL;"
 
 
-def _own(table: str, row: str) -> str:
+def _own(table: str, row: str) -> tuple[str, str]:
     """The condition and the id of the incident a link row belongs to."""
     if table == "incident_responses":
         return "true", f"{row}.incident_id"
