@@ -3,22 +3,25 @@
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from alembic import command
+from alembic.config import Config
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from app.access import service as access
 from app.access.models import ApiKeyCreate, KeyScope
-from app.db import alembic_config
+from app.db import alembic_config, make_engine
 from app.main import create_app
 from app.models import metadata
+from app.seed import load_demo
 from app.settings import Settings
 
 
@@ -45,6 +48,24 @@ def drop_database(url: str) -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
     admin.dispose()
+
+
+@contextmanager
+def demo_database(base_url: str, tmp: Path, name: str) -> Iterator[tuple[str, Config, Engine]]:
+    """A new database at head holding the demo data, for tests of migrations over recorded
+    data: its URL, Alembic configuration and engine; dropped afterwards."""
+    url = fresh_database(base_url, tmp, name)
+    config = alembic_config(url)
+    command.upgrade(config, "head")
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            load_demo(session)
+            session.commit()
+        yield url, config, engine
+    finally:
+        engine.dispose()
+        drop_database(url)
 
 
 @pytest.fixture(scope="session")

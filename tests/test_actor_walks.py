@@ -6,9 +6,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from app.actors.models import Involvement
-from app.db import alembic_config, make_engine
-from app.seed import load_demo
-from tests.conftest import drop_database, fresh_database, make
+from tests.conftest import demo_database, make
 
 
 def incident(client, title, occurred_on, initiators=("nato",), targets=("russia",), **fields):
@@ -96,14 +94,7 @@ def test_stats_count_ranges_as_buckets_do(client, nato_russia):
 
 
 def test_the_migration_dates_the_involvements_already_recorded(base_url, tmp_path):
-    url = fresh_database(base_url, tmp_path, "demarche_test_involvement_dates")
-    config = alembic_config(url)
-    command.upgrade(config, "head")
-    engine = make_engine(url)
-    try:
-        with Session(engine) as session:
-            load_demo(session)
-            session.commit()
+    with demo_database(base_url, tmp_path, "demarche_test_involvement_dates") as (_, config, engine):
         with engine.begin() as conn:
             conn.execute(Involvement.__table__.update().values(occurred_on=None))
         command.downgrade(config, "0003")
@@ -112,6 +103,3 @@ def test_the_migration_dates_the_involvements_already_recorded(base_url, tmp_pat
             rows = session.execute(select(Involvement.resource, Involvement.occurred_on)).all()
         assert {resource for resource, day in rows if day is not None} == {"incident", "exercise"}
         assert all(day is not None for resource, day in rows if resource in ("incident", "exercise"))
-    finally:
-        engine.dispose()
-        drop_database(url)

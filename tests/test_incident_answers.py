@@ -9,17 +9,14 @@ import orjson
 import pytest
 from alembic import command
 from sqlalchemy import Engine, select, text
-from sqlmodel import Session
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.db import alembic_config, make_engine
 from app.incidents import service
 from app.incidents.models import Incident
 from app.kit.sqljson import RecordSQL
-from app.seed import load_demo
 from app.settings import get_settings
-from tests.conftest import drop_database, fresh_database, make
+from tests.conftest import demo_database, make
 from tests.test_export_records import exact, exported
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -140,14 +137,7 @@ def test_a_failed_import_leaves_nothing_stale(app, client, demo):
 
 
 def test_migrate_writes_the_answers_of_incidents_recorded_before_them(base_url, tmp_path, monkeypatch):
-    url = fresh_database(base_url, tmp_path, "demarche_test_answers")
-    config = alembic_config(url)
-    command.upgrade(config, "head")
-    engine = make_engine(url)
-    try:
-        with Session(engine) as session:
-            load_demo(session)
-            session.commit()
+    with demo_database(base_url, tmp_path, "demarche_test_answers") as (url, config, engine):
         command.downgrade(config, "0009")
         monkeypatch.setenv("DEMARCHE_DATABASE_URL", url)
         get_settings.cache_clear()
@@ -156,7 +146,4 @@ def test_migrate_writes_the_answers_of_incidents_recorded_before_them(base_url, 
         assert result.exit_code == 0, result.output
         answers = kept_and_built(engine)
         assert len(answers) == 6
-        assert all(kept == built for kept, built in answers.values())
-    finally:
-        engine.dispose()
-        drop_database(url)
+        assert all(exact(kept) == exact(built) for kept, built in answers.values())

@@ -11,12 +11,10 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from app.actors.models import Involvement
-from app.db import alembic_config, make_engine
 from app.incidents.models import Incident, Reply
 from app.kit.records import new_id
-from app.seed import load_demo
 from app.views.service import COUNTS
-from tests.conftest import IMPORT_ACTORS, drop_database, fresh_database, import_incident, make, ndjson
+from tests.conftest import IMPORT_ACTORS, demo_database, import_incident, make, ndjson
 
 COLLECTIONS = {
     "actor": "actors",
@@ -303,14 +301,7 @@ def test_stats_from_kept_counts_equal_stats_counted_from_the_incidents(client, n
 
 
 def test_the_migration_counts_and_dates_what_is_already_recorded(base_url, tmp_path):
-    url = fresh_database(base_url, tmp_path, "demarche_test_view_summaries")
-    config = alembic_config(url)
-    command.upgrade(config, "head")
-    engine = make_engine(url)
-    try:
-        with Session(engine) as session:
-            load_demo(session)
-            session.commit()
+    with demo_database(base_url, tmp_path, "demarche_test_view_summaries") as (_, config, engine):
         kept, live = kept_counts(engine)
         command.downgrade(config, "0008")
         with Session(engine) as session:
@@ -322,9 +313,6 @@ def test_the_migration_counts_and_dates_what_is_already_recorded(base_url, tmp_p
         with Session(engine) as session:
             rows = session.execute(select(Involvement.resource, Involvement.occurred_on)).all()
         assert all(day is not None for resource, day in rows if resource in ("incident", "exercise"))
-    finally:
-        engine.dispose()
-        drop_database(url)
 
 
 def test_dyads_find_exercises_active_on_the_day_however_long(client, nato_russia):
