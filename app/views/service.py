@@ -171,7 +171,7 @@ def _active_exercises(
         .is_not(None)
     )
     rows = session.execute(
-        select(*exercises.PUBLIC_COLUMNS)
+        select(Exercise.id)
         .where(
             *listable(Exercise, [], unpublished),
             Exercise.start_date >= earliest,
