@@ -2,8 +2,9 @@
 
 import calendar
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -11,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     cast,
     column,
     func,
@@ -29,7 +31,7 @@ from app.access.visibility import listable
 from app.actors import service as actors
 from app.actors.models import Actor, Involvement
 from app.channels import service as channels
-from app.channels.models import Channel, ChannelFilters, StatusChange
+from app.channels.models import Channel, StatusChange
 from app.exercises import service as exercises
 from app.exercises.models import Exercise
 from app.incidents import service as incidents
@@ -52,37 +54,33 @@ COUNTS = table(
 on ``incidents`` (migration 0009)."""
 
 
-def _in_window(side: tuple[str, str], start: date, end: date) -> Any:
+A, B = bindparam("a", type_=String()), bindparam("b", type_=String())
+"""The two actors' ids in a dyad's statements, which are built once (:func:`_dyad_statements`)."""
+START, AS_OF = bindparam("start", type_=Date()), bindparam("as_of", type_=Date())
+"""A dyad's window, ``(start, as_of]``, and its date."""
+EARLIEST = bindparam("earliest", type_=Date())
+"""The earliest start date of an exercise that can be active on a dyad's date."""
+DIRECTIONS = {"a_to_b": ((A, "initiator"), (B, "target")), "b_to_a": ((B, "initiator"), (A, "target"))}
+SIDES = [side for pair in DIRECTIONS.values() for side in pair]
+
+
+def _in_window(side: tuple[Any, str]) -> Any:
     """The incidents in which ``side`` (an ``(actor id, role)``) has its role and which
-    occurred in ``(start, end]``, read from the involvements' index."""
+    occurred in the window, read from the involvements' index."""
     actor_id, role = side
     return select(Involvement.record_id).where(
         Involvement.actor_id == actor_id,
         Involvement.resource == incidents.RESOURCE,
         Involvement.role == role,
-        Involvement.occurred_on > start,
-        Involvement.occurred_on <= end,
+        Involvement.occurred_on > START,
+        Involvement.occurred_on <= AS_OF,
     )
 
 
-def _window_sizes(session: Session, sides: Sequence[tuple[str, str]], start: date, end: date) -> list[int]:
-    """How many incidents each ``(actor id, role)`` of ``sides`` has in ``(start, end]``,
-    counted from the index up to ``incidents.PROBE``, in one statement."""
-    probes = [
-        select(func.count())
-        .select_from(_in_window(side, start, end).limit(incidents.PROBE).subquery())
-        .scalar_subquery()
-        for side in sides
-    ]
-    return list(session.execute(select(*probes)).one())
-
-
-def _latest(
-    initiator: tuple[str, str], target: tuple[str, str], as_of: date, walk_target: bool, unpublished: bool
-) -> Any:
-    """The newest incidents on or before ``as_of`` between two sides (each an ``(actor id,
-    role)``): one side's involvements are walked by date from the index and the other side
-    is checked by primary key for each, so the walk should be the quieter side's."""
+def _latest(initiator: tuple[Any, str], target: tuple[Any, str], walk_target: bool, unpublished: bool) -> Any:
+    """The newest incidents on or before the dyad's date between two sides (each an
+    ``(actor id, role)``): one side's involvements are walked by date from the index and the
+    other side is checked by primary key for each, so the walk should be the quieter side's."""
     (walk_id, walk_role), (check_id, check_role) = (target, initiator) if walk_target else (initiator, target)
     return select(
         select(*incidents.LIST_COLUMNS)
@@ -92,7 +90,7 @@ def _latest(
             Involvement.actor_id == walk_id,
             Involvement.resource == incidents.RESOURCE,
             Involvement.role == walk_role,
-            Involvement.occurred_on <= as_of,
+            Involvement.occurred_on <= AS_OF,
             incidents.involves(Involvement.record_id, [check_id], [check_role]),
             *listable(Incident, [], unpublished),
         )
@@ -102,6 +100,80 @@ def _latest(
     )
 
 
+@dataclass(frozen=True)
+class DyadStatements:
+    """What a dyad runs, with the actors and dates bound by name (``A``, ``B``, ``START``,
+    ``AS_OF``, ``EARLIEST``)."""
+
+    channels: Any
+    """The ids of the live channels between the two that exist on the date, by name."""
+    counts: Any
+    """``(direction, kind, n)`` for each direction and kind with incidents in the window."""
+    latest: Any
+    """The newest incidents between the two, in either direction, on or before the date."""
+    exercises: Any
+    """The ids of the exercises active on the date in which either takes part, newest first."""
+
+
+@cache
+def _window_sizes() -> Any:
+    """How many incidents each side of ``SIDES`` has in the window, counted from the index
+    up to ``incidents.PROBE``, in one statement."""
+    return select(
+        *(
+            select(func.count()).select_from(_in_window(side).limit(incidents.PROBE).subquery()).scalar_subquery()
+            for side in SIDES
+        )
+    )
+
+
+@cache
+def _dyad_statements(unpublished: bool, walk_targets: tuple[bool, bool]) -> DyadStatements:
+    """A dyad's statements, built once for each visibility and choice of walks: building
+    them takes longer than running them."""
+    party = lambda actor_id: Channel.id.in_(  # noqa: E731
+        select(Involvement.record_id).where(
+            Involvement.resource == channels.RESOURCE, Involvement.actor_id == actor_id, Involvement.role == "party"
+        )
+    )
+    counted, latest = [], []
+    for key, (initiator, target), walk_target in zip(DIRECTIONS, DIRECTIONS.values(), walk_targets, strict=True):
+        both = _in_window(initiator).intersect(_in_window(target))
+        counted.append(
+            select(literal(key).label("direction"), Incident.kind, func.count().label("n"))
+            .where(Incident.id.in_(both), *listable(Incident, [], unpublished))
+            .group_by(Incident.kind)
+        )
+        latest.append(_latest(initiator, target, walk_target, unpublished))
+    newest = union_all(*latest).subquery()
+    part = Involvement.__table__.alias("part")
+    takes_part = (
+        select(part.c.record_id)
+        .where(part.c.resource == exercises.RESOURCE, part.c.record_id == Exercise.id, part.c.actor_id.in_([A, B]))
+        .limit(1)
+        .scalar_subquery()
+        .is_not(None)
+    )
+    return DyadStatements(
+        channels=select(Channel.id)
+        .where(Channel.retracted_at.is_(None), channels.exists_on(AS_OF), party(A), party(B))
+        .order_by(Channel.name, Channel.id),
+        counts=union_all(*counted),
+        latest=select(newest).order_by(newest.c.occurred_on.desc(), newest.c.id.desc()).limit(LATEST_INCIDENTS),
+        exercises=select(Exercise.id)
+        .where(
+            *listable(Exercise, [], unpublished),
+            Exercise.start_date >= EARLIEST,
+            exercises.active_on(AS_OF),
+            takes_part,
+        )
+        .order_by(Exercise.start_date.desc(), Exercise.id.desc()),
+    )
+
+
+LONGEST_EXERCISE = select(func.max(SpanDays(Exercise.start_date, exercises.END))).select_from(Exercise)
+
+
 def dyad(
     session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int, unpublished: bool = False
 ) -> dict[str, Any]:
@@ -109,32 +181,28 @@ def dyad(
 
     Each direction's counts intersect the two sides' involvements in the window; its latest
     incidents walk the side quieter in the window. Both directions' counts are one
-    statement, and so are their latest incidents."""
+    statement, and so are their latest incidents.
+
+    No exercise active on ``as_of`` started before it less the longest span of any
+    exercise: the exercises in between are read from the start-date index and each is
+    checked by primary key for the actors."""
     a, b = actors.get(session, a_ref), actors.get(session, b_ref)
     if a.id == b.id:
         raise invalid(["path", "b"], "A dyad needs two different actors.")
-    between = channels.query(ChannelFilters(party=[a.id, b.id], as_of=as_of)).order_by(Channel.name, Channel.id)
-    channel_ids = list(session.execute(between.with_only_columns(Channel.id)).scalars())
-    window_start = as_of - timedelta(days=window_days) if as_of > date.min + timedelta(days=window_days) else date.min
-    directions = {"a_to_b": ((a.id, "initiator"), (b.id, "target")), "b_to_a": ((b.id, "initiator"), (a.id, "target"))}
-    sides = [side for pair in directions.values() for side in pair]
-    sizes = dict(zip(sides, _window_sizes(session, sides, window_start, as_of), strict=True))
-    counted, latest = [], []
-    for key, (initiator, target) in directions.items():
-        both = _in_window(initiator, window_start, as_of).intersect(_in_window(target, window_start, as_of))
-        counted.append(
-            select(literal(key).label("direction"), Incident.kind, func.count().label("n"))
-            .where(Incident.id.in_(both), *listable(Incident, [], unpublished))
-            .group_by(Incident.kind)
-        )
-        latest.append(_latest(initiator, target, as_of, sizes[target] < sizes[initiator], unpublished))
-    counts: dict[str, dict[str, int]] = {key: {} for key in directions}
-    for direction, kind, n in session.execute(union_all(*counted)):
+    window = {"a": a.id, "b": b.id, "start": _days_before(as_of, window_days), "as_of": as_of}
+    sizes = session.execute(_window_sizes(), window).one()  # in the order of SIDES
+    walk_targets = (sizes[1] < sizes[0], sizes[3] < sizes[2])
+    statements = _dyad_statements(unpublished, walk_targets)
+    counts: dict[str, dict[str, int]] = {key: {} for key in DIRECTIONS}
+    for direction, kind, n in session.execute(statements.counts, window):
         counts[direction][kind] = n
-    newest = union_all(*latest).subquery()
-    latest_rows = session.execute(
-        select(newest).order_by(newest.c.occurred_on.desc(), newest.c.id.desc()).limit(LATEST_INCIDENTS)
-    ).all()
+    latest = session.execute(statements.latest, window).all()
+    channel_ids = list(session.execute(statements.channels, window).scalars())
+    longest = session.execute(LONGEST_EXERCISE).scalar()
+    active = []
+    if longest is not None:
+        earliest = {"earliest": _days_before(as_of, longest)}
+        active = [{"id": i} for i in session.execute(statements.exercises, window | earliest).scalars()]
     ref = lambda actor: {"id": actor.id, "slug": actor.slug, "name": actor.name}  # noqa: E731
     return {
         "a": ref(a),
@@ -143,44 +211,14 @@ def dyad(
         "window_days": window_days,
         "channels": channels.answers_on(session, channel_ids, as_of),
         "incident_counts": {key: dict(sorted(by_kind.items())) for key, by_kind in counts.items()},
-        "latest_incidents": incidents.hydrate(session, [r._mapping for r in latest_rows]),
-        "active_exercises": exercises.hydrate(session, _active_exercises(session, [a.id, b.id], as_of, unpublished)),
+        "latest_incidents": incidents.hydrate(session, [r._mapping for r in latest]),
+        "active_exercises": exercises.hydrate(session, active),
     }
 
 
-def _active_exercises(
-    session: Session, actor_ids: Sequence[str], day: date, unpublished: bool
-) -> list[Mapping[str, Any]]:
-    """The exercises active on ``day`` in which one of ``actor_ids`` takes part, newest first.
-
-    No exercise active on ``day`` started before ``day`` minus the longest span of any
-    exercise, which the span index gives at once: the exercises in between are read from
-    the start-date index and each is checked by primary key for the actors."""
-    longest = session.execute(
-        select(func.max(SpanDays(Exercise.start_date, exercises.END))).select_from(Exercise)
-    ).scalar()
-    if longest is None:
-        return []
-    earliest = day - timedelta(days=longest) if day > date.min + timedelta(days=longest) else date.min
-    part = aliased(Involvement)
-    takes_part = (
-        select(part.record_id)
-        .where(part.resource == exercises.RESOURCE, part.record_id == Exercise.id, part.actor_id.in_(actor_ids))
-        .limit(1)
-        .scalar_subquery()
-        .is_not(None)
-    )
-    rows = session.execute(
-        select(Exercise.id)
-        .where(
-            *listable(Exercise, [], unpublished),
-            Exercise.start_date >= earliest,
-            exercises.active_on(day),
-            takes_part,
-        )
-        .order_by(Exercise.start_date.desc(), Exercise.id.desc())
-    )
-    return [r._mapping for r in rows]
+def _days_before(day: date, days: int) -> date:
+    """``days`` before ``day``, or the first day there is."""
+    return day - timedelta(days=days) if day > date.min + timedelta(days=days) else date.min
 
 
 TIMELINE_DATE = literal_column("date", Date())  # what timeline cursors carry
