@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from statistics import median
 
 from bench.load import Summary
 from bench.processes import ROOT, TOOLS
@@ -47,7 +48,8 @@ class Results:
     loads: dict[str, dict[str, dict[str, Summary]]] = field(default_factory=dict)
     """engine → case → server → summary of the rounds."""
     sizes: dict[str, dict[str, int]] = field(default_factory=dict)
-    exports: dict[str, Export] = field(default_factory=dict)
+    exports: dict[str, list[Export]] = field(default_factory=dict)
+    """engine → the rounds of one export, in order, from one freshly started server."""
     imports: dict[str, tuple[int, float, float] | str] = field(default_factory=dict)
     """engine → (rows, seconds through HTTP, seconds of the raw executemany), or why not run."""
     notes: list[str] = field(default_factory=list)
@@ -100,10 +102,18 @@ class Results:
                 "issue 3",
                 case=case,
             )
-        exported = self.exports.get(engine)
-        rows = f"{exported.rows:,} rows in {exported.seconds:.1f} s" if exported else ""
-        add("export NDJSON: rows/s", exported.rows_per_s if exported else None, ">= 150000", "issue 4", note=rows)
-        add("export NDJSON: peak RSS MiB", exported.peak_rss_mib if exported else None, "<= 150", "issue 4")
+        rounds = self.exports.get(engine, [])
+        speeds = [r.rows_per_s for r in rounds]
+        note = f"{rounds[0].rows:,} rows; rounds in order: {', '.join(f'{v:,.0f}' for v in speeds)} rows/s"
+        add(
+            "export NDJSON: rows/s (median)",
+            median(speeds) if rounds else None,
+            ">= 150000",
+            "issue 4",
+            note=note if rounds else "",
+        )
+        peak = max((r.peak_rss_mib for r in rounds), default=None)
+        add("export NDJSON: peak RSS MiB", peak, "<= 150", "issue 4")
         imported = self.imports.get(engine)
         if isinstance(imported, tuple):
             n, http_s, raw_s = imported

@@ -207,11 +207,14 @@ def bench_export(
     access: dict[str, str],
     results: Results,
 ) -> None:
-    """Everything as NDJSON from a freshly started service, so that its peak memory is the export's."""
+    """Everything as NDJSON, ``args.rounds`` times, from a freshly started service, so that its
+    peak memory is the exports'. The first round may read the data from disk, the others
+    find it in the page cache."""
     with service(f"export-{engine}", PORTS["export"], url, logs, **access) as svc:
-        log(f"{engine}: export")
         try:
-            results.exports[engine] = transfer.export(svc, headers)
+            for n in range(args.rounds):
+                log(f"{engine}: export, round {n + 1}")
+                results.exports.setdefault(engine, []).append(transfer.export(svc, headers))
         except httpx.HTTPError as failure:
             results.notes.append(f"{engine}: export failed: {failure}")
             return
