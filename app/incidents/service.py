@@ -237,7 +237,7 @@ def walked(stmt: Select, by_actor: Sequence[ActorFilter], listing: Any, bounds: 
         quietest = [sizes[n] <= size if n < m else sizes[n] < size for m, size in enumerate(sizes) if m != n]
         for ref in refs_:
             for role in roles:
-                link = aliased(Involvement)
+                link = Involvement.__table__.alias().c
                 arm = (
                     select(link.record_id)
                     .join(Incident, Incident.id == link.record_id)
@@ -286,7 +286,7 @@ def involves(record_id: Any, actor_ids: Any, roles: Sequence[str]) -> Any:
     """One of ``actor_ids`` has one of ``roles`` in the incident ``record_id``: a primary-key
     lookup for each incident walked. (Written as a scalar subquery, which PostgreSQL keeps
     as such, where an ``EXISTS`` may become a hash join over all the actors' incidents.)"""
-    check = aliased(Involvement)
+    check = Involvement.__table__.alias().c
     return (
         select(check.record_id)
         .where(
