@@ -103,15 +103,10 @@ class Results:
                 case=case,
             )
         rounds = self.exports.get(engine, [])
-        speeds = [r.rows_per_s for r in rounds]
-        note = f"{rounds[0].rows:,} rows; rounds in order: {', '.join(f'{v:,.0f}' for v in speeds)} rows/s"
-        add(
-            "export NDJSON: rows/s (median)",
-            median(speeds) if rounds else None,
-            ">= 150000",
-            "issue 4",
-            note=note if rounds else "",
-        )
+        speeds = ", ".join(f"{r.rows_per_s:,.0f}" for r in rounds)
+        note = f"{rounds[0].rows:,} rows; rounds in order: {speeds} rows/s" if rounds else ""
+        rows_per_s = median(r.rows_per_s for r in rounds) if rounds else None
+        add("export NDJSON: rows/s (median)", rows_per_s, ">= 150000", "issue 4", note=note)
         peak = max((r.peak_rss_mib for r in rounds), default=None)
         add("export NDJSON: peak RSS MiB", peak, "<= 150", "issue 4")
         imported = self.imports.get(engine)
