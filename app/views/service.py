@@ -115,16 +115,14 @@ class DyadStatements:
     """The ids of the exercises active on the date in which either takes part, newest first."""
 
 
-@cache
-def _window_sizes() -> Any:
-    """How many incidents each side of ``SIDES`` has in the window, counted from the index
-    up to ``incidents.PROBE``, in one statement."""
-    return select(
-        *(
-            select(func.count()).select_from(_in_window(side).limit(incidents.PROBE).subquery()).scalar_subquery()
-            for side in SIDES
-        )
+WINDOW_SIZES = select(
+    *(
+        select(func.count()).select_from(_in_window(side).limit(incidents.PROBE).subquery()).scalar_subquery()
+        for side in SIDES
     )
+)
+"""How many incidents each side of ``SIDES`` has in the window, counted from the index up to
+``incidents.PROBE``, in one statement."""
 
 
 @cache
@@ -190,7 +188,7 @@ def dyad(
     if a.id == b.id:
         raise invalid(["path", "b"], "A dyad needs two different actors.")
     window = {"a": a.id, "b": b.id, "start": _days_before(as_of, window_days), "as_of": as_of}
-    sizes = session.execute(_window_sizes(), window).one()  # in the order of SIDES
+    sizes = session.execute(WINDOW_SIZES, window).one()  # in the order of SIDES
     walk_targets = (sizes[1] < sizes[0], sizes[3] < sizes[2])
     statements = _dyad_statements(unpublished, walk_targets)
     counts: dict[str, dict[str, int]] = {key: {} for key in DIRECTIONS}
