@@ -129,11 +129,6 @@ WINDOW_SIZES = select(
 def _dyad_statements(unpublished: bool, walk_targets: tuple[bool, bool]) -> DyadStatements:
     """A dyad's statements, built once for each visibility and choice of walks: building
     them takes longer than running them."""
-    party = lambda actor_id: Channel.id.in_(  # noqa: E731
-        select(Involvement.record_id).where(
-            Involvement.resource == channels.RESOURCE, Involvement.actor_id == actor_id, Involvement.role == "party"
-        )
-    )
     counted, latest = [], []
     for key, (initiator, target), walk_target in zip(DIRECTIONS, DIRECTIONS.values(), walk_targets, strict=True):
         both = _in_window(initiator).intersect(_in_window(target))
@@ -154,7 +149,11 @@ def _dyad_statements(unpublished: bool, walk_targets: tuple[bool, bool]) -> Dyad
     )
     return DyadStatements(
         channels=select(Channel.id)
-        .where(Channel.retracted_at.is_(None), channels.exists_on(AS_OF), party(A), party(B))
+        .where(
+            Channel.retracted_at.is_(None),
+            channels.exists_on(AS_OF),
+            *(Channel.id.in_(actors.involved(channels.RESOURCE, [party], ["party"])) for party in (A, B)),
+        )
         .order_by(Channel.name, Channel.id),
         counts=union_all(*counted),
         latest=select(newest).order_by(newest.c.occurred_on.desc(), newest.c.id.desc()).limit(LATEST_INCIDENTS),
