@@ -32,6 +32,7 @@ SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=5000",
     "PRAGMA synchronous=NORMAL",
 )
+SQLITE_POOL_SIZE = 64
 
 
 def make_engine(url: str) -> Engine:
@@ -40,7 +41,15 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False}, json_serializer=_json, json_deserializer=orjson.loads
+            url,
+            connect_args={"check_same_thread": False},
+            json_serializer=_json,
+            json_deserializer=orjson.loads,
+            # Opening a connection costs its pragmas and functions; keep open as many as the
+            # threads that may hold one at once (the worker threads, the exports' streams),
+            # so that no request under load opens one.
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_SIZE,
         )
 
         @event.listens_for(engine, "connect")

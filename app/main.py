@@ -4,20 +4,21 @@ from fastapi import Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from app import docs, vocab
-from app.access.guard import AccessGuard
+from app.access.keycache import KeyCache
 from app.access.ratelimit import RateLimiter
 from app.access.routes import router as access_router
 from app.actors.routes import router as actors_router
 from app.changes.routes import router as changes_router
 from app.channels.routes import router as channels_router
 from app.db import head_revision, make_engine
+from app.edge import Edge
 from app.exercises.routes import router as exercises_router
 from app.health import router as health_router
 from app.incidents.routes import router as incidents_router
 from app.ingest.routes import router as ingest_router
 from app.kit import idempotency, openapi, problems
 from app.kit.guards import IMPORT_PATH, BodyGuard, reject_nul
-from app.kit.observe import RequestLog, configure_logging
+from app.kit.observe import configure_logging
 from app.kit.responses import JSONResponse
 from app.settings import Settings, get_settings
 from app.sources.routes import router as sources_router
@@ -149,12 +150,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         import_max_body_bytes=settings.import_max_body_bytes,
         import_path=IMPORT_PATH,
     )
+    app.state.keys = KeyCache(settings.key_cache_seconds)
     app.add_middleware(
-        AccessGuard,
+        Edge,
+        engine=app.state.engine,
+        keys=app.state.keys,
         limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage, settings.rate_limit_prefix),
         trusted_hosts=settings.trusted_hosts,
     )
-    if settings.cors_origins:
+    if settings.cors_origins:  # outside the edge, so that its refusals carry CORS headers too
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -163,7 +167,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=CORS_RESPONSE_HEADERS,
             max_age=600,
         )
-    app.add_middleware(RequestLog)
     docs.install(app)
     for router in (
         health_router,

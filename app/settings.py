@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     port: int = 8000
     public_read: bool = True
     """Serve published records to requests without a key; turn off in production."""
+    key_cache_seconds: float = 5
+    """How long a process serves a verified API key from memory; a key revoked by another
+    process is refused by this one at the latest this long after. 0 looks up every request."""
     rate_limit: str = "600/minute"
     """Requests allowed per key (per client address without one), in the ``limits`` notation."""
     rate_limit_storage: str = "memory://"

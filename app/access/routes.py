@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from app.access import service
 from app.access.deps import AdminScope
@@ -49,8 +49,11 @@ def list_keys(session: SessionDep, caller: AdminScope) -> JSONResponse:
     status_code=204,
     responses=problems.responses(401, 403, 404, 429),
 )
-def revoke_key(key: KeyPath, session: SessionDep, caller: AdminScope) -> Response:
-    """Revoke the key: the very next request that sends it is refused with 401. An unknown
-    or already revoked key is 404."""
+def revoke_key(request: Request, key: KeyPath, session: SessionDep, caller: AdminScope) -> Response:
+    """Revoke the key: the very next request that sends it to this server process is refused
+    with 401, and every other process of the service refuses it within
+    `DEMARCHE_KEY_CACHE_SECONDS` (5 s by default), for as long as it serves a verified key from
+    memory. An unknown or already revoked key is 404."""
     service.revoke(session, key)
+    request.app.state.keys.revoked(key)
     return Response(status_code=204)

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, or_, select, update
@@ -27,7 +27,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 """``last_used_at`` is written at most this often per key, never once per request."""
 
 
-def _digest(secret: str) -> str:
+def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -46,7 +46,7 @@ def create(session: Session, data: ApiKeyCreate) -> tuple[ApiKey, str]:
     """A new key and its secret, which is not kept anywhere."""
     key_id = secrets.token_hex(8)
     secret = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(id=key_id, name=data.name, scope=data.scope, secret_hash=_digest(secret))
+    key = ApiKey(id=key_id, name=data.name, scope=data.scope, secret_hash=digest(secret))
     session.add(key)
     session.flush()
     return key, secret
@@ -75,31 +75,26 @@ def key_id_of(secret: str) -> str | None:
     return match.group(1) if match else None
 
 
-def authenticate(engine: Engine, secret: str) -> Caller | None:
-    """The caller a secret belongs to, or ``None`` for a malformed, unknown or revoked
-    one: one primary-key lookup, and a write of ``last_used_at`` when it is over a minute
-    old."""
-    key_id = key_id_of(secret)
-    if key_id is None:
-        return None
+def verify(engine: Engine, key_id: str, secret_digest: str) -> tuple[Caller, bool] | None:
+    """The caller whose live key ``key_id`` has the secret of ``secret_digest``, and whether
+    its ``last_used_at`` is over a minute old; ``None`` for an unknown or revoked key. One
+    primary-key lookup."""
     with engine.connect() as connection:
         row = connection.execute(
             select(ApiKey.scope, ApiKey.secret_hash, ApiKey.last_used_at).where(
                 ApiKey.id == key_id, ApiKey.revoked_at.is_(None)
             )
         ).first()
-    if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret)):
+    if row is None or not hmac.compare_digest(row.secret_hash, secret_digest):
         return None
+    stale = row.last_used_at is None or row.last_used_at < utcnow() - LAST_USED_RESOLUTION
+    return Caller(key_id, KeyScope(row.scope)), stale
+
+
+def touch(engine: Engine, key_id: str) -> None:
+    """Record a use of ``key_id``, in a transaction of its own. Of concurrent calls only the
+    first finds the stamp stale; the others change nothing."""
     now = utcnow()
-    if row.last_used_at is None or row.last_used_at < now - LAST_USED_RESOLUTION:
-        _touch(engine, key_id, now)
-    return Caller(key_id, KeyScope(row.scope))
-
-
-def _touch(engine: Engine, key_id: str, now: datetime) -> None:
-    """Record a use, in a transaction of its own (on SQLite a read transaction that turns
-    into a write fails at once when another connection wrote meanwhile). Of concurrent
-    requests only the first finds the stamp stale; the others change nothing."""
     with engine.begin() as connection:
         connection.execute(
             update(ApiKey)

@@ -1,27 +1,39 @@
-"""The access guard: one ASGI middleware in front of every route.
+"""The edge: one ASGI pass in front of every route.
 
-In order, for each HTTP request: the ``Host`` header must name a trusted host (400); no API
-key may travel in the query string (400); a bearer key is looked up (one primary-key
-read, off the event loop) and an unknown or revoked one is refused (401); the request is
-counted against its caller's rate limit (429 past it). A database that cannot be reached
-for the lookup makes the answer 503 with ``Retry-After``. The caller is left on
-``request.state.caller`` for the scope dependencies, its key id on
-``request.state.key_id`` for the access log. Every answer gets the security headers, the
-``RateLimit-*`` headers, and ``Cache-Control: no-store`` when a key was sent (each unless
-the route set its own).
+For each HTTP request, in order: a request id (the client's ``X-Request-ID`` when it is a
+short printable token, else a new one); the ``Host`` header must name a trusted host (400); no
+API key may travel in the query string (400); a bearer key is recognised (from the
+process's cache of verified keys, else by one primary-key read off the event loop) and an
+unknown or revoked one is refused (401); the request is counted against its caller's rate
+limit (429 past it). A database that cannot be reached for a lookup makes the answer 503
+with ``Retry-After``. The caller is left on ``request.state.caller`` for the scope
+dependencies, its key id on ``request.state.key_id``.
+
+Every answer gets ``X-Request-ID``, the security headers, the ``RateLimit-*`` headers, and
+``Cache-Control: no-store`` when a key was sent (each unless the route set its own). When the
+answer is done, one JSON access line is logged (request id, method, route template, key id,
+status, duration: never the raw path, whose ids would explode the log's cardinality, nor the
+query string) and the request is counted in the Prometheus metrics.
 """
 
+import asyncio
 import logging
+import re
+import time
+import uuid
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.access import service
+from app.access.keycache import KeyCache
 from app.access.models import ANONYMOUS, Caller
 from app.access.ratelimit import Quota, RateLimiter
+from app.kit.observe import access_log, observe
 from app.kit.problems import BadRequest, Problem, ServiceUnavailable, TooManyRequests, Unauthorized, render
 
 log = logging.getLogger("demarche")
@@ -36,6 +48,7 @@ SECURITY_HEADERS = [
 ]
 NO_STORE = (b"cache-control", b"no-store")
 INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="demarche", error="invalid_token"'}
+_CLIENT_ID = re.compile(r"[\w.:@/+=-]{1,128}")
 
 
 def host_allowed(host: str, trusted: list[str]) -> bool:
@@ -59,33 +72,62 @@ def carries_key(query_string: bytes) -> bool:
     )
 
 
-class AccessGuard:
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, trusted_hosts: list[str]) -> None:
+class Edge:
+    def __init__(
+        self, app: ASGIApp, engine: Engine, keys: KeyCache, limiter: RateLimiter, trusted_hosts: list[str]
+    ) -> None:
         self.app = app
+        self.engine = engine
+        self.keys = keys
         self.limiter = limiter
         self.trusted_hosts = [h.lower() for h in trusted_hosts]
+        self._touching: set[asyncio.Future] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        state = scope.setdefault("state", {})
-        state["caller"], state["key_id"] = ANONYMOUS, None
+        started = time.perf_counter()
         headers = dict(scope["headers"])
-        extra = list(SECURITY_HEADERS)
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _CLIENT_ID.fullmatch(given) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"], state["caller"], state["key_id"] = request_id, ANONYMOUS, None
+        extra = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode())]
+        status = 500
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 given = message.get("headers", [])
                 present = {name.lower() for name, _ in given}
                 message["headers"] = [*given, *(header for header in extra if header[0] not in present)]
             await send(message)
 
-        problem = await self._admit(scope, headers, state, extra)
-        if problem is not None:
-            await render(Request(scope), problem)(scope, receive, send_with_headers)
-            return
-        await self.app(scope, receive, send_with_headers)
+        try:
+            problem = await self._admit(scope, headers, state, extra)
+            if problem is not None:
+                await render(Request(scope), problem)(scope, receive, send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None)
+            observe(scope["method"], route, status, elapsed)
+            access_log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "route": route,
+                        "key_id": state.get("key_id"),
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 3),
+                    }
+                },
+            )
 
     async def _admit(
         self, scope: Scope, headers: dict[bytes, bytes], state: dict, extra: list[tuple[bytes, bytes]]
@@ -100,7 +142,7 @@ class AccessGuard:
         if authorization is not None:
             extra.append(NO_STORE)
             try:
-                caller = await self._authenticate(scope, authorization.decode("latin-1"))
+                caller = await self._authenticate(authorization.decode("latin-1"))
             except SQLAlchemyError as exc:
                 log.warning("database unavailable: %s", type(exc).__name__)
                 return ServiceUnavailable("The database is unavailable; retry shortly.", headers={"Retry-After": "5"})
@@ -119,13 +161,33 @@ class AccessGuard:
             return Unauthorized("The API key is malformed, unknown or revoked.", headers=INVALID_TOKEN)
         return None
 
-    @staticmethod
-    async def _authenticate(scope: Scope, authorization: str) -> Caller | None:
+    async def _authenticate(self, authorization: str) -> Caller | None:
+        """The caller a bearer secret belongs to, or ``None``: from the cache of verified
+        keys, else looked up. A use is recorded (``last_used_at``) off the request's path."""
         kind, _, secret = authorization.partition(" ")
-        if kind.lower() != "bearer" or not secret.strip():
+        key_id = service.key_id_of(secret.strip()) if kind.lower() == "bearer" else None
+        if key_id is None:
             return None
-        engine = scope["app"].state.engine
-        return await anyio.to_thread.run_sync(service.authenticate, engine, secret.strip())
+        digest = service.digest(secret.strip())
+        cached = self.keys.get(key_id, digest)
+        if cached is not None:
+            return cached or None
+        found = await anyio.to_thread.run_sync(service.verify, self.engine, key_id, digest)
+        if found is None:
+            return None
+        caller, stale = found
+        self.keys.remember(key_id, digest, caller)
+        if stale:
+            touching = asyncio.get_running_loop().run_in_executor(None, self._touch, key_id)
+            self._touching.add(touching)
+            touching.add_done_callback(self._touching.discard)
+        return caller
+
+    def _touch(self, key_id: str) -> None:
+        try:
+            service.touch(self.engine, key_id)
+        except SQLAlchemyError as exc:
+            log.warning("could not record the use of key %s: %s", key_id, type(exc).__name__)
 
     async def _count(self, scope: Scope, caller: Caller | None) -> Quota | None:
         if caller is not None and caller.key_id is not None:
