@@ -1,8 +1,8 @@
 """Engine creation and the per-request session (the request's one commit point)."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from alembic.config import Config
@@ -12,11 +12,13 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.changes.service import KEY_ID, keep_feed
 from app.incidents.service import keep_answers
 from app.kit import sqljson
 
+T = TypeVar("T")
 WRITES = "demarche_writes"
 """Execution option that marks a transaction as one that will write."""
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -48,8 +50,10 @@ def make_engine(url: str) -> Engine:
             # Opening a connection costs its pragmas and functions; keep open as many as the
             # threads that may hold one at once (the worker threads, the exports' streams),
             # so that no request under load opens one.
+            # Reads run on the event loop, so a checkout must never wait for another to end:
+            # past the pool's size, connections are opened and closed as needed.
             pool_size=SQLITE_POOL_SIZE,
-            max_overflow=SQLITE_POOL_SIZE,
+            max_overflow=-1,
         )
 
         @event.listens_for(engine, "connect")
@@ -124,23 +128,45 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request, committed once after the handler returns.
 
-    An exception raised by the handler leaves the ``with`` block without the commit, so
-    nothing of a failed request is written. When middleware has opened a transaction for
-    the request (``Idempotency-Key``: its answer is stored in the same transaction), the
-    session joins it, and its commit is kept for the middleware to make. The caller's API
-    key id rides on the session, for the change feed to record who wrote.
+    An exception raised by the handler ends the session without the commit, so nothing of a
+    failed request is written. When middleware has opened a transaction for the request
+    (``Idempotency-Key``: its answer is stored in the same transaction), the session joins
+    it, and its commit is kept for the middleware to make. The caller's API key id rides on
+    the session, for the change feed to record who wrote.
+
+    A read's session connects only when the handler first queries, and is closed as
+    :func:`read` runs its work; a write's begins, commits and closes in worker threads,
+    since it may wait for the write lock or for the disk.
     """
     outer = getattr(request.state, IDEMPOTENCY_CONNECTION, None)
     bind = outer if outer is not None else request.app.state.engine
-    with Session(bind, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint") as session:
-        session.info[KEY_ID] = getattr(request.state, "key_id", None)
-        if request.method in WRITE_METHODS:
-            writing(session)
+    session = Session(bind, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint")
+    session.info[KEY_ID] = getattr(request.state, "key_id", None)
+    if request.method not in WRITE_METHODS:
+        try:
+            yield session
+        finally:
+            await read(session, session.close)
+        return
+    try:
+        await run_in_threadpool(writing, session)
         yield session
-        session.commit()
+        await run_in_threadpool(session.commit)
+    finally:
+        await run_in_threadpool(session.close)
+
+
+async def read(session: Session, work: Callable[..., T], *args: Any) -> T:
+    """Run a read's database work: on SQLite on the event loop (a local read never waits for
+    another connection, and costs less than a hop to a worker thread), on PostgreSQL in a
+    worker thread (a round trip to the server, or a wait for a pooled connection, must never
+    hold the loop)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return work(*args)
+    return await run_in_threadpool(work, *args)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.access.deps import ReadScope, WriteScope
 from app.actors import service
 from app.actors.models import Actor, ActorCreate, ActorFilters, ActorPublic, ActorUpdate
-from app.db import SessionDep
+from app.db import SessionDep, read
 from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
@@ -32,7 +32,7 @@ ActorListing = Annotated[
 
 
 @router.get("", name="list", summary="List actors", response_model=Page[ActorPublic], responses=LIST_ERRORS)
-def list_actors(
+async def list_actors(
     caller: ReadScope,
     request: Request,
     session: SessionDep,
@@ -42,7 +42,7 @@ def list_actors(
 ) -> Response:
     """States, organisations, people and bodies, filtered and keyset-paginated.
     With `format=csv|ndjson` every matching actor is streamed as a file."""
-    return list_response(request, session, listing, format, service.query(filters), COLLECTION)
+    return await read(session, list_response, request, session, listing, format, service.query(filters), COLLECTION)
 
 
 @router.post(
@@ -61,9 +61,9 @@ def create_actor(caller: WriteScope, request: Request, payload: ActorCreate, ses
     response_model=ActorPublic,
     responses=READ_ERRORS | etags.NOT_MODIFIED,
 )
-def read_actor(caller: ReadScope, request: Request, actor: ActorPath, session: SessionDep) -> Response:
+async def read_actor(caller: ReadScope, request: Request, actor: ActorPath, session: SessionDep) -> Response:
     """One actor, by id or slug, with its `ETag`; 304 when `If-None-Match` names it."""
-    return etags.answer(request, service.public(session, service.get(session, actor)))
+    return etags.answer_text(request, *await read(session, service.read_text, session, actor))
 
 
 @router.patch("/{actor}", name="update", summary="Update an actor", response_model=ActorPublic, responses=UPDATE_ERRORS)

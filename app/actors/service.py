@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.actors.models import Actor, ActorCreate, ActorFilters, Involvement
-from app.kit import etags
+from app.kit import etags, sqljson
 from app.kit.etags import Precondition
 from app.kit.problems import invalid
 from app.kit.records import (
@@ -231,3 +231,8 @@ def first_involved_json(sql: RecordSQL, resource: str, record_id: Any, role: str
     """The first actor of a record in ``role`` as a JSON reference, or ``null``."""
     link, actor, source, where = _involved(sql, resource, record_id, role)
     return sql.optional(select(actor).select_from(source).where(*where).order_by(link.position).limit(1))
+
+
+def read_text(session: Session, ref: str) -> tuple[bytes, int]:
+    """The answer for the live actor ``ref`` as JSON text, and its version, else 404."""
+    return sqljson.read_text(session, Actor.__table__, record, ref, "actor", ("slug",))

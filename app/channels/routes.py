@@ -13,7 +13,7 @@ from app.channels.models import (
     StatusChangeCreate,
     StatusChangePublic,
 )
-from app.db import SessionDep
+from app.db import SessionDep, read
 from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
@@ -45,7 +45,7 @@ def answer(request: Request, record: dict, **options: Any) -> Response:
 
 
 @router.get("", name="list", summary="List channels", response_model=Page[ChannelPublic], responses=LIST_ERRORS)
-def list_channels(
+async def list_channels(
     caller: ReadScope,
     request: Request,
     session: SessionDep,
@@ -55,7 +55,7 @@ def list_channels(
 ) -> Response:
     """Lines of communication between parties, each with its status today or on `as_of`.
     With `as_of`, channels that did not exist on that date are left out."""
-    return list_response(request, session, listing, format, service.query(filters), COLLECTION)
+    return await read(session, list_response, request, session, listing, format, service.query(filters), COLLECTION)
 
 
 @router.post(

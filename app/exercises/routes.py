@@ -3,8 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.access.deps import ReadScope, WriteScope
-from app.access.visibility import readable
-from app.db import SessionDep
+from app.db import SessionDep, read
 from app.exercises import service
 from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters, ExercisePublic, ExerciseUpdate
 from app.kit import etags
@@ -39,7 +38,7 @@ ExerciseListing = Annotated[
 
 
 @router.get("", name="list", summary="List exercises", response_model=Page[ExercisePublic], responses=LIST_ERRORS)
-def list_exercises(
+async def list_exercises(
     caller: ReadScope,
     request: Request,
     session: SessionDep,
@@ -50,8 +49,15 @@ def list_exercises(
     """Military exercises, filtered and keyset-paginated, latest start first by default.
     With `format=csv|ndjson|geojson` every matching exercise is streamed as a file
     (GeoJSON holds the exercises that have coordinates)."""
-    return list_response(
-        request, session, listing, format, service.query(filters, listing, caller.sees_unpublished), COLLECTION
+    return await read(
+        session,
+        list_response,
+        request,
+        session,
+        listing,
+        format,
+        service.query(filters, listing, caller.sees_unpublished),
+        COLLECTION,
     )
 
 
@@ -79,12 +85,13 @@ def create_exercise(caller: WriteScope, request: Request, payload: ExerciseCreat
     response_model=ExercisePublic,
     responses=READ_ERRORS | etags.NOT_MODIFIED,
 )
-def read_exercise(caller: ReadScope, request: Request, exercise: IdPath, session: SessionDep) -> Response:
+async def read_exercise(caller: ReadScope, request: Request, exercise: IdPath, session: SessionDep) -> Response:
     """One exercise, by id, with its `ETag`; 304 when `If-None-Match` names it. A draft is
     answered only to keys with `write` (404 to anyone else); a retracted exercise is 404 to
     everyone."""
-    row = readable(session, Exercise, exercise, caller.sees_unpublished)
-    return etags.answer(request, service.public(session, row))
+    return etags.answer_text(
+        request, *await read(session, service.read_text, session, exercise, caller.sees_unpublished)
+    )
 
 
 @router.patch(

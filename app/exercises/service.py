@@ -125,3 +125,9 @@ def public(session: Session, exercise: Exercise) -> dict[str, Any]:
     """The answer for one exercise, whatever its state."""
     session.flush()
     return hydrate(session, [{"id": exercise.id}])[0]
+
+
+def read_text(session: Session, ref: str, unpublished: bool) -> tuple[bytes, int]:
+    """The answer for the exercise ``ref`` as JSON text, and its version, if the caller may
+    read it (a draft only with ``unpublished``), else 404."""
+    return sqljson.read_text(session, Exercise.__table__, record, ref, "exercise", published=not unpublished)

@@ -3,8 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.access.deps import ReadScope, WriteScope
-from app.access.visibility import readable
-from app.db import SessionDep
+from app.db import SessionDep, read
 from app.incidents import service
 from app.incidents.models import (
     ChainPage,
@@ -31,7 +30,9 @@ from app.kit.routing import (
 from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
-COLLECTION = Collection("incidents", Incident.id, service.hydrate, IncidentPublic, service.record)
+COLLECTION = Collection(
+    "incidents", Incident.id, service.hydrate, IncidentPublic, service.record, service.texts, service.PAGE_COLUMNS
+)
 IncidentListing = Annotated[
     Listing,
     Depends(
@@ -47,7 +48,7 @@ IncidentListing = Annotated[
 
 
 @router.get("", name="list", summary="List incidents", response_model=Page[IncidentPublic], responses=LIST_ERRORS)
-def list_incidents(
+async def list_incidents(
     caller: ReadScope,
     request: Request,
     session: SessionDep,
@@ -58,8 +59,15 @@ def list_incidents(
     """Diplomatic incidents, filtered and keyset-paginated, newest first by default.
     With `format=csv|ndjson|geojson` every matching incident is streamed as a file
     (GeoJSON holds the incidents that have coordinates)."""
-    return list_response(
-        request, session, listing, format, service.query(filters, listing, caller.sees_unpublished), COLLECTION
+    return await read(
+        session,
+        list_response,
+        request,
+        session,
+        listing,
+        format,
+        service.query(filters, listing, caller.sees_unpublished),
+        COLLECTION,
     )
 
 
@@ -87,12 +95,13 @@ def create_incident(caller: WriteScope, request: Request, payload: IncidentCreat
     response_model=IncidentPublic,
     responses=READ_ERRORS | etags.NOT_MODIFIED,
 )
-def read_incident(caller: ReadScope, request: Request, incident: IdPath, session: SessionDep) -> Response:
+async def read_incident(caller: ReadScope, request: Request, incident: IdPath, session: SessionDep) -> Response:
     """One incident, by id, with its `ETag`; 304 when `If-None-Match` names it. A draft is
     answered only to keys with `write` (404 to anyone else); a retracted incident is 404 to
     everyone."""
-    row = readable(session, Incident, incident, caller.sees_unpublished)
-    return etags.answer(request, service.public(session, row))
+    return etags.answer_text(
+        request, *await read(session, service.read_text, session, incident, caller.sees_unpublished)
+    )
 
 
 @router.get(

@@ -2,7 +2,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Select, and_, case, event, func, join, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    case,
+    event,
+    func,
+    join,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -301,13 +314,28 @@ def involves(record_id: Any, actor_ids: Any, roles: Sequence[str]) -> Any:
     )
 
 
-def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The answers for ``rows`` (any rows with an ``id``), in order: the kept answers that
-    list rows carry, the others read (or where stale, built) in one query."""
-    kept = {r["id"]: orjson.loads(r["record_json"]) for r in rows if r.get("record_json") is not None}
+def texts(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[bytes]:
+    """The answers for ``rows`` (any rows with an ``id``), in order, as JSON text: the kept
+    answers that list rows carry, the others read (or where stale, built) in one query."""
+    kept = {r["id"]: r["record_json"] for r in rows if r.get("record_json") is not None}
     missing = [r["id"] for r in rows if r["id"] not in kept]
-    kept |= zip(missing, sqljson.answers(session, Incident.__table__, record, missing), strict=True)
-    return [kept[r["id"]] for r in rows]
+    kept |= zip(missing, sqljson.answer_texts(session, Incident.__table__, record, missing), strict=True)
+    return [kept[r["id"]].encode() for r in rows]
+
+
+def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The answers for ``rows``, as :func:`texts` reads them, parsed."""
+    return [orjson.loads(text) for text in texts(session, rows)]
+
+
+PAGE_COLUMNS = frozenset({"record_json"})
+"""What a page of incidents reads of its rows, beside the id and sort key: the kept answer."""
+
+
+def read_text(session: Session, incident_id: str, unpublished: bool) -> tuple[bytes, int]:
+    """The answer for the incident ``incident_id`` as JSON text, and its version, if the
+    caller may read it (a draft only with ``unpublished``), else 404."""
+    return sqljson.read_text(session, Incident.__table__, record, incident_id, "incident", published=not unpublished)
 
 
 def ref_json(sql: RecordSQL, incident: Any) -> ColumnElement[str]:

@@ -13,7 +13,7 @@ from fastapi import Depends, Header, Request
 from starlette.responses import Response
 
 from app.kit.problems import PreconditionFailed
-from app.kit.responses import JSONResponse
+from app.kit.responses import dumps
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 NOT_MODIFIED = {304: {"description": "Not modified: the `If-None-Match` tag is the record's current one."}}
@@ -50,7 +50,7 @@ class Precondition:
         )
 
 
-def read_if_match(
+async def read_if_match(
     if_match: Annotated[
         str | None,
         Header(
@@ -80,11 +80,26 @@ def answer(
 ) -> Response:
     """``record`` as JSON with its ``ETag`` (and a new record's ``Location``); for a read
     whose ``If-None-Match`` names the tag, 304 with no body."""
-    tag = entity_tag(record["version"], variant)
+    return answer_text(
+        request, dumps(record), record["version"], variant=variant, status_code=status_code, location=location
+    )
+
+
+def answer_text(
+    request: Request,
+    text: bytes,
+    version: int,
+    *,
+    variant: str | None = None,
+    status_code: int = 200,
+    location: str | None = None,
+) -> Response:
+    """:func:`answer` for a record already written as JSON ``text``, at ``version``."""
+    tag = entity_tag(version, variant)
     if request.method in SAFE_METHODS and _matches_none(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers={"ETag": tag})
     headers = {"ETag": tag} | ({"Location": location} if location else {})
-    return JSONResponse(record, status_code=status_code, headers=headers)
+    return Response(text, status_code=status_code, headers=headers, media_type="application/json")
 
 
 def _matches_none(header: str | None, tag: str) -> bool:

@@ -23,7 +23,7 @@ from sqlmodel import Session
 from starlette.responses import StreamingResponse
 
 from app.kit import sqljson
-from app.kit.pagination import Listing, PageQuery, page_response, walk
+from app.kit.pagination import Listing, PageQuery, Texts, hydrated, page_response, walk
 from app.kit.responses import dumps
 
 Hydrate = Callable[[Session, list[Mapping[str, Any]]], list[dict]]
@@ -165,6 +165,10 @@ class Collection:
     public_model: type
     record: sqljson.Record
     """The record as JSON text written in SQL (:mod:`app.kit.sqljson`), for NDJSON exports."""
+    page_texts: Texts | None = None
+    """The texts of a page's records where the collection keeps them; else written from ``hydrate``."""
+    page_columns: frozenset[str] | None = None
+    """The columns of its list that ``page_texts`` reads (with the id and the sort key), or all."""
 
 
 def list_response(
@@ -172,7 +176,8 @@ def list_response(
 ) -> Any:
     """A page of JSON, or with ``format`` the whole list streamed as a file."""
     if fmt is ExportFormat.json:
-        return page_response(request, listing, session, stmt, collection.id_column, collection.hydrate)
+        texts = collection.page_texts or hydrated(collection.hydrate)
+        return page_response(request, listing, session, stmt, collection.id_column, texts, collection.page_columns)
     listing.after = None  # an export is every matching row, wherever a cursor pointed
     return export_response(
         fmt,

@@ -25,9 +25,10 @@ from fastapi import Depends, Query, Request
 from sqlalchemy import ColumnElement, Date, DateTime, Float, Select, TypeDecorator, literal_column, or_
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import Session
+from starlette.responses import Response
 
 from app.kit.problems import InvalidCursor, invalid
-from app.kit.responses import JSONResponse
+from app.kit.responses import dumps
 from app.kit.search import RANKED
 
 UNPAGED_PARAMS = {"cursor", "limit", "format"}
@@ -61,7 +62,7 @@ def sort_parser(allowed: Iterable[Any], default: str, searchable: bool = False) 
     )
     tokens = Literal[tuple(token for name in columns for token in (name, f"-{name}"))]
 
-    def parse(request: Request, sort: Annotated[tokens | None, Query(description=described)] = None) -> Sort:
+    async def parse(request: Request, sort: Annotated[tokens | None, Query(description=described)] = None) -> Sort:
         token = sort or ("relevance" if searchable and request.query_params.get("q") else default)
         name = token.removeprefix("-")
         if name == "relevance" and not request.query_params.get("q"):
@@ -198,7 +199,7 @@ are bounded by the page, such as walks of several indexes)."""
 
 
 def listing_dependency(sort: Callable[..., Sort]) -> Callable[..., Listing]:
-    def build(
+    async def build(
         request: Request,
         sort: Annotated[Sort, Depends(sort)],
         limit: Annotated[int, Query(ge=1, le=500, description="Rows per page, 1–500.")] = 50,
@@ -220,15 +221,32 @@ def listing_dependency(sort: Callable[..., Sort]) -> Callable[..., Listing]:
     return build
 
 
+Texts = Callable[[Session, list[Mapping[str, Any]]], list[bytes]]
+"""Writes the records of a page's rows, in order, each as JSON text."""
+
+
+def hydrated(hydrate: Callable[[Session, list[Mapping[str, Any]]], list[dict]]) -> Texts:
+    """The :data:`Texts` of records built in Python by ``hydrate``."""
+    return lambda session, rows: [dumps(record) for record in hydrate(session, rows)]
+
+
 def page_response(
     request: Request,
     listing: Listing,
     session: Session,
-    stmt: Select,
+    stmt: PageQuery,
     id_column: InstrumentedAttribute,
-    hydrate: Callable[[Session, list[Mapping[str, Any]]], list[dict]],
-) -> JSONResponse:
-    rows = [r._mapping for r in session.execute(listing.apply(stmt, id_column))]
+    texts: Texts,
+    columns: frozenset[str] | None = None,
+) -> Response:
+    """One page of a list: ``{"data": [...], "next_cursor": ...}`` and a ``Link`` to the next.
+    The records' texts are spliced into the answer as they are, never parsed again; with
+    ``columns``, the statement selects only those (and what the cursor needs)."""
+    query = listing.apply(stmt, id_column)
+    if columns is not None:
+        kept = columns | {"id", listing.sort.name, "pin"}
+        query = query.with_only_columns(*(c for c in query.selected_columns if c.key in kept))
+    rows = [r._mapping for r in session.connection().execute(query)]
     has_more = len(rows) > listing.limit
     rows = rows[: listing.limit]
     next_cursor = listing.cursor_after(rows[-1]) if has_more else None
@@ -237,7 +255,8 @@ def page_response(
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
         query.append(("cursor", next_cursor))
         headers["Link"] = f'<{request.url.replace(query=urlencode(query))}>; rel="next"'
-    return JSONResponse({"data": hydrate(session, rows), "next_cursor": next_cursor}, headers=headers)
+    body = b'{"data":[' + b",".join(texts(session, rows)) + b'],"next_cursor":' + dumps(next_cursor) + b"}"
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def walk(

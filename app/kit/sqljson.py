@@ -37,6 +37,7 @@ from sqlalchemy import (
     func,
     join,
     literal,
+    or_,
     select,
     update,
 )
@@ -45,6 +46,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import Session
+
+from app.kit.problems import NotFound
 
 Columns = ReadOnlyColumnCollection[str, Any]
 """The columns of a list's statement, by key: what a record expression is written from."""
@@ -197,12 +200,39 @@ Record = Callable[[RecordSQL, Columns], ColumnElement[str]]
 def answers(session: Session, table: Table, record: Record, ids: Sequence[str], **params: Any) -> list[dict[str, Any]]:
     """The records of ``table`` with these ids, in their order, written by ``record`` (from
     the table's columns, and ``params`` bound by name) in one query and read back."""
+    return [orjson.loads(text) for text in answer_texts(session, table, record, ids, **params)]
+
+
+def answer_texts(session: Session, table: Table, record: Record, ids: Sequence[str], **params: Any) -> list[str]:
+    """The JSON texts of :func:`answers`, as the database writes them."""
     if not ids:
         return []
     query = _by_ids(table, record, session.get_bind().dialect.name)
-    rows = session.connection().execute(query, {"ids": ids, **params})
-    found = {record_id: orjson.loads(text) for record_id, text in rows}
+    found = {record_id: text for record_id, text in session.connection().execute(query, {"ids": ids, **params})}
     return [found[record_id] for record_id in ids]
+
+
+def read_text(
+    session: Session,
+    table: Table,
+    record: Record,
+    ref: str,
+    noun: str,
+    keys: tuple[str, ...] = (),
+    published: bool = False,
+) -> tuple[bytes, int]:
+    """The answer of the live record of ``table`` whose id (or one of ``keys``, such as
+    ``slug``; an id wins) is ``ref``, as JSON text written by ``record``, and its version;
+    with ``published``, only a published one. 404 (naming the record a ``noun``) when there
+    is none. One statement; a
+    table that keeps its answers (``record_json``) is read from them, and only a stale one is
+    written anew (a second statement)."""
+    query = _one(table, record, session.get_bind().dialect.name, keys, published)
+    row = session.connection().execute(query, {"ref": ref}).first()
+    if row is None:
+        raise NotFound(f"No {noun} {ref!r}.")
+    text = row.text if row.text is not None else answer_texts(session, table, record, [row.id])[0]
+    return text.encode(), row.version
 
 
 def refill(connection: Connection, table: Table, record: Record) -> None:
@@ -214,6 +244,20 @@ def refill(connection: Connection, table: Table, record: Record) -> None:
 
 # A record expression takes milliseconds to build, its statement microseconds to run: the
 # statements that run on every request are built once.
+
+
+@cache
+def _one(table: Table, record: Record, dialect: str, keys: tuple[str, ...], published: bool) -> Select:
+    ref = bindparam("ref")
+    conditions = [table.c.retracted_at.is_(None)] + ([table.c.status == "published"] if published else [])
+    kept = "record_json" in table.c
+    text = table.c.record_json if kept else record(RecordSQL(dialect), table.c)
+    return (
+        select(table.c.id, text.label("text"), table.c.version)
+        .where(or_(*(table.c[key] == ref for key in ("id", *keys))), *conditions)
+        .order_by((table.c.id == ref).desc())
+        .limit(1)
+    )
 
 
 @cache

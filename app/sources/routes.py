@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.access.deps import ReadScope, WriteScope
-from app.db import SessionDep
+from app.db import SessionDep, read
 from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
@@ -34,7 +34,7 @@ SourceListing = Annotated[
 
 
 @router.get("", name="list", summary="List sources", response_model=Page[SourcePublic], responses=LIST_ERRORS)
-def list_sources(
+async def list_sources(
     caller: ReadScope,
     request: Request,
     session: SessionDep,
@@ -44,7 +44,9 @@ def list_sources(
 ) -> Response:
     """Where facts come from, filtered and keyset-paginated.
     With `format=csv|ndjson` every matching source is streamed as a file."""
-    return list_response(request, session, listing, format, service.query(filters, listing), COLLECTION)
+    return await read(
+        session, list_response, request, session, listing, format, service.query(filters, listing), COLLECTION
+    )
 
 
 @router.post(
@@ -63,9 +65,9 @@ def create_source(caller: WriteScope, request: Request, payload: SourceCreate, s
     response_model=SourcePublic,
     responses=READ_ERRORS | etags.NOT_MODIFIED,
 )
-def read_source(caller: ReadScope, request: Request, source: IdPath, session: SessionDep) -> Response:
+async def read_source(caller: ReadScope, request: Request, source: IdPath, session: SessionDep) -> Response:
     """One source, by id, with its `ETag`; 304 when `If-None-Match` names it."""
-    return etags.answer(request, service.public(session, service.get(session, source)))
+    return etags.answer_text(request, *await read(session, service.read_text, session, source))
 
 
 @router.patch(

@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from app.kit import etags, search
+from app.kit import etags, search, sqljson
 from app.kit.etags import Precondition
 from app.kit.records import ensure_unique, get_live, replace_links, resolve_refs, retract, settle, write_fields
 from app.kit.schemas import validate_merged
@@ -123,3 +123,8 @@ def cited_json(sql: RecordSQL, resource: str, record_id: Any) -> ColumnElement[s
     link = aliased(Citation)
     source, joined = sql.lookup(link, link.source_id, Source, partial(ref_json, sql))
     return sql.array(source, joined, [link.resource == resource, link.record_id == record_id], [link.position])
+
+
+def read_text(session: Session, ref: str) -> tuple[bytes, int]:
+    """The answer for the live source ``ref`` as JSON text, and its version, else 404."""
+    return sqljson.read_text(session, Source.__table__, record, ref, "source")

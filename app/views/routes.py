@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from app.access.deps import ReadScope
 from app.channels.service import today
 from app.db import SessionDep
-from app.kit.pagination import Listing, listing_dependency, page_response, sort_parser
+from app.kit.pagination import Listing, hydrated, listing_dependency, page_response, sort_parser
 from app.kit.problems import invalid
 from app.kit.responses import JSONResponse
 from app.kit.routing import LIST_ERRORS, READ_ERRORS, ActorPath
@@ -65,7 +65,7 @@ def read_timeline(
     (by `effective_on`). Each entry is `{type, date, id, title, actors}` with the record's own
     fields under `record`; a status change's record names its `channel`."""
     stmt, id_column = service.timeline_query(actor, type, from_, to, listing, caller.sees_unpublished)
-    return page_response(request, listing, session, stmt, id_column, service.timeline_hydrate)
+    return page_response(request, listing, session, stmt, id_column, hydrated(service.timeline_hydrate))
 
 
 @router.get(

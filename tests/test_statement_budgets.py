@@ -1,0 +1,96 @@
+"""How many SQL statements each read costs: the guard on the read path's speed.
+
+A change that adds a statement to a read route fails here on both engines; raising a budget
+is a decision to write down, not a test to loosen. Transaction control (``BEGIN``,
+``COMMIT``, ``ROLLBACK``, savepoints) is not counted: the engines differ in who sends it.
+"""
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.resources import files
+
+import pytest
+from sqlalchemy import event, select
+
+from app.access import service as access
+from app.access.models import ApiKey, KeyScope
+from tests.conftest import keyed_client
+
+CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+BUDGETS = {
+    "/v1/incidents?kind=expulsion&from=2021-01-01": 1,
+    "/v1/incidents?actor=russia": 1,
+    "/v1/incidents/{incident}": 1,
+    "/v1/actors?kind=state": 2,
+    "/v1/actors/russia": 1,
+    "/v1/sources/{source}": 1,
+    "/v1/exercises/{exercise}": 1,
+    "/v1/dyads/nato/russia?as_of=2021-10-20": 9,
+    "/v1/timeline?actor=russia": 4,
+    "/v1/stats/incidents?group_by=kind,month": 1,
+}
+"""Statements per request, after the caller's key was verified once."""
+
+
+@contextmanager
+def statements(engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        if not statement.lstrip().upper().startswith(CONTROL):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+def demo(client):
+    answer = client.post(
+        "/v1/import",
+        content=files("app.seed").joinpath("demo.ndjson").read_bytes(),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    assert answer.status_code == 200, answer.text
+    first = {c: client.get(f"/v1/{c}?limit=1").json()["data"][0]["id"] for c in ("incidents", "sources", "exercises")}
+    return {name.removesuffix("s"): record_id for name, record_id in first.items()}
+
+
+def verified(app, reader, url: str) -> None:
+    """Send a first request, which verifies the caller's key, and wait until the use of the
+    key it records beside the request is written."""
+    assert reader.get(url).status_code == 200
+    key_id = access.key_id_of(reader.headers["Authorization"].removeprefix("Bearer "))
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with app.state.engine.connect() as connection:
+            if connection.execute(select(ApiKey.last_used_at).where(ApiKey.id == key_id)).scalar() is not None:
+                return
+        time.sleep(0.02)
+    raise AssertionError("the key's use was not recorded")
+
+
+@pytest.mark.parametrize("path", list(BUDGETS))
+def test_each_read_runs_its_budget_of_statements(app, demo, path):
+    with keyed_client(app, KeyScope.read) as reader:
+        url = path.format(**demo)
+        verified(app, reader, url)
+        with statements(app.state.engine) as seen:
+            answer = reader.get(url)
+        assert answer.status_code == 200, answer.text
+        assert len(seen) == BUDGETS[path], "\n\n".join(seen)
+
+
+def test_a_known_key_costs_no_statement(app, demo):
+    with keyed_client(app, KeyScope.read) as reader:
+        with statements(app.state.engine) as first:
+            verified(app, reader, "/v1/vocabularies")
+        with statements(app.state.engine) as again:
+            assert reader.get("/v1/vocabularies").status_code == 200
+    assert any("api_keys" in s for s in first), "a key is looked up once"
+    assert again == [], "then served from the process's cache"
