@@ -14,9 +14,10 @@ from app.db import head_revision, make_engine
 from app.edge import Edge
 from app.exercises.routes import router as exercises_router
 from app.health import router as health_router
+from app.idempotency import middleware as idempotency
 from app.incidents.routes import router as incidents_router
 from app.ingest.routes import router as ingest_router
-from app.kit import idempotency, openapi, problems
+from app.kit import openapi, problems
 from app.kit.guards import IMPORT_PATH, BodyGuard, reject_nul
 from app.kit.observe import configure_logging
 from app.kit.responses import JSONResponse

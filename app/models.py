@@ -7,8 +7,8 @@ from app.actors.models import Actor, Involvement
 from app.changes.models import Change
 from app.channels.models import Channel, StatusChange
 from app.exercises.models import Exercise
+from app.idempotency.models import IdempotencyKey
 from app.incidents.models import Incident, Reply
-from app.kit.idempotency import IdempotencyKey
 from app.sources.models import Citation, Source
 
 metadata = SQLModel.metadata

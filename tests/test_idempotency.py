@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.kit.idempotency import IdempotencyKey
+from app.idempotency.models import IdempotencyKey
 from app.kit.records import utcnow
 from tests.conftest import keyed_client, new_key
 from tests.live import serve

@@ -24,37 +24,25 @@ import hashlib
 import re
 from collections.abc import Set
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, LargeBinary, delete, update
+from sqlalchemy import Connection, Engine, delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import IDEMPOTENCY_CONNECTION, WRITES, writing
+from app.idempotency.models import IdempotencyKey
 from app.kit.problems import BadRequest, Conflict, ValidationFailed, refuse
-from app.kit.records import JSONType, utcnow
+from app.kit.records import utcnow
 
 HEADER = "idempotency-key"
 _VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 KEPT_HEADERS = {b"content-type", b"location", b"etag", b"link"}
 NOT_KEPT = {401, 403, 408, 409, 429}
-
-
-class IdempotencyKey(SQLModel, table=True):
-    __tablename__ = "idempotency_keys"
-
-    principal: str = Field(primary_key=True, max_length=64, description="SHA-256 of the credential sent.")
-    key: str = Field(primary_key=True, max_length=255)
-    created_at: datetime = Field(default_factory=utcnow, index=True)
-    locked_until: datetime
-    fingerprint: str | None = Field(default=None, max_length=64)
-    status: int | None = None
-    headers: list[list[str]] | None = Field(default=None, sa_type=JSONType)
-    body: bytes | None = Field(default=None, sa_type=LargeBinary)
 
 
 class KeyInFlight(Conflict):
