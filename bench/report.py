@@ -85,10 +85,22 @@ class Results:
             note = f"{mine:,.0f} vs {theirs:,.0f} req/s" if mine and theirs else ""
             add(f"{case}: service / {server} (req/s)", share(mine, theirs), target, source, case=case, note=note)
 
+        single = ">= 0.30" if engine == "sqlite" else ">= 0.25"
         if engine == "sqlite":
-            versus("list", DATASETTE_SQL, ">= 4", "issue 7")
+            versus("list", DATASETTE_SQL, ">= 4", "issues 7, 14")
             versus("list", DATASETTE_TABLE, "", "")
-        versus("list", FLOOR, ">= 0.30" if engine == "sqlite" else ">= 0.18", "issue 7")
+            versus("incident", DATASETTE_SQL, ">= 3", "issue 14")
+        versus("list", FLOOR, ">= 0.30" if engine == "sqlite" else ">= 0.18", "issues 7, 14")
+        versus("incident", FLOOR, single, "issue 14")
+        versus("actor", FLOOR, single, "issue 14")
+        for case, bound in (("list", 3), ("incident", 3), ("actor", 3), ("list-c64", 4)):
+            summary = self.get(engine, case, SERVICE)
+            spread = summary.p99_ms / summary.p50_ms if summary and not summary.failed else None
+            note = f"p99 {summary.p99_ms:,.2f} vs p50 {summary.p50_ms:,.2f} ms" if summary else ""
+            note += f"; {summary.failed} failed" if summary and summary.failed else ""
+            add(f"{case}: p99 / p50", spread, f"<= {bound}", "issue 14", case=case, note=note)
+        for case in ("dyad-c16", "timeline-c16", "stats-c16", "q-rare-c16", "q-common-c16"):
+            versus(case, FLOOR, ">= 0.05", "issue 14")
         deep, first = self.get(engine, "list-deep", SERVICE), self.get(engine, "list-all", SERVICE)
         depth = deep.p50_ms / first.p50_ms if deep and first else None
         note = f"{deep.p50_ms:,.2f} vs {first.p50_ms:,.2f} ms" if deep and first else ""

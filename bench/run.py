@@ -35,8 +35,11 @@ LIST_SQL = (
     "select * from incidents where kind = :kind and occurred_on >= :from and occurred_on <= :to "
     "and status = 'published' and retracted_at is null order by occurred_on desc, id desc limit 50"
 )
-LATENCY_CASES = {"dyad", "timeline", "stats", "q-rare", "q-common"}
-"""Cases whose targets are times of one request: loaded with one connection."""
+LATENCY_CASES = ("dyad", "timeline", "stats", "q-rare", "q-common")
+"""Cases whose targets are times of one request: loaded with one connection, and again, as
+``NAME-c16``, with the run's connections."""
+CROWD = 64
+"""Connections of ``list-c64``, the list under a crowd of clients."""
 DEEP_PAGE = 20_000
 COMMON_WORD = "summons"
 
@@ -47,11 +50,8 @@ class Case:
     path: str
     datasette: dict[str, str] = field(default_factory=dict)
     """Datasette's ways to the same answer: server label → path."""
-
-    @property
-    def connections(self) -> int | None:
-        """One connection for the cases timed one request at a time; else the run's setting."""
-        return 1 if self.name in LATENCY_CASES else None
+    connections: int | None = None
+    """wrk connections, when not the run's setting."""
 
 
 def counts(url: str) -> tuple[int, str]:
@@ -133,11 +133,18 @@ def cases(found: dict[str, str], db: str | None) -> list[Case]:
             ),
         ),
         Case("actor", "/v1/actors/state-000"),
-        Case("dyad", "/v1/dyads/state-000/organization-000?as_of=2021-10-20"),
-        Case("timeline", "/v1/timeline?actor=state-000"),
-        Case("stats", "/v1/stats/incidents?group_by=kind,month"),
-        Case("q-rare", "/v1/incidents?" + urlencode({"q": found["rare"]})),
-        Case("q-common", "/v1/incidents?" + urlencode({"q": COMMON_WORD})),
+        Case("list-c64", "/v1/incidents?" + urlencode(LIST_FILTER), connections=CROWD),
+        *(
+            Case(name + suffix, path, connections=connections)
+            for name, path in (
+                ("dyad", "/v1/dyads/state-000/organization-000?as_of=2021-10-20"),
+                ("timeline", "/v1/timeline?actor=state-000"),
+                ("stats", "/v1/stats/incidents?group_by=kind,month"),
+                ("q-rare", "/v1/incidents?" + urlencode({"q": found["rare"]})),
+                ("q-common", "/v1/incidents?" + urlencode({"q": COMMON_WORD})),
+            )
+            for suffix, connections in (("", 1), ("-c16", None))
+        ),
     ]
 
 
@@ -254,7 +261,15 @@ def bench_import(data: DataSet, args: argparse.Namespace, logs: Path) -> tuple[i
         data.discard(raw_url)
 
 
-ALL_CASES = ["list", "list-all", "list-deep", "incident", "actor", "dyad", "timeline", "stats", "q-rare", "q-common"]
+ALL_CASES = [
+    "list",
+    "list-all",
+    "list-deep",
+    "incident",
+    "actor",
+    "list-c64",
+    *(name + suffix for name in LATENCY_CASES for suffix in ("", "-c16")),
+]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -287,7 +302,8 @@ def main(argv: list[str] | None = None) -> None:
     load = Load(ensure_wrk(), args.connections, seconds)
     tool("datasette")
     settings = (
-        f"wrk -t1 -c{args.connections} -d{seconds:g}s (one connection for {', '.join(sorted(LATENCY_CASES))}), "
+        f"wrk -t1 -c{args.connections} -d{seconds:g}s (one connection for {', '.join(LATENCY_CASES)}; "
+        f"{CROWD} for list-c64), "
         f"{args.rounds} rounds, servers in turns; one uvicorn worker"
     )
     results = Results("quick" if args.quick else "full", args.incidents, settings)
