@@ -137,8 +137,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     it, and its commit is kept for the middleware to make. The caller's API key id rides on
     the session, for the change feed to record who wrote.
 
-    A read's session connects only when the handler first queries, and is closed as
-    :func:`read` runs its work; a write's begins, commits and closes in worker threads,
+    A read's session connects only when the handler first queries, and :func:`read` closes
+    it as soon as its work is done; a write's begins, commits and closes in worker threads,
     since it may wait for the write lock or for the disk.
     """
     outer = getattr(request.state, IDEMPOTENCY_CONNECTION, None)
@@ -149,7 +149,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         try:
             yield session
         finally:
-            await read(session, session.close)
+            if session.in_transaction():  # a handler that read without :func:`read`
+                await read(session, session.close)
         return
     try:
         await run_in_threadpool(writing, session)
@@ -160,13 +161,21 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 async def read(session: Session, work: Callable[..., T], *args: Any) -> T:
-    """Run a read's database work: on SQLite on the event loop (a local read never waits for
-    another connection, and costs less than a hop to a worker thread), on PostgreSQL in a
+    """Run a read's database work, then end the session's transaction and give its
+    connection back: on SQLite on the event loop (a local read never waits for another
+    connection, and costs less than a hop to a worker thread), on PostgreSQL in one hop to a
     worker thread (a round trip to the server, or a wait for a pooled connection, must never
     hold the loop)."""
     if session.get_bind().dialect.name == "sqlite":
+        return _then_close(session, work, args)
+    return await run_in_threadpool(_then_close, session, work, args)
+
+
+def _then_close(session: Session, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+    try:
         return work(*args)
-    return await run_in_threadpool(work, *args)
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

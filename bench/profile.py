@@ -11,10 +11,57 @@ from pathlib import Path
 from bench.processes import log, tool
 
 TOP = 12
-IDLE = ("Condition.wait (threading.py)", "Event.wait (threading.py)")
+IDLE = ("Condition.wait (threading.py)", "Event.wait (threading.py)", "_worker (concurrent/futures/thread.py)")
 """Leaf frames of threads waiting for work (the thread pool), left out of the shares."""
 DATABASE = ("(sqlalchemy/engine/", "(psycopg/", "(sqlite3/")
 """Where a leaf frame means the time is spent running a query or fetching its rows."""
+
+
+LAYERS = (
+    ("log", ("Logger.info", "JSONFormatter", "StreamHandler")),
+    ("metrics", ("observe (app/", "_counted (app/", "_timed (app/", "RequestLog.__call__.<locals>")),
+    ("SQL in the driver", ("do_execute (", "fetchone (", "fetchall (", "fetchmany (", "(psycopg/")),
+    (
+        "connection checkout, session, transaction",
+        ("Session.connection", "_connection_for_bind", "Session.close", "Pool.connect", "Connection.begin")
+        + ("Transaction.close", "Session.commit", "do_commit", "do_rollback", "get_session (app/", "_begin (app/"),
+    ),
+    (
+        "SQLAlchemy execution and rows",
+        ("Connection.execute", "_execute_context", "Session.execute", "CursorResult", "Result.", "RowMapping"),
+    ),
+    (
+        "statement building",
+        ("query (app/", "Listing.apply", "listable (app/", "with_only_columns", "walked (app/", "search (app/"),
+    ),
+    ("serialisation", ("texts (app/", "cursor_after", "dumps (app/", "answer_text", "render (app/", "hydrate (app/")),
+    ("authentication", ("_authenticate (app/", "verify (app/", "authenticate (app/")),
+    ("rate limit", ("_count (app/", "RateLimiter.hit")),
+    ("dependencies: scopes, parameters, session", ("solve_dependencies",)),
+    ("thread-pool hop", ("run_in_threadpool", "run_sync_in_worker_thread", "to_thread", "WorkerThread")),
+    ("routing and the handler's plumbing", ("(fastapi/routing.py)", "(starlette/routing.py)")),
+    ("response send", ("Response.__call__", "RequestResponseCycle.send", "send_with_headers")),
+    ("edge: host, key, headers", ("Edge.__call__", "Edge._admit", "AccessGuard", "RequestLog.__call__")),
+    ("other middleware", ("BodyGuard", "Idempotency.__call__", "Middleware.__call__", "wrapped_app")),
+    ("HTTP (uvicorn)", ("(uvicorn/", "uvloop")),
+)
+"""Layers of a request, each named by frames that belong to it; a sample counts for the layer
+of the frame nearest its leaf that names one (so SQL run while building an answer counts as
+SQL), and for "other" when none does (the event loop, asyncio)."""
+
+
+def layers(collapsed: str) -> Counter[str]:
+    """Busy samples by layer of the request (:data:`LAYERS`)."""
+    found: Counter[str] = Counter()
+    for line in collapsed.splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        if not stack or frames[-1] in IDLE:
+            continue
+        found[
+            next((name for f in reversed(frames) for name, keys in LAYERS if any(k in f for k in keys)), "other")
+        ] += int(count)
+    return found
 
 
 def summarize(collapsed: str) -> str:
@@ -45,6 +92,9 @@ def summarize(collapsed: str) -> str:
     lines += [f"  {100 * n / busy:5.1f}%  {f}" for f, n in app]
     lines.append(f"in the database driver ({100 * database.total() / busy:.1f}%), by the app's function that asked:")
     lines += [f"  {100 * n / busy:5.1f}%  {f}" for f, n in database.most_common(TOP // 2)]
+    by_layer = layers(collapsed)
+    lines.append("by layer of the request:")
+    lines += [f"  {100 * n / busy:5.1f}%  {layer}" for layer, n in by_layer.most_common()]
     lines.append("self time, any code (the event loop's own C code shows as Runner.run):")
     lines += [f"  {100 * n / busy:5.1f}%  {f}" for f, n in own.most_common(TOP)]
     return "\n".join(lines)

@@ -246,7 +246,7 @@ def page_response(
     if columns is not None:
         kept = columns | {"id", listing.sort.name, "pin"}
         query = query.with_only_columns(*(c for c in query.selected_columns if c.key in kept))
-    rows = [r._mapping for r in session.connection().execute(query)]
+    rows = session.connection().execute(query).mappings().all()
     has_more = len(rows) > listing.limit
     rows = rows[: listing.limit]
     next_cursor = listing.cursor_after(rows[-1]) if has_more else None
