@@ -37,7 +37,10 @@ SQLITE_PRAGMAS = (
 SQLITE_POOL_SIZE = 64
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 20) -> Engine:
+    """An engine for ``url``. On PostgreSQL, ``pool_size`` connections at the most, kept open:
+    past them a request waits for one to come back (in a worker thread), rather than opening
+    and closing a connection of its own."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -79,9 +82,8 @@ def make_engine(url: str) -> Engine:
         return engine
     return create_engine(
         url,
-        pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=pool_size,
+        max_overflow=0,
         json_serializer=_json,
         json_deserializer=orjson.loads,
         # psycopg prepares a statement after five runs, and PostgreSQL may then switch it to a

@@ -12,6 +12,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///var/demarche.db"
     """SQLAlchemy URL: a SQLite file, or ``postgresql+psycopg://user@host/db``."""
+    database_pool_size: int = 20
+    """PostgreSQL connections one server process keeps open and uses at the most."""
     max_body_bytes: int = 1024 * 1024
     """Largest request body accepted on ordinary writes; larger ones answer 413."""
     import_max_body_bytes: int = 100 * 1024 * 1024
