@@ -214,6 +214,9 @@ def test_nul_characters_are_422_everywhere(client, nato_russia):
     assert client.post("/v1/incidents", json=body | {"title": "a\\u0000b"}).status_code == 201  # backslash text
     assert client.get("/v1/incidents", params={"tag": "a\u0000b"}).status_code == 422
     assert client.get("/v1/actors/a%00b").status_code == 422
+    assert client.get("/v1/incidents?tag=a%00b").status_code == 422
+    assert client.get("/v1/incidents?tag%00=a").status_code == 422, "in a parameter's name too"
+    assert client.get("/v1/incidents", params={"tag": "a%00b"}).status_code == 200, "the text %00 is no NUL"
 
 
 def test_an_export_ignores_the_cursor_and_flattens_single_references(client, nato_russia):
