@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import anyio.to_thread
 import orjson
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -139,27 +140,40 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     it, and its commit is kept for the middleware to make. The caller's API key id rides on
     the session, for the change feed to record who wrote.
 
-    A read's session connects only when the handler first queries, and :func:`read` closes
-    it as soon as its work is done; a write's begins, commits and closes in worker threads,
-    since it may wait for the write lock or for the disk.
+    A session connects only when the handler first queries, in the handler's thread (a
+    write's transaction then begins as one that writes: on SQLite ``BEGIN IMMEDIATE``).
+    :func:`read` closes a read's session as soon as its work is done; a write's commits and
+    closes in a worker thread, since it may wait for the disk.
     """
     outer = getattr(request.state, IDEMPOTENCY_CONNECTION, None)
-    bind = outer if outer is not None else request.app.state.engine
+    write = request.method in WRITE_METHODS
+    engine = request.app.state.engine
+    bind = outer if outer is not None else engine.execution_options(**{WRITES: True}) if write else engine
     session = Session(bind, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint")
     session.info[KEY_ID] = getattr(request.state, "key_id", None)
-    if request.method not in WRITE_METHODS:
+    if not write:
         try:
             yield session
         finally:
             if session.in_transaction():  # a handler that read without :func:`read`
-                await read(session, session.close)
+                if engine.dialect.name == "sqlite":
+                    session.close()
+                else:
+                    await _unlimited(session.close)
         return
     try:
-        await run_in_threadpool(writing, session)
         yield session
-        await run_in_threadpool(session.commit)
+        await _unlimited(session.commit)
     finally:
-        await run_in_threadpool(session.close)
+        await _unlimited(session.close)
+
+
+async def _unlimited(work: Callable[[], Any]) -> None:
+    """Run ``work`` in a worker thread outside the pool of threads that handlers share: a
+    session that holds a connection must be able to give it back while every shared thread
+    waits for a connection (the deadlock FastAPI avoids the same way for dependencies'
+    exits)."""
+    await anyio.to_thread.run_sync(work, limiter=anyio.CapacityLimiter(1))
 
 
 async def read(session: Session, work: Callable[..., T], *args: Any) -> T:
@@ -170,6 +184,7 @@ async def read(session: Session, work: Callable[..., T], *args: Any) -> T:
     hold the loop)."""
     if session.get_bind().dialect.name == "sqlite":
         return _then_close(session, work, args)
+    # a connection taken in the hop is given back in it: no thread is held waiting for one
     return await run_in_threadpool(_then_close, session, work, args)
 
 
