@@ -27,7 +27,7 @@ BUDGETS = {
     "/v1/actors/russia": 1,
     "/v1/sources/{source}": 1,
     "/v1/exercises/{exercise}": 1,
-    "/v1/dyads/nato/russia?as_of=2021-10-20": 9,
+    "/v1/dyads/nato/russia?as_of=2021-10-20": 7,
     "/v1/timeline?actor=russia": 4,
     "/v1/stats/incidents?group_by=kind,month": 1,
 }

@@ -44,6 +44,18 @@ def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, str]]:
     return {r.id: {"id": r.id, "slug": r.slug, "name": r.name} for r in rows}
 
 
+def named(session: Session, actor_refs: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``{id, slug, name}`` of each live actor that ``actor_refs`` names by id or slug (an
+    id wins), by reference: one query."""
+    rows = session.execute(
+        select(Actor.id, Actor.slug, Actor.name).where(
+            or_(Actor.id.in_(actor_refs), Actor.slug.in_(actor_refs)), Actor.retracted_at.is_(None)
+        )
+    ).all()
+    found = {r.slug: r for r in rows} | {r.id: r for r in rows}
+    return {ref: {"id": r.id, "slug": r.slug, "name": r.name} for ref in actor_refs if (r := found.get(ref))}
+
+
 def replace(session: Session, actor: Actor, data: ActorCreate) -> bool:
     """Write ``data`` over ``actor`` (new or stored); a stored one's version grows only when
     something differs."""

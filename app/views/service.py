@@ -36,7 +36,7 @@ from app.exercises import service as exercises
 from app.exercises.models import Exercise
 from app.incidents import service as incidents
 from app.incidents.models import Incident
-from app.kit.problems import invalid
+from app.kit.problems import NotFound, invalid
 from app.kit.sql import DatePart, SpanDays
 from app.vocab import IncidentKind, ParticipantRole, RecordStatus
 
@@ -115,14 +115,16 @@ class DyadStatements:
     """The ids of the exercises active on the date in which either takes part, newest first."""
 
 
+LONGEST_EXERCISE = select(func.max(SpanDays(Exercise.start_date, exercises.END))).select_from(Exercise)
 WINDOW_SIZES = select(
     *(
         select(func.count()).select_from(_in_window(side).limit(incidents.PROBE).subquery()).scalar_subquery()
         for side in SIDES
-    )
+    ),
+    LONGEST_EXERCISE.scalar_subquery(),
 )
 """How many incidents each side of ``SIDES`` has in the window, counted from the index up to
-``incidents.PROBE``, in one statement."""
+``incidents.PROBE``, and the longest span of any exercise in days, in one statement."""
 
 
 @cache
@@ -168,9 +170,6 @@ def _dyad_statements(unpublished: bool, walk_targets: tuple[bool, bool]) -> Dyad
     )
 
 
-LONGEST_EXERCISE = select(func.max(SpanDays(Exercise.start_date, exercises.END))).select_from(Exercise)
-
-
 def dyad(
     session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int, unpublished: bool = False
 ) -> dict[str, Any]:
@@ -183,11 +182,15 @@ def dyad(
     No exercise active on ``as_of`` started before it less the longest span of any
     exercise: the exercises in between are read from the start-date index and each is
     checked by primary key for the actors."""
-    a, b = actors.get(session, a_ref), actors.get(session, b_ref)
-    if a.id == b.id:
+    found = actors.named(session, [a_ref, b_ref])
+    for ref in (a_ref, b_ref):
+        if ref not in found:
+            raise NotFound(f"No actor {ref!r}.")
+    a, b = found[a_ref], found[b_ref]
+    if a["id"] == b["id"]:
         raise invalid(["path", "b"], "A dyad needs two different actors.")
-    window = {"a": a.id, "b": b.id, "start": _days_before(as_of, window_days), "as_of": as_of}
-    sizes = session.execute(WINDOW_SIZES, window).one()  # in the order of SIDES
+    window = {"a": a["id"], "b": b["id"], "start": _days_before(as_of, window_days), "as_of": as_of}
+    *sizes, longest = session.execute(WINDOW_SIZES, window).one()  # sizes in the order of SIDES
     walk_targets = (sizes[1] < sizes[0], sizes[3] < sizes[2])
     statements = _dyad_statements(unpublished, walk_targets)
     counts: dict[str, dict[str, int]] = {key: {} for key in DIRECTIONS}
@@ -195,15 +198,13 @@ def dyad(
         counts[direction][kind] = n
     latest = session.execute(statements.latest, window).all()
     channel_ids = list(session.execute(statements.channels, window).scalars())
-    longest = session.execute(LONGEST_EXERCISE).scalar()
     active = []
     if longest is not None:
         earliest = {"earliest": _days_before(as_of, longest)}
         active = [{"id": i} for i in session.execute(statements.exercises, window | earliest).scalars()]
-    ref = lambda actor: {"id": actor.id, "slug": actor.slug, "name": actor.name}  # noqa: E731
     return {
-        "a": ref(a),
-        "b": ref(b),
+        "a": a,
+        "b": b,
         "as_of": as_of,
         "window_days": window_days,
         "channels": channels.answers_on(session, channel_ids, as_of),
