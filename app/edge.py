@@ -41,6 +41,7 @@ log = logging.getLogger("demarche")
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 """Probes and scrapes are never refused for their rate."""
 KEY_PARAMETERS = frozenset({"access_token", "api_key", "apikey"})
+_KEY_WORDS = tuple(word.encode() for word in (*KEY_PARAMETERS, service.PREFIX))
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -64,8 +65,9 @@ def host_allowed(host: str, trusted: list[str]) -> bool:
 
 def carries_key(query_string: bytes) -> bool:
     """Whether the query string holds something that looks like an API key."""
-    if not query_string:
-        return False
+    lowered = query_string.lower()
+    if b"%" not in lowered and not any(word in lowered for word in _KEY_WORDS):
+        return False  # nothing percent-encoded, and none of the words: no key, found without parsing
     return any(
         name.lower() in KEY_PARAMETERS or service.PREFIX in value
         for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)

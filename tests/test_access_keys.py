@@ -83,11 +83,13 @@ def test_unknown_malformed_or_non_bearer_keys_are_401_even_where_none_is_needed(
 
 def test_a_key_in_the_query_string_is_refused(client, anonymous):
     key = client.post("/v1/keys", json={"name": "x", "scope": "read"}).json()
-    for query in (f"api_key={key['secret']}", f"access_token={key['secret']}", f"q={key['secret']}"):
+    encoded = key["secret"].replace("_", "%5F")
+    for query in (f"api_key={key['secret']}", f"access_token={key['secret']}", f"q={key['secret']}", f"q={encoded}"):
         answer = anonymous.get(f"/v1/incidents?{query}")
         assert answer.status_code == 400, query
         assert "Authorization header" in answer.json()["detail"]
         assert key["secret"] not in answer.text
+    assert anonymous.get("/v1/incidents?api%5Fkey=x").status_code == 400, "a name percent-encoded is decoded first"
 
 
 def test_key_payloads_are_validated(client):
