@@ -17,7 +17,7 @@ $(CHROMIUM):  ## Debian's Chromium, which the browser test of /docs drives
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-run: $(STAMP)  ## migrate a SQLite database, load the demo data, serve on http://127.0.0.1:8000
+run: $(STAMP)  ## migrate a SQLite database, load the demo data into it when empty, serve on http://127.0.0.1:8000
 	$(BIN)/demarche migrate
 	$(BIN)/demarche seed
 	$(BIN)/demarche serve

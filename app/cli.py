@@ -36,15 +36,21 @@ def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = 
 
 @cli.command()
 def seed() -> None:
-    """Load the demo data set (idempotent: a second run changes nothing)."""
-    from app.seed import load_demo
+    """Load the demo data set into an empty database; a database that holds records is left
+    as it is (so that a user's own records and edits survive `make run`)."""
+    from app.seed import holds_records, load_demo
 
     engine = make_engine(get_settings().database_url)
     with Session(engine) as session:
-        counts = load_demo(session)
-        session.commit()
+        if holds_records(session):
+            typer.echo("demo data not loaded: the database already holds records")
+            counts = None
+        else:
+            counts = load_demo(session)
+            session.commit()
     engine.dispose()
-    typer.echo("demo data: " + json.dumps(counts, sort_keys=True))
+    if counts is not None:
+        typer.echo("demo data: " + json.dumps(counts, sort_keys=True))
 
 
 @cli.command()

@@ -136,7 +136,10 @@ class Edge:
     ) -> Problem | None:
         """Check one request; the problem that refuses it, or ``None`` to serve it."""
         if not host_allowed(headers.get(b"host", b"").decode("latin-1"), self.trusted_hosts):
-            return BadRequest("The Host header names a host this server does not serve.")
+            return BadRequest(
+                "The Host header names a host this server does not serve: the names it serves are set "
+                "with DEMARCHE_TRUSTED_HOSTS."
+            )
         if carries_key(scope["query_string"]):
             return BadRequest("API keys are accepted only in the Authorization header, never in the URL.")
         authorization = headers.get(b"authorization")

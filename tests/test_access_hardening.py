@@ -70,6 +70,7 @@ def test_origins_and_hosts_are_read_as_comma_separated_lists(monkeypatch):
 
 def test_only_trusted_host_names_are_answered(app_with, anonymous):
     refused = anonymous.get("/v1/incidents", headers={"Host": "attacker.example.com"})
+    assert "DEMARCHE_TRUSTED_HOSTS" in refused.json()["detail"], "the refusal names the setting"
     assert refused.status_code == 400
     assert refused.headers["Content-Type"] == "application/problem+json"
     assert anonymous.get("/healthz", headers={"Host": "localhost:8000"}).status_code == 200

@@ -1,6 +1,13 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from sqlmodel import Session
 
 from app.seed import load_demo
+
+DEMARCHE = Path(sys.executable).parent / "demarche"
 
 
 def load(app):
@@ -60,3 +67,19 @@ def test_demo_tells_the_october_2021_story(client, app):
     assert "Steadfast Noon 2021" not in exercises
     source = client.get("/v1/sources").json()["data"][0]
     assert source["published_on"] == "2021-10-18" and source["publisher"] == "European Leadership Network"
+
+
+def test_the_seed_command_loads_an_empty_database_only(client, database_url):
+    def seed() -> str:
+        env = os.environ | {"DEMARCHE_DATABASE_URL": database_url}
+        done = subprocess.run([DEMARCHE, "seed"], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "created" in seed()
+    nato = client.get("/v1/actors/nato").json()
+    patched = client.patch("/v1/actors/nato", json={"description": "An edit of the user's"})
+    assert patched.status_code == 200, patched.text
+    assert "not loaded" in seed(), "a database that holds records is left as it is"
+    after = client.get("/v1/actors/nato").json()
+    assert after["description"] == "An edit of the user's" and after["version"] == nato["version"] + 1

@@ -3,9 +3,15 @@
 import json
 from importlib.resources import files
 
+from sqlalchemy import exists, or_, select
 from sqlmodel import Session
 
-from app.ingest.upsert import upsert
+from app.ingest.upsert import KINDS, upsert
+
+
+def holds_records(session: Session) -> bool:
+    """Whether the database holds any record of any type (retracted ones included)."""
+    return bool(session.execute(select(or_(*(exists(kind.table.id) for kind in KINDS.values())))).scalar())
 
 
 def load_demo(session: Session) -> dict[str, dict[str, int]]:
