@@ -32,6 +32,7 @@ def demo_pages(server: LiveServer) -> dict[str, str]:
         "dyad": "/dyads/nato/russia?as_of=2021-10-20",
         "actor": "/actors/russia",
         "stats": "/stats?from=2021-01-01&to=2021-12-31",
+        "exercises": "/exercises",
     }
 
 

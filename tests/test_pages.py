@@ -33,7 +33,8 @@ def attributes(text, name):
 
 def test_every_page_sets_a_policy_that_allows_no_script(anonymous, october_2021):
     withdrawal = october_2021[WITHDRAWAL]
-    for path in ["/", "/incidents", f"/incidents/{withdrawal['id']}", "/dyads/nato/russia", "/actors/nato", "/stats"]:
+    paths = ["/", "/incidents", f"/incidents/{withdrawal['id']}", "/dyads/nato/russia", "/actors/nato", "/stats"]
+    for path in [*paths, "/exercises"]:
         response = html(anonymous, path)
         policy = response.headers["content-security-policy"]
         assert "default-src 'none'" in policy and "script-src" not in policy, path
@@ -234,3 +235,21 @@ def test_the_key_form_returns_only_to_this_server(app_with, october_2021):
         with keyed_client(private, KeyScope.admin) as admin:
             assert admin.delete(f"/v1/keys/{key_id}").status_code == 204
         assert "unknown or revoked" in html(browser, "/", 401).text
+
+
+def test_the_exercises_table_and_map(anonymous, october_2021):
+    text = html(anonymous, "/exercises?limit=2").text
+    api = anonymous.get("/v1/exercises?limit=2").json()
+    assert re.findall(r'<tr id="exercise-([^"]+)"', text) == [e["id"] for e in api["data"]]
+    assert f"cursor={api['next_cursor']}" in text
+    every = anonymous.get("/v1/exercises?limit=500").json()["data"]
+    located = [e for e in every if e["latitude"] is not None]
+    assert [e["name"] for e in located] == ["Joint Sea 2021"]
+    text = html(anonymous, "/exercises").text
+    assert attributes(text, "data-id") == [e["id"] for e in located]
+    # longitude 132.2 and latitude 42.9 on a 960 by 480 plate carrée
+    assert 'cx="832.5" cy="125.6"' in text
+    assert 'href="/v1/exercises?format=geojson"' in text
+    land = anonymous.get("/maps/land.svg")
+    assert land.status_code == 200 and land.headers["content-type"].startswith("image/svg+xml")
+    assert land.text.startswith("<svg") and land.text.count("M") > 100

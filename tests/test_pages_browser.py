@@ -102,6 +102,10 @@ def test_the_marks_say_what_the_api_says(server, browser):
     api = httpx.get(f"{server.url}/v1/stats/incidents?group_by=kind,month&from=2021-01-01&to=2021-12-31").json()
     counts = page.locator("svg.chart rect[data-count]").evaluate_all("rs => rs.map(r => +r.dataset.count)")
     assert sum(counts) == sum(row["count"] for row in api["data"])
+
+    page.goto(server.url + pages["exercises"])
+    located = [e for e in httpx.get(f"{server.url}/v1/exercises").json()["data"] if e["latitude"] is not None]
+    assert page.locator("svg.map a.mark").evaluate_all("ms => ms.map(m => m.dataset.id)") == [e["id"] for e in located]
     page.close()
 
 

@@ -1,5 +1,5 @@
 """HTML pages over the record: home, incidents, an incident's chain, a dyad, an actor's
-timeline, statistics. Each page reads through the same service functions as the API route
+timeline, statistics, exercises with their map. Each page reads through the same service functions as the API route
 it links to (its JSON and, where the API has it, CSV), with the same visibility for the
 same key, and draws its charts as SVG on the server (see ``charts``).
 
@@ -35,7 +35,8 @@ from app.channels.models import ChannelFilters
 from app.channels.service import today
 from app.db import SessionDep
 from app.exercises import service as exercises
-from app.exercises.models import ExerciseFilters
+from app.exercises.models import Exercise, ExerciseFilters
+from app.exercises.routes import SORT as EXERCISE_SORT
 from app.incidents import service as incidents
 from app.incidents.models import Incident, IncidentFilters
 from app.incidents.routes import SORT as INCIDENT_SORT
@@ -44,13 +45,13 @@ from app.kit.problems import Problem, Unauthorized, invalid
 from app.kit.routing import ActorPath, IdPath
 from app.kit.schemas import DateQuery, IsoDate
 from app.kit.sql import DatePart
-from app.pages import charts
+from app.pages import charts, world
 from app.sources import service as sources
 from app.sources.models import SourceFilters
 from app.views import service as views
 from app.views.models import GROUP_BY, EntryType
 from app.views.routes import TIMELINE_SORT
-from app.vocab import IncidentKind
+from app.vocab import ExerciseDomain, IncidentKind
 
 HERE = Path(__file__).parent
 STATIC = "/static"
@@ -120,6 +121,7 @@ router = APIRouter(
     include_in_schema=False, route_class=PageRoute, tags=["pages"], dependencies=[Depends(adopt_page_key)]
 )
 IncidentListing = Annotated[Listing, Depends(listing_dependency(INCIDENT_SORT, path="/v1/incidents"))]
+ExerciseListing = Annotated[Listing, Depends(listing_dependency(EXERCISE_SORT, path="/v1/exercises"))]
 TimelineListing = Annotated[Listing, Depends(listing_dependency(TIMELINE_SORT))]
 
 
@@ -377,6 +379,47 @@ def stats_page(
         choices=GROUP_BY,
         group_by=group_by,
     )
+
+
+@router.get("/exercises")
+def exercise_list(
+    request: Request,
+    caller: ReadScope,
+    session: SessionDep,
+    listing: ExerciseListing,
+    filters: Annotated[ExerciseFilters, Query()],
+) -> HTMLResponse:
+    """The exercises as the API lists them (same filters, order and cursors), and those of
+    the page that have coordinates on a map."""
+    query = exercises.query(filters, listing, caller.sees_unpublished)
+    rows, next_cursor = page_rows(listing, session, query, Exercise.id)
+    records = exercises.hydrate(session, rows)
+    marks = [
+        {"exercise": e, **dict(zip(("x", "y"), world.project(e["longitude"], e["latitude"]), strict=True))}
+        for e in records
+        if e["latitude"] is not None and e["longitude"] is not None
+    ]
+    return page(
+        request,
+        "exercises.html",
+        caller=caller,
+        exercises=records,
+        next_cursor=next_cursor,
+        filters=filters,
+        domains=list(ExerciseDomain),
+        marks=marks,
+        map={"width": world.WIDTH, "height": world.HEIGHT},
+    )
+
+
+@router.get("/maps/land.svg")
+def land(caller: Public) -> Response:
+    """The land behind the exercises' map: the same for everyone, so kept a day by browsers."""
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {world.WIDTH} {world.HEIGHT}">'
+        f'<path d="{world.land_path()}" fill="#e4e8ec" stroke="#a9b3bd" stroke-width="0.6"/></svg>'
+    )
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
 def install(app: FastAPI) -> None:
