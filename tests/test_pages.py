@@ -210,6 +210,9 @@ def test_without_anonymous_reads_a_page_asks_for_a_key_kept_for_the_pages_only(a
         assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=strict" in cookie
         assert "Path=/" in cookie
         assert "Russia terminates the work" in html(browser, "/incidents?kind=office_closure").text
+        with keyed_client(private, KeyScope.admin) as admin:
+            (used,) = [k for k in admin.get("/v1/keys").json()["data"] if secret.split("_")[1] == k["id"]]
+        assert used["last_used_at"] is not None
         for path in ("/v1/incidents", "/v1/dyads/nato/russia", "/v1/stats/incidents"):
             refused = browser.get(path)
             assert refused.status_code == 401, path

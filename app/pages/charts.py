@@ -41,13 +41,20 @@ class TimeAxis:
         """First days of months (or of years, over a long span), as ``{x, label}``."""
         span_months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
         step = next((s for s in (1, 3, 12, 60) if span_months <= s * 14), 120)
-        day = date(self.start.year, self.start.month, 1)
-        ticks = []
-        while day <= self.end:
-            if day >= self.start and (day.year * 12 + day.month - 1) % step == 0:
-                ticks.append({"x": self.x(day), "label": day.strftime("%b %Y") if step < 12 else str(day.year)})
-            day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-        return ticks
+        return [
+            {"x": self.x(day), "label": day.strftime("%b %Y") if step < 12 else str(day.year)}
+            for day in months(self.start, self.end)
+            if day >= self.start and (day.year * 12 + day.month - 1) % step == 0
+        ]
+
+
+def months(start: date, end: date) -> list[date]:
+    """The first day of every month from ``start``'s to ``end``'s."""
+    days, day = [], date(start.year, start.month, 1)
+    while day <= end:
+        days.append(day)
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return days
 
 
 def chain_graph(chain: Sequence[Mapping[str, Any]], current: str) -> dict[str, Any]:
@@ -153,15 +160,13 @@ def stacked_bars(rows: Iterable[Mapping[str, Any]], x_key: str, stack_key: str |
     for index, (label, counts) in enumerate(bars.items()):
         y = top + plot_h
         segments = []
-        for name in series:
+        for n, name in enumerate(series):
             if counts.get(name):
                 h = plot_h * counts[name] / highest
                 y -= h
                 segments.append(
-                    {"y": round(y, 1), "h": round(h, 1), "series": name, "count": counts[name], "css": None}
+                    {"y": round(y, 1), "h": round(h, 1), "series": name, "count": counts[name], "css": series_class(n)}
                 )
-        for segment in segments:
-            segment["css"] = series_class(series.index(segment["series"]))
         drawn.append(
             {
                 "label": label,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlencode
 
+import anyio.to_thread
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +29,7 @@ from sqlmodel import Session
 
 from app.access import service as access
 from app.access.deps import Public, ReadScope
+from app.access.models import Caller
 from app.actors import service as actors
 from app.actors.models import ActorFilters
 from app.channels import service as channels
@@ -106,13 +108,22 @@ class PageRoute(APIRoute):
         return handle
 
 
+async def _recognise(request: Request, secret: str) -> Caller | None:
+    """The caller ``secret`` belongs to, its use recorded as the edge records the keys it is
+    sent (``last_used_at``, at most once a minute)."""
+    caller, stale = await access.recognise(request.app.state.engine, request.app.state.keys, secret)
+    if stale:
+        await anyio.to_thread.run_sync(access.touch, request.app.state.engine, caller.key_id)
+    return caller
+
+
 async def adopt_page_key(request: Request) -> None:
     """Read a request that sends no ``Authorization`` as the key kept in the pages' cookie,
     if it is a live key; the route's scope is then checked as on the API. (An unknown or
     revoked one is ignored: the page is then served as to anyone, or asks for a key.)"""
     secret = request.cookies.get(COOKIE)
     if request.state.caller.scope is None and secret:
-        caller, _ = await access.recognise(request.app.state.engine, request.app.state.keys, secret)
+        caller = await _recognise(request, secret)
         if caller is not None:
             request.state.caller, request.state.key_id = caller, caller.key_id
 
@@ -152,8 +163,7 @@ async def give_key(caller: Public, request: Request) -> Response:
     target = _local(form.get("next", ["/"])[0])
     if not secret:
         return page(request, "key.html", 422, message="Give a key.", next=target)
-    caller, _ = await access.recognise(request.app.state.engine, request.app.state.keys, secret)
-    if caller is None:
+    if await _recognise(request, secret) is None:
         return page(request, "key.html", 401, message="That key is unknown or revoked.", next=target)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
@@ -261,14 +271,6 @@ def _monthly(
     return counts
 
 
-def _months(start: date, end: date) -> list[str]:
-    months, day = [], date(start.year, start.month, 1)
-    while day <= end:
-        months.append(day.strftime("%Y-%m"))
-        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    return months
-
-
 @router.get("/dyads")
 def dyad_form(caller: ReadScope, a: str, b: str, as_of: str = "") -> Response:
     """Where the home page's dyad form goes (a form cannot fill a path): on to the dyad."""
@@ -294,7 +296,7 @@ def dyad_page(
     day = as_of or today()
     dyad = views.dyad(session, a, b, day, window_days, unpublished)
     axis = charts.TimeAxis(day - timedelta(days=max(window_days, 365)), day + timedelta(days=182))
-    months = _months(axis.start, axis.end)
+    months = [first.strftime("%Y-%m") for first in charts.months(axis.start, axis.end)]
     rows = []
     for initiator, target in (("a", "b"), ("b", "a")):
         counted = _monthly(session, dyad[initiator]["id"], dyad[target]["id"], axis.start, axis.end, unpublished)
@@ -302,7 +304,7 @@ def dyad_page(
         rows += [
             {"direction": label, "month": m, "kind": kind, "count": n}
             for m in months
-            for kind, n in (counted.get(m) or {"": 0}).items()
+            for kind, n in (counted.get(m) or {"": 0}).items()  # a quiet month keeps its (empty) bar
         ]
     by_direction = {
         label: charts.stacked_bars([r for r in rows if r["direction"] == label], "month", "kind")
