@@ -1,7 +1,7 @@
 """HTML pages over the record: home, incidents, an incident's chain, a dyad, an actor's
-timeline, statistics, exercises with their map. Each page reads through the same service functions as the API route
-it links to (its JSON and, where the API has it, CSV), with the same visibility for the
-same key, and draws its charts as SVG on the server (see ``charts``).
+timeline, statistics, exercises with their map. Each page reads through the same service
+functions as the API route it links to (its JSON and, where the API has it, CSV), with the
+same visibility for the same key, and draws its charts as SVG on the server (see ``charts``).
 
 Access is the API's: a key sent in ``Authorization`` counts as it does on the API; a
 browser, which cannot send one, gives its read key once to ``POST /key`` and the key is
