@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-postgres migrate seed openapi bench bench-quick clean
+.PHONY: run test test-postgres migrate seed openapi screenshots bench bench-quick clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-$(CHROMIUM):  ## Debian's Chromium, which the browser test of /docs drives
+$(CHROMIUM):  ## Debian's Chromium, which the browser tests of /docs and the pages drive
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
@@ -39,6 +39,9 @@ seed: $(STAMP)
 
 openapi: $(STAMP)  ## regenerate openapi/openapi.json from the app
 	$(BIN)/demarche openapi --output openapi/openapi.json
+
+screenshots: $(STAMP) $(CHROMIUM)  ## PNGs of every HTML page on the demo data, 1400×900 and phone width, in tests/screenshots/
+	$(BIN)/python -m tests.screenshots
 
 bench: $(STAMP)  ## the benchmark of bench/README.md (1,000,000 incidents; QUICK=1 for 100,000); writes bench/RESULTS.md
 	$(BIN)/python -m bench.run $(if $(QUICK),--quick) $(BENCH_ARGS)

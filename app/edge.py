@@ -23,7 +23,6 @@ import time
 import uuid
 from urllib.parse import parse_qsl
 
-import anyio.to_thread
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
@@ -167,23 +166,14 @@ class Edge:
         return None
 
     async def _authenticate(self, authorization: str) -> Caller | None:
-        """The caller a bearer secret belongs to, or ``None``: from the cache of verified
-        keys, else looked up. A use is recorded (``last_used_at``) off the request's path."""
+        """The caller a bearer secret belongs to, or ``None``. A use is recorded
+        (``last_used_at``) off the request's path."""
         kind, _, secret = authorization.partition(" ")
-        key_id = service.key_id_of(secret.strip()) if kind.lower() == "bearer" else None
-        if key_id is None:
+        if kind.lower() != "bearer":
             return None
-        digest = service.digest(secret.strip())
-        cached = self.keys.get(key_id, digest)
-        if cached is not None:
-            return cached or None
-        found = await anyio.to_thread.run_sync(service.verify, self.engine, key_id, digest)
-        if found is None:
-            return None
-        caller, stale = found
-        self.keys.remember(key_id, digest, caller)
+        caller, stale = await service.recognise(self.engine, self.keys, secret.strip())
         if stale:
-            touching = asyncio.get_running_loop().run_in_executor(None, self._touch, key_id)
+            touching = asyncio.get_running_loop().run_in_executor(None, self._touch, caller.key_id)
             self._touching.add(touching)
             touching.add_done_callback(self._touching.discard)
         return caller

@@ -21,6 +21,7 @@ from app.kit import openapi, problems
 from app.kit.guards import IMPORT_PATH, BodyGuard, reject_nul
 from app.kit.observe import configure_logging
 from app.kit.responses import JSONResponse
+from app.pages import routes as pages
 from app.settings import Settings, get_settings
 from app.sources.routes import router as sources_router
 from app.views.routes import router as views_router
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         import_max_body_bytes=settings.import_max_body_bytes,
         import_path=IMPORT_PATH,
+        form_paths=pages.FORM_PATHS,
     )
     app.state.keys = KeyCache(settings.key_cache_seconds)
     app.add_middleware(
@@ -183,5 +185,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ingest_router,
     ):
         app.include_router(router)
+    pages.install(app)  # last: the pages' paths sit beside the API's, outside /v1
     idempotency.document(app, SECRET_PATHS)
     return app

@@ -1,9 +1,11 @@
 """Test fixtures: a real database (SQLite by default, PostgreSQL when
 ``DEMARCHE_TEST_DATABASE_URL`` names one), migrated once, emptied after every test."""
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +189,29 @@ def import_incident(n: int, **fields: Any) -> dict[str, Any]:
         "targets": ["russia"],
         **fields,
     }
+
+
+COLLECTIONS = {
+    "actor": "actors",
+    "source": "sources",
+    "incident": "incidents",
+    "exercise": "exercises",
+    "channel": "channels",
+}
+
+
+@pytest.fixture
+def october_2021(client):
+    """Every demo record, posted in file order through the public API."""
+    for line in files("app.seed").joinpath("demo.ndjson").read_text().splitlines():
+        record = json.loads(line)
+        type_ = record.pop("type")
+        if type_ == "channel_status":
+            response = client.post(f"/v1/channels/{record.pop('channel')}/status-changes", json=record)
+        else:
+            response = client.post(f"/v1/{COLLECTIONS[type_]}", json=record)
+        assert response.status_code == 201, response.text
+    return {i["external_ref"]: i for i in client.get("/v1/incidents?limit=500").json()["data"]}
 
 
 def ndjson(records: list[Any]) -> bytes:

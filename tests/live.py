@@ -1,4 +1,5 @@
-"""A real server for the tests that need one: a subprocess listening on a free local port."""
+"""A real server for the tests that need one (a subprocess listening on a free local
+port), and how a real browser is launched against it."""
 
 import os
 import socket
@@ -9,10 +10,40 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
+from playwright.sync_api import Browser, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's Chromium, which the Makefile installs; Playwright drives it, never a download."""
+# Without the background-networking flags Chromium reaches out to Google's services at start.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Headless Chromium, closed afterwards."""
+    assert CHROMIUM.exists(), "Chromium is missing: `make` installs Debian's chromium package"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+def stays_on_the_machine(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("data", "blob") or parts.hostname in LOCAL_HOSTS
 
 
 @dataclass

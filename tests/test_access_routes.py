@@ -16,8 +16,9 @@ from tests.conftest import keyed_client
 
 DECLARATIONS = {public: "public", require_read: "read", require_write: "write", require_admin: "admin"}
 CALLERS = ("anonymous", *KeyScope)
-# What FastAPI and the docs serve outside the route table's API routes: public by nature.
-UNDECLARED_PUBLIC = {"/openapi.json", "/docs-assets"}
+# What FastAPI, the docs and the pages (their stylesheet and icon) serve outside the route
+# table's API routes: public by nature.
+UNDECLARED_PUBLIC = {"/openapi.json", "/docs-assets", "/static"}
 
 
 def declared_scope(route) -> str:

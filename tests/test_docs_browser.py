@@ -5,27 +5,12 @@ that the page's Content-Security-Policy stops in the browser (ReDoc's bundle lin
 vendor's logo): nothing is sent off the machine."""
 
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from tests.live import LiveServer, serve
-
-CHROMIUM = Path("/usr/bin/chromium")
-# Without the background-networking flags Chromium reaches out to Google's services at start.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+from tests.live import LiveServer, chromium, serve, stays_on_the_machine
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +21,8 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "Chromium is missing: `make` installs Debian's chromium package"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.mark.parametrize("page_path", ["/docs", "/redoc"])
@@ -59,12 +41,7 @@ def test_docs_render_the_operations_with_no_request_leaving_the_machine(server, 
     page.close()
 
     assert f"{server.url}/openapi.json" in requested
-    elsewhere = {url: failed.get(url) for url in requested if not _stays_on_the_machine(url)}
+    elsewhere = {url: failed.get(url) for url in requested if not stays_on_the_machine(url)}
     # The browser refuses them under the page's Content-Security-Policy: they are never sent.
     assert set(elsewhere.values()) <= {"csp"}, f"{page_path} sent requests off the machine: {elsewhere}"
     assert not failed.keys() - elsewhere.keys(), f"{page_path} failed to load {failed}"
-
-
-def _stays_on_the_machine(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("data", "blob") or parts.hostname in LOCAL_HOSTS

@@ -1,9 +1,7 @@
 """The dashboard views, on the October 2021 sequence replayed through the API."""
 
-import json
 from collections import Counter
 from datetime import date
-from importlib.resources import files
 
 import pytest
 from alembic import command
@@ -15,28 +13,6 @@ from app.incidents.models import Incident, Reply
 from app.kit.records import new_id
 from app.views.service import COUNTS
 from tests.conftest import IMPORT_ACTORS, demo_database, import_incident, make, ndjson
-
-COLLECTIONS = {
-    "actor": "actors",
-    "source": "sources",
-    "incident": "incidents",
-    "exercise": "exercises",
-    "channel": "channels",
-}
-
-
-@pytest.fixture
-def october_2021(client):
-    """Every demo record, posted in file order through the public API."""
-    for line in files("app.seed").joinpath("demo.ndjson").read_text().splitlines():
-        record = json.loads(line)
-        type_ = record.pop("type")
-        if type_ == "channel_status":
-            response = client.post(f"/v1/channels/{record.pop('channel')}/status-changes", json=record)
-        else:
-            response = client.post(f"/v1/{COLLECTIONS[type_]}", json=record)
-        assert response.status_code == 201, response.text
-    return {i["external_ref"]: i for i in client.get("/v1/incidents?limit=500").json()["data"]}
 
 
 def test_chain_from_the_withdrawal_holds_russias_three_answers_at_depth_1(client, october_2021):

@@ -14,9 +14,11 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import Engine, or_, select, update
 from sqlmodel import Session
 
+from app.access.keycache import KeyCache
 from app.access.models import ApiKey, ApiKeyCreate, Caller, KeyScope
 from app.kit.problems import NotFound
 from app.kit.records import utcnow
@@ -89,6 +91,25 @@ def verify(engine: Engine, key_id: str, secret_digest: str) -> tuple[Caller, boo
         return None
     stale = row.last_used_at is None or row.last_used_at < utcnow() - LAST_USED_RESOLUTION
     return Caller(key_id, KeyScope(row.scope)), stale
+
+
+async def recognise(engine: Engine, keys: KeyCache, secret: str) -> tuple[Caller | None, bool]:
+    """The caller ``secret`` belongs to, or ``None``, and whether its use should be recorded
+    (``last_used_at`` is stale): from ``keys``, the process's cache of verified keys, else
+    looked up off the event loop and remembered."""
+    key_id = key_id_of(secret)
+    if key_id is None:
+        return None, False
+    secret_digest = digest(secret)
+    cached = keys.get(key_id, secret_digest)
+    if cached is not None:
+        return cached or None, False
+    found = await anyio.to_thread.run_sync(verify, engine, key_id, secret_digest)
+    if found is None:
+        return None, False
+    caller, stale = found
+    keys.remember(key_id, secret_digest, caller)
+    return caller, stale
 
 
 def touch(engine: Engine, key_id: str) -> None:

@@ -23,18 +23,13 @@ from app.kit.schemas import FormatQuery, Page
 
 router = APIRouter(prefix="/v1/exercises", tags=["exercises"])
 COLLECTION = Collection("exercises", Exercise.id, service.hydrate, ExercisePublic, service.record)
-ExerciseListing = Annotated[
-    Listing,
-    Depends(
-        listing_dependency(
-            sort_parser(
-                [Exercise.start_date, Exercise.name, Exercise.created_at, Exercise.updated_at],
-                default="-start_date",
-                searchable=True,
-            )
-        )
-    ),
-]
+SORT = sort_parser(
+    [Exercise.start_date, Exercise.name, Exercise.created_at, Exercise.updated_at],
+    default="-start_date",
+    searchable=True,
+)
+"""How exercises sort, here and on the page that lists them."""
+ExerciseListing = Annotated[Listing, Depends(listing_dependency(SORT))]
 
 
 @router.get("", name="list", summary="List exercises", response_model=Page[ExercisePublic], responses=LIST_ERRORS)

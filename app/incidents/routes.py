@@ -33,18 +33,11 @@ router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 COLLECTION = Collection(
     "incidents", Incident.id, service.hydrate, IncidentPublic, service.record, service.texts, service.PAGE_COLUMNS
 )
-IncidentListing = Annotated[
-    Listing,
-    Depends(
-        listing_dependency(
-            sort_parser(
-                [Incident.occurred_on, Incident.created_at, Incident.updated_at],
-                default="-occurred_on",
-                searchable=True,
-            )
-        )
-    ),
-]
+SORT = sort_parser(
+    [Incident.occurred_on, Incident.created_at, Incident.updated_at], default="-occurred_on", searchable=True
+)
+"""How incidents sort, here and on the pages that list them."""
+IncidentListing = Annotated[Listing, Depends(listing_dependency(SORT))]
 
 
 @router.get("", name="list", summary="List incidents", response_model=Page[IncidentPublic], responses=LIST_ERRORS)

@@ -18,6 +18,7 @@ _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 JSON_TYPES = ("application/json",)
 NDJSON_TYPE = "application/x-ndjson"
+FORM_TYPE = "application/x-www-form-urlencoded"
 IMPORT_PATH = "/v1/import"
 
 
@@ -33,8 +34,17 @@ def _is_json(content_type: str, allow_ndjson: bool) -> bool:
 
 
 class BodyGuard:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, import_max_body_bytes: int, import_path: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        import_max_body_bytes: int,
+        import_path: str,
+        form_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
+        self.form_paths = form_paths
+        """Paths that take an HTML form's body (``application/x-www-form-urlencoded``)."""
         self.max_body_bytes = max_body_bytes
         self.import_max_body_bytes = import_max_body_bytes
         self.import_path = import_path
@@ -51,7 +61,9 @@ class BodyGuard:
         if length is not None and length.isdigit() and int(length) > limit:
             await refuse(scope, send, PayloadTooLarge(f"The request body is larger than {limit} bytes."))
             return
-        if has_body and not _is_json(headers.get("content-type", ""), is_import):
+        content_type = headers.get("content-type", "")
+        is_form = scope["path"] in self.form_paths and content_type.startswith(FORM_TYPE)
+        if has_body and not is_form and not _is_json(content_type, is_import):
             accepted = "application/json" + (" or application/x-ndjson" if is_import else "")
             await refuse(scope, send, UnsupportedMediaType(f"Send the body as {accepted}."))
             return

@@ -72,9 +72,9 @@ def sort_parser(allowed: Iterable[Any], default: str, searchable: bool = False) 
     return parse
 
 
-def _fingerprint(request: Request, sort: Sort) -> str:
+def _fingerprint(request: Request, sort: Sort, path: str | None = None) -> str:
     items = sorted((k, v) for k, v in request.query_params.multi_items() if k not in UNPAGED_PARAMS | {"sort"})
-    items += [("sort", sort.token), ("path", request.url.path)]
+    items += [("sort", sort.token), ("path", path or request.url.path)]
     return hashlib.sha256(urlencode(items).encode()).hexdigest()[:16]
 
 
@@ -198,7 +198,11 @@ PageQuery = Select | Callable[[Listing, int], Select]
 are bounded by the page, such as walks of several indexes)."""
 
 
-def listing_dependency(sort: Callable[..., Sort]) -> Callable[..., Listing]:
+def listing_dependency(sort: Callable[..., Sort], path: str | None = None) -> Callable[..., Listing]:
+    """A dependency building the :class:`Listing` of a request. With ``path``, its cursors are
+    those of the list at ``path`` (an HTML page passes the API list it draws, so that one
+    cursor walks both)."""
+
     async def build(
         request: Request,
         sort: Annotated[Sort, Depends(sort)],
@@ -210,7 +214,7 @@ def listing_dependency(sort: Callable[..., Sort]) -> Callable[..., Listing]:
         listing = Listing(
             sort,
             limit,
-            _fingerprint(request, sort),
+            _fingerprint(request, sort, path),
             request.app.state.settings.cursor_secret,
             request.app.state.engine.dialect.name,
         )
@@ -230,6 +234,25 @@ def hydrated(hydrate: Callable[[Session, list[Mapping[str, Any]]], list[dict]]) 
     return lambda session, rows: [dumps(record) for record in hydrate(session, rows)]
 
 
+def page_rows(
+    listing: Listing,
+    session: Session,
+    stmt: PageQuery,
+    id_column: InstrumentedAttribute,
+    columns: frozenset[str] | None = None,
+) -> tuple[list[Mapping[str, Any]], str | None]:
+    """The rows of one page and the cursor of the next (``None`` after the last); with
+    ``columns``, the statement selects only those (and what the cursor needs)."""
+    query = listing.apply(stmt, id_column)
+    if columns is not None:
+        kept = columns | {"id", listing.sort.name, "pin"}
+        query = query.with_only_columns(*(c for c in query.selected_columns if c.key in kept))
+    rows = session.connection().execute(query).mappings().all()
+    has_more = len(rows) > listing.limit
+    rows = rows[: listing.limit]
+    return rows, listing.cursor_after(rows[-1]) if has_more else None
+
+
 def page_response(
     request: Request,
     listing: Listing,
@@ -240,16 +263,8 @@ def page_response(
     columns: frozenset[str] | None = None,
 ) -> Response:
     """One page of a list: ``{"data": [...], "next_cursor": ...}`` and a ``Link`` to the next.
-    The records' texts are spliced into the answer as they are, never parsed again; with
-    ``columns``, the statement selects only those (and what the cursor needs)."""
-    query = listing.apply(stmt, id_column)
-    if columns is not None:
-        kept = columns | {"id", listing.sort.name, "pin"}
-        query = query.with_only_columns(*(c for c in query.selected_columns if c.key in kept))
-    rows = session.connection().execute(query).mappings().all()
-    has_more = len(rows) > listing.limit
-    rows = rows[: listing.limit]
-    next_cursor = listing.cursor_after(rows[-1]) if has_more else None
+    The records' texts are spliced into the answer as they are, never parsed again."""
+    rows, next_cursor = page_rows(listing, session, stmt, id_column, columns)
     headers = {}
     if next_cursor:
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]

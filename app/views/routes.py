@@ -14,7 +14,8 @@ from app.views import service
 from app.views.models import GROUP_BY, Dyad, EntryType, Stats, Timeline
 
 router = APIRouter(prefix="/v1", tags=["views"])
-TimelineListing = Annotated[Listing, Depends(listing_dependency(sort_parser([service.TIMELINE_DATE], default="-date")))]
+TIMELINE_SORT = sort_parser([service.TIMELINE_DATE], default="-date")
+TimelineListing = Annotated[Listing, Depends(listing_dependency(TIMELINE_SORT))]
 ActorsQuery = Annotated[list[str], Query(description="Actor id or slug; repeat for OR.")]
 FromQuery = Annotated[IsoDate | None, Query(alias="from", description="Inclusive date, `YYYY-MM-DD`.")]
 

@@ -1,0 +1,243 @@
+"""The geometry of the pages' charts, computed in Python and drawn as SVG by the templates.
+
+Charts are server-side SVG rather than a JavaScript library: the page needs no script (so
+its Content-Security-Policy allows none), works offline, costs a few kilobytes, and every
+mark is an element a screen reader and a test can read (each carries its number or status
+as text, and a ``<title>``). Colours come from classes in ``static/pages.css``; nothing
+here writes a ``style`` attribute, which the policy would refuse.
+
+Every function answers plain dictionaries and lists in SVG user units; the templates only
+place them.
+"""
+
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+LABEL_WIDTH = 220
+"""Room at the left of time charts for the names of their rows."""
+PLOT_WIDTH = 760
+SERIES_CLASSES = 12
+"""Distinct fills in the stylesheet (``s0`` … ``s11``); more series reuse them, with labels."""
+
+
+def series_class(index: int) -> str:
+    return f"s{index % SERIES_CLASSES}"
+
+
+class TimeAxis:
+    """Dates from ``start`` to ``end`` mapped onto ``[left, left + width]``."""
+
+    def __init__(self, start: date, end: date, left: float = LABEL_WIDTH, width: float = PLOT_WIDTH) -> None:
+        self.start, self.end = start, max(end, start + timedelta(days=1))
+        self.left, self.width = left, width
+
+    def x(self, day: date) -> float:
+        day = min(max(day, self.start), self.end)
+        return round(self.left + self.width * (day - self.start).days / (self.end - self.start).days, 1)
+
+    def ticks(self) -> list[dict[str, Any]]:
+        """First days of months (or of years, over a long span), as ``{x, label}``."""
+        span_months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
+        step = next((s for s in (1, 3, 12, 60) if span_months <= s * 14), 120)
+        return [
+            {"x": self.x(day), "label": day.strftime("%b %Y") if step < 12 else str(day.year)}
+            for day in months(self.start, self.end)
+            if day >= self.start and (day.year * 12 + day.month - 1) % step == 0
+        ]
+
+
+def months(start: date, end: date) -> list[date]:
+    """The first day of every month from ``start``'s to ``end``'s."""
+    days, day = [], date(start.year, start.month, 1)
+    while day <= end:
+        days.append(day)
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return days
+
+
+def chain_graph(chain: Sequence[Mapping[str, Any]], current: str) -> dict[str, Any]:
+    """A retaliation chain as layers: one column per depth, left to right, each incident a
+    box (its date, kind and title wrapped on two lines) and each answer an arrow from the
+    incident answered to the answer."""
+    box_w, box_h, gap_x, gap_y, pad = 260, 66, 70, 18, 10
+    layers: dict[int, list[Mapping[str, Any]]] = {}
+    for incident in chain:
+        layers.setdefault(incident["depth"], []).append(incident)
+    tallest = max((len(layer) for layer in layers.values()), default=1)
+    height = pad * 2 + tallest * box_h + (tallest - 1) * gap_y
+    nodes: dict[str, dict[str, Any]] = {}
+    for depth, layer in sorted(layers.items()):
+        top = pad + (height - 2 * pad - len(layer) * box_h - (len(layer) - 1) * gap_y) / 2
+        for row, incident in enumerate(layer):
+            lines = textwrap.wrap(incident["title"], 36, max_lines=2, placeholder=" …")
+            nodes[incident["id"]] = {
+                "incident": incident,
+                "x": pad + depth * (box_w + gap_x),
+                "y": top + row * (box_h + gap_y),
+                "w": box_w,
+                "h": box_h,
+                "lines": lines,
+                "current": incident["id"] == current,
+            }
+    edges = []
+    for node in nodes.values():
+        for answered in node["incident"]["responds_to"]:
+            source = nodes.get(answered["id"])
+            if source is not None:
+                edges.append(
+                    {
+                        "x1": source["x"] + box_w,
+                        "y1": source["y"] + box_h / 2,
+                        "x2": node["x"] - 6,
+                        "y2": node["y"] + box_h / 2,
+                        "title": f"{node['incident']['title']} answers {source['incident']['title']}",
+                    }
+                )
+    width = pad * 2 + (max(layers, default=0) + 1) * box_w + max(layers, default=0) * gap_x
+    return {"width": width, "height": height, "nodes": list(nodes.values()), "edges": edges, "depths": sorted(layers)}
+
+
+def status_bands(channels: Sequence[Mapping[str, Any]], axis: TimeAxis, as_of: date) -> dict[str, Any]:
+    """One band per channel across ``axis``, cut into the statuses it had: ``active`` from
+    ``established_on`` (or from the axis's start when unknown) to its first recorded change,
+    then each change's status until the next. Each segment is labelled with its status
+    when it is wide enough to hold the word, and carries it in its ``<title>`` always."""
+    row_h, gap, top = 30, 8, 28
+    rows = []
+    for index, channel in enumerate(channels):
+        y = top + index * (row_h + gap)
+        established = date.fromisoformat(channel["established_on"]) if channel.get("established_on") else None
+        changes = [(date.fromisoformat(c["effective_on"]), c["status"]) for c in channel["status_history"]]
+        first = established or (changes[0][0] if changes else axis.start)
+        if not changes or changes[0][0] > first:
+            changes.insert(0, (first, "active"))
+        segments = []
+        for n, (since, status) in enumerate(changes):
+            until = changes[n + 1][0] if n + 1 < len(changes) else axis.end
+            if until < axis.start or since > axis.end or until <= since:
+                continue
+            x1, x2 = axis.x(since), axis.x(until)
+            segments.append(
+                {
+                    "x": x1,
+                    "w": max(x2 - x1, 1),
+                    "status": status,
+                    "labelled": x2 - x1 >= 8 * len(status),
+                    "title": f"{channel['name']}: {status} from {since.isoformat()}",
+                }
+            )
+        rows.append({"channel": channel, "y": y, "h": row_h, "segments": segments})
+    height = top + len(rows) * (row_h + gap) + 4
+    return {
+        "rows": rows,
+        "height": height,
+        "width": axis.left + axis.width + 20,
+        "ticks": axis.ticks(),
+        "as_of_x": axis.x(as_of),
+        "left": axis.left,
+    }
+
+
+def stacked_bars(rows: Iterable[Mapping[str, Any]], x_key: str, stack_key: str | None) -> dict[str, Any]:
+    """Counts as bars, one per value of ``x_key`` in the order first met, stacked by
+    ``stack_key`` (the series, in the order first met); bars of 0 are kept so that the
+    axis stays even."""
+    bars: dict[str, dict[str, int]] = {}
+    series: list[str] = []
+    for row in rows:
+        name = str(row[stack_key]) if stack_key else "count"
+        if name not in series and row["count"]:
+            series.append(name)
+        bars.setdefault(str(row[x_key]), {})
+        if row["count"]:
+            bars[str(row[x_key])][name] = bars[str(row[x_key])].get(name, 0) + row["count"]
+    highest = max((sum(counts.values()) for counts in bars.values()), default=0) or 1
+    plot_h, left, top, width = 220, 40, 22, 900
+    step = width / max(len(bars), 1)
+    drawn = []
+    for index, (label, counts) in enumerate(bars.items()):
+        y = top + plot_h
+        segments = []
+        for n, name in enumerate(series):
+            if counts.get(name):
+                h = plot_h * counts[name] / highest
+                y -= h
+                segments.append(
+                    {"y": round(y, 1), "h": round(h, 1), "series": name, "count": counts[name], "css": series_class(n)}
+                )
+        drawn.append(
+            {
+                "label": label,
+                "x": round(left + index * step + step * 0.1, 1),
+                "w": round(step * 0.8, 1),
+                "total": sum(counts.values()),
+                "segments": segments,
+                "labelled": len(bars) <= 16 or index % max(1, len(bars) // 12) == 0,
+            }
+        )
+    return {
+        "bars": drawn,
+        "series": [{"name": name, "css": series_class(n)} for n, name in enumerate(series)],
+        "highest": highest,
+        "top": top,
+        "bottom": top + plot_h,
+        "left": left,
+        "width": left + width + 10,
+        "height": top + plot_h + 60,
+        "grid": [{"y": round(top + plot_h - plot_h * v / highest, 1), "value": v} for v in _gridlines(highest)],
+    }
+
+
+def _gridlines(highest: int) -> list[int]:
+    step = max(1, -(-highest // 4))
+    return list(range(0, highest + 1, step))
+
+
+def _day(value: date | str) -> date:
+    """A date from a row (a ``date``) or from a record's JSON (ISO text)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+TIMELINE_SPAN = timedelta(days=730)
+"""The longest span a timeline chart draws."""
+TIMELINE_LANES = ("incident", "exercise", "channel_status")
+
+
+def timeline_lanes(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Timeline entries on one time axis, a lane per type: incidents and channel changes
+    as marks on their day, exercises as bars from start to end (or a mark while the end is
+    unknown)."""
+    days = [_day(e["date"]) for e in entries]
+    ends = [_day(e["record"]["end_date"]) for e in entries if (e["record"] or {}).get("end_date")]
+    newest = max(days + ends, default=date.today())
+    # A page of entries may reach back years before a busy season: the axis keeps to the
+    # newest span, and older entries sit at its left edge (the table lists them all).
+    start = max(min(days, default=newest), newest - TIMELINE_SPAN) - timedelta(days=7)
+    axis = TimeAxis(start, newest + timedelta(days=7), left=130, width=820)
+    lane_h, top = 44, 30
+    marks = []
+    for entry, day in zip(entries, days, strict=True):
+        lane = TIMELINE_LANES.index(entry["type"])
+        end = (entry["record"] or {}).get("end_date") if entry["type"] == "exercise" else None
+        x = axis.x(day)
+        marks.append(
+            {
+                "entry": entry,
+                "x": x,
+                "w": max(axis.x(_day(end)) - x, 4) if end else 0,
+                "y": top + lane * lane_h + lane_h / 2,
+                "css": entry["type"].replace("_", "-"),
+            }
+        )
+    return {
+        "lanes": [{"name": name, "y": top + n * lane_h} for n, name in enumerate(TIMELINE_LANES)],
+        "lane_h": lane_h,
+        "marks": marks,
+        "ticks": axis.ticks(),
+        "left": axis.left,
+        "width": axis.left + axis.width + 20,
+        "height": top + len(TIMELINE_LANES) * lane_h + 4,
+        "earlier": sum(day < axis.start for day in days),
+    }
