@@ -101,6 +101,23 @@ class Results:
             add(f"{case}: p99 / p50", spread, f"<= {bound}", "issue 14", case=case, note=note)
         for case in ("dyad-c16", "timeline-c16", "stats-c16", "q-rare-c16", "q-common-c16"):
             versus(case, FLOOR, ">= 0.05", "issue 14")
+        cases = self.loads.get(engine, {})
+        for page in (name for name in cases if name.startswith("page-") and "-api" not in name):
+            drawn, apis = (
+                self.get(engine, page, SERVICE),
+                [cases[n][SERVICE] for n in cases if n.startswith(f"{page}-api")],
+            )
+            total = sum(api.p50_ms for api in apis)
+            failed = drawn is None or drawn.failed or not apis or any(api.failed for api in apis)
+            note = f"{drawn.p50_ms:,.2f} vs {total:,.2f} ms ({len(apis)} API requests)" if drawn else ""
+            add(
+                f"{page}: p50 / its API requests' p50s",
+                None if failed else drawn.p50_ms / total,
+                "<= 1.5",
+                "issue 19",
+                case=page,
+                note=note,
+            )
         deep, first = self.get(engine, "list-deep", SERVICE), self.get(engine, "list-all", SERVICE)
         depth = deep.p50_ms / first.p50_ms if deep and first else None
         note = f"{deep.p50_ms:,.2f} vs {first.p50_ms:,.2f} ms" if deep and first else ""

@@ -52,10 +52,13 @@ class Case:
     """Datasette's ways to the same answer: server label → path."""
     connections: int | None = None
     """wrk connections, when not the run's setting."""
+    floor: bool = True
+    """Whether the floor serves the same bytes beside it."""
 
 
-def counts(url: str) -> tuple[int, str]:
-    """The number of published incidents, and the name of the state in the fewest incidents."""
+def counts(url: str) -> tuple[int, str, str]:
+    """The number of published incidents, the name of the state in the fewest incidents, and
+    a published incident that answers another one."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
@@ -64,7 +67,16 @@ def counts(url: str) -> tuple[int, str]:
                 "select a.name from actors a join involvements v on v.actor_id = a.id and v.resource = 'incident' "
                 "where a.kind = 'state' group by a.id, a.name order by count(*), a.name limit 1"
             )
-            return conn.execute(text(published)).scalar_one(), conn.execute(text(rarest)).scalar_one()
+            answering = (
+                "select r.incident_id from incident_responses r join incidents i on i.id = r.incident_id "
+                "join incidents a on a.id = r.responds_to_id where i.status = 'published' and i.retracted_at is null "
+                "and a.status = 'published' and a.retracted_at is null order by r.incident_id limit 1"
+            )
+            return (
+                conn.execute(text(published)).scalar_one(),
+                conn.execute(text(rarest)).scalar_one(),
+                conn.execute(text(answering)).scalar_one(),
+            )
     finally:
         engine.dispose()
 
@@ -85,12 +97,13 @@ def deep_cursor(client: httpx.Client, page: int) -> tuple[str | None, int]:
 
 def fixtures(base: str, headers: dict[str, str], url: str) -> dict[str, str]:
     """What the cases need from the data: an incident id, the cursor of the deep page, a rare word."""
-    published, rare = counts(url)
+    published, rare, chained = counts(url)
     with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
         first = client.get("/v1/incidents", params=LIST_FILTER)
         first.raise_for_status()
         cursor, page = deep_cursor(client, min(DEEP_PAGE, published // 50))
-    return {"id": first.json()["data"][0]["id"], "cursor": cursor or "", "page": f"{page:,}", "rare": rare}
+    found = {"id": first.json()["data"][0]["id"], "cursor": cursor or "", "page": f"{page:,}", "rare": rare}
+    return found | {"chained": chained}
 
 
 def cases(found: dict[str, str], db: str | None) -> list[Case]:
@@ -145,7 +158,56 @@ def cases(found: dict[str, str], db: str | None) -> list[Case]:
             )
             for suffix, connections in (("", 1), ("-c16", None))
         ),
+        *page_cases(found),
     ]
+
+
+DYAD_SPAN = {"from": "2020-10-20", "to": "2022-04-20"}
+"""The months the dyad page draws for 2021-10-20: a year before, half a year after."""
+
+
+def pages(found: dict[str, str]) -> dict[str, tuple[str, list[str]]]:
+    """Each page for people, its path and the API requests whose answers it draws (where the
+    API has none for a part, the requests a client would make for it: the dyad page's
+    incidents by month are each direction's incidents in its span, one page of 500)."""
+    dyad = "state-000/organization-000"
+    directions = [
+        "/v1/incidents?" + urlencode({"initiator": a, "target": b, "limit": 500} | DYAD_SPAN)
+        for a, b in (("state-000", "organization-000"), ("organization-000", "state-000"))
+    ]
+    return {
+        "page-home": ("/", ["/v1/stats/incidents?group_by=kind", "/v1/incidents?limit=10"]),
+        "page-incidents": (
+            "/incidents",
+            [
+                "/v1/incidents",
+                *(f"/v1/stats/incidents?group_by={key}" for key in ("kind", "year", "initiator", "target")),
+            ],
+        ),
+        "page-incident": (
+            f"/incidents/{found['chained']}",
+            [f"/v1/incidents/{found['chained']}", f"/v1/incidents/{found['chained']}/chain"],
+        ),
+        "page-dyad": (f"/dyads/{dyad}?as_of=2021-10-20", [f"/v1/dyads/{dyad}?as_of=2021-10-20", *directions]),
+        "page-actor": ("/actors/state-000", ["/v1/actors/state-000", "/v1/timeline?actor=state-000"]),
+        "page-stats": ("/stats", ["/v1/stats/incidents?group_by=kind,month"]),
+        "page-exercises": ("/exercises", ["/v1/exercises"]),
+    }
+
+
+def behind(page: str, n: int) -> str:
+    """The name of the case of a page's ``n``-th API request."""
+    return f"{page}-api{n + 1}"
+
+
+def page_cases(found: dict[str, str]) -> list[Case]:
+    """Each page and each API request behind it, one request at a time (their p50s are
+    compared), without the floor."""
+    out = []
+    for name, (path, requests) in pages(found).items():
+        out.append(Case(name, path, connections=1, floor=False))
+        out += [Case(behind(name, n), request, connections=1, floor=False) for n, request in enumerate(requests)]
+    return out
 
 
 def read_access(engine: str, url: str, results: Results) -> tuple[dict[str, str], dict[str, str]]:
@@ -178,9 +240,13 @@ def bench_engine(engine: str, args: argparse.Namespace, load: Load, results: Res
     with service(f"service-{engine}", PORTS["service"], url, logs, **access) as svc:
         found = fixtures(svc.base, headers, url)
         results.notes.append(f"{engine}: `list-deep` is page {found['page']}; the rare word is `{found['rare']}`")
-        selected = [c for c in cases(found, data.file.stem if engine == "sqlite" else None) if c.name in args.cases]
+        selected = [
+            c
+            for c in cases(found, data.file.stem if engine == "sqlite" else None)
+            if c.name in args.cases or ("pages" in args.cases and c.name.startswith("page-"))
+        ]
         bodies = args.work_dir / f"floor-{engine}"
-        results.sizes[engine] = floor_bodies(svc, headers, selected, bodies)
+        results.sizes[engine] = floor_bodies(svc, headers, [c for c in selected if c.floor], bodies)
         with ExitStack() as stack:
             floor_server = stack.enter_context(floor(PORTS["floor"], bodies, logs))
             if engine == "sqlite" and any(c.datasette for c in selected):
@@ -189,7 +255,8 @@ def bench_engine(engine: str, args: argparse.Namespace, load: Load, results: Res
                 log(f"{engine}: {case.name}")
                 targets = [Target(SERVICE, svc.base + case.path, headers)]
                 targets += [Target(label, ds.base + path) for label, path in case.datasette.items()]
-                targets.append(Target(FLOOR, f"{floor_server.base}/{case.name}"))
+                if case.floor:
+                    targets.append(Target(FLOOR, f"{floor_server.base}/{case.name}"))
                 results.loads.setdefault(engine, {})[case.name] = load.turns(
                     case.name, targets, args.rounds, case.connections
                 )
@@ -269,6 +336,7 @@ ALL_CASES = [
     "actor",
     "list-c64",
     *(name + suffix for name in LATENCY_CASES for suffix in ("", "-c16")),
+    "pages",
 ]
 
 
