@@ -23,6 +23,13 @@ INCIDENTS = 3_000
 BUSIEST = ("state-000", "organization-000")
 """The generator's busiest pair, the one its benchmark's dyad case reads."""
 AS_OF = "2021-10-20"
+OVERLAPPING = """selector => {
+    const boxes = [...document.querySelectorAll(selector)].map(e => [e.textContent, e.getBoundingClientRect()]);
+    return boxes.flatMap(([t, a], i) => boxes.slice(i + 1)
+        .filter(([, b]) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)
+        .map(([u]) => [t, u]));
+}"""
+"""The pairs of texts matching a selector that are drawn over each other."""
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +117,7 @@ def test_each_page_loads_offline_without_errors(server, browser, chain, width):
         assert page.locator("h1").first.is_visible()
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{name} at {width} is {overflow}px wider than the window"
+        assert page.evaluate(OVERLAPPING, "svg text.value") == [], f"{name} at {width}: totals drawn over each other"
         page.close()
         recorded.check(f"{name} at {width}")
 
