@@ -148,6 +148,16 @@ def test_the_marks_say_what_the_api_says(server, browser, chain):
     page.goto(server.url)
     assert page.locator('[data-collection="incidents"]').text_content() == str(sum(counts))
 
+    a_year = {"group_by": "initiator,year", "actor": a}
+    page.goto(f"{server.url}/stats?group_by={a_year['group_by']}&actor={a}")
+    stats = httpx.get(f"{server.url}/v1/stats/incidents", params=a_year).json()
+    bars = page.locator("svg.chart g.bar").evaluate_all("bs => bs.map(b => [b.dataset.label, +b.dataset.total])")
+    years = {}
+    for row in stats["data"]:
+        years[str(row["year"])] = years.get(str(row["year"]), 0) + row["count"]
+    in_order = [list(year) for year in sorted(years.items())]
+    assert bars == in_order, "the years are drawn in their order, each with the API's count"
+
     page.goto(f"{server.url}/exercises")
     listed = httpx.get(f"{server.url}/v1/exercises").json()["data"]
     located = [e["id"] for e in listed if e["latitude"] is not None]
