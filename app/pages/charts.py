@@ -18,6 +18,8 @@ from typing import Any
 LABEL_WIDTH = 220
 """Room at the left of time charts for the names of their rows."""
 PLOT_WIDTH = 760
+VALUE_WIDTH = 24
+"""The narrowest step between bars that holds a total of three digits (``svg .value``)."""
 SERIES_CLASSES = 12
 """Distinct fills in the stylesheet (``s0`` … ``s11``); more series reuse them, with labels."""
 
@@ -143,7 +145,8 @@ def status_bands(channels: Sequence[Mapping[str, Any]], axis: TimeAxis, as_of: d
 def stacked_bars(rows: Iterable[Mapping[str, Any]], x_key: str, stack_key: str | None) -> dict[str, Any]:
     """Counts as bars, one per value of ``x_key`` in the order first met, stacked by
     ``stack_key`` (the series, in the order first met); bars of 0 are kept so that the
-    axis stays even."""
+    axis stays even. A bar's total is written over it when bars are wide enough to hold
+    one without meeting the next (its segments carry their counts in ``<title>`` always)."""
     bars: dict[str, dict[str, int]] = {}
     series: list[str] = []
     for row in rows:
@@ -175,6 +178,7 @@ def stacked_bars(rows: Iterable[Mapping[str, Any]], x_key: str, stack_key: str |
                 "total": sum(counts.values()),
                 "segments": segments,
                 "labelled": len(bars) <= 16 or index % max(1, len(bars) // 12) == 0,
+                "valued": step >= VALUE_WIDTH,
             }
         )
     return {
