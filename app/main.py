@@ -136,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url, settings.database_pool_size)
+    app.state.engine = make_engine(settings.database_url, settings.database_pool_size, settings.statement_timeout_ms)
     app.state.head_revision = head_revision()
     problems.install(app)
     openapi.install(app)

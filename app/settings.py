@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     """How long the answer to a POST with an ``Idempotency-Key`` is kept for retries."""
     idempotency_lease_seconds: float = 10
     """How long a claimed ``Idempotency-Key`` outlives a process that died working on it."""
+    statement_timeout_ms: int = Field(default=5000, ge=0)
+    """Longest a database statement of a request may run; past it the statement is cancelled
+    and the request answers 503 ``query-too-expensive``. 0 turns the bound off."""
     log_level: str = "INFO"
     cursor_secret: str = "demarche-development-cursor-secret"
     """Key that signs pagination cursors; set a private value in production."""

@@ -1,10 +1,19 @@
 """Hostile and heavy callers: every request has a bounded cost, and probes answer 4xx."""
 
+import time
+from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
+from app.client import Client
+from app.client.errors import Unavailable
+from app.db import SessionDep, read
 from app.kit.schemas import MAX_REPEAT
+from tests.conftest import import_incident, make
 
 REPEATED = [
     ("/v1/actors", "kind", "state"),
@@ -59,3 +68,68 @@ def test_the_actor_filters_of_incidents_expand_to_a_bounded_number_of_terms(clie
     answer = client.get(f"/v1/incidents?{within}&target=t")
     assert answer.status_code == 422
     assert "41 terms" in answer.json()["detail"]
+
+
+COUNT_TO_A_BILLION = text(
+    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000000000) SELECT count(*) FROM c"
+)
+"""A statement that runs for minutes on either engine."""
+
+
+def with_slow_route(app: Any) -> Any:
+    """``app`` with a route that runs :data:`COUNT_TO_A_BILLION` as any read runs its work."""
+
+    async def slow(session: SessionDep) -> int:
+        return await read(session, lambda: session.execute(COUNT_TO_A_BILLION).scalar_one())
+
+    app.add_api_route("/slow", slow, methods=["GET"], tags=["test"])
+    return app
+
+
+def test_a_statement_past_the_budget_is_cancelled_and_answers_503(app_with):
+    app = with_slow_route(app_with(statement_timeout_ms=200))
+    with TestClient(app) as anonymous:
+        started = time.monotonic()
+        answer = anonymous.get("/slow")
+        elapsed = time.monotonic() - started
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["type"] == "/problems/query-too-expensive"
+        assert "Retry-After" not in answer.headers
+        assert elapsed < 5
+        # The connection went back to the pool, whole: the next request is served on it.
+        assert app.state.engine.pool.checkedout() == 0
+        assert anonymous.get("/v1/incidents").status_code == 200
+
+
+def test_a_streamed_export_is_timed_to_its_first_row_only(app_with, client, nato_russia):
+    for n in range(3):
+        make(client, "incidents", **{k: v for k, v in import_incident(n).items() if k != "type"})
+    app = app_with(statement_timeout_ms=200)
+    with TestClient(app) as anonymous:
+        lines = anonymous.get("/v1/incidents?format=ndjson").text.splitlines()
+    assert len(lines) == 3
+
+
+def test_pool_exhaustion_answers_503_with_retry_after(app_with, database_url):
+    app = app_with()
+    app.state.engine = create_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.1)
+    with app.state.engine.connect(), TestClient(app) as anonymous:
+        answer = anonymous.get("/v1/incidents")
+    app.state.engine.dispose()
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"] == "5"
+    assert "busy" in answer.json()["detail"]
+
+
+def test_the_client_does_not_retry_a_query_too_expensive():
+    calls = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        problem = {"type": "/problems/query-too-expensive", "title": "Query too expensive", "status": 503}
+        return httpx.Response(503, json=problem, headers={"Content-Type": "application/problem+json"})
+
+    with Client("http://demarche.test", transport=httpx.MockTransport(handle), backoff=0) as api:
+        with pytest.raises(Unavailable):
+            api.get("/v1/incidents")
+    assert len(calls) == 1
