@@ -1,10 +1,12 @@
 """Hostile and heavy callers: every request has a bounded cost, and probes answer 4xx."""
 
+import base64
 import time
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -12,6 +14,7 @@ from sqlalchemy import create_engine, text
 from app.client import Client
 from app.client.errors import Unavailable
 from app.db import SessionDep, read
+from app.kit import pagination
 from app.kit.schemas import MAX_REPEAT
 from tests.conftest import import_incident, make
 
@@ -133,3 +136,55 @@ def test_the_client_does_not_retry_a_query_too_expensive():
         with pytest.raises(Unavailable):
             api.get("/v1/incidents")
     assert len(calls) == 1
+
+
+def forged(cursor: str, secret: str, **changes: Any) -> str:
+    """``cursor`` with its payload changed and signed again with ``secret``."""
+    body = cursor.split(".", 1)[0]
+    payload = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    payload = orjson.dumps(payload | changes)
+    return f"{base64.urlsafe_b64encode(payload).decode().rstrip('=')}.{pagination._sign(secret, payload)}"
+
+
+FORGED_VALUES = [["2021-10-01"], {"a": 1}, None, True, "2021-10-01\u0000"]
+"""Sort values no list sorts by; each query below adds those forged for its own sort."""
+MOMENT = ["2021-10-01", "2021-10-01T00:00:00", 1.5]  # a date, or a moment without a time zone
+DAY = ["2021-10-01T00:00:00+00:00", "October", 1.5]
+TEXT = [1.5, 7]
+RELEVANCE = ["2021-10-01", 7]
+
+
+@pytest.mark.parametrize(
+    ("query", "forged_values"),
+    [
+        ("/v1/incidents?sort=created_at", MOMENT),
+        ("/v1/incidents?sort=-updated_at", MOMENT),
+        ("/v1/incidents", DAY),
+        ("/v1/incidents?q=expulsion", RELEVANCE),
+        ("/v1/sources?q=report", RELEVANCE),
+        ("/v1/timeline", DAY),
+        ("/v1/actors?sort=name", TEXT),
+        ("/v1/exercises?sort=-start_date", DAY),
+    ],
+)
+def test_forged_cursors_of_every_shape_answer_400(app, client, nato_russia, query, forged_values):
+    secret = app.state.settings.cursor_secret
+    for n in range(2):
+        make(client, "incidents", **{k: v for k, v in import_incident(n).items() if k != "type"})
+        make(client, "sources", url=f"https://example.org/{n}", title=f"A report {n}")
+        make(client, "exercises", name=f"Exercise {n}", start_date="2021-10-01", participants=[{"actor": "nato"}])
+    first = client.get(f"{query}&limit=1" if "?" in query else f"{query}?limit=1")
+    cursor = first.json()["next_cursor"]
+    assert cursor, first.text
+    separator = "&" if "?" in query else "?"
+    valid_id = first.json()["data"][0]["id"]
+    shapes = [{"v": [value, valid_id]} for value in FORGED_VALUES + forged_values]
+    shapes += [
+        {"v": [orjson.loads(base64.urlsafe_b64decode(cursor.split(".")[0] + "==="))["v"][0], bad]}
+        for bad in (["x"], {"x": 1}, 7, None, "a\u0000b")
+    ]
+    shapes += [{"v": "ab"}, {"v": [1, 2, 3]}, {"v": {}}, {"p": ["x"]}, {"p": {"x": 1}}, {"p": "a\u0000"}, {"p": True}]
+    for changes in shapes:
+        answer = client.get(f"{query}{separator}limit=1&cursor={forged(cursor, secret, **changes)}")
+        assert answer.status_code == 400, (changes, answer.status_code, answer.text)
+        assert answer.json()["type"] == "/problems/invalid-cursor"
