@@ -123,6 +123,7 @@ CORS_RESPONSE_HEADERS = [
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    settings.check_secrets()
     configure_logging(settings.log_level)
     app = FastAPI(
         title="Demarche",

@@ -11,12 +11,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from app.access.models import KeyScope
 from app.client import Client
 from app.client.errors import Unavailable
 from app.db import SessionDep, read
 from app.kit import pagination
 from app.kit.schemas import MAX_REPEAT
-from tests.conftest import import_incident, make
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import import_incident, keyed_client, make, new_key
 
 REPEATED = [
     ("/v1/actors", "kind", "state"),
@@ -188,3 +191,70 @@ def test_forged_cursors_of_every_shape_answer_400(app, client, nato_russia, quer
         answer = client.get(f"{query}{separator}limit=1&cursor={forged(cursor, secret, **changes)}")
         assert answer.status_code == 400, (changes, answer.status_code, answer.text)
         assert answer.json()["type"] == "/problems/invalid-cursor"
+
+
+def test_the_server_refuses_the_development_cursor_secret_without_anonymous_reads(database_url):
+    with pytest.raises(ValueError, match="DEMARCHE_CURSOR_SECRET is the development default.*PUBLIC_READ is false"):
+        create_app(Settings(database_url=database_url, public_read=False))
+    for allowed in (
+        Settings(database_url=database_url, public_read=False, cursor_secret="private"),
+        Settings(database_url=database_url),
+    ):
+        create_app(allowed).state.engine.dispose()
+
+
+def test_metrics_need_an_admin_key_without_anonymous_reads(app_with):
+    app = app_with(public_read=False)
+    statuses = {}
+    for scope in (None, KeyScope.read, KeyScope.write, KeyScope.admin):
+        with keyed_client(app, scope) as caller:
+            statuses[scope] = caller.get("/metrics").status_code
+    assert statuses == {None: 401, KeyScope.read: 403, KeyScope.write: 403, KeyScope.admin: 200}
+    with keyed_client(app_with(public_read=True), None) as anonymous:
+        assert anonymous.get("/metrics").status_code == 200
+
+
+def test_head_is_served_wherever_get_is(client, nato_russia):
+    incident = make(client, "incidents", **{k: v for k, v in import_incident(1).items() if k != "type"})
+    for path in (
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/incidents",
+        f"/v1/incidents/{incident['id']}",
+        "/v1/actors/nato",
+        "/v1/incidents?format=csv",
+        "/v1/vocabularies",
+        "/v1/incidents/nonexistent",
+    ):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code, path
+        assert head.content == b"", path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+        if "content-length" in got.headers and path != "/metrics":  # the metrics count the GET
+            assert head.headers["content-length"] == got.headers["content-length"], path
+    assert client.head("/v1/import").status_code == 405
+
+
+def test_two_authorization_headers_are_refused(app, client):
+    secret = new_key(app, KeyScope.admin)
+    with TestClient(app) as bare:
+        answer = bare.get(
+            "/v1/incidents", headers=[("Authorization", f"Bearer {secret}"), ("Authorization", "Bearer dmk_x_y")]
+        )
+    assert answer.status_code == 400
+    assert "more than one Authorization header" in answer.json()["detail"]
+
+
+def test_secrets_tried_for_one_key_id_are_limited_whatever_the_address(app_with):
+    app = app_with(rate_limit="3/minute")
+    secret = new_key(app, KeyScope.read)
+    wrong = secret[:-4] + ("aaaa" if not secret.endswith("aaaa") else "bbbb")
+    statuses = []
+    for n in range(5):
+        with TestClient(app, client=(f"203.0.113.{n}", 50000)) as elsewhere:
+            statuses.append(elsewhere.get("/v1/incidents", headers={"Authorization": f"Bearer {wrong}"}).status_code)
+    assert statuses == [401, 401, 401, 429, 429]
+    # The key's owner is not locked out by the guesses.
+    with TestClient(app, headers={"Authorization": f"Bearer {secret}"}) as owner:
+        assert owner.get("/v1/incidents").status_code == 200
