@@ -15,11 +15,12 @@ from app.access.models import KeyScope
 from app.client import Client
 from app.client.errors import Unavailable
 from app.db import SessionDep, read
+from app.ingest.service import REPORTED_ERRORS, REPORTED_LINES
 from app.kit import pagination
 from app.kit.schemas import MAX_REPEAT
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import import_incident, keyed_client, make, new_key
+from tests.conftest import import_incident, keyed_client, make, ndjson, new_key
 
 REPEATED = [
     ("/v1/actors", "kind", "state"),
@@ -258,3 +259,25 @@ def test_secrets_tried_for_one_key_id_are_limited_whatever_the_address(app_with)
     # The key's owner is not locked out by the guesses.
     with TestClient(app, headers={"Authorization": f"Bearer {secret}"}) as owner:
         assert owner.get("/v1/incidents").status_code == 200
+
+
+def test_an_import_answer_lists_the_first_bad_lines_and_counts_the_rest(client):
+    lines = [{"type": "actor", "slug": f"a{n}", "kind": "state"} for n in range(5000)]  # no name: each is bad
+    lines.append(import_incident(1, tags=list(range(50))))  # fifty bad tags
+    answer = client.post(
+        "/v1/import?dry_run=true", content=ndjson(lines), headers={"Content-Type": "application/x-ndjson"}
+    )
+    assert answer.status_code == 422
+    problem = answer.json()
+    assert [entry["line"] for entry in problem["errors"]] == list(range(1, REPORTED_LINES + 1))
+    assert problem["detail"] == (
+        f"5001 of 5001 lines are invalid; nothing was written. The first {REPORTED_LINES} are listed; "
+        f"{5001 - REPORTED_LINES} more are not."
+    )
+    assert len(answer.content) < 50_000
+    one = client.post(
+        "/v1/import",
+        content=ndjson([import_incident(1, tags=list(range(50)))]),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    assert len(one.json()["errors"][0]["errors"]) == REPORTED_ERRORS
