@@ -281,3 +281,47 @@ def test_an_import_answer_lists_the_first_bad_lines_and_counts_the_rest(client):
         headers={"Content-Type": "application/x-ndjson"},
     )
     assert len(one.json()["errors"][0]["errors"]) == REPORTED_ERRORS
+
+
+def incident_body(n: int, **fields: Any) -> dict[str, Any]:
+    return {k: v for k, v in import_incident(n, **fields).items() if k != "type"}
+
+
+def test_an_answer_to_a_retracted_incident_stays_editable(client, nato_russia):
+    first = make(client, "incidents", **incident_body(1))
+    answer = make(client, "incidents", **incident_body(2, responds_to=[first["id"]]))
+    assert client.delete(f"/v1/incidents/{first['id']}").status_code == 204
+    patched = client.patch(
+        f"/v1/incidents/{answer['id']}",
+        json={"persons_affected": 3},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert patched.status_code == 200, patched.text
+    assert [r["id"] for r in patched.json()["responds_to"]] == [first["id"]], "the link is kept"
+    # A new link to the retracted incident is still refused.
+    refused = client.post("/v1/incidents", json=incident_body(3, responds_to=[first["id"]]))
+    assert refused.status_code == 422
+
+
+def test_a_record_created_retracted_is_a_tombstone_in_the_feed(client, nato_russia):
+    after = client.get("/v1/changes?after=0&limit=500").json()["data"]
+    start = after[-1]["seq"] if after else 0
+    posted = make(client, "incidents", **incident_body(1, status="retracted"))
+    imported = client.post(
+        "/v1/import",
+        content=ndjson([import_incident(2, status="retracted", external_ref="x:2")]),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    assert imported.status_code == 200, imported.text
+    exercise = make(
+        client,
+        "exercises",
+        name="Withdrawn",
+        start_date="2021-10-01",
+        participants=[{"actor": "nato"}],
+        status="retracted",
+    )
+    feed = client.get(f"/v1/changes?after={start}&limit=500").json()["data"]
+    imported_id = next(e["id"] for e in feed if e["id"] not in {posted["id"], exercise["id"]})
+    for record_id in (posted["id"], imported_id, exercise["id"]):
+        assert [(e["op"], e["version"]) for e in feed if e["id"] == record_id] == [("create", 1), ("delete", 1)]

@@ -37,7 +37,6 @@ from app.kit.records import (
     new_id,
     note_created,
     replace_links,
-    resolve_refs,
     retract,
     settle,
     utcnow,
@@ -62,9 +61,15 @@ def get(session: Session, incident_id: str, for_update: bool = False) -> Inciden
     return get_live(session, Incident, incident_id, for_update=for_update)
 
 
-def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[str]:
-    """Incident ids for ids or external_refs, in order; 422 naming each unknown one."""
-    return resolve_refs(session, Incident, refs, loc, "external_ref")
+def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any], kept: Sequence[str] = ()) -> list[str]:
+    """Incident ids for ids or external_refs of live incidents, in order; 422 naming each
+    unknown one. The ids in ``kept`` (links an incident already has) are taken as they are,
+    live or retracted."""
+    known = lookup(session, Incident, [r for r in refs if r not in kept], "external_ref")
+    ids, errors = check_refs(known | {r: r for r in refs if r in kept}, refs, loc, "incident")
+    if errors:
+        raise ValidationFailed(errors[0]["msg"], errors=errors)
+    return ids
 
 
 def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -80,7 +85,10 @@ def replace(session: Session, incident: Incident, data: IncidentCreate) -> bool:
     ensure_unique(session, Incident, "external_ref", data.external_ref, incident.id)
     initiators = actors.resolve(session, data.initiators, ["body", "initiators"])
     targets = actors.resolve(session, data.targets, ["body", "targets"])
-    answered = resolve(session, data.responds_to, ["body", "responds_to"])
+    # An answer to an incident retracted since keeps its link, and stays editable.
+    linked = select(Reply.responds_to_id).where(Reply.incident_id == incident.id)
+    kept = list(session.execute(linked).scalars())
+    answered = resolve(session, data.responds_to, ["body", "responds_to"], kept)
     if incident.id in answered:
         raise invalid(["body", "responds_to"], "An incident cannot respond to itself.")
     cited = sources.resolve(session, data.sources, ["body", "sources"])
