@@ -325,3 +325,60 @@ def test_a_record_created_retracted_is_a_tombstone_in_the_feed(client, nato_russ
     imported_id = next(e["id"] for e in feed if e["id"] not in {posted["id"], exercise["id"]})
     for record_id in (posted["id"], imported_id, exercise["id"]):
         assert [(e["op"], e["version"]) for e in feed if e["id"] == record_id] == [("create", 1), ("delete", 1)]
+
+
+SECRET_TITLE = "EMBARGOED draft title"
+
+
+def test_drafts_and_retracted_incidents_do_not_leak_through_embeds(client, reader, nato_russia):
+    draft = make(client, "incidents", **incident_body(1, title=SECRET_TITLE, status="draft"))
+    doomed = make(client, "incidents", **incident_body(2, title=f"{SECRET_TITLE} (retracted)"))
+    answer = make(
+        client,
+        "incidents",
+        **incident_body(3, responds_to=[draft["id"], doomed["id"]], latitude=50.0, longitude=4.0),
+    )
+    assert client.delete(f"/v1/incidents/{doomed['id']}").status_code == 204
+    channel = make(client, "channels", name="NATO-Russia Council", kind="council", parties=["nato", "russia"])
+    change = client.post(
+        f"/v1/channels/{channel['id']}/status-changes",
+        json={"status": "suspended", "effective_on": "2021-10-20", "caused_by": draft["id"]},
+    )
+    assert change.status_code == 201, change.text
+    paths = [
+        "/v1/incidents",
+        f"/v1/incidents/{answer['id']}",
+        f"/v1/incidents/{answer['id']}/chain",
+        f"/v1/incidents/{answer['id']}/history",
+        "/v1/incidents?format=ndjson",
+        "/v1/incidents?format=csv",
+        "/v1/incidents?format=geojson",
+        "/v1/timeline",
+        "/v1/timeline?actor=nato",
+        "/v1/dyads/nato/russia?as_of=2021-12-31&window_days=365",
+        "/v1/channels",
+        f"/v1/channels/{channel['id']}",
+        "/v1/channels?format=ndjson",
+        "/v1/channels?format=csv",
+        "/v1/changes?after=0",
+    ]
+    for path in paths:
+        seen = reader.get(path)
+        assert seen.status_code == 200, (path, seen.text)
+        assert SECRET_TITLE not in seen.text, path
+    assert reader.get(f"/v1/incidents/{answer['id']}").json()["responds_to"] == []
+    assert reader.get(f"/v1/channels/{channel['id']}").json()["status_history"][0]["caused_by"] is None
+    # Published, the draft shows in the answers that embed it: the link was kept.
+    published = client.patch(
+        f"/v1/incidents/{draft['id']}",
+        json={"status": "published"},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert published.status_code == 200
+    shown = reader.get(f"/v1/incidents/{answer['id']}").json()["responds_to"]
+    assert [r["id"] for r in shown] == [draft["id"]]
+    listed = {r["id"]: r for r in reader.get("/v1/incidents").json()["data"]}
+    assert [r["id"] for r in listed[answer["id"]]["responds_to"]] == [draft["id"]]
+    # Retracted again, it is gone from them at once.
+    assert client.delete(f"/v1/incidents/{draft['id']}").status_code == 204
+    assert reader.get(f"/v1/incidents/{answer['id']}").json()["responds_to"] == []

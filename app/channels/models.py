@@ -84,7 +84,9 @@ class StatusChangeCreate(StatusChangeBase, WriteModel):
 class StatusChangePublic(StatusChangeBase):
     id: str
     created_at: datetime
-    caused_by: IncidentRef | None
+    caused_by: IncidentRef | None = Field(
+        description="The incident that caused the change; `null` while that incident is a draft or retracted."
+    )
     sources: list[SourceRef]
 
 

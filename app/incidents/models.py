@@ -142,7 +142,11 @@ class IncidentPublic(RecordMeta, IncidentBase):
 
     initiators: list[ActorRef]
     targets: list[ActorRef]
-    responds_to: list[IncidentRef]
+    responds_to: list[IncidentRef] = Field(
+        description="The published incidents this answers. A link to a draft or a retracted incident is kept but "
+        "shown to no caller (the answer is the same for every caller who may read it); it shows again once that "
+        "incident is published, and the record's history names it by id."
+    )
     sources: list[SourceRef]
 
 

@@ -72,9 +72,21 @@ def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any], kept: Seq
     return ids
 
 
+def embeddable(incident: Any) -> list[ColumnElement[bool]]:
+    """Conditions for an incident (``incident``: the table or an alias) to be shown inside
+    another record's answer. Answers are kept once for every caller (``record_json``) and
+    whoever may read a record may read its answer, so a reference to a draft or a retracted
+    incident is left out of every answer, for every caller; the link itself is kept (it
+    shows in the record's history, as an id, and again once the incident is published)."""
+    return listable(incident, [], unpublished=False)
+
+
 def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The references of these incidents, for those that other answers may show."""
     rows = session.execute(
-        select(Incident.id, Incident.title, Incident.occurred_on).where(Incident.id.in_(set(ids)))
+        select(Incident.id, Incident.title, Incident.occurred_on).where(
+            Incident.id.in_(set(ids)), *embeddable(Incident)
+        )
     ).all()
     return {r.id: {"id": r.id, "title": r.title, "occurred_on": r.occurred_on} for r in rows}
 
@@ -355,7 +367,9 @@ def answer(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
     """An incident's answer as JSON text, built from a row of its list and its links."""
     answered = aliased(Incident)
     replies = join(Reply, answered, answered.id == Reply.responds_to_id)
-    responds_to = sql.array(ref_json(sql, answered), replies, [Reply.incident_id == row["id"]], [Reply.position])
+    responds_to = sql.array(
+        ref_json(sql, answered), replies, [Reply.incident_id == row["id"], *embeddable(answered)], [Reply.position]
+    )
     return sql.object(
         [
             *((c.key, sql.value(row[c.key])) for c in PUBLIC_COLUMNS),
