@@ -297,7 +297,11 @@ def test_an_answer_to_a_retracted_incident_stays_editable(client, nato_russia):
         headers={"Content-Type": "application/merge-patch+json"},
     )
     assert patched.status_code == 200, patched.text
-    assert [r["id"] for r in patched.json()["responds_to"]] == [first["id"]], "the link is kept"
+    assert patched.json()["responds_to"] == [], "a retracted incident is embedded in no answer"
+    # The link was kept: the patch changed nothing but what it asked for.
+    versions = client.get(f"/v1/incidents/{answer['id']}/history").json()["data"]
+    assert versions[0]["changes"]["responds_to"] == [first["id"]]
+    assert versions[-1]["changes"] == {"persons_affected": 3}
     # A new link to the retracted incident is still refused.
     refused = client.post("/v1/incidents", json=incident_body(3, responds_to=[first["id"]]))
     assert refused.status_code == 422
