@@ -42,10 +42,12 @@ SQLITE_POOL_SIZE = 64
 def make_engine(url: str, pool_size: int = 20, statement_timeout_ms: int = 0) -> Engine:
     """An engine for ``url``. On PostgreSQL, ``pool_size`` connections at the most, kept open:
     past them a request waits for one to come back (in a worker thread), rather than opening
-    and closing a connection of its own. With ``statement_timeout_ms``, a statement that runs
-    longer is cancelled (answered as :class:`app.kit.problems.QueryTooExpensive`); the
-    connection stays usable and goes back to the pool with the session. The commands leave
-    it off: a migration may rightly run long."""
+    and closing a connection of its own. With ``statement_timeout_ms``, a statement of a read
+    that runs longer is cancelled (answered as :class:`app.kit.problems.QueryTooExpensive`);
+    the connection stays usable and goes back to the pool with the session. Writes are not
+    timed: their work is bounded by the size of their body, and a large import rightly runs
+    long statements (writing the answers of thousands of incidents at once). The commands
+    leave it off: a migration may rightly run long."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -90,7 +92,7 @@ def make_engine(url: str, pool_size: int = 20, statement_timeout_ms: int = 0) ->
             connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
@@ -103,6 +105,14 @@ def make_engine(url: str, pool_size: int = 20, statement_timeout_ms: int = 0) ->
         # Every connection busy: wait this long for one, then answer 503 (see app.kit.problems).
         pool_timeout=POOL_TIMEOUT_SECONDS,
     )
+    if statement_timeout_ms:
+
+        @event.listens_for(engine, "begin")
+        def _untimed_writes(connection) -> None:
+            if connection.get_execution_options().get(WRITES, False):
+                connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+
+    return engine
 
 
 POOL_TIMEOUT_SECONDS = 10
@@ -128,14 +138,15 @@ def _watch_time(dbapi_connection: Any, info: dict[str, Any]) -> None:
 
 
 def _time_statements(engine: Engine, budget: float) -> None:
-    """Give each SQLite statement ``budget`` seconds from its start, as PostgreSQL's
+    """Give each SQLite statement of a read ``budget`` seconds from its start, as PostgreSQL's
     ``statement_timeout`` does. The fetching of its rows is part of a statement's work, so
     its deadline stays until the next statement or the transaction's end; a streamed result
     (an export, whose rows are sent as they come) is timed only to its first row."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _start(connection, _cursor, _statement, _parameters, _context, _executemany) -> None:
-        connection.info[DEADLINE] = time.monotonic() + budget
+        untimed = connection.get_execution_options().get(WRITES, False)  # see make_engine
+        connection.info[DEADLINE] = None if untimed else time.monotonic() + budget
 
     @event.listens_for(engine, "after_cursor_execute")
     def _streamed(connection, _cursor, _statement, _parameters, context, _executemany) -> None:

@@ -386,3 +386,22 @@ def test_drafts_and_retracted_incidents_do_not_leak_through_embeds(client, reade
     # Retracted again, it is gone from them at once.
     assert client.delete(f"/v1/incidents/{draft['id']}").status_code == 204
     assert reader.get(f"/v1/incidents/{answer['id']}").json()["responds_to"] == []
+
+
+def test_writes_are_not_timed(app_with, engine_name):
+    """A write's cost is bounded by its body; a large import rightly runs long statements."""
+    app = app_with(statement_timeout_ms=100)
+    slow = (
+        "SELECT pg_sleep(0.5)"
+        if engine_name == "postgresql"
+        else COUNT_TO_A_BILLION.text.replace("1000000000", "3000000")
+    )
+
+    def write(session: SessionDep) -> None:
+        session.execute(text(slow)).all()
+
+    app.add_api_route("/slow-write", write, methods=["POST"], tags=["test"])
+    with TestClient(app) as anonymous:
+        started = time.monotonic()
+        assert anonymous.post("/slow-write").status_code == 200
+        assert time.monotonic() - started > 0.1
