@@ -22,7 +22,8 @@ A check, ``refusal_by_design``, keeps the statuses that .ci/schemathesis.toml ad
 ``positive_data_acceptance`` to their documented reasons: schema-valid input refused with 400
 must be a cursor the server did not sign, and with 422 only for a rule the schema cannot state
 (a reference to a record that does not exist or is named twice, a record referring to itself,
-dates in the wrong order, a span too long to count by month). Any other refusal still fails.
+dates in the wrong order, a span too long to count by month, actor filters past their terms).
+Any other refusal still fails.
 An import sent as NDJSON is text to the spec, which cannot describe its lines: its 422 is not
 held to these reasons.
 """
@@ -118,6 +119,7 @@ keys named by two lines of one import (``duplicate_key``) or taken by another re
 on its own; in an import, a bad line)."""
 RULES = {
     ("path", "b"): "A dyad needs two different actors.",
+    ("query",): "actor, initiator and target expand to",
     ("query", "group_by"): "Grouping by month covers at most",
     ("body",): "end_date is before start_date",
     ("body", "affiliation"): "An actor cannot be affiliated to itself.",

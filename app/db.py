@@ -1,5 +1,6 @@
 """Engine creation and the per-request session (the request's one commit point)."""
 
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -38,10 +39,15 @@ SQLITE_PRAGMAS = (
 SQLITE_POOL_SIZE = 64
 
 
-def make_engine(url: str, pool_size: int = 20) -> Engine:
+def make_engine(url: str, pool_size: int = 20, statement_timeout_ms: int = 0) -> Engine:
     """An engine for ``url``. On PostgreSQL, ``pool_size`` connections at the most, kept open:
     past them a request waits for one to come back (in a worker thread), rather than opening
-    and closing a connection of its own."""
+    and closing a connection of its own. With ``statement_timeout_ms``, a statement of a read
+    that runs longer is cancelled (answered as :class:`app.kit.problems.QueryTooExpensive`);
+    the connection stays usable and goes back to the pool with the session. Writes are not
+    timed: their work is bounded by the size of their body, and a large import rightly runs
+    long statements (writing the answers of thousands of incidents at once). The commands
+    leave it off: a migration may rightly run long."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -72,6 +78,11 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
             # SQLite's own lower() folds ASCII only; PostgreSQL's folds every script.
             dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
             dbapi_connection.create_function(sqljson.JSON_FLOAT, 1, sqljson.json_float, deterministic=True)
+            if statement_timeout_ms:
+                _watch_time(dbapi_connection, _record.info)
+
+        if statement_timeout_ms:
+            _time_statements(engine, statement_timeout_ms / 1000)
 
         @event.listens_for(engine, "begin")
         def _begin(connection) -> None:
@@ -81,7 +92,7 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
@@ -90,8 +101,63 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
         # psycopg prepares a statement after five runs, and PostgreSQL may then switch it to a
         # generic plan, one that ignores which actor is asked for; on skewed data (a few actors
         # in most incidents) that plan can be a hundred times slower than a custom one.
-        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+        connect_args={"options": f"-c plan_cache_mode=force_custom_plan -c statement_timeout={statement_timeout_ms}"},
+        # Every connection busy: wait this long for one, then answer 503 (see app.kit.problems).
+        pool_timeout=POOL_TIMEOUT_SECONDS,
     )
+    if statement_timeout_ms:
+
+        @event.listens_for(engine, "begin")
+        def _untimed_writes(connection) -> None:
+            if connection.get_execution_options().get(WRITES, False):
+                connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+
+    return engine
+
+
+POOL_TIMEOUT_SECONDS = 10
+DEADLINE = "demarche_deadline"
+"""Where a SQLite connection keeps the moment its running statement must end (its pool
+record's ``info``), or None when no statement is timed."""
+PROGRESS_STEPS = 1000
+"""Virtual-machine steps between two looks at the clock (Datasette's figure): a few
+microseconds apart, so a statement overruns its budget by next to nothing."""
+
+
+def _watch_time(dbapi_connection: Any, info: dict[str, Any]) -> None:
+    """Interrupt the connection's statement once its deadline has passed: SQLite has no
+    statement timeout of its own, but calls a progress handler as it runs, and a handler
+    that answers true interrupts the statement (``sqlite3.OperationalError: interrupted``)."""
+    info[DEADLINE] = None
+
+    def overdue() -> bool:
+        deadline = info[DEADLINE]
+        return deadline is not None and time.monotonic() > deadline
+
+    dbapi_connection.set_progress_handler(overdue, PROGRESS_STEPS)
+
+
+def _time_statements(engine: Engine, budget: float) -> None:
+    """Give each SQLite statement of a read ``budget`` seconds from its start, as PostgreSQL's
+    ``statement_timeout`` does. The fetching of its rows is part of a statement's work, so
+    its deadline stays until the next statement or the transaction's end; a streamed result
+    (an export, whose rows are sent as they come) is timed only to its first row."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(connection, _cursor, _statement, _parameters, _context, _executemany) -> None:
+        untimed = connection.get_execution_options().get(WRITES, False)  # see make_engine
+        connection.info[DEADLINE] = None if untimed else time.monotonic() + budget
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _streamed(connection, _cursor, _statement, _parameters, context, _executemany) -> None:
+        if context.execution_options.get("stream_results") or context.execution_options.get("yield_per"):
+            connection.info[DEADLINE] = None
+
+    # A commit or rollback after a long pause in Python must not be cut short.
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _end(connection) -> None:
+        connection.info[DEADLINE] = None
 
 
 def writing(session: Session) -> Session:

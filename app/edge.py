@@ -4,8 +4,10 @@ For each HTTP request, in order: a request id (the client's ``X-Request-ID`` whe
 short printable token, else a new one); the ``Host`` header must name a trusted host (400); no
 API key may travel in the query string (400); a bearer key is recognised (from the
 process's cache of verified keys, else by one primary-key read off the event loop) and an
-unknown or revoked one is refused (401); the request is counted against its caller's rate
-limit (429 past it). A database that cannot be reached for a lookup makes the answer 503
+unknown or revoked one is refused (401), as is a request with two ``Authorization`` headers
+(400); the request is counted against its caller's rate limit (429 past it), and a refused key
+also against its key id's count of failures, whatever the address. ``HEAD`` is served as
+``GET`` without the body. A database that cannot be reached for a lookup makes the answer 503
 with ``Retry-After``. The caller is left on ``request.state.caller`` for the scope
 dependencies, its key id on ``request.state.key_id``.
 
@@ -89,6 +91,11 @@ class Edge:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        method = scope["method"]
+        if method == "HEAD":
+            # Every route that answers GET answers HEAD: the GET's status and headers
+            # (its Content-Length too), without the body. The routes declare GET alone.
+            scope = {**scope, "method": "GET"}
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _CLIENT_ID.fullmatch(given) else uuid.uuid4().hex
@@ -104,6 +111,8 @@ class Edge:
                 given = message.get("headers", [])
                 present = {name.lower() for name, _ in given}
                 message["headers"] = [*given, *(header for header in extra if header[0] not in present)]
+            elif method == "HEAD":
+                message = {**message, "body": b""}
             await send(message)
 
         try:
@@ -115,13 +124,13 @@ class Edge:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None)
-            observe(scope["method"], route, status, elapsed)
+            observe(method, route, status, elapsed)
             access_log.info(
                 "request",
                 extra={
                     "fields": {
                         "request_id": request_id,
-                        "method": scope["method"],
+                        "method": method,
                         "route": route,
                         "key_id": state.get("key_id"),
                         "status": status,
@@ -143,17 +152,21 @@ class Edge:
             return BadRequest("API keys are accepted only in the Authorization header, never in the URL.")
         authorization = headers.get(b"authorization")
         caller: Caller | None = ANONYMOUS
+        key_id = None
         if authorization is not None:
             extra.append(NO_STORE)
+            if sum(name == b"authorization" for name, _ in scope["headers"]) > 1:
+                # Which one counts would depend on the server or proxy: none does.
+                return BadRequest("The request carries more than one Authorization header.")
             try:
-                caller = await self._authenticate(authorization.decode("latin-1"))
+                caller, key_id = await self._authenticate(authorization.decode("latin-1"))
             except SQLAlchemyError as exc:
                 log.warning("database unavailable: %s", type(exc).__name__)
                 return ServiceUnavailable("The database is unavailable; retry shortly.", headers={"Retry-After": "5"})
         if caller is not None:
             state["caller"], state["key_id"] = caller, caller.key_id
         if scope["path"] not in UNLIMITED_PATHS:
-            quota = await self._count(scope, caller)
+            quota = await self._count(scope, caller, key_id)
             if quota is not None:
                 extra.extend(quota.headers())
                 if quota.exceeded:
@@ -165,18 +178,18 @@ class Edge:
             return Unauthorized("The API key is malformed, unknown or revoked.", headers=INVALID_TOKEN)
         return None
 
-    async def _authenticate(self, authorization: str) -> Caller | None:
-        """The caller a bearer secret belongs to, or ``None``. A use is recorded
-        (``last_used_at``) off the request's path."""
+    async def _authenticate(self, authorization: str) -> tuple[Caller | None, str | None]:
+        """The caller a bearer secret belongs to, or ``None``, and the key id the secret names
+        (if any). A use is recorded (``last_used_at``) off the request's path."""
         kind, _, secret = authorization.partition(" ")
         if kind.lower() != "bearer":
-            return None
+            return None, None
         caller, stale = await service.recognise(self.engine, self.keys, secret.strip())
         if stale:
             touching = asyncio.get_running_loop().run_in_executor(None, self._touch, caller.key_id)
             self._touching.add(touching)
             touching.add_done_callback(self._touching.discard)
-        return caller
+        return caller, service.key_id_of(secret.strip())
 
     def _touch(self, key_id: str) -> None:
         try:
@@ -184,8 +197,16 @@ class Edge:
         except SQLAlchemyError as exc:
             log.warning("could not record the use of key %s: %s", key_id, type(exc).__name__)
 
-    async def _count(self, scope: Scope, caller: Caller | None) -> Quota | None:
+    async def _count(self, scope: Scope, caller: Caller | None, key_id: str | None) -> Quota | None:
         if caller is not None and caller.key_id is not None:
             return await self.limiter.hit(f"key:{caller.key_id}")
         client = scope.get("client")
-        return await self.limiter.hit(f"addr:{client[0] if client else 'unknown'}")
+        quota = await self.limiter.hit(f"addr:{client[0] if client else 'unknown'}")
+        if caller is None and key_id is not None:
+            # Secrets tried for one key id are counted whatever address sends them, so that
+            # guesses spread over many addresses are limited too. (Never the key's own
+            # count: guesses must not use up its owner's requests.)
+            tried = await self.limiter.hit(f"failed:{key_id}")
+            if tried is not None and (quota is None or tried.exceeded):
+                quota = tried
+        return quota

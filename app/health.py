@@ -3,7 +3,7 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.access.deps import Public
+from app.access.deps import OperatorScope, Public
 from app.db import current_revision
 from app.kit import problems
 from app.kit.problems import ServiceUnavailable
@@ -40,11 +40,12 @@ def readyz(caller: Public, request: Request) -> JSONResponse:
     name="metrics",
     summary="Prometheus metrics",
     response_class=PlainTextResponse,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}} | problems.responses(401, 403),
 )
-def metrics(caller: Public, request: Request) -> Response:
+def metrics(caller: OperatorScope, request: Request) -> Response:
     """Request counts and latency histograms by route template and status, and the
-    database connection pool's use, in the Prometheus text format."""
+    database connection pool's use, in the Prometheus text format. Anyone may scrape them
+    where anonymous reads are on; otherwise they need an `admin` key."""
     pool = request.app.state.engine.pool
     for state, value in (
         ("checked_out", _call(pool, "checkedout")),

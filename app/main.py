@@ -123,6 +123,7 @@ CORS_RESPONSE_HEADERS = [
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    settings.check_secrets()
     configure_logging(settings.log_level)
     app = FastAPI(
         title="Demarche",
@@ -136,7 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url, settings.database_pool_size)
+    app.state.engine = make_engine(settings.database_url, settings.database_pool_size, settings.statement_timeout_ms)
     app.state.head_revision = head_revision()
     problems.install(app)
     openapi.install(app)

@@ -3,8 +3,11 @@
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEVELOPMENT_CURSOR_SECRET = "demarche-development-cursor-secret"
+"""Public, being in the source: whoever knows it signs cursors the server takes for its own."""
 
 
 class Settings(BaseSettings):
@@ -22,9 +25,13 @@ class Settings(BaseSettings):
     """How long the answer to a POST with an ``Idempotency-Key`` is kept for retries."""
     idempotency_lease_seconds: float = 10
     """How long a claimed ``Idempotency-Key`` outlives a process that died working on it."""
+    statement_timeout_ms: int = Field(default=5000, ge=0)
+    """Longest a database statement of a request may run; past it the statement is cancelled
+    and the request answers 503 ``query-too-expensive``. 0 turns the bound off."""
     log_level: str = "INFO"
-    cursor_secret: str = "demarche-development-cursor-secret"
-    """Key that signs pagination cursors; set a private value in production."""
+    cursor_secret: str = DEVELOPMENT_CURSOR_SECRET
+    """Key that signs pagination cursors; set a private value in production (the server
+    refuses to start with the development one when anonymous reads are off)."""
     host: str = "127.0.0.1"
     port: int = 8000
     public_read: bool = True
@@ -42,6 +49,15 @@ class Settings(BaseSettings):
     """Host names the server answers to, comma-separated; ``*.example.org`` for subdomains, ``*`` for any."""
     cors_origins: Annotated[list[str], NoDecode] = []
     """Origins whose browser pages may call the API, comma-separated; none by default."""
+
+    def check_secrets(self) -> None:
+        """Refuse to serve a private deployment (no anonymous reads) whose cursors anyone can sign."""
+        if not self.public_read and self.cursor_secret == DEVELOPMENT_CURSOR_SECRET:
+            raise ValueError(
+                "DEMARCHE_CURSOR_SECRET is the development default, which anyone can read in the source, "
+                "and DEMARCHE_PUBLIC_READ is false (a private deployment): set DEMARCHE_CURSOR_SECRET "
+                "to a private value."
+            )
 
     @field_validator("trusted_hosts", "cors_origins", mode="before")
     @classmethod

@@ -123,7 +123,10 @@ def app_with(database_url: str, client: TestClient) -> Iterator[Callable[..., An
     apps = []
 
     def build(**changes: Any) -> Any:
-        apps.append(create_app(Settings(database_url=database_url, **changes)))
+        # A private secret, as a deployment without anonymous reads must have.
+        apps.append(
+            create_app(Settings(database_url=database_url, **{"cursor_secret": "test-cursor-secret"} | changes))
+        )
         return apps[-1]
 
     yield build

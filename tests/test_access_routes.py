@@ -10,11 +10,17 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
-from app.access.deps import public, require_admin, require_read, require_write
+from app.access.deps import operator, public, require_admin, require_read, require_write
 from app.access.models import KeyScope
 from tests.conftest import keyed_client
 
-DECLARATIONS = {public: "public", require_read: "read", require_write: "write", require_admin: "admin"}
+DECLARATIONS = {
+    public: "public",
+    require_read: "read",
+    require_write: "write",
+    require_admin: "admin",
+    operator: "operator",
+}
 CALLERS = ("anonymous", *KeyScope)
 # What FastAPI, the docs and the pages (their stylesheet and icon) serve outside the route
 # table's API routes: public by nature.
@@ -31,8 +37,10 @@ def declared_scope(route) -> str:
 
 def expected(scope: str, caller: str, public_read: bool) -> int | None:
     """401 or 403 when ``caller`` is refused, ``None`` when it is let through."""
-    if scope == "public":
+    if scope == "public" or (scope == "operator" and public_read):
         return None
+    if scope == "operator":
+        return expected("admin", caller, public_read)
     if caller == "anonymous":
         return None if scope == "read" and public_read else 401
     return None if KeyScope(caller).allows(KeyScope(scope)) else 403

@@ -70,6 +70,7 @@ def test_the_image_start_command_migrates_and_serves_with_production_settings(co
         "DEMARCHE_DATABASE_URL": container_database,
         "DEMARCHE_HOST": "127.0.0.1",
         "DEMARCHE_PORT": str(port),
+        "DEMARCHE_CURSOR_SECRET": "container-cursor-secret",
     }
     command = exec_form(stage, "CMD")
     assert "--proxy-headers" in command[-1] and "--limit-concurrency" in command[-1]

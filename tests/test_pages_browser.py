@@ -136,7 +136,8 @@ def test_the_pages_key_is_asked_once_and_opens_no_api_route(demo, browser):
         _, secret = access.create(session, ApiKeyCreate(name="browser", scope=KeyScope.read))
         session.commit()
     engine.dispose()
-    with serve(url, tmp / "private.log", env={"DEMARCHE_PUBLIC_READ": "false"}) as server:
+    private = {"DEMARCHE_PUBLIC_READ": "false", "DEMARCHE_CURSOR_SECRET": "test-cursor-secret"}
+    with serve(url, tmp / "private.log", env=private) as server:
         context = browser.new_context()
         page = context.new_page()
         recorded = Recorded(page)

@@ -1,5 +1,5 @@
 """Scope declarations: every route takes exactly one of ``Public``, ``ReadScope``,
-``WriteScope`` or ``AdminScope``, which answers the request's :class:`Caller`.
+``WriteScope``, ``AdminScope`` or ``OperatorScope``, which answers the request's :class:`Caller`.
 
 The access guard has already authenticated the request; these only compare the caller's
 scope with the route's. A route needing ``read`` serves anonymous callers when
@@ -53,6 +53,18 @@ async def public(request: Request) -> Caller:
     return request.state.caller
 
 
+async def operator(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer, scopes=[KeyScope.admin.value])],
+) -> Caller:
+    """What the service tells of itself (its metrics): anyone where anonymous reads are on
+    (a local demo), else only an ``admin`` key, since route counts and latencies show how
+    others use a private deployment."""
+    if request.app.state.settings.public_read:
+        return request.state.caller
+    return await require_admin(request, credentials)
+
+
 require_read = _requiring(KeyScope.read)
 require_write = _requiring(KeyScope.write)
 require_admin = _requiring(KeyScope.admin)
@@ -61,3 +73,4 @@ Public = Annotated[Caller, Depends(public)]
 ReadScope = Annotated[Caller, Depends(require_read)]
 WriteScope = Annotated[Caller, Depends(require_write)]
 AdminScope = Annotated[Caller, Depends(require_admin)]
+OperatorScope = Annotated[Caller, Depends(operator)]

@@ -6,7 +6,7 @@ from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
-from app.kit.schemas import NON_BLANK, ActorRef, Ref, WriteModel, merge_patch_model
+from app.kit.schemas import NON_BLANK, ActorRef, Ref, WriteModel, merge_patch_model, repeated
 from app.vocab import ActorKind
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -93,12 +93,12 @@ class ActorPublic(RecordMeta, ActorBase):
 
 
 class ActorFilters(SQLModel):
-    kind: list[ActorKind] = Field(default_factory=list, description="Repeat for OR.")
-    country: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]] = Field(
-        default_factory=list, description="ISO 3166-1 alpha-3, in any case; repeat for OR."
+    kind: list[ActorKind] = repeated("Repeat for OR.")
+    country: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]] = repeated(
+        "ISO 3166-1 alpha-3, in any case; repeat for OR."
     )
     q: str | None = Field(default=None, description="Case-insensitive match on name and aliases.")
-    affiliation: list[str] = Field(default_factory=list, description="Affiliated to this actor (id or slug).")
+    affiliation: list[str] = repeated("Affiliated to this actor (id or slug); repeat for OR.")
 
 
 class Involvement(SQLModel, table=True):

@@ -27,7 +27,9 @@ class Op(StrEnum):
 class ChangeBase(SQLModel):
     resource: Resource = Field(sa_type=String(20), description="The record's type: its collection without the `s`.")
     op: Op = Field(
-        sa_type=String(10), description="`delete` is a retraction: the record reads 404 from this version on."
+        sa_type=String(10),
+        description="`delete` is a retraction: the record reads 404 from this version on. A record created "
+        "retracted has a `create` and a `delete` entry, both at version 1.",
     )
     version: int = Field(description="The record's version after the change.")
     at: datetime = Field(description="When the change was made (the record's `updated_at` at this version).")

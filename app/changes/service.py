@@ -204,20 +204,25 @@ def write_pending(session: Session) -> None:
         row = stored.get(key)
         if row is None:
             op, version, at, snapshot = Op.create, 1, change.at, change.snapshot
+            retracted = snapshot.get("status") == RecordStatus.retracted
         else:
-            op = Op.create if key in created else Op.delete if row["retracted_at"] is not None else Op.update
+            retracted = row["retracted_at"] is not None
+            op = Op.create if key in created else Op.delete if retracted else Op.update
             version, at, snapshot = row["version"], row["updated_at"], row["snapshot"]
-        entries.append(
-            {
-                "resource": KINDS[change.table].resource,
-                "record_id": change.record_id,
-                "op": op,
-                "version": version,
-                "at": at,
-                "key_id": key_id,
-                "snapshot": snapshot,
-            }
-        )
+        entry = {
+            "resource": KINDS[change.table].resource,
+            "record_id": change.record_id,
+            "op": op,
+            "version": version,
+            "at": at,
+            "key_id": key_id,
+            "snapshot": snapshot,
+        }
+        entries.append(entry)
+        if op is Op.create and retracted:
+            # Created as retracted: a follower of the feed must see the tombstone as it sees
+            # any retraction's, so the creation is followed by its retraction (same version).
+            entries.append(entry | {"op": Op.delete})
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(FEED_LOCK)))
     executemany(session, Change.__table__, entries)

@@ -6,7 +6,17 @@ from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.kit.records import EXAMPLE_META, RecordColumns, RecordMeta, by_external_ref
-from app.kit.schemas import NON_BLANK, ActorRef, IncidentRef, IsoDate, Ref, SourceRef, WriteModel, merge_patch_model
+from app.kit.schemas import (
+    NON_BLANK,
+    ActorRef,
+    IncidentRef,
+    IsoDate,
+    Ref,
+    SourceRef,
+    WriteModel,
+    merge_patch_model,
+    repeated,
+)
 from app.vocab import ChannelKind, ChannelLevel, ChannelStatus
 
 
@@ -74,7 +84,9 @@ class StatusChangeCreate(StatusChangeBase, WriteModel):
 class StatusChangePublic(StatusChangeBase):
     id: str
     created_at: datetime
-    caused_by: IncidentRef | None
+    caused_by: IncidentRef | None = Field(
+        description="The incident that caused the change; `null` while that incident is a draft or retracted."
+    )
     sources: list[SourceRef]
 
 
@@ -138,9 +150,9 @@ class ChannelPublic(RecordMeta, ChannelBase):
 
 
 class ChannelFilters(SQLModel):
-    party: list[str] = Field(default_factory=list, description="Channels including every given party (id or slug).")
-    kind: list[ChannelKind] = Field(default_factory=list, description="Repeat for OR.")
-    status: list[ChannelStatus] = Field(default_factory=list, description="Status on `as_of`; repeat for OR.")
+    party: list[str] = repeated("Channels including every given party (id or slug).")
+    kind: list[ChannelKind] = repeated("Repeat for OR.")
+    status: list[ChannelStatus] = repeated("Status on `as_of`; repeat for OR.")
     as_of: IsoDate | None = Field(
         default=None, description="Evaluate `status` on this date and leave out channels that did not exist then."
     )

@@ -215,7 +215,9 @@ def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[st
 def change_members(sql: RecordSQL, change: Columns) -> list[tuple[str, ColumnElement[str]]]:
     """The members of a status change's answer, as JSON text (``change``: its columns)."""
     cause = aliased(Incident)
-    caused_by = sql.optional(select(incidents.ref_json(sql, cause)).where(cause.id == change["caused_by_id"]))
+    caused_by = sql.optional(
+        select(incidents.ref_json(sql, cause)).where(cause.id == change["caused_by_id"], *incidents.embeddable(cause))
+    )
     return [
         *((key, sql.value(change[key])) for key in CHANGE_FIELDS),
         ("caused_by", caused_by),

@@ -29,6 +29,7 @@ __all__ = ["AsyncClient", "Client", "DemarcheError", "ImportCounts"]
 
 RETRIED_STATUSES = {429, 503}
 IN_FLIGHT = "/problems/idempotency-key-in-flight"
+TOO_EXPENSIVE = "/problems/query-too-expensive"
 NDJSON = "application/x-ndjson"
 ImportCounts = dict[str, dict[str, int]]
 Progress = Callable[[int], None]
@@ -277,12 +278,15 @@ def _params(filters: dict[str, Any]) -> dict[str, Any]:
 
 def _retryable(response: httpx.Response) -> bool:
     if response.status_code in RETRIED_STATUSES:
-        return True
-    return (
-        response.status_code == 409
-        and response.headers.get("content-type", "").startswith("application/problem+json")
-        and response.json().get("type") == IN_FLIGHT
-    )
+        # A query cancelled past its time budget would cost the same again.
+        return _problem_type(response) != TOO_EXPENSIVE
+    return response.status_code == 409 and _problem_type(response) == IN_FLIGHT
+
+
+def _problem_type(response: httpx.Response) -> str | None:
+    if not response.headers.get("content-type", "").startswith("application/problem+json"):
+        return None
+    return response.json().get("type")
 
 
 def _retry_after(response: httpx.Response) -> float:

@@ -15,6 +15,7 @@ from app.kit.schemas import (
     SourceRef,
     WriteModel,
     merge_patch_model,
+    repeated,
 )
 from app.vocab import DatePrecision, ExerciseDomain, ParticipantRole, RecordStatus
 
@@ -118,21 +119,20 @@ class ExercisePublic(RecordMeta, ExerciseBase):
 
 
 class ExerciseFilters(SQLModel):
-    actor: list[str] = Field(default_factory=list, description="Any participant (id or slug); repeat for OR.")
-    domain: list[ExerciseDomain] = Field(default_factory=list, description="Repeat for OR.")
+    actor: list[str] = repeated("Any participant (id or slug); repeat for OR.")
+    domain: list[ExerciseDomain] = repeated("Repeat for OR.")
     from_: IsoDate | None = Field(
         default=None, alias="from", description="The exercise overlaps the window from this date."
     )
     to: IsoDate | None = Field(default=None, description="The exercise overlaps the window up to this date.")
     active_on: IsoDate | None = Field(default=None, description="A date inside the exercise.")
-    region: list[str] = Field(default_factory=list, description="Exact region; repeat for OR.")
+    region: list[str] = repeated("Exact region; repeat for OR.")
     q: str | None = Field(
         default=None,
         description="Full text over name, aliases and summary: every word must appear. "
         "Sorted by relevance unless `sort` is given.",
     )
-    status: list[RecordStatus] = Field(
-        default_factory=list,
-        description="Repeat for OR. Drafts and retracted records are listed only for keys with `write`; "
-        "retracted ones only when `status=retracted` is asked for.",
+    status: list[RecordStatus] = repeated(
+        "Repeat for OR. Drafts and retracted records are listed only for keys with `write`; "
+        "retracted ones only when `status=retracted` is asked for."
     )

@@ -1,6 +1,6 @@
 from typing import Any
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, model_validator
 from sqlalchemy import Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
@@ -16,6 +16,7 @@ from app.kit.schemas import (
     SourceRef,
     WriteModel,
     merge_patch_model,
+    repeated,
 )
 from app.vocab import DatePrecision, IncidentKind, RecordStatus
 
@@ -141,7 +142,11 @@ class IncidentPublic(RecordMeta, IncidentBase):
 
     initiators: list[ActorRef]
     targets: list[ActorRef]
-    responds_to: list[IncidentRef]
+    responds_to: list[IncidentRef] = Field(
+        description="The published incidents this answers. A link to a draft or a retracted incident is kept but "
+        "shown to no caller (the answer is the same for every caller who may read it); it shows again once that "
+        "incident is published, and the record's history names it by id."
+    )
     sources: list[SourceRef]
 
 
@@ -153,11 +158,20 @@ class ChainPage(SQLModel):
     data: list[ChainLink]
 
 
+MAX_ACTOR_TERMS = 40
+"""Most actor terms one list of incidents expands to: each ``actor`` value counts twice (it
+walks the actor's incidents as initiator and as target), each ``initiator`` or ``target``
+value once. Every term is one arm of the query's compound select."""
+
+
 class IncidentFilters(SQLModel):
-    kind: list[IncidentKind] = Field(default_factory=list, description="Repeat for OR.")
-    actor: list[str] = Field(default_factory=list, description="Initiator or target (id or slug); repeat for OR.")
-    initiator: list[str] = Field(default_factory=list, description="Id or slug; repeat for OR.")
-    target: list[str] = Field(default_factory=list, description="Id or slug; repeat for OR.")
+    kind: list[IncidentKind] = repeated("Repeat for OR.")
+    actor: list[str] = repeated(
+        "Initiator or target (id or slug); repeat for OR. `actor`, `initiator` and `target` together expand to "
+        "at most 40 terms, each `actor` value counting 2 (more is 422)."
+    )
+    initiator: list[str] = repeated("Id or slug; repeat for OR. Counts 1 term of the 40 (see `actor`).")
+    target: list[str] = repeated("Id or slug; repeat for OR. Counts 1 term of the 40 (see `actor`).")
     from_: IsoDate | None = Field(default=None, alias="from", description="`occurred_on` on or after, inclusive.")
     to: IsoDate | None = Field(default=None, description="`occurred_on` on or before, inclusive.")
     q: str | None = Field(
@@ -165,9 +179,18 @@ class IncidentFilters(SQLModel):
         description="Full text over title and summary: every word must appear. "
         "Sorted by relevance unless `sort` is given.",
     )
-    tag: list[str] = Field(default_factory=list, description="Repeat for OR.")
-    status: list[RecordStatus] = Field(
-        default_factory=list,
-        description="Repeat for OR. Drafts and retracted records are listed only for keys with `write`; "
-        "retracted ones only when `status=retracted` is asked for.",
+    tag: list[str] = repeated("Repeat for OR.")
+    status: list[RecordStatus] = repeated(
+        "Repeat for OR. Drafts and retracted records are listed only for keys with `write`; "
+        "retracted ones only when `status=retracted` is asked for."
     )
+
+    @model_validator(mode="after")
+    def _bounded_terms(self) -> "IncidentFilters":
+        terms = 2 * len(self.actor) + len(self.initiator) + len(self.target)
+        if terms > MAX_ACTOR_TERMS:
+            raise ValueError(
+                f"actor, initiator and target expand to {terms} terms, more than {MAX_ACTOR_TERMS} "
+                "(each actor value counts 2, each initiator or target value 1)."
+            )
+        return self

@@ -37,7 +37,6 @@ from app.kit.records import (
     new_id,
     note_created,
     replace_links,
-    resolve_refs,
     retract,
     settle,
     utcnow,
@@ -62,14 +61,32 @@ def get(session: Session, incident_id: str, for_update: bool = False) -> Inciden
     return get_live(session, Incident, incident_id, for_update=for_update)
 
 
-def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[str]:
-    """Incident ids for ids or external_refs, in order; 422 naming each unknown one."""
-    return resolve_refs(session, Incident, refs, loc, "external_ref")
+def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any], kept: Sequence[str] = ()) -> list[str]:
+    """Incident ids for ids or external_refs of live incidents, in order; 422 naming each
+    unknown one. The ids in ``kept`` (links an incident already has) are taken as they are,
+    live or retracted."""
+    known = lookup(session, Incident, [r for r in refs if r not in kept], "external_ref")
+    ids, errors = check_refs(known | {r: r for r in refs if r in kept}, refs, loc, "incident")
+    if errors:
+        raise ValidationFailed(errors[0]["msg"], errors=errors)
+    return ids
+
+
+def embeddable(incident: Any) -> list[ColumnElement[bool]]:
+    """Conditions for an incident (``incident``: the table or an alias) to be shown inside
+    another record's answer. Answers are kept once for every caller (``record_json``) and
+    whoever may read a record may read its answer, so a reference to a draft or a retracted
+    incident is left out of every answer, for every caller; the link itself is kept (it
+    shows in the record's history, as an id, and again once the incident is published)."""
+    return listable(incident, [], unpublished=False)
 
 
 def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The references of these incidents, for those that other answers may show."""
     rows = session.execute(
-        select(Incident.id, Incident.title, Incident.occurred_on).where(Incident.id.in_(set(ids)))
+        select(Incident.id, Incident.title, Incident.occurred_on).where(
+            Incident.id.in_(set(ids)), *embeddable(Incident)
+        )
     ).all()
     return {r.id: {"id": r.id, "title": r.title, "occurred_on": r.occurred_on} for r in rows}
 
@@ -80,7 +97,10 @@ def replace(session: Session, incident: Incident, data: IncidentCreate) -> bool:
     ensure_unique(session, Incident, "external_ref", data.external_ref, incident.id)
     initiators = actors.resolve(session, data.initiators, ["body", "initiators"])
     targets = actors.resolve(session, data.targets, ["body", "targets"])
-    answered = resolve(session, data.responds_to, ["body", "responds_to"])
+    # An answer to an incident retracted since keeps its link, and stays editable.
+    linked = select(Reply.responds_to_id).where(Reply.incident_id == incident.id)
+    kept = list(session.execute(linked).scalars())
+    answered = resolve(session, data.responds_to, ["body", "responds_to"], kept)
     if incident.id in answered:
         raise invalid(["body", "responds_to"], "An incident cannot respond to itself.")
     cited = sources.resolve(session, data.sources, ["body", "sources"])
@@ -347,7 +367,9 @@ def answer(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
     """An incident's answer as JSON text, built from a row of its list and its links."""
     answered = aliased(Incident)
     replies = join(Reply, answered, answered.id == Reply.responds_to_id)
-    responds_to = sql.array(ref_json(sql, answered), replies, [Reply.incident_id == row["id"]], [Reply.position])
+    responds_to = sql.array(
+        ref_json(sql, answered), replies, [Reply.incident_id == row["id"], *embeddable(answered)], [Reply.position]
+    )
     return sql.object(
         [
             *((c.key, sql.value(row[c.key])) for c in PUBLIC_COLUMNS),

@@ -53,7 +53,8 @@ IMPORT_ERRORS = responses(400, 401, 403, 409, 413, 415, 422, 429)
 IMPORT_ERRORS[422] = {
     **IMPORT_ERRORS[422],
     "description": "Some lines are bad and nothing was written: `errors` holds "
-    '`{"line": n, "errors": [{"loc", "msg", "type"}]}` for every bad line (lines count from 1).',
+    '`{"line": n, "errors": [{"loc", "msg", "type"}]}` for the first 100 bad lines, in order (lines count '
+    "from 1), each with at most 20 errors; `detail` says how many lines are bad in all.",
 }
 
 

@@ -1,4 +1,5 @@
-"""Bulk import: many records of mixed types in one transaction, every bad line reported.
+"""Bulk import: many records of mixed types in one transaction, bad lines reported (the
+first hundred, and how many more).
 
 Lines are written in order as they arrive, so a line may refer to the records of earlier
 lines. New incidents that follow each other are created together, a few statements for the
@@ -20,6 +21,12 @@ from app.ingest.upsert import KINDS, STATUS_KEYS, TYPES, Outcome, existing_by_ke
 from app.kit.guards import has_escaped_nul
 from app.kit.problems import Conflict, Problem, ValidationFailed, error_entry
 
+REPORTED_LINES = 100
+"""Bad lines an answer lists, in order; the rest are counted. A body of a hundred megabytes
+of bad lines would otherwise be answered with several times its size, built in memory."""
+REPORTED_ERRORS = 20
+"""Errors listed for one bad line (a line of thousands of bad values has as many errors)."""
+
 
 class ImportRejected(ValidationFailed):
     slug, title = "import-rejected", "Import rejected"
@@ -33,6 +40,8 @@ class Importer:
         default_factory=lambda: {outcome: dict.fromkeys(TYPES, 0) for outcome in ("created", "updated", "unchanged")}
     )
     errors: list[dict[str, Any]] = field(default_factory=list)
+    """The first :data:`REPORTED_LINES` bad lines."""
+    bad: int = 0
     lines: int = 0
     _keys: set[tuple[str, str, str]] = field(default_factory=set)
 
@@ -43,7 +52,7 @@ class Importer:
             self.lines += 1
             record, errors = self._parse(item)
             if errors:
-                self.errors.append({"line": number, "errors": errors})
+                self._report(number, errors)
             else:
                 records.append((number, record))
         self._write(records)
@@ -53,11 +62,13 @@ class Importer:
     def result(self) -> dict[str, Any]:
         """The counts; raises :class:`ImportRejected` (and the caller must not commit) when
         any line was bad. A dry run's writes are rolled back here."""
-        if self.errors:
+        if self.bad:
             self.session.rollback()
-            bad = len(self.errors)
+            bad = self.bad
+            more = bad - len(self.errors)
             raise ImportRejected(
-                f"{bad} of {self.lines} lines {'is' if bad == 1 else 'are'} invalid; nothing was written.",
+                f"{bad} of {self.lines} lines {'is' if bad == 1 else 'are'} invalid; nothing was written."
+                + (f" The first {len(self.errors)} are listed; {more} more are not." if more else ""),
                 errors=self.errors,
             )
         if self.dry_run:
@@ -138,7 +149,12 @@ class Importer:
             self.counts[outcome][type_] += 1
 
     def _fail(self, number: int, problem: Problem) -> None:
-        self.errors.append({"line": number, "errors": _entries(problem)})
+        self._report(number, _entries(problem))
+
+    def _report(self, number: int, errors: list[dict[str, Any]]) -> None:
+        self.bad += 1
+        if len(self.errors) < REPORTED_LINES:
+            self.errors.append({"line": number, "errors": errors[:REPORTED_ERRORS]})
 
     def _repeated_keys(self, type_: str, item: dict[str, Any]) -> list[dict[str, Any]]:
         """A natural key named by an earlier line of the same request is an error: the

@@ -87,14 +87,35 @@ def _to_json(value: Any) -> Any:
 
 
 def _from_json(value: Any, column: Any) -> Any:
+    """A cursor's sort value as the column's Python value. A signed cursor may still be
+    forged where the secret is known (the development one is public), so every shape is
+    checked here: whatever reaches a query is a value the column could hold."""
     kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
     if isinstance(kind, DateTime):
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(_text(value))
+        if moment.tzinfo is None:  # the columns hold UTC moments; a naive one is forged
+            raise ValueError
+        return moment
     if isinstance(kind, Date):
-        return date.fromisoformat(value)
-    if not isinstance(value, kind.python_type):
+        return date.fromisoformat(_text(value))
+    expected = kind.python_type
+    if isinstance(value, bool) or not isinstance(value, expected):
+        raise TypeError
+    return _text(value) if expected is str else value
+
+
+def _text(value: Any) -> str:
+    """``value`` if it is text a database can hold (none can hold a NUL)."""
+    if not isinstance(value, str) or "\x00" in value:
         raise TypeError
     return value
+
+
+def _key(value: Any) -> Any:
+    """A search's pin: a ``rowid`` (SQLite) or an id (PostgreSQL), or none yet."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    return _text(value)
 
 
 @dataclass
@@ -180,16 +201,18 @@ class Listing:
             if not hmac.compare_digest(signature, _sign(self.secret, payload)):
                 raise ValueError
             data = orjson.loads(payload)
+            if not isinstance(data["v"], list):
+                raise TypeError
             value, last_id = data["v"]
             if data["f"] != self.fingerprint:
                 raise InvalidCursor(
                     "The cursor belongs to another query: keep filters and sort unchanged while paging."
                 )
-            self.after = (_from_json(value, self.sort.column), str(last_id))
-            self.pin = data.get("p")
+            self.after = (_from_json(value, self.sort.column), _text(last_id))
+            self.pin = _key(data.get("p"))
         except InvalidCursor:
             raise
-        except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError):
+        except (ValueError, TypeError, KeyError, OverflowError, binascii.Error, orjson.JSONDecodeError):
             raise InvalidCursor("The cursor is malformed or was altered.") from None
 
 

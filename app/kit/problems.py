@@ -5,6 +5,7 @@ client.
 """
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -13,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message, Scope, Send
 
@@ -96,6 +98,13 @@ class TooManyRequests(Problem):
 
 class ServiceUnavailable(Problem):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+
+class QueryTooExpensive(Problem):
+    """A statement ran past the time budget (``DEMARCHE_STATEMENT_TIMEOUT_MS``) and was
+    cancelled. No ``Retry-After``: the same request would cost the same again."""
+
+    status, slug, title = 503, "query-too-expensive", "Query too expensive"
 
 
 def error_entry(loc: Sequence[Any], msg: str, type_: str) -> dict[str, Any]:
@@ -203,7 +212,24 @@ async def _on_integrity(request: Request, exc: IntegrityError) -> JSONResponse:
     return await _on_problem(request, Conflict("The record conflicts with an existing one."))
 
 
+def _timed_out(exc: DBAPIError) -> bool:
+    """Whether the driver cancelled the statement past its budget: SQLite's progress handler
+    interrupted it, or PostgreSQL's ``statement_timeout`` (SQLSTATE 57014) did."""
+    if isinstance(exc.orig, sqlite3.OperationalError):
+        return str(exc.orig) == "interrupted"
+    return getattr(exc.orig, "sqlstate", None) == "57014"
+
+
 async def _on_database(request: Request, exc: DBAPIError) -> JSONResponse:
+    if _timed_out(exc):
+        log.warning("statement cancelled past its time budget on %s %s", request.method, request.url.path)
+        return await _on_problem(
+            request,
+            QueryTooExpensive(
+                "The query ran past the server's time budget and was cancelled; "
+                "narrow the filters or ask for fewer rows."
+            ),
+        )
     if isinstance(exc, OperationalError) or exc.connection_invalidated:
         log.warning("database unavailable: %s", type(exc.orig).__name__)
         return await _on_problem(
@@ -211,6 +237,14 @@ async def _on_database(request: Request, exc: DBAPIError) -> JSONResponse:
             ServiceUnavailable("The database is unavailable; retry shortly.", headers={"Retry-After": "5"}),
         )
     return await _on_unexpected(request, exc)
+
+
+async def _on_pool_timeout(request: Request, exc: PoolTimeout) -> JSONResponse:
+    log.warning("no database connection free on %s %s", request.method, request.url.path)
+    return await _on_problem(
+        request,
+        ServiceUnavailable("Every database connection is busy; retry shortly.", headers={"Retry-After": "5"}),
+    )
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -224,6 +258,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(IntegrityError, _on_integrity)
     app.add_exception_handler(DBAPIError, _on_database)
+    app.add_exception_handler(PoolTimeout, _on_pool_timeout)
     app.add_exception_handler(Exception, _on_unexpected)
 
 
@@ -271,7 +306,9 @@ _DESCRIPTIONS = {
     422: "The input failed validation, holds a NUL character or (in a write) refers to a record that does not "
     "exist, or an `Idempotency-Key` was reused with another request; `errors` lists each field.",
     429: "Rate limit reached; retry after `Retry-After` seconds.",
-    503: "The database is unavailable; retry after `Retry-After` seconds.",
+    503: "The database is unavailable or every connection to it is busy (retry after `Retry-After` seconds), "
+    "or the query ran past the time budget for one statement (`query-too-expensive`, no `Retry-After`: "
+    "narrow the filters).",
 }
 
 

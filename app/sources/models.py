@@ -5,7 +5,7 @@ from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
-from app.kit.schemas import NON_BLANK, IsoDate, WriteModel, merge_patch_model
+from app.kit.schemas import NON_BLANK, IsoDate, WriteModel, merge_patch_model, repeated
 from app.vocab import SourceKind
 
 
@@ -75,7 +75,7 @@ class SourceFilters(SQLModel):
         description="Full text over title, publisher and authors: every word must appear. "
         "Sorted by relevance unless `sort` is given.",
     )
-    publisher: list[str] = Field(default_factory=list, description="Exact publisher; repeat for OR.")
+    publisher: list[str] = repeated("Exact publisher; repeat for OR.")
 
 
 class Citation(SQLModel, table=True):

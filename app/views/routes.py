@@ -9,14 +9,14 @@ from app.kit.pagination import Listing, hydrated, listing_dependency, page_respo
 from app.kit.problems import invalid
 from app.kit.responses import JSONResponse
 from app.kit.routing import LIST_ERRORS, READ_ERRORS, ActorPath
-from app.kit.schemas import DateQuery, IsoDate
+from app.kit.schemas import DateQuery, IsoDate, repeated_query
 from app.views import service
 from app.views.models import GROUP_BY, Dyad, EntryType, Stats, Timeline
 
 router = APIRouter(prefix="/v1", tags=["views"])
 TIMELINE_SORT = sort_parser([service.TIMELINE_DATE], default="-date")
 TimelineListing = Annotated[Listing, Depends(listing_dependency(TIMELINE_SORT))]
-ActorsQuery = Annotated[list[str], Query(description="Actor id or slug; repeat for OR.")]
+ActorsQuery = Annotated[list[str], repeated_query("Actor id or slug; repeat for OR.")]
 FromQuery = Annotated[IsoDate | None, Query(alias="from", description="Inclusive date, `YYYY-MM-DD`.")]
 
 
@@ -57,7 +57,7 @@ def read_timeline(
     session: SessionDep,
     listing: TimelineListing,
     actor: ActorsQuery = [],  # noqa: B006 - FastAPI copies defaults
-    type: Annotated[list[EntryType], Query(description="Entry types to include; repeat for OR.")] = [],  # noqa: B006
+    type: Annotated[list[EntryType], repeated_query("Entry types to include; repeat for OR.")] = [],  # noqa: B006
     from_: FromQuery = None,
     to: DateQuery = None,
 ) -> JSONResponse:
