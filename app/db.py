@@ -3,7 +3,7 @@
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import anyio.to_thread
 import orjson
@@ -14,13 +14,11 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.changes.service import KEY_ID, keep_feed
 from app.incidents.service import keep_answers
 from app.kit import sqljson
 
-T = TypeVar("T")
 WRITES = "demarche_writes"
 """Execution option that marks a transaction as one that will write."""
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -240,25 +238,6 @@ async def _unlimited(work: Callable[[], Any]) -> None:
     waits for a connection (the deadlock FastAPI avoids the same way for dependencies'
     exits)."""
     await anyio.to_thread.run_sync(work, limiter=anyio.CapacityLimiter(1))
-
-
-async def read(session: Session, work: Callable[..., T], *args: Any) -> T:
-    """Run a read's database work, then end the session's transaction and give its
-    connection back: on SQLite on the event loop (a local read never waits for another
-    connection, and costs less than a hop to a worker thread), on PostgreSQL in one hop to a
-    worker thread (a round trip to the server, or a wait for a pooled connection, must never
-    hold the loop)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return _then_close(session, work, args)
-    # a connection taken in the hop is given back in it: no thread is held waiting for one
-    return await run_in_threadpool(_then_close, session, work, args)
-
-
-def _then_close(session: Session, work: Callable[..., T], args: tuple[Any, ...]) -> T:
-    try:
-        return work(*args)
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -10,17 +10,10 @@ from sqlmodel import Session
 from app.access.models import KeyScope
 from app.actors import service as actors
 from app.actors.models import ActorCreate
-from tests.conftest import IMPORT_ACTORS, import_incident, make, ndjson, new_key
+from tests.conftest import COLLECTIONS, IMPORT_ACTORS, import_incident, make, ndjson, new_key
 from tests.live import serve
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
-COLLECTIONS = {
-    "actor": "actors",
-    "source": "sources",
-    "incident": "incidents",
-    "exercise": "exercises",
-    "channel": "channels",
-}
 
 
 def feed(client: Any, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:

@@ -14,9 +14,10 @@ from sqlalchemy import create_engine, text
 from app.access.models import KeyScope
 from app.client import Client
 from app.client.errors import Unavailable
-from app.db import SessionDep, read
+from app.db import SessionDep
 from app.ingest.service import REPORTED_ERRORS, REPORTED_LINES
 from app.kit import pagination
+from app.kit.reads import read
 from app.kit.schemas import MAX_REPEAT
 from app.main import create_app
 from app.settings import Settings

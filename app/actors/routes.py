@@ -5,11 +5,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.access.deps import ReadScope, WriteScope
 from app.actors import service
 from app.actors.models import Actor, ActorCreate, ActorFilters, ActorPublic, ActorUpdate
-from app.db import SessionDep, read
+from app.db import SessionDep
 from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
+from app.kit.reads import read
 from app.kit.routing import (
     DELETE_ERRORS,
     LIST_ERRORS,
@@ -42,7 +43,7 @@ async def list_actors(
 ) -> Response:
     """States, organisations, people and bodies, filtered and keyset-paginated.
     With `format=csv|ndjson` every matching actor is streamed as a file."""
-    return await read(session, list_response, request, session, listing, format, service.query(filters), COLLECTION)
+    return await list_response(request, session, listing, format, service.query(filters), COLLECTION)
 
 
 @router.post(

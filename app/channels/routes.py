@@ -13,7 +13,7 @@ from app.channels.models import (
     StatusChangeCreate,
     StatusChangePublic,
 )
-from app.db import SessionDep, read
+from app.db import SessionDep
 from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
@@ -55,7 +55,7 @@ async def list_channels(
 ) -> Response:
     """Lines of communication between parties, each with its status today or on `as_of`.
     With `as_of`, channels that did not exist on that date are left out."""
-    return await read(session, list_response, request, session, listing, format, service.query(filters), COLLECTION)
+    return await list_response(request, session, listing, format, service.query(filters), COLLECTION)
 
 
 @router.post(

@@ -3,13 +3,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.access.deps import ReadScope, WriteScope
-from app.db import SessionDep, read
+from app.db import SessionDep
 from app.exercises import service
 from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters, ExercisePublic, ExerciseUpdate
 from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
+from app.kit.reads import read
 from app.kit.routing import (
     DELETE_ERRORS,
     LIST_ERRORS,
@@ -44,9 +45,7 @@ async def list_exercises(
     """Military exercises, filtered and keyset-paginated, latest start first by default.
     With `format=csv|ndjson|geojson` every matching exercise is streamed as a file
     (GeoJSON holds the exercises that have coordinates)."""
-    return await read(
-        session,
-        list_response,
+    return await list_response(
         request,
         session,
         listing,

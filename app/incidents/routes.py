@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.access.deps import ReadScope, WriteScope
-from app.db import SessionDep, read
+from app.db import SessionDep
 from app.incidents import service
 from app.incidents.models import (
     ChainPage,
@@ -17,6 +17,7 @@ from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
+from app.kit.reads import read
 from app.kit.responses import JSONResponse
 from app.kit.routing import (
     DELETE_ERRORS,
@@ -52,9 +53,7 @@ async def list_incidents(
     """Diplomatic incidents, filtered and keyset-paginated, newest first by default.
     With `format=csv|ndjson|geojson` every matching incident is streamed as a file
     (GeoJSON holds the incidents that have coordinates)."""
-    return await read(
-        session,
-        list_response,
+    return await list_response(
         request,
         session,
         listing,

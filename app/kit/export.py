@@ -24,6 +24,7 @@ from starlette.responses import StreamingResponse
 
 from app.kit import sqljson
 from app.kit.pagination import Listing, PageQuery, Texts, hydrated, page_response, walk
+from app.kit.reads import read
 from app.kit.responses import dumps
 
 Hydrate = Callable[[Session, list[Mapping[str, Any]]], list[dict]]
@@ -171,13 +172,24 @@ class Collection:
     """The columns of its list that ``page_texts`` reads (with the id and the sort key), or all."""
 
 
-def list_response(
+async def list_response(
     request: Any, session: Session, listing: Listing, fmt: ExportFormat, stmt: Select, collection: Collection
 ) -> Any:
-    """A page of JSON, or with ``format`` the whole list streamed as a file."""
+    """A page of JSON (read as :func:`app.kit.reads.read` runs reads), or with ``format`` the
+    whole list streamed as a file."""
     if fmt is ExportFormat.json:
         texts = collection.page_texts or hydrated(collection.hydrate)
-        return page_response(request, listing, session, stmt, collection.id_column, texts, collection.page_columns)
+        return await read(
+            session,
+            page_response,
+            request,
+            listing,
+            session,
+            stmt,
+            collection.id_column,
+            texts,
+            collection.page_columns,
+        )
     listing.after = None  # an export is every matching row, wherever a cursor pointed
     return export_response(
         fmt,

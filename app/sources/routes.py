@@ -3,11 +3,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.access.deps import ReadScope, WriteScope
-from app.db import SessionDep, read
+from app.db import SessionDep
 from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.pagination import Listing, listing_dependency, sort_parser
+from app.kit.reads import read
 from app.kit.routing import (
     DELETE_ERRORS,
     LIST_ERRORS,
@@ -44,9 +45,7 @@ async def list_sources(
 ) -> Response:
     """Where facts come from, filtered and keyset-paginated.
     With `format=csv|ndjson` every matching source is streamed as a file."""
-    return await read(
-        session, list_response, request, session, listing, format, service.query(filters, listing), COLLECTION
-    )
+    return await list_response(request, session, listing, format, service.query(filters, listing), COLLECTION)
 
 
 @router.post(
