@@ -10,7 +10,6 @@ from sqlalchemy import (
     case,
     event,
     func,
-    join,
     literal,
     or_,
     select,
@@ -366,9 +365,16 @@ def ref_json(sql: RecordSQL, incident: Any) -> ColumnElement[str]:
 def answer(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
     """An incident's answer as JSON text, built from a row of its list and its links."""
     answered = aliased(Incident)
-    replies = join(Reply, answered, answered.id == Reply.responds_to_id)
+    # Each answered incident by primary key, in a scalar subquery: PostgreSQL keeps it so, where
+    # a join may be driven from the status index, over every published incident for each row
+    # (on tables not analysed yet, as after a large first import).
+    embedded = (
+        select(ref_json(sql, answered))
+        .where(answered.id == Reply.responds_to_id, *embeddable(answered))
+        .scalar_subquery()
+    )
     responds_to = sql.array(
-        ref_json(sql, answered), replies, [Reply.incident_id == row["id"], *embeddable(answered)], [Reply.position]
+        embedded, Reply.__table__, [Reply.incident_id == row["id"], embedded.is_not(None)], [Reply.position]
     )
     return sql.object(
         [
