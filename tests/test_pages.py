@@ -256,3 +256,63 @@ def test_the_exercises_table_and_map(anonymous, october_2021):
     land = anonymous.get("/maps/land.svg")
     assert land.status_code == 200 and land.headers["content-type"].startswith("image/svg+xml")
     assert land.text.startswith("<svg") and land.text.count("M") > 100
+
+
+def test_the_home_pages_counts_follow_every_write(anonymous, writer, client, nato_russia):
+    def counted(browser):
+        text = html(browser, "/").text
+        return {c: int(n) for c, n in re.findall(r'data-collection="(\w+)">(\d+)<', text)}
+
+    before = counted(anonymous)
+    assert before == {"incidents": 0, "actors": 3, "exercises": 0, "channels": 0, "sources": 0}
+    make(client, "actors", slug="eu", name="EU", kind="organization")
+    exercise = {"start_date": "2021-10-01", "participants": [{"actor": "nato"}]}
+    make(client, "exercises", name="Public drill", **exercise)
+    make(client, "exercises", name="Draft drill", status="draft", **exercise)
+    assert counted(anonymous) == before | {"actors": 4, "exercises": 1}
+    assert counted(writer)["exercises"] == 2  # drafts count for keys that may read them
+    assert client.delete(f"/v1/actors/{nato_russia['china']['id']}").status_code == 204
+    assert counted(anonymous)["actors"] == 3
+
+
+def test_the_dyad_pages_monthly_counts_are_the_apis_incidents_each_way(anonymous, client, nato_russia):
+    """Each direction's bars hold the incidents the list API finds between the two in the
+    span drawn (a year before the date to half a year after), by month and kind; the sides
+    differ in size, so that each direction walks a different side."""
+    dates = ["2021-01-15", "2021-03-02", "2021-03-20", "2021-10-05", "2022-02-01", "2022-06-01", "2020-06-01"]
+    for n, day in enumerate(dates):
+        kind = ("expulsion", "ambassador_summons")[n % 2]
+        make(client, "incidents", kind=kind, title=f"N{n}", occurred_on=day, initiators=["nato"], targets=["russia"])
+    for n, day in enumerate(dates[:3]):
+        make(
+            client,
+            "incidents",
+            kind="expulsion",
+            title=f"R{n}",
+            occurred_on=day,
+            initiators=["russia"],
+            targets=["nato"],
+        )
+        make(
+            client,
+            "incidents",
+            kind="expulsion",
+            title=f"C{n}",
+            occurred_on=day,
+            initiators=["russia"],
+            targets=["china"],
+        )
+    text = html(anonymous, "/dyads/nato/russia?as_of=2021-10-20").text
+    drawn = {}
+    for chart in text.split("<h3>")[1:]:
+        direction = unescape(chart.split("</h3>")[0])
+        for label, bar in re.findall(r'<g class="bar" data-label="([^"]+)"[^>]*>(.*?)</g>', chart, re.S):
+            for kind, n in re.findall(r'data-series="([^"]+)" data-count="(\d+)"', bar):
+                drawn[(direction, label, kind)] = int(n)
+    expected = {}
+    for initiator, target, label in (("nato", "russia", "NATO → Russia"), ("russia", "nato", "Russia → NATO")):
+        query = {"initiator": initiator, "target": target, "from": "2020-10-20", "to": "2022-04-20", "limit": 500}
+        for incident in anonymous.get("/v1/incidents", params=query).json()["data"]:
+            key = (label, incident["occurred_on"][:7], incident["kind"])
+            expected[key] = expected.get(key, 0) + 1
+    assert drawn == expected and sum(expected.values()) == 8

@@ -6,14 +6,17 @@ mark is an element a screen reader and a test can read (each carries its number 
 as text, and a ``<title>``). Colours come from classes in ``static/pages.css``; nothing
 here writes a ``style`` attribute, which the policy would refuse.
 
-Every function answers plain dictionaries and lists in SVG user units; the templates only
-place them.
+Most functions answer plain dictionaries and lists in SVG user units, which the templates
+place. Bars are drawn here, as one string: a chart of monthly counts over decades holds
+thousands of marks, and a template spends tens of microseconds on each.
 """
 
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
+
+from markupsafe import Markup, escape
 
 LABEL_WIDTH = 220
 """Room at the left of time charts for the names of their rows."""
@@ -142,56 +145,78 @@ def status_bands(channels: Sequence[Mapping[str, Any]], axis: TimeAxis, as_of: d
     }
 
 
-def stacked_bars(rows: Iterable[Mapping[str, Any]], x_key: str, stack_key: str | None) -> dict[str, Any]:
-    """Counts as bars, one per value of ``x_key`` in the order first met, stacked by
-    ``stack_key`` (the series, in the order first met); bars of 0 are kept so that the
-    axis stays even. A bar's total is written over it when bars are wide enough to hold
-    one without meeting the next (its segments carry their counts in ``<title>`` always)."""
+def stacked_bars(rows: Iterable[Mapping[str, Any]], x_key: str, stack_key: str | None, caption: str) -> Markup:
+    """Counts as an SVG chart of bars, one per value of ``x_key`` in the order first met,
+    stacked by ``stack_key`` (the series, in the order first met), with its legend. Bars of 0
+    are kept so that the axis stays even. Each bar is a group carrying its label and total,
+    each segment a ``rect`` carrying its series and count and saying them in its ``<title>``;
+    a bar's total is written over it when bars are wide enough to hold one without meeting
+    the next. Every text is escaped."""
     bars: dict[str, dict[str, int]] = {}
-    series: list[str] = []
+    series: dict[str, None] = {}
     for row in rows:
         name = str(row[stack_key]) if stack_key else "count"
-        if name not in series and row["count"]:
-            series.append(name)
-        bars.setdefault(str(row[x_key]), {})
-        if row["count"]:
-            bars[str(row[x_key])][name] = bars[str(row[x_key])].get(name, 0) + row["count"]
+        counts = bars.setdefault(str(row[x_key]), {})
+        if n := row["count"]:
+            series[name] = None
+            counts[name] = counts.get(name, 0) + n
     highest = max((sum(counts.values()) for counts in bars.values()), default=0) or 1
     plot_h, left, top, width = 220, 40, 22, 900
+    bottom, right, scale = top + plot_h, left + width, plot_h / highest
     step = width / max(len(bars), 1)
-    drawn = []
-    for index, (label, counts) in enumerate(bars.items()):
-        y = top + plot_h
-        segments = []
-        for n, name in enumerate(series):
-            if counts.get(name):
-                h = plot_h * counts[name] / highest
-                y -= h
-                segments.append(
-                    {"y": round(y, 1), "h": round(h, 1), "series": name, "count": counts[name], "css": series_class(n)}
-                )
-        drawn.append(
-            {
-                "label": label,
-                "x": round(left + index * step + step * 0.1, 1),
-                "w": round(step * 0.8, 1),
-                "total": sum(counts.values()),
-                "segments": segments,
-                "labelled": len(bars) <= 16 or index % max(1, len(bars) // 12) == 0,
-                "valued": step >= VALUE_WIDTH,
-            }
+    w, valued, every = round(step * 0.8, 1), step >= VALUE_WIDTH, 1 if len(bars) <= 16 else max(1, len(bars) // 12)
+    drawn = {name: (escape(name), escape(name.replace("_", " ")), series_class(n)) for n, name in enumerate(series)}
+    out = [
+        f'<svg class="chart" viewBox="0 0 {right + 10} {bottom + 60}" role="img" aria-label="{escape(caption)}">\n'
+        f"<title>{escape(caption)}</title>\n"
+    ]
+    for value in _gridlines(highest):
+        y = round(bottom - value * scale, 1)
+        out.append(
+            f'<line class="grid" x1="{left}" x2="{right}" y1="{y}" y2="{y}"/>\n'
+            f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>\n'
         )
-    return {
-        "bars": drawn,
-        "series": [{"name": name, "css": series_class(n)} for n, name in enumerate(series)],
-        "highest": highest,
-        "top": top,
-        "bottom": top + plot_h,
-        "left": left,
-        "width": left + width + 10,
-        "height": top + plot_h + 60,
-        "grid": [{"y": round(top + plot_h - plot_h * v / highest, 1), "value": v} for v in _gridlines(highest)],
-    }
+    for index, (label, counts) in enumerate(bars.items()):
+        x, said, total, y = round(left + index * step + step * 0.1, 1), escape(label), sum(counts.values()), bottom
+        out.append(f'<g class="bar" data-label="{said}" data-total="{total}">\n')
+        for name, (attribute, spoken, css) in drawn.items():
+            if count := counts.get(name):
+                h = scale * count
+                y -= h
+                out.append(
+                    f'<rect class="{css}" x="{x}" y="{y:.1f}" width="{w}" height="{h:.1f}" data-series="{attribute}" '
+                    f'data-count="{count}"><title>{said}: {spoken} {count}</title></rect>\n'
+                )
+        middle = round(x + w / 2, 2)
+        if total and valued:
+            out.append(f'<text class="value" x="{middle}" y="{y - 4:.1f}" text-anchor="middle">{total}</text>\n')
+        if index % every == 0:
+            out.append(
+                f'<text class="tick" x="{middle}" y="{bottom + 14}" text-anchor="end" '
+                f'transform="rotate(-45 {middle} {bottom + 14})">{said}</text>\n'
+            )
+        out.append("</g>\n")
+    out.append(f'<line class="axis" x1="{left}" x2="{right}" y1="{bottom}" y2="{bottom}"/>\n</svg>\n')
+    legend = "".join(f'<li><span class="swatch {css}"></span>{spoken}</li>' for _, spoken, css in drawn.values())
+    out.append(f'<ul class="legend">\n{legend}\n</ul>')
+    return Markup("".join(out))
+
+
+def count_rows(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> Markup:
+    """The table rows (``<tr>``) of counts beside a chart: a cell per key (``_`` read as a
+    space), then the count. Drawn here for the reason bars are (:func:`stacked_bars`)."""
+    cells: dict[Any, str] = {}
+    out = []
+    for row in rows:
+        tr = ["<tr>"]
+        for key in keys:
+            value = row[key]
+            if (cell := cells.get(value)) is None:
+                cell = cells[value] = f"<td>{escape(str(value).replace('_', ' '))}</td>"
+            tr.append(cell)
+        tr.append(f'<td class="num">{row["count"]}</td></tr>\n')
+        out.append("".join(tr))
+    return Markup("".join(out))
 
 
 def _gridlines(highest: int) -> list[int]:

@@ -11,7 +11,7 @@ anonymous reads are on; otherwise they answer the key form (401).
 """
 
 from collections.abc import Callable, Collection
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlencode
@@ -32,6 +32,7 @@ from app.access.deps import Public, ReadScope
 from app.access.models import Caller
 from app.actors import service as actors
 from app.actors.models import ActorFilters
+from app.changes.models import Change
 from app.channels import service as channels
 from app.channels.models import ChannelFilters
 from app.channels.service import today
@@ -46,7 +47,6 @@ from app.kit.pagination import Listing, listing_dependency, page_rows
 from app.kit.problems import Problem, Unauthorized, invalid
 from app.kit.routing import ActorPath, IdPath
 from app.kit.schemas import DateQuery, IsoDate
-from app.kit.sql import DatePart
 from app.pages import charts, world
 from app.sources import service as sources
 from app.sources.models import SourceFilters
@@ -152,7 +152,7 @@ def _query(request: Request, drop: Collection[str] = (), **add: Any) -> str:
     return urlencode(items)
 
 
-templates.env.globals.update(query=_query, static=STATIC)
+templates.env.globals.update(query=_query, static=STATIC, count_rows=charts.count_rows)
 
 
 @router.post(KEY_PATH)
@@ -189,6 +189,29 @@ def _counted(session: Session, stmt: Any, by: str | None = None) -> dict[str, in
     return dict(session.execute(select(column, func.count()).group_by(column).order_by(column)).all())
 
 
+Counted = list[tuple[str, dict[str, int]]]
+
+
+def _collections(request: Request, session: Session, unpublished: bool) -> Counted:
+    """Actors, exercises, channels and sources counted (by kind where they have kinds) over
+    their list queries. Every write through the service adds an entry to the change feed in
+    its transaction, so counts taken at the feed's latest entry hold until the next: the app
+    keeps them until then (for each visibility), for the cost of reading the feed's position."""
+    kept_by_visibility: dict[bool, tuple[int | None, Counted]] = request.app.state.page_counts
+    position = session.execute(select(func.max(Change.seq))).scalar()
+    kept = kept_by_visibility.get(unpublished)
+    if kept is not None and kept[0] == position:
+        return kept[1]
+    counts = [
+        ("actors", _counted(session, actors.query(ActorFilters()), "kind")),
+        ("exercises", _counted(session, exercises.query(ExerciseFilters(), None, unpublished))),
+        ("channels", _counted(session, channels.query(ChannelFilters()), "kind")),
+        ("sources", _counted(session, sources.query(SourceFilters()), "kind")),
+    ]
+    kept_by_visibility[unpublished] = (position, counts)
+    return counts
+
+
 def _latest(session: Session, filters: IncidentFilters, unpublished: bool, limit: int = LATEST) -> list[dict]:
     stmt = incidents.query(filters, None, unpublished).order_by(Incident.occurred_on.desc(), Incident.id.desc())
     return incidents.hydrate(session, [r._mapping for r in session.execute(stmt.limit(limit))])
@@ -200,13 +223,7 @@ def home(request: Request, caller: ReadScope, session: SessionDep) -> HTMLRespon
     by_kind = {
         row["kind"]: row["count"] for row in views.incident_stats(session, ["kind"], None, None, [], unpublished)
     }
-    collections = [
-        ("incidents", {k: n for k, n in by_kind.items() if n}),
-        ("actors", _counted(session, actors.query(ActorFilters()), "kind")),
-        ("exercises", _counted(session, exercises.query(ExerciseFilters(), None, unpublished))),
-        ("channels", _counted(session, channels.query(ChannelFilters()), "kind")),
-        ("sources", _counted(session, sources.query(SourceFilters()), "kind")),
-    ]
+    collections = [("incidents", {k: n for k, n in by_kind.items() if n}), *_collections(request, session, unpublished)]
     return page(
         request,
         "home.html",
@@ -257,20 +274,6 @@ def incident_page(request: Request, caller: ReadScope, session: SessionDep, inci
     )
 
 
-def _monthly(
-    session: Session, initiator: str, target: str, start: date, end: date, unpublished: bool
-) -> dict[str, dict[str, int]]:
-    """Incidents from ``initiator`` against ``target`` in ``[start, end]`` counted by month
-    and kind in SQL, over the incidents list's own query."""
-    filters = IncidentFilters.model_validate({"initiator": [initiator], "target": [target], "from": start, "to": end})
-    rows = incidents.query(filters, None, unpublished).subquery()
-    month = DatePart(rows.c.occurred_on, "month")
-    counts: dict[str, dict[str, int]] = {}
-    for m, kind, n in session.execute(select(month, rows.c.kind, func.count()).group_by(month, rows.c.kind)):
-        counts.setdefault(m, {})[kind] = n
-    return counts
-
-
 @router.get("/dyads")
 def dyad_form(caller: ReadScope, a: str, b: str, as_of: str = "") -> Response:
     """Where the home page's dyad form goes (a form cannot fill a path): on to the dyad."""
@@ -297,9 +300,10 @@ def dyad_page(
     dyad = views.dyad(session, a, b, day, window_days, unpublished)
     axis = charts.TimeAxis(day - timedelta(days=max(window_days, 365)), day + timedelta(days=182))
     months = [first.strftime("%Y-%m") for first in charts.months(axis.start, axis.end)]
+    by_month = views.dyad_months(session, dyad["a"]["id"], dyad["b"]["id"], axis.start, axis.end, unpublished)
     rows = []
     for initiator, target in (("a", "b"), ("b", "a")):
-        counted = _monthly(session, dyad[initiator]["id"], dyad[target]["id"], axis.start, axis.end, unpublished)
+        counted = by_month[f"{initiator}_to_{target}"]
         label = f"{dyad[initiator]['name']} → {dyad[target]['name']}"
         rows += [
             {"direction": label, "month": m, "kind": kind, "count": n}
@@ -307,7 +311,9 @@ def dyad_page(
             for kind, n in (counted.get(m) or {"": 0}).items()  # a quiet month keeps its (empty) bar
         ]
     by_direction = {
-        label: charts.stacked_bars([r for r in rows if r["direction"] == label], "month", "kind")
+        label: charts.stacked_bars(
+            [r for r in rows if r["direction"] == label], "month", "kind", f"Incidents {label} by month"
+        )
         for label in dict.fromkeys(r["direction"] for r in rows)
     }
     return page(
@@ -370,7 +376,8 @@ def stats_page(
     stacked = next((k for k in keys if k != along), None)
     # the API orders rows by the keys as given: by time only when time comes first
     in_time = sorted(rows, key=lambda r: str(r[along])) if along in ("month", "year") else rows
-    chart = charts.stacked_bars(in_time, along, stacked)
+    caption = f"Incidents by {along}" + (f", stacked by {stacked}" if stacked else "")
+    chart = charts.stacked_bars(in_time, along, stacked, caption)
     return page(
         request,
         "stats.html",
@@ -427,5 +434,6 @@ def land(caller: Public) -> Response:
 
 
 def install(app: FastAPI) -> None:
+    app.state.page_counts = {}
     app.mount(STATIC, StaticFiles(directory=HERE / "static"), name="pages-static")
     app.include_router(router)

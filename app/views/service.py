@@ -214,6 +214,48 @@ def dyad(
     }
 
 
+@cache
+def _dyad_months(unpublished: bool, walk_targets: tuple[bool, bool]) -> Any:
+    """``(direction, month, kind, n)`` for each direction, month and kind with incidents in
+    ``(START, AS_OF]``. As for a dyad's latest incidents, one side's involvements in the span
+    are walked from the index and the other side is checked by primary key for each."""
+    month = DatePart(Incident.occurred_on, "month")
+    counted = []
+    for key, (initiator, target), walk_target in zip(DIRECTIONS, DIRECTIONS.values(), walk_targets, strict=True):
+        (walk_id, walk_role), (check_id, check_role) = (target, initiator) if walk_target else (initiator, target)
+        counted.append(
+            select(literal(key).label("direction"), month.label("month"), Incident.kind, func.count().label("n"))
+            .select_from(Involvement)
+            .join(Incident, Incident.id == Involvement.record_id)
+            .where(
+                Involvement.actor_id == walk_id,
+                Involvement.resource == incidents.RESOURCE,
+                Involvement.role == walk_role,
+                Involvement.occurred_on > START,
+                Involvement.occurred_on <= AS_OF,
+                incidents.involves(Involvement.record_id, [check_id], [check_role]),
+                *listable(Incident, [], unpublished),
+            )
+            .group_by(month, Incident.kind)
+        )
+    return union_all(*counted)
+
+
+def dyad_months(
+    session: Session, a_id: str, b_id: str, start: date, end: date, unpublished: bool = False
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Incidents between the actors ``a_id`` and ``b_id`` from ``start`` to ``end``, counted
+    by direction (``a_to_b``, ``b_to_a``), month (``YYYY-MM``) and kind: two statements, the
+    sides' sizes in the span (to walk the quieter side of each direction) and the counts."""
+    span = {"a": a_id, "b": b_id, "start": start - timedelta(days=1), "as_of": end}
+    *sizes, _longest = session.execute(WINDOW_SIZES, span).one()  # sizes in the order of SIDES
+    walk_targets = (sizes[1] < sizes[0], sizes[3] < sizes[2])
+    counts: dict[str, dict[str, dict[str, int]]] = {key: {} for key in DIRECTIONS}
+    for direction, month, kind, n in session.execute(_dyad_months(unpublished, walk_targets), span):
+        counts[direction].setdefault(month, {})[kind] = n
+    return counts
+
+
 def _days_before(day: date, days: int) -> date:
     """``days`` before ``day``, or the first day there is."""
     return day - timedelta(days=days) if day > date.min + timedelta(days=days) else date.min
