@@ -36,5 +36,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ['DEMARCHE_PORT']}/healthz\", timeout=2)"]
 # At most 200 connections at once (more answer 503), idle keep-alive connections closed after
-# 5 s, 20 s for requests in flight to finish on SIGTERM.
-CMD ["sh", "-c", "demarche migrate && exec uvicorn app.main:create_app --factory --host \"$DEMARCHE_HOST\" --port \"$DEMARCHE_PORT\" --proxy-headers --no-access-log --limit-concurrency 200 --backlog 256 --timeout-keep-alive 5 --timeout-graceful-shutdown 20"]
+# 5 s, 20 s for requests in flight to finish on SIGTERM; slow clients are bounded as
+# app/serving.py says (DEMARCHE_HEADER_TIMEOUT_SECONDS and the settings beside it).
+CMD ["sh", "-c", "demarche migrate && exec demarche serve --host \"$DEMARCHE_HOST\" --port \"$DEMARCHE_PORT\" --proxy-headers --limit-concurrency 200 --backlog 256 --timeout-keep-alive 5 --timeout-graceful-shutdown 20"]

@@ -57,9 +57,24 @@ def seed() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    proxy_headers: Annotated[
+        bool, typer.Option(help="Trust X-Forwarded-For/-Proto from the addresses in FORWARDED_ALLOW_IPS.")
+    ] = False,
+    limit_concurrency: Annotated[
+        int | None, typer.Option(help="Connections and requests at once past which requests answer 503.")
+    ] = None,
+    backlog: Annotated[int, typer.Option(help="Connections the kernel queues before they are accepted.")] = 2048,
+    timeout_keep_alive: Annotated[int, typer.Option(help="Seconds an idle kept-alive connection stays open.")] = 5,
+    timeout_graceful_shutdown: Annotated[
+        int | None, typer.Option(help="Seconds requests in flight may take to finish after SIGTERM.")
+    ] = None,
 ) -> None:
-    """Serve the API with uvicorn."""
+    """Serve the API with uvicorn, within the bounds on slow clients of ``app/serving.py``
+    (``DEMARCHE_HEADER_TIMEOUT_SECONDS``, ``DEMARCHE_BODY_IDLE_SECONDS``,
+    ``DEMARCHE_CONNECTIONS_PER_ADDRESS``, ``DEMARCHE_WAITING_CONNECTIONS``)."""
     import uvicorn
+
+    from app.serving import Guarded
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
@@ -69,6 +84,12 @@ def serve(
         factory=True,
         host=host,
         port=port,
+        http=Guarded,
+        proxy_headers=proxy_headers,
+        limit_concurrency=limit_concurrency,
+        backlog=backlog,
+        timeout_keep_alive=timeout_keep_alive,
+        timeout_graceful_shutdown=timeout_graceful_shutdown,
         log_level=settings.log_level.lower(),
         access_log=False,
     )  # the app writes its own access line, as JSON

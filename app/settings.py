@@ -28,6 +28,18 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=5000, ge=0)
     """Longest a database statement of a request may run; past it the statement is cancelled
     and the request answers 503 ``query-too-expensive``. 0 turns the bound off."""
+    header_timeout_seconds: float = Field(default=10, gt=0)
+    """Longest a request's head may take to arrive (from the connection, or from the
+    request's first byte on a kept-alive one); past it the answer is 408 and the connection
+    is closed (``app/serving.py``)."""
+    body_idle_seconds: float = Field(default=30, gt=0)
+    """Longest a request's body may pause between two chunks before the connection is closed."""
+    connections_per_address: int = Field(default=64, ge=0)
+    """Connections one client address may hold open at once (more are answered 429); 0: no
+    cap. Behind a proxy, every connection has the proxy's address."""
+    waiting_connections: int = Field(default=128, ge=1)
+    """Connections that may wait for a request to arrive whole (idle keep-alive ones
+    included); a new one past that closes the one that has waited the longest."""
     log_level: str = "INFO"
     cursor_secret: str = DEVELOPMENT_CURSOR_SECRET
     """Key that signs pagination cursors; set a private value in production (the server

@@ -71,6 +71,7 @@ def test_the_image_start_command_migrates_and_serves_with_production_settings(co
         "DEMARCHE_HOST": "127.0.0.1",
         "DEMARCHE_PORT": str(port),
         "DEMARCHE_CURSOR_SECRET": "container-cursor-secret",
+        "DEMARCHE_LOG_LEVEL": "INFO",  # the default, which says when shutdown is complete
     }
     command = exec_form(stage, "CMD")
     assert "--proxy-headers" in command[-1] and "--limit-concurrency" in command[-1]

@@ -1,0 +1,172 @@
+"""Slow clients against the server as the README and the image start it (``demarche serve``,
+and the Dockerfile's command): 300 sockets that send a request head one byte at a time do not
+slow ordinary requests down, none of which answers 503, and each slow socket is answered and
+closed once its head is late."""
+
+import socket
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.serving import TOO_MANY
+from tests.live import free_port, serve
+from tests.test_container import DOCKERFILE, exec_form, final_stage, image_environment
+
+DEMARCHE = Path(sys.executable).parent / "demarche"
+HEAD = b"GET /v1/incidents HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"x" * 400
+"""A request head that never ends: the slow sockets send it a byte every ``TRICKLE`` seconds."""
+TRICKLE = 1.0
+SLOW = 300
+ATTACKERS = [f"127.0.0.{n}" for n in range(2, 8)]
+"""Addresses the slow sockets come from (50 each, under the cap per address): ordinary
+requests come from 127.0.0.1."""
+BOUNDS = {"DEMARCHE_HEADER_TIMEOUT_SECONDS": "4"}
+"""The default bounds, with a head's deadline short enough to wait for."""
+
+
+def configurations(database_url: str) -> dict[str, tuple[list[str], dict[str, str], int]]:
+    """Each way the service is started, as (command, environment, port)."""
+    port, image_port = free_port(), free_port()
+    serve_command = [str(DEMARCHE), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    stage = final_stage(DOCKERFILE)
+    image = image_environment(stage) | {
+        "DEMARCHE_DATABASE_URL": database_url,
+        "DEMARCHE_HOST": "127.0.0.1",
+        "DEMARCHE_PORT": str(image_port),
+        "DEMARCHE_CURSOR_SECRET": "slow-clients-cursor-secret",
+    }
+    return {
+        "demarche serve": (serve_command, {"DEMARCHE_RATE_LIMIT": "1000000/minute"}, port),
+        "the image": (exec_form(stage, "CMD"), image | {"DEMARCHE_RATE_LIMIT": "1000000/minute"}, image_port),
+    }
+
+
+def ordinary(url: str, n: int = 300) -> tuple[list[float], list[int]]:
+    """``n`` requests one after the other, each on a new connection (as a client without a
+    pool makes them): their durations in seconds and their statuses."""
+    durations, statuses = [], []
+    for _ in range(n):
+        start = time.perf_counter()
+        statuses.append(httpx.get(f"{url}/healthz", timeout=10).status_code)
+        durations.append(time.perf_counter() - start)
+    return durations, statuses
+
+
+def p99(durations: list[float]) -> float:
+    return statistics.quantiles(durations, n=100)[98]
+
+
+@contextmanager
+def slow_sockets(port: int) -> Iterator[list[socket.socket]]:
+    """``SLOW`` connections from ``ATTACKERS``, each sending ``HEAD`` a byte at a time until
+    the server closes it; closed afterwards."""
+    sockets = []
+    for n in range(SLOW):
+        sock = socket.socket()
+        sock.bind((ATTACKERS[n % len(ATTACKERS)], 0))
+        sock.settimeout(5)
+        sock.connect(("127.0.0.1", port))
+        sockets.append(sock)
+    stop = threading.Event()
+
+    def trickle() -> None:
+        sent = 0
+        while not stop.wait(TRICKLE) and sent < len(HEAD):
+            for sock in sockets:
+                try:
+                    sock.send(HEAD[sent : sent + 1])
+                except OSError:
+                    pass  # closed by the server: what the bounds are for
+            sent += 1
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        yield sockets
+    finally:
+        stop.set()
+        thread.join()
+        for sock in sockets:
+            sock.close()
+
+
+def answer_of(sock: socket.socket) -> bytes:
+    """What the server sent before it closed ``sock``; ``<still open>`` if it has not closed
+    it within the socket's timeout, ``<reset>`` if it closed it while bytes were on the way."""
+    chunks = []
+    try:
+        while chunk := sock.recv(4096):
+            chunks.append(chunk)
+    except TimeoutError:
+        return b"<still open>"
+    except ConnectionResetError:
+        return b"".join(chunks) or b"<reset>"
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("configuration", ["demarche serve", "the image"])
+def test_slow_clients_starve_no_one(database_url, tmp_path, configuration):
+    command, environ, port = configurations(database_url)[configuration]
+    with serve(database_url, tmp_path / "server.log", command=command, port=port, env=environ | BOUNDS) as server:
+        quiet, _ = ordinary(server.url)
+        with slow_sockets(port) as sockets:
+            time.sleep(1.5)
+            loaded, statuses = ordinary(server.url)
+            assert set(statuses) == {200}, f"ordinary requests answered {sorted(set(statuses))} under the attack"
+            assert p99(loaded) <= 3 * p99(quiet), (p99(loaded), p99(quiet))
+            time.sleep(float(BOUNDS["DEMARCHE_HEADER_TIMEOUT_SECONDS"]))
+            answers = [answer_of(sock) for sock in sockets]
+    # at most DEMARCHE_WAITING_CONNECTIONS (128) wait at once: the longest waiting were
+    # closed as newer connections came, and the last ones when their heads were late
+    assert b"<still open>" not in answers
+    assert sum(a.startswith(b"HTTP/1.1 408") for a in answers) <= 128
+
+
+def test_one_address_holds_a_bounded_number_of_connections(database_url, tmp_path):
+    port = free_port()
+    command = [str(DEMARCHE), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with serve(
+        database_url, tmp_path / "server.log", command=command, port=port, env={"DEMARCHE_CONNECTIONS_PER_ADDRESS": "3"}
+    ):
+        held = [socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.2", 0)) for _ in range(5)]
+        other = socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.3", 0))
+        time.sleep(0.5)
+        answers = []
+        for sock in [*held, other]:
+            sock.settimeout(0.5)
+            answers.append(answer_of(sock))
+        assert answers == [b"<still open>"] * 3 + [TOO_MANY] * 2 + [b"<still open>"]
+        held[0].close()
+        time.sleep(0.2)
+        again = socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.2", 0))
+        again.settimeout(0.5)
+        assert answer_of(again) == b"<still open>", "a closed connection gives its place back"
+        for sock in [*held, other, again]:
+            sock.close()
+
+
+def test_a_late_head_is_answered_408_and_a_stalled_body_is_cut(database_url, tmp_path):
+    port = free_port()
+    command = [str(DEMARCHE), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    bounds = {"DEMARCHE_HEADER_TIMEOUT_SECONDS": "2", "DEMARCHE_BODY_IDLE_SECONDS": "2"}
+    with serve(database_url, tmp_path / "server.log", command=command, port=port, env=bounds):
+        late, stalled = socket.create_connection(("127.0.0.1", port)), socket.create_connection(("127.0.0.1", port))
+        late.send(HEAD[:20])
+        form = b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nkey="
+        stalled.send(b"POST /key HTTP/1.1\r\nHost: 127.0.0.1\r\n" + form)
+        time.sleep(1)
+        for sock in (late, stalled):
+            sock.settimeout(0.2)
+            assert answer_of(sock) == b"<still open>", "closed before its time"
+            sock.settimeout(5)
+        assert answer_of(late).startswith(b"HTTP/1.1 408")
+        assert b"303" not in answer_of(stalled)
+        for sock in (late, stalled):
+            sock.close()
