@@ -14,7 +14,7 @@ LIST_ERRORS = problems.responses(400, 401, 422, 429, 503)
 WRITE_ERRORS = problems.responses(400, 401, 403, 409, 413, 415, 422, 429)
 UPDATE_ERRORS = problems.responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429)
 DELETE_ERRORS = problems.responses(401, 403, 404, 412, 422, 429)
-RESTORE_ERRORS = problems.responses(400, 401, 403, 404, 409, 412, 422, 429) | {
+RESTORE_ERRORS = problems.responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429) | {
     409: problems.responses(409)[409]
     | {
         "description": "The record is not retracted (`/problems/not-retracted`): there is nothing to restore, "
