@@ -124,7 +124,7 @@ def restore_channel(
     caller: WriteScope, request: Request, channel: IdPath, if_match: IfMatch, session: SessionDep
 ) -> Response:
     row = service.restore(session, channel, if_match)
-    return etags.answer(request, service.public(session, row))
+    return answer(request, service.public(session, row))
 
 
 @router.post(
