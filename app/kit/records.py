@@ -15,7 +15,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from app.kit import etags
 from app.kit.etags import Precondition
-from app.kit.problems import Conflict, NotFound, ValidationFailed, error_entry
+from app.kit.problems import Conflict, NotFound, NotRetracted, ValidationFailed, error_entry
 
 T = TypeVar("T")
 
@@ -147,7 +147,8 @@ def mark_changed(session: Session, row: RecordColumns, restored: bool = False) -
 # A record's state is kept in ``retracted_at``, and in ``status`` where the record has one
 # (incidents, exercises): ``retracted_at`` is set exactly when ``status`` is ``retracted``.
 # Every write goes through :func:`state_values` (whole records) or :func:`retract` and
-# :func:`restore` (the state alone), so the two never disagree.
+# :func:`restore_row` (the state alone), and bulk creates write both from the one status,
+# so the two never disagree (migration 0012 brought older rows in line).
 RETRACTED, PUBLISHED = "retracted", "published"
 
 
@@ -163,10 +164,6 @@ def retract(session: Session, row: RecordColumns) -> None:
     if row.has_status:
         row.status = RETRACTED
     mark_changed(session, row)
-
-
-class NotRetracted(Conflict):
-    slug, title = "not-retracted", "Not retracted"
 
 
 def restore_row(session: Session, row: RecordColumns) -> None:
