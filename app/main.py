@@ -72,7 +72,16 @@ on every change. Write bodies reject unknown fields (422). Errors are RFC 9457 p
   server died in between) stays 409, since running it again could write twice.
 - Import: a natural key (`external_ref`, an actor's `slug`, a source's `url`) named by two
   lines of one import is a bad line; records refer to earlier lines, not later ones. A
-  record whose natural key belongs to a retracted record is written over and stays retracted.
+  line whose natural key belongs to a retracted record changes nothing and is counted under
+  `retracted`, unless it asks for `status: published` (incidents and exercises): that
+  restores the record with the line's fields (counted under `updated`).
+- Retraction and restore: a record's `status` and its retraction are one state (`status:
+  retracted` exactly when it is retracted). `POST /v1/{collection}/{id}/restore` (`write`)
+  makes a retracted record live again, published where it has a `status`, as a new version
+  with op `restore` in the change feed and the history. Restoring a record that is not
+  retracted is 409 `/problems/not-retracted` and writes nothing, so a blind retry learns
+  that it is already live (with an `Idempotency-Key` the first answer is replayed instead).
+  `PATCH` and `DELETE` answer 404 on a retracted record: restore it first.
 
 **Access.** Send an API key as `Authorization: Bearer <key>`; keys are never accepted in the
 query string (400). Scopes: `read`, `write` (implies read), `admin` (implies write); each
@@ -86,10 +95,12 @@ needed scope is 403.
   of the secret is stored.
 - Drafts and retracted records are seen only with a `write` key. Incidents and exercises
   in draft appear in lists, reads and views for `write` keys only (404 and absent for
-  everyone else). A retracted record answers 404 and is absent from lists for everyone, as
-  `DELETE` promises; a `write` key lists retracted incidents and exercises by asking for
-  `status=retracted` (each with `status: retracted`). Retracted actors, sources and
-  channels are not listed for anyone.
+  everyone else). A retracted record is absent from lists for everyone, as `DELETE`
+  promises, and answers 404 to callers without `write`; a `write` key reads a retracted
+  incident or exercise on its own path (with `status: retracted`, to check it before
+  restoring it) and lists them by asking for `status=retracted`. Retracted actors, sources
+  and channels, which have no `status` to show it, answer 404 and are not listed for
+  anyone; their history (`write`) and `restore` still reach them.
 - Rate limits count requests per key, or per client address without one, in fixed
   windows aligned to the clock (default 600 a minute). Every answer carries
   `RateLimit-Limit` (requests per window), `RateLimit-Remaining` (left in this window) and

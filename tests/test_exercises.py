@@ -84,10 +84,11 @@ def test_filters(client, nato_russia):
     assert names(client, "sort=name") == ["Joint Sea 2021", "Steadfast Noon", "Zapad-21"]
 
 
-def test_patch_and_delete(client, nato_russia):
+def test_patch_and_delete(client, reader, nato_russia):
     created = exercise(client)
     patched = client.patch(f"/v1/exercises/{created['id']}", json={"end_date": "2021-10-17", "troops": 5000})
     assert patched.json()["end_date"] == "2021-10-17" and patched.json()["version"] == 2
     assert client.patch(f"/v1/exercises/{created['id']}", json={"end_date": "2020-01-01"}).status_code == 422
     assert client.delete(f"/v1/exercises/{created['id']}").status_code == 204
-    assert client.get(f"/v1/exercises/{created['id']}").status_code == 404
+    assert reader.get(f"/v1/exercises/{created['id']}").status_code == 404
+    assert client.get(f"/v1/exercises/{created['id']}").json()["status"] == "retracted"

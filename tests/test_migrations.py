@@ -1,13 +1,15 @@
 """The migrations build the schema the models describe, and run down and up again with data."""
 
+import orjson
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 from sqlmodel import Session
 
 from app.db import alembic_config, make_engine
+from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.kit.search import modelled
 from app.models import metadata
@@ -48,4 +50,32 @@ def test_models_and_migrations_agree(migration_url):
             opts={"compare_type": True, "include_name": modelled},
         )
         assert compare_metadata(context, metadata) == []
+    engine.dispose()
+
+
+def test_rows_whose_status_contradicts_their_retraction_are_brought_in_line(migration_url):
+    """0012: an incident stored as published while retracted (as an import over a retracted
+    incident left it) reads as retracted, and so does its kept answer."""
+    config = alembic_config(migration_url)
+    command.upgrade(config, "0011")
+    engine = make_engine(migration_url)
+    with Session(engine) as session:
+        load_demo(session)
+        session.commit()
+    with engine.begin() as connection:
+        half = connection.execute(text("SELECT id FROM incidents ORDER BY id LIMIT 1")).scalar_one()
+        connection.execute(text("UPDATE incidents SET retracted_at = updated_at WHERE id = :id"), {"id": half})
+        marked = connection.execute(text("SELECT id FROM exercises ORDER BY id LIMIT 1")).scalar_one()
+        connection.execute(text("UPDATE exercises SET status = 'retracted' WHERE id = :id"), {"id": marked})
+    command.upgrade(config, "head")
+    with engine.begin() as connection:
+        incidents.refill(connection)  # as `demarche migrate` does
+        for table in ("incidents", "exercises"):
+            contradictions = connection.execute(
+                text(f"SELECT count(*) FROM {table} WHERE (status = 'retracted') <> (retracted_at IS NOT NULL)")
+            ).scalar_one()
+            assert contradictions == 0, table
+        kept = connection.execute(text("SELECT record_json FROM incidents WHERE id = :id"), {"id": half}).scalar_one()
+        assert orjson.loads(kept)["status"] == "retracted"
+        assert connection.execute(text("SELECT count(*) FROM incidents WHERE status = 'retracted'")).scalar_one() == 1
     engine.dispose()

@@ -94,3 +94,15 @@ def test_a_known_key_costs_no_statement(app, demo):
             assert reader.get("/v1/vocabularies").status_code == 200
     assert any("api_keys" in s for s in first), "a key is looked up once"
     assert again == [], "then served from the process's cache"
+
+
+@pytest.mark.parametrize("collection", ["incidents", "exercises"])
+def test_a_write_key_reads_a_retracted_record_in_one_statement(app, client, demo, collection):
+    url = f"/v1/{collection}/{demo[collection.removesuffix('s')]}"
+    assert client.delete(url).status_code == 204
+    with keyed_client(app, KeyScope.write) as writer:
+        verified(app, writer, url)
+        with statements(app.state.engine) as seen:
+            answer = writer.get(url)
+    assert answer.json()["status"] == "retracted"
+    assert len(seen) == 1, "\n\n".join(seen)

@@ -2,8 +2,11 @@
 callers whose key may write (see :attr:`Caller.sees_unpublished`).
 
 Records with a ``status`` (incidents, exercises) follow these rules. A retracted record is
-gone from reads (404) and from lists for everyone, as ``DELETE`` promises; a write key
-finds retracted ones by asking a list for ``status=retracted``.
+gone from lists for everyone, as ``DELETE`` promises, and from reads (404) for callers
+without ``write``; a write key reads a retracted record on its own path (``status:
+retracted``, so that it can be restored) and finds retracted ones by asking a list for
+``status=retracted``. Actors, sources and channels have no status: a retracted one is gone
+from their lists and reads for everyone (its history stays readable to write keys).
 """
 
 from collections.abc import Sequence

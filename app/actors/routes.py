@@ -15,6 +15,8 @@ from app.kit.routing import (
     DELETE_ERRORS,
     LIST_ERRORS,
     READ_ERRORS,
+    RESTORE_DOC,
+    RESTORE_ERRORS,
     UPDATE_ERRORS,
     WRITE_ERRORS,
     ActorPath,
@@ -89,3 +91,18 @@ def delete_actor(caller: WriteScope, actor: ActorPath, if_match: IfMatch, sessio
     still at that version (else 412)."""
     service.delete(session, actor, if_match)
     return Response(status_code=204)
+
+
+@router.post(
+    "/{actor}/restore",
+    name="restore",
+    summary="Restore a retracted actor",
+    response_model=ActorPublic,
+    responses=RESTORE_ERRORS,
+    description=RESTORE_DOC.format(noun="actor", published=""),
+)
+def restore_actor(
+    caller: WriteScope, request: Request, actor: ActorPath, if_match: IfMatch, session: SessionDep
+) -> Response:
+    row = service.restore(session, actor, if_match)
+    return etags.answer(request, service.public(session, row))

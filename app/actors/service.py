@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.actors.models import Actor, ActorCreate, ActorFilters, Involvement
-from app.kit import etags, sqljson
+from app.kit import etags, records, sqljson
 from app.kit.etags import Precondition
 from app.kit.problems import invalid
 from app.kit.records import (
@@ -96,6 +96,11 @@ def delete(session: Session, ref: str, precondition: Precondition | None = None)
     etags.check(precondition, actor.version)
     retract(session, actor)
     session.flush()
+
+
+def restore(session: Session, ref: str, precondition: Precondition | None = None) -> Actor:
+    """Make the retracted actor ``ref`` live again; 409 when it is not retracted."""
+    return records.restore(session, Actor, ref, precondition, "slug")
 
 
 def query(filters: ActorFilters) -> Any:

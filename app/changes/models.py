@@ -22,14 +22,17 @@ class Op(StrEnum):
     create = "create"
     update = "update"
     delete = "delete"
+    restore = "restore"
 
 
 class ChangeBase(SQLModel):
     resource: Resource = Field(sa_type=String(20), description="The record's type: its collection without the `s`.")
     op: Op = Field(
         sa_type=String(10),
-        description="`delete` is a retraction: the record reads 404 from this version on. A record created "
-        "retracted has a `create` and a `delete` entry, both at version 1.",
+        description="`delete` is a retraction: the record reads 404 from this version on (to keys without "
+        "`write`). `restore` undoes one: the record is live (and published, where it has a `status`) again from "
+        "this version on, by `POST /v1/{collection}/{id}/restore` or by an import line that asks for "
+        "`status: published`. A record created retracted has a `create` and a `delete` entry, both at version 1.",
     )
     version: int = Field(description="The record's version after the change.")
     at: datetime = Field(description="When the change was made (the record's `updated_at` at this version).")

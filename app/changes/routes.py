@@ -34,18 +34,20 @@ def changes(
     after: Annotated[int, Query(ge=0, le=2**63 - 1, description="The last `seq` seen; 0 starts at the beginning.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JSONResponse:
-    """Every create, update and delete (retraction) of actors, sources, incidents, exercises
-    and channels, in commit order; a channel's status change is an update of its channel.
-    Each entry is written in the same transaction as the change, so a follower misses
-    nothing and sees nothing that was rolled back.
+    """Every create, update, delete (retraction) and restore (the undoing of a retraction)
+    of actors, sources, incidents, exercises and channels, in commit order; a channel's
+    status change is an update of its channel. Each entry is written in the same
+    transaction as the change, so a follower misses nothing and sees nothing that was
+    rolled back.
 
     To keep a copy in step, pass the last `seq` you applied as `after` (`next_cursor`
     while it is not null; null means this page reached the end of the feed for now, so
     poll again later with the last `seq` of the page). Entries carry no record content:
     re-read the record by id to apply one, and drop it when that read is 404 (retracted,
-    or a draft your key may not see). Entries for drafts appear for every reader, without
-    their content. Writes made in one transaction that change a record more than once give
-    one entry, for the committed version."""
+    or a draft your key may not see); after a `restore`, read it again as after a
+    `create`. Entries for drafts appear for every reader, without their content. Writes
+    made in one transaction that change a record more than once give one entry, for the
+    committed version."""
     return JSONResponse(service.feed(session, after, limit))
 
 

@@ -185,12 +185,15 @@ def write_pending(session: Session) -> None:
     pending: list[PendingChange] = session.info.pop(PENDING_CHANGES, [])
     latest: dict[tuple[type, str], PendingChange] = {}
     created: set[tuple[type, str]] = set()
+    restored: set[tuple[type, str]] = set()
     for change in pending:
         if change.table in KINDS:
             key = (change.table, change.record_id)
             latest[key] = change
             if change.created:
                 created.add(key)
+            if change.restored:
+                restored.add(key)
     if not latest:
         return
     session.flush()
@@ -207,7 +210,15 @@ def write_pending(session: Session) -> None:
             retracted = snapshot.get("status") == RecordStatus.retracted
         else:
             retracted = row["retracted_at"] is not None
-            op = Op.create if key in created else Op.delete if retracted else Op.update
+            op = (
+                Op.create
+                if key in created
+                else Op.delete
+                if retracted
+                else Op.restore
+                if key in restored
+                else Op.update
+            )
             version, at, snapshot = row["version"], row["updated_at"], row["snapshot"]
         entry = {
             "resource": KINDS[change.table].resource,

@@ -23,6 +23,8 @@ from app.kit.routing import (
     DELETE_ERRORS,
     LIST_ERRORS,
     READ_ERRORS,
+    RESTORE_DOC,
+    RESTORE_ERRORS,
     UPDATE_ERRORS,
     WRITE_ERRORS,
     IdPath,
@@ -108,6 +110,21 @@ def delete_channel(caller: WriteScope, channel: IdPath, if_match: IfMatch, sessi
     With `If-Match`, only if the channel is still at that version (else 412)."""
     service.delete(session, channel, if_match)
     return Response(status_code=204)
+
+
+@router.post(
+    "/{channel}/restore",
+    name="restore",
+    summary="Restore a retracted channel",
+    response_model=ChannelPublic,
+    responses=RESTORE_ERRORS,
+    description=RESTORE_DOC.format(noun="channel", published=""),
+)
+def restore_channel(
+    caller: WriteScope, request: Request, channel: IdPath, if_match: IfMatch, session: SessionDep
+) -> Response:
+    row = service.restore(session, channel, if_match)
+    return answer(request, service.public(session, row))
 
 
 @router.post(

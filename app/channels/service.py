@@ -10,7 +10,7 @@ from app.actors import service as actors
 from app.channels.models import Channel, ChannelCreate, ChannelFilters, StatusChange, StatusChangeCreate
 from app.incidents import service as incidents
 from app.incidents.models import Incident
-from app.kit import etags, sqljson
+from app.kit import etags, records, sqljson
 from app.kit.etags import Precondition
 from app.kit.problems import NotFound
 from app.kit.records import ensure_unique, get_live, mark_changed, retract, settle, write_fields
@@ -110,6 +110,11 @@ def delete(session: Session, channel_id: str, precondition: Precondition | None 
     etags.check(precondition, channel.version)
     retract(session, channel)
     session.flush()
+
+
+def restore(session: Session, ref: str, precondition: Precondition | None = None) -> Channel:
+    """Make the retracted channel ``ref`` live again; 409 when it is not retracted."""
+    return records.restore(session, Channel, ref, precondition)
 
 
 def record_change(session: Session, channel: Channel, data: StatusChangeCreate) -> StatusChange:

@@ -332,10 +332,10 @@ def _import_request(key: str, body: bytes, dry_run: bool) -> dict[str, Any]:
 
 
 def _empty_counts() -> ImportCounts:
-    return {"created": {}, "updated": {}, "unchanged": {}}
+    return {"created": {}, "updated": {}, "unchanged": {}, "retracted": {}}
 
 
 def _add(total: ImportCounts, answer: dict[str, Any]) -> None:
     for outcome, by_type in total.items():
-        for type_, count in answer[outcome].items():
+        for type_, count in answer.get(outcome, {}).items():
             by_type[type_] = by_type.get(type_, 0) + count

@@ -1,4 +1,4 @@
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy import Index, String
@@ -51,6 +51,8 @@ class Exercise(ExerciseBase, RecordColumns, table=True):
         Index("ix_exercises_updated_at_id", "updated_at", "id"),
         by_external_ref("exercises"),
     )
+
+    has_status: ClassVar[bool] = True
 
 
 class ParticipantIn(WriteModel):

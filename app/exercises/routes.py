@@ -15,6 +15,8 @@ from app.kit.routing import (
     DELETE_ERRORS,
     LIST_ERRORS,
     READ_ERRORS,
+    RESTORE_DOC,
+    RESTORE_ERRORS,
     UPDATE_ERRORS,
     WRITE_ERRORS,
     IdPath,
@@ -81,8 +83,9 @@ def create_exercise(caller: WriteScope, request: Request, payload: ExerciseCreat
 )
 async def read_exercise(caller: ReadScope, request: Request, exercise: IdPath, session: SessionDep) -> Response:
     """One exercise, by id, with its `ETag`; 304 when `If-None-Match` names it. A draft is
-    answered only to keys with `write` (404 to anyone else); a retracted exercise is 404 to
-    everyone."""
+    answered only to keys with `write` (404 to anyone else), and so is a retracted exercise,
+    with `status: retracted`, so that an editor may read it back and restore it
+    (`POST .../restore`)."""
     return etags.answer_text(
         request, *await read(session, service.read_text, session, exercise, caller.sees_unpublished)
     )
@@ -112,3 +115,18 @@ def delete_exercise(caller: WriteScope, exercise: IdPath, if_match: IfMatch, ses
     With `If-Match`, only if the exercise is still at that version (else 412)."""
     service.delete(session, exercise, if_match)
     return Response(status_code=204)
+
+
+@router.post(
+    "/{exercise}/restore",
+    name="restore",
+    summary="Restore a retracted exercise",
+    response_model=ExercisePublic,
+    responses=RESTORE_ERRORS,
+    description=RESTORE_DOC.format(noun="exercise", published=" (and published)"),
+)
+def restore_exercise(
+    caller: WriteScope, request: Request, exercise: IdPath, if_match: IfMatch, session: SessionDep
+) -> Response:
+    row = service.restore(session, exercise, if_match)
+    return etags.answer(request, service.public(session, row))

@@ -8,9 +8,9 @@ from sqlmodel import Session
 from app.access.visibility import listable
 from app.actors import service as actors
 from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters
-from app.kit import etags, search, sqljson
+from app.kit import etags, records, search, sqljson
 from app.kit.etags import Precondition
-from app.kit.records import ensure_unique, get_live, retract, settle, utcnow, write_fields
+from app.kit.records import ensure_unique, get_live, retract, settle, state_values, write_fields
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
 from app.kit.sqljson import Columns, RecordSQL
@@ -35,13 +35,15 @@ def replace(session: Session, exercise: Exercise, data: ExerciseCreate) -> bool:
     cited = sources.resolve(session, data.sources, ["body", "sources"])
     values = data.model_dump(exclude=LINKS)
     values["domains"] = [d.value for d in data.domains]
-    if data.status == RecordStatus.retracted and exercise.retracted_at is None:
-        values["retracted_at"] = utcnow()
+    # the status names the state: writing one other than retracted over a retracted exercise
+    # restores it (an import asks for that explicitly; see app.ingest.upsert.write_over)
+    restored = exercise.retracted_at is not None and data.status != RecordStatus.retracted
+    values |= state_values(exercise, data.status)
     changed, is_new = write_fields(session, exercise, values)
     links = [(actor_id, p.role.value) for actor_id, p in zip(ids, data.participants, strict=True)]
     changed |= actors.set_involvements(session, RESOURCE, exercise.id, links, exercise.start_date)
     changed |= sources.set_citations(session, RESOURCE, exercise.id, cited)
-    return settle(session, exercise, is_new, changed)
+    return settle(session, exercise, is_new, changed, restored)
 
 
 def create(session: Session, data: ExerciseCreate) -> Exercise:
@@ -70,9 +72,13 @@ def update(
 def delete(session: Session, exercise_id: str, precondition: Precondition | None = None) -> None:
     exercise = get(session, exercise_id, for_update=True)
     etags.check(precondition, exercise.version)
-    exercise.status = RecordStatus.retracted
     retract(session, exercise)
     session.flush()
+
+
+def restore(session: Session, ref: str, precondition: Precondition | None = None) -> Exercise:
+    """Make the retracted exercise ``ref`` live again (published); 409 when it is not retracted."""
+    return records.restore(session, Exercise, ref, precondition)
 
 
 def active_on(day: date) -> Any:
@@ -129,5 +135,7 @@ def public(session: Session, exercise: Exercise) -> dict[str, Any]:
 
 def read_text(session: Session, ref: str, unpublished: bool) -> tuple[bytes, int]:
     """The answer for the exercise ``ref`` as JSON text, and its version, if the caller may
-    read it (a draft only with ``unpublished``), else 404."""
-    return sqljson.read_text(session, Exercise.__table__, record, ref, "exercise", published=not unpublished)
+    read it (a draft or a retracted one only with ``unpublished``), else 404."""
+    return sqljson.read_text(
+        session, Exercise.__table__, record, ref, "exercise", published=not unpublished, retracted=unpublished
+    )

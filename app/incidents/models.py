@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import ConfigDict, model_validator
 from sqlalchemy import Index, String, Text, text
@@ -67,6 +67,8 @@ class Incident(IncidentBase, RecordColumns, table=True):
             postgresql_where=text("record_json IS NULL"),
         ),
     )
+
+    has_status: ClassVar[bool] = True
 
     record_json: str | None = Field(
         default=None,

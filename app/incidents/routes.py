@@ -23,6 +23,8 @@ from app.kit.routing import (
     DELETE_ERRORS,
     LIST_ERRORS,
     READ_ERRORS,
+    RESTORE_DOC,
+    RESTORE_ERRORS,
     UPDATE_ERRORS,
     WRITE_ERRORS,
     IdPath,
@@ -89,8 +91,9 @@ def create_incident(caller: WriteScope, request: Request, payload: IncidentCreat
 )
 async def read_incident(caller: ReadScope, request: Request, incident: IdPath, session: SessionDep) -> Response:
     """One incident, by id, with its `ETag`; 304 when `If-None-Match` names it. A draft is
-    answered only to keys with `write` (404 to anyone else); a retracted incident is 404 to
-    everyone."""
+    answered only to keys with `write` (404 to anyone else), and so is a retracted incident,
+    with `status: retracted`, so that an editor may read it back and restore it
+    (`POST .../restore`)."""
     return etags.answer_text(
         request, *await read(session, service.read_text, session, incident, caller.sees_unpublished)
     )
@@ -135,3 +138,18 @@ def delete_incident(caller: WriteScope, incident: IdPath, if_match: IfMatch, ses
     With `If-Match`, only if the incident is still at that version (else 412)."""
     service.delete(session, incident, if_match)
     return Response(status_code=204)
+
+
+@router.post(
+    "/{incident}/restore",
+    name="restore",
+    summary="Restore a retracted incident",
+    response_model=IncidentPublic,
+    responses=RESTORE_ERRORS,
+    description=RESTORE_DOC.format(noun="incident", published=" (and published)"),
+)
+def restore_incident(
+    caller: WriteScope, request: Request, incident: IdPath, if_match: IfMatch, session: SessionDep
+) -> Response:
+    row = service.restore(session, incident, if_match)
+    return etags.answer(request, service.public(session, row))

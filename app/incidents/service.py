@@ -22,7 +22,7 @@ from app.access.visibility import listable, readable
 from app.actors import service as actors
 from app.actors.models import Actor, Involvement
 from app.incidents.models import Incident, IncidentCreate, IncidentFilters, Reply
-from app.kit import etags, search, sqljson
+from app.kit import etags, records, search, sqljson
 from app.kit.etags import Precondition
 from app.kit.problems import Conflict, Problem, ValidationFailed, invalid
 from app.kit.records import (
@@ -38,6 +38,7 @@ from app.kit.records import (
     replace_links,
     retract,
     settle,
+    state_values,
     utcnow,
     write_fields,
 )
@@ -104,14 +105,16 @@ def replace(session: Session, incident: Incident, data: IncidentCreate) -> bool:
         raise invalid(["body", "responds_to"], "An incident cannot respond to itself.")
     cited = sources.resolve(session, data.sources, ["body", "sources"])
     values = data.model_dump(exclude=LINKS)
-    if data.status == RecordStatus.retracted and incident.retracted_at is None:
-        values["retracted_at"] = utcnow()
+    # the status names the state: writing one other than retracted over a retracted incident
+    # restores it (an import asks for that explicitly; see app.ingest.upsert.write_over)
+    restored = incident.retracted_at is not None and data.status != RecordStatus.retracted
+    values |= state_values(incident, data.status)
     changed, is_new = write_fields(session, incident, values)
     links = [(a, "initiator") for a in initiators] + [(a, "target") for a in targets]
     changed |= actors.set_involvements(session, RESOURCE, incident.id, links, incident.occurred_on)
     changed |= replace_links(session, Reply, {"incident_id": incident.id}, [{"responds_to_id": a} for a in answered])
     changed |= sources.set_citations(session, RESOURCE, incident.id, cited)
-    return settle(session, incident, is_new, changed)
+    return settle(session, incident, is_new, changed, restored)
 
 
 def create(session: Session, data: IncidentCreate) -> Incident:
@@ -205,9 +208,13 @@ def update(
 def delete(session: Session, incident_id: str, precondition: Precondition | None = None) -> None:
     incident = get(session, incident_id, for_update=True)
     etags.check(precondition, incident.version)
-    incident.status = RecordStatus.retracted
     retract(session, incident)
     session.flush()
+
+
+def restore(session: Session, ref: str, precondition: Precondition | None = None) -> Incident:
+    """Make the retracted incident ``ref`` live again (published); 409 when it is not retracted."""
+    return records.restore(session, Incident, ref, precondition)
 
 
 def query(filters: IncidentFilters, listing: Any = None, unpublished: bool = False) -> Any:
@@ -353,8 +360,10 @@ PAGE_COLUMNS = frozenset({"record_json"})
 
 def read_text(session: Session, incident_id: str, unpublished: bool) -> tuple[bytes, int]:
     """The answer for the incident ``incident_id`` as JSON text, and its version, if the
-    caller may read it (a draft only with ``unpublished``), else 404."""
-    return sqljson.read_text(session, Incident.__table__, record, incident_id, "incident", published=not unpublished)
+    caller may read it (a draft or a retracted one only with ``unpublished``), else 404."""
+    return sqljson.read_text(
+        session, Incident.__table__, record, incident_id, "incident", published=not unpublished, retracted=unpublished
+    )
 
 
 def ref_json(sql: RecordSQL, incident: Any) -> ColumnElement[str]:

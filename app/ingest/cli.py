@@ -208,6 +208,7 @@ def _summary(counts: ImportCounts, dry_run: bool) -> str:
     parts = [
         f"{outcome} " + (", ".join(f"{n} {t}" for t, n in by_type.items() if n) or "0")
         for outcome, by_type in counts.items()
+        if outcome != "retracted" or any(by_type.values())  # named only when some were left retracted
     ]
     return ("dry run: " if dry_run else "") + "; ".join(parts)
 

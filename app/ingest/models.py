@@ -22,6 +22,7 @@ class ImportResult(BaseModel):
                     "created": {**_COUNTS, "incident": 3, "channel_status": 1},
                     "updated": {**_COUNTS, "actor": 1},
                     "unchanged": {**_COUNTS, "actor": 2},
+                    "retracted": _COUNTS,
                     "dry_run": False,
                 }
             ]
@@ -29,8 +30,16 @@ class ImportResult(BaseModel):
     )
 
     created: dict[str, int] = Field(description="Records created, by type (every type, 0 included).")
-    updated: dict[str, int] = Field(description="Existing records that differed and were written over, by type.")
+    updated: dict[str, int] = Field(
+        description="Existing records that differed and were written over, by type (retracted ones restored by "
+        "a line asking for `status: published` included)."
+    )
     unchanged: dict[str, int] = Field(description="Existing records that already matched, by type.")
+    retracted: dict[str, int] = Field(
+        description="Existing records that are retracted and were left so, by type: a line names a retracted "
+        "record's natural key without asking for `status: published` (only that restores an incident or an "
+        "exercise; other types are restored with `POST /v1/{collection}/{id}/restore`)."
+    )
     dry_run: bool
 
 

@@ -86,7 +86,10 @@ async def import_records(
     a line, read as it arrives) or a JSON array. Lines name their `type` and refer to each other
     by slug or `external_ref`, earlier lines of the same import included. A record whose
     natural key (`external_ref`, an actor's `slug`, a source's `url`) exists is written over
-    when anything differs and left alone otherwise; others are created. The whole import is
+    when anything differs and left alone otherwise; others are created. A retracted record's
+    natural key is left alone and counted under `retracted`, unless the line asks for
+    `status: published` (incidents, exercises): that restores it, with the line's fields, as a
+    new version with op `restore` in the change feed (counted under `updated`). The whole import is
     one transaction: one bad line and nothing is written. A natural key named twice in one
     import is a bad line. Blank NDJSON lines are skipped but counted."""
     importer = Importer(session, dry_run=dry_run)

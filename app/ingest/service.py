@@ -17,7 +17,17 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app.ingest.upsert import KINDS, STATUS_KEYS, TYPES, Outcome, existing_by_key, upsert, validate, write_over
+from app.ingest.upsert import (
+    KINDS,
+    OUTCOMES,
+    STATUS_KEYS,
+    TYPES,
+    Outcome,
+    existing_by_key,
+    upsert,
+    validate,
+    write_over,
+)
 from app.kit.guards import has_escaped_nul
 from app.kit.problems import Conflict, Problem, ValidationFailed, error_entry
 
@@ -37,7 +47,7 @@ class Importer:
     session: Session
     dry_run: bool = False
     counts: dict[str, dict[str, int]] = field(
-        default_factory=lambda: {outcome: dict.fromkeys(TYPES, 0) for outcome in ("created", "updated", "unchanged")}
+        default_factory=lambda: {outcome: dict.fromkeys(TYPES, 0) for outcome in OUTCOMES}
     )
     errors: list[dict[str, Any]] = field(default_factory=list)
     """The first :data:`REPORTED_LINES` bad lines."""

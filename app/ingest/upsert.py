@@ -1,7 +1,10 @@
 """Create-or-update of one record by its natural key, through the domains' own services.
 
 Records with an ``external_ref`` (or an actor's ``slug``, a source's ``url``) that exists are
-written over when anything differs and left alone when nothing does.
+written over when anything differs and left alone when nothing does. A retracted record is
+left alone too (the outcome ``retracted``) unless the line asks for ``status: published``
+(incidents and exercises), which restores it: an import never brings a retraction back by
+accident, and never half-restores one.
 """
 
 from collections.abc import Callable
@@ -21,10 +24,12 @@ from app.exercises.models import Exercise, ExerciseCreate
 from app.incidents import service as incidents
 from app.incidents.models import Incident, IncidentCreate
 from app.kit.problems import NotFound, from_pydantic, invalid
+from app.kit.records import PUBLISHED
 from app.sources import service as sources
 from app.sources.models import Source, SourceCreate
 
-Outcome = Literal["created", "updated", "unchanged"]
+Outcome = Literal["created", "updated", "unchanged", "retracted"]
+OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "retracted")
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,17 @@ def upsert(session: Session, record: dict[str, Any]) -> tuple[str, Outcome]:
 
 
 def write_over(session: Session, kind: Kind, row: Any, data: BaseModel) -> Outcome:
+    """Write ``data`` over the stored ``row``. A retracted row is left as it is unless
+    ``data`` asks for ``status: published`` in so many words: then it is restored (a new
+    version, ``restore`` in the change feed) with the line's fields."""
+    if row.retracted_at is not None and not asks_to_publish(data):
+        return "retracted"
     return "updated" if kind.replace(session, row, data) else "unchanged"
+
+
+def asks_to_publish(data: BaseModel) -> bool:
+    """Whether an import line names ``status: published`` itself (not by default)."""
+    return "status" in data.model_fields_set and getattr(data, "status", None) == PUBLISHED
 
 
 def existing_by_key(session: Session, kind: Kind, key: str, values: list[str]) -> dict[str, Any]:

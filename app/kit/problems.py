@@ -76,6 +76,12 @@ class Conflict(Problem):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class NotRetracted(Conflict):
+    """A restore of a record that is not retracted: there is nothing to restore."""
+
+    slug, title = "not-retracted", "Not retracted"
+
+
 class PreconditionFailed(Problem):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
 

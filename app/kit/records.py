@@ -6,14 +6,16 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import JSON, Dialect, Index, Table, insert, or_, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, Session, SQLModel
 
-from app.kit.problems import Conflict, NotFound, ValidationFailed, error_entry
+from app.kit import etags
+from app.kit.etags import Precondition
+from app.kit.problems import Conflict, NotFound, NotRetracted, ValidationFailed, error_entry
 
 T = TypeVar("T")
 
@@ -57,6 +59,10 @@ class RecordColumns(SQLModel):
     updated_at: datetime = Field(default_factory=utcnow)
     version: int = 1
     retracted_at: datetime | None = None
+
+    has_status: ClassVar[bool] = False
+    """Whether the record has a ``status`` (draft, published, retracted) beside
+    ``retracted_at``; see :func:`state_values`."""
 
 
 EXAMPLE_META = {
@@ -115,11 +121,14 @@ class PendingChange:
     """The record's fields as written, when the writer has them at hand (bulk creates);
     read back from the database otherwise."""
     at: datetime | None = None
+    restored: bool = False
+    """The record was retracted and is live again."""
 
 
-def note_change(session: Session, row: RecordColumns, created: bool = False) -> None:
-    """Record for the change feed that ``row`` was created or changed in this transaction."""
-    session.info.setdefault(PENDING_CHANGES, []).append(PendingChange(type(row), row.id, created))
+def note_change(session: Session, row: RecordColumns, created: bool = False, restored: bool = False) -> None:
+    """Record for the change feed that ``row`` was created, changed or restored in this
+    transaction."""
+    session.info.setdefault(PENDING_CHANGES, []).append(PendingChange(type(row), row.id, created, restored=restored))
 
 
 def note_created(session: Session, table: type, snapshots: Mapping[str, dict[str, Any]], at: datetime) -> None:
@@ -129,25 +138,73 @@ def note_created(session: Session, table: type, snapshots: Mapping[str, dict[str
     pending.extend(PendingChange(table, record_id, True, fields, at) for record_id, fields in snapshots.items())
 
 
-def mark_changed(session: Session, row: RecordColumns) -> None:
+def mark_changed(session: Session, row: RecordColumns, restored: bool = False) -> None:
     row.version += 1
     row.updated_at = utcnow()
-    note_change(session, row)
+    note_change(session, row, restored=restored)
+
+
+# A record's state is kept in ``retracted_at``, and in ``status`` where the record has one
+# (incidents, exercises): ``retracted_at`` is set exactly when ``status`` is ``retracted``.
+# Every write goes through :func:`state_values` (whole records) or :func:`retract` and
+# :func:`restore_row` (the state alone), and bulk creates write both from the one status,
+# so the two never disagree (migration 0012 brought older rows in line).
+RETRACTED, PUBLISHED = "retracted", "published"
+
+
+def state_values(row: RecordColumns, status: str) -> dict[str, Any]:
+    """The state columns of ``row`` written with ``status``: retracted (since when it was
+    retracted, or now) exactly when ``status`` is ``retracted``."""
+    return {"status": status, "retracted_at": (row.retracted_at or utcnow()) if status == RETRACTED else None}
 
 
 def retract(session: Session, row: RecordColumns) -> None:
+    """Retract the live ``row``: a new version, a ``delete`` in the change feed."""
     row.retracted_at = utcnow()
+    if row.has_status:
+        row.status = RETRACTED
     mark_changed(session, row)
 
 
-def get_live(session: Session, table: type[T], ref: str, *keys: str, for_update: bool = False) -> T:
-    """The live record whose id (or one of ``keys``, such as ``slug``) is ``ref``, or 404.
-    An id match wins over a natural-key match. With ``for_update`` the row stays locked
-    until the transaction ends, so that what is checked on it still holds when it is written."""
+def restore_row(session: Session, row: RecordColumns) -> None:
+    """Make the retracted ``row`` live again (published, where it has a status): a new
+    version, a ``restore`` in the change feed. 409 when it is not retracted."""
+    if row.retracted_at is None:
+        raise NotRetracted(f"The {noun(type(row))} {row.id!r} is not retracted; there is nothing to restore.")
+    row.retracted_at = None
+    if row.has_status:
+        row.status = PUBLISHED
+    mark_changed(session, row, restored=True)
+
+
+def restore(session: Session, table: type[T], ref: str, precondition: Precondition | None, *keys: str) -> T:
+    """Restore the retracted record of ``table`` named by ``ref`` (its id or one of
+    ``keys``): 404 when there is none, 412 when ``precondition`` names another version,
+    409 when it is not retracted."""
+    row = get_any(session, table, ref, *keys, for_update=True)
+    etags.check(precondition, row.version)
+    restore_row(session, row)
+    session.flush()
+    return row
+
+
+def get_any(session: Session, table: type[T], ref: str, *keys: str, for_update: bool = False) -> T:
+    """The record, live or retracted, whose id (or one of ``keys``) is ``ref``, or 404; as
+    :func:`get_live` finds it."""
+    return get_live(session, table, ref, *keys, for_update=for_update, retracted=True)
+
+
+def get_live(
+    session: Session, table: type[T], ref: str, *keys: str, for_update: bool = False, retracted: bool = False
+) -> T:
+    """The live record whose id (or one of ``keys``, such as ``slug``) is ``ref``, or 404;
+    with ``retracted``, a retracted one too. An id match wins over a natural-key match.
+    With ``for_update`` the row stays locked until the transaction ends, so that what is
+    checked on it still holds when it is written."""
     columns = [table.id, *(getattr(table, k) for k in keys)]
     stmt = (
         select(table)
-        .where(or_(*(c == ref for c in columns)), table.retracted_at.is_(None))
+        .where(or_(*(c == ref for c in columns)), *([] if retracted else [table.retracted_at.is_(None)]))
         .order_by((table.id == ref).desc())
         .limit(1)
     )
@@ -216,13 +273,13 @@ def write_fields(session: Session, row: RecordColumns, values: dict[str, Any]) -
     return bool(changed), is_new
 
 
-def settle(session: Session, row: RecordColumns, is_new: bool, changed: bool) -> bool:
-    """Close a write: a stored record that changed gets a new version; either is noted for
-    the change feed."""
+def settle(session: Session, row: RecordColumns, is_new: bool, changed: bool, restored: bool = False) -> bool:
+    """Close a write: a stored record that changed gets a new version (``restored``: it was
+    retracted and is live again); either is noted for the change feed."""
     if is_new:
         note_change(session, row, created=True)
     elif changed:
-        mark_changed(session, row)
+        mark_changed(session, row, restored=restored)
     session.flush()
     return changed
 

@@ -14,6 +14,20 @@ LIST_ERRORS = problems.responses(400, 401, 422, 429, 503)
 WRITE_ERRORS = problems.responses(400, 401, 403, 409, 413, 415, 422, 429)
 UPDATE_ERRORS = problems.responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429)
 DELETE_ERRORS = problems.responses(401, 403, 404, 412, 422, 429)
+RESTORE_ERRORS = problems.responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429) | {
+    409: problems.responses(409)[409]
+    | {
+        "description": "The record is not retracted (`/problems/not-retracted`): there is nothing to restore, "
+        "and nothing was written. Or the first request with this `Idempotency-Key` is still running."
+    }
+}
+RESTORE_DOC = """Restore a retracted {noun}: it is live again{published} from a new version on (`version`
+grows by one; the change feed and the history record the version with op `restore`), and
+answers 200 with the record and its `ETag`. Restoring one that is not retracted is 409
+(`/problems/not-retracted`) and writes nothing: a retry of a restore that succeeded is told so
+rather than answered as if it had written again (send an `Idempotency-Key` to have the first
+answer replayed instead). With `If-Match`, only if the {noun} is still at that version (else
+412). An unknown {noun} is 404."""
 
 
 def merge_patch_body(model: type) -> object:

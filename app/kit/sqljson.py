@@ -220,14 +220,15 @@ def read_text(
     noun: str,
     keys: tuple[str, ...] = (),
     published: bool = False,
+    retracted: bool = False,
 ) -> tuple[bytes, int]:
     """The answer of the live record of ``table`` whose id (or one of ``keys``, such as
     ``slug``; an id wins) is ``ref``, as JSON text written by ``record``, and its version;
-    with ``published``, only a published one. 404 (naming the record a ``noun``) when there
-    is none. One statement; a
+    with ``published``, only a published one; with ``retracted``, a retracted one too. 404
+    (naming the record a ``noun``) when there is none. One statement; a
     table that keeps its answers (``record_json``) is read from them, and only a stale one is
     written anew (a second statement)."""
-    query = _one(table, record, session.get_bind().dialect.name, keys, published)
+    query = _one(table, record, session.get_bind().dialect.name, keys, published, retracted)
     row = session.connection().execute(query, {"ref": ref}).first()
     if row is None:
         raise NotFound(f"No {noun} {ref!r}.")
@@ -247,9 +248,11 @@ def refill(connection: Connection, table: Table, record: Record) -> None:
 
 
 @cache
-def _one(table: Table, record: Record, dialect: str, keys: tuple[str, ...], published: bool) -> Select:
+def _one(table: Table, record: Record, dialect: str, keys: tuple[str, ...], published: bool, retracted: bool) -> Select:
     ref = bindparam("ref")
-    conditions = [table.c.retracted_at.is_(None)] + ([table.c.status == "published"] if published else [])
+    conditions = ([] if retracted else [table.c.retracted_at.is_(None)]) + (
+        [table.c.status == "published"] if published else []
+    )
     kept = "record_json" in table.c
     text = table.c.record_json if kept else record(RecordSQL(dialect), table.c)
     return (

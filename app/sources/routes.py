@@ -13,6 +13,8 @@ from app.kit.routing import (
     DELETE_ERRORS,
     LIST_ERRORS,
     READ_ERRORS,
+    RESTORE_DOC,
+    RESTORE_ERRORS,
     UPDATE_ERRORS,
     WRITE_ERRORS,
     IdPath,
@@ -93,3 +95,18 @@ def delete_source(caller: WriteScope, source: IdPath, if_match: IfMatch, session
     still at that version (else 412)."""
     service.delete(session, source, if_match)
     return Response(status_code=204)
+
+
+@router.post(
+    "/{source}/restore",
+    name="restore",
+    summary="Restore a retracted source",
+    response_model=SourcePublic,
+    responses=RESTORE_ERRORS,
+    description=RESTORE_DOC.format(noun="source", published=""),
+)
+def restore_source(
+    caller: WriteScope, request: Request, source: IdPath, if_match: IfMatch, session: SessionDep
+) -> Response:
+    row = service.restore(session, source, if_match)
+    return etags.answer(request, service.public(session, row))

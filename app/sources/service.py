@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from app.kit import etags, search, sqljson
+from app.kit import etags, records, search, sqljson
 from app.kit.etags import Precondition
 from app.kit.records import ensure_unique, get_live, replace_links, resolve_refs, retract, settle, write_fields
 from app.kit.schemas import validate_merged
@@ -58,6 +58,11 @@ def delete(session: Session, source_id: str, precondition: Precondition | None =
     etags.check(precondition, source.version)
     retract(session, source)
     session.flush()
+
+
+def restore(session: Session, ref: str, precondition: Precondition | None = None) -> Source:
+    """Make the retracted source ``ref`` live again; 409 when it is not retracted."""
+    return records.restore(session, Source, ref, precondition)
 
 
 def query(filters: SourceFilters, listing: Any = None) -> Any:
