@@ -1,6 +1,8 @@
 """Hostile and heavy callers: every request has a bounded cost, and probes answer 4xx."""
 
 import base64
+import sqlite3
+import threading
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -10,6 +12,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from app.access.models import KeyScope
 from app.client import Client
@@ -22,6 +25,7 @@ from app.kit.schemas import MAX_REPEAT
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import import_incident, keyed_client, make, ndjson, new_key
+from tests.live import serve
 
 REPEATED = [
     ("/v1/actors", "kind", "state"),
@@ -406,3 +410,61 @@ def test_writes_are_not_timed(app_with, engine_name):
         started = time.monotonic()
         assert anonymous.post("/slow-write").status_code == 200
         assert time.monotonic() - started > 0.1
+
+
+def test_a_slow_import_holds_no_lock_that_other_writers_wait_for(app, database_url, tmp_path, nato_russia):
+    """An import whose body trickles in over seconds: another key's write is answered while
+    the import is still arriving, and the import is written whole afterwards."""
+    importing, writing = new_key(app, KeyScope.write), new_key(app, KeyScope.write)
+    lines = [import_incident(n, external_ref=f"slow:{n}") for n in range(1500)]
+    arrived = threading.Event()
+
+    def trickle():
+        yield b"".join(orjson.dumps(line) + b"\n" for line in lines[:1200])  # more than a batch
+        arrived.set()
+        for line in lines[1200:1206]:
+            time.sleep(0.5)
+            yield orjson.dumps(line) + b"\n"
+        yield b"".join(orjson.dumps(line) + b"\n" for line in lines[1206:])
+
+    with serve(database_url, tmp_path / "server.log") as server:
+        answers = {}
+
+        def slow_import() -> None:
+            answers["import"] = httpx.post(
+                f"{server.url}/v1/import",
+                content=trickle(),
+                headers={"Authorization": f"Bearer {importing}", "Content-Type": "application/x-ndjson"},
+                timeout=30,
+            )
+
+        thread = threading.Thread(target=slow_import)
+        thread.start()
+        assert arrived.wait(10)
+        time.sleep(0.2)
+        actor = httpx.post(
+            f"{server.url}/v1/actors",
+            json={"slug": "eu", "name": "EU", "kind": "organization"},
+            headers={"Authorization": f"Bearer {writing}"},
+            timeout=30,
+        )
+        assert actor.status_code == 201, actor.text
+        assert thread.is_alive(), "the write waited for the import to end"
+        thread.join()
+    assert answers["import"].status_code == 200, answers["import"].text
+    assert answers["import"].json()["created"]["incident"] == len(lines)
+
+
+def test_a_write_that_waits_too_long_for_sqlites_lock_says_so(app, client, database_url, engine_name):
+    if engine_name != "sqlite":
+        pytest.skip("PostgreSQL has no database-wide write lock: its writers wait on rows")
+    holder = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        answer = client.post("/v1/actors", json={"slug": "eu", "name": "EU", "kind": "organization"})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "2"
+    assert "write lock" in answer.json()["detail"]
+    assert client.get("/v1/actors/eu").status_code == 404

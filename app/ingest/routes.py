@@ -1,6 +1,7 @@
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from email.message import Message
-from typing import Annotated, Any
+from tempfile import SpooledTemporaryFile
+from typing import IO, Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -17,7 +18,9 @@ from app.kit.problems import SCHEMA_REF, MalformedJSON, invalid, responses
 router = APIRouter(tags=["import"])
 
 BATCH_LINES = 1000
-"""Lines handed to the database thread at a time: the request body is read as it arrives."""
+"""Lines handed to the database at a time."""
+SPOOL_BYTES = 8 * 1024 * 1024
+"""An NDJSON body is kept in memory up to this size while it arrives, then in a temporary file."""
 
 _EXAMPLE_LINES = [
     {"type": "actor", "slug": "nato", "name": "NATO", "kind": "organization"},
@@ -83,23 +86,33 @@ async def import_records(
     ] = False,
 ) -> Any:
     """Create or update records of every type from NDJSON (`application/x-ndjson`, one record
-    a line, read as it arrives) or a JSON array. Lines name their `type` and refer to each other
-    by slug or `external_ref`, earlier lines of the same import included. A record whose
-    natural key (`external_ref`, an actor's `slug`, a source's `url`) exists is written over
-    when anything differs and left alone otherwise; others are created. A retracted record's
-    natural key is left alone and counted under `retracted`, unless the line asks for
-    `status: published` (incidents, exercises): that restores it, with the line's fields, as a
-    new version with op `restore` in the change feed (counted under `updated`). The whole import is
-    one transaction: one bad line and nothing is written. A natural key named twice in one
-    import is a bad line. Blank NDJSON lines are skipped but counted."""
+    a line) or a JSON array. Lines name their `type` and refer to each other by slug or
+    `external_ref`, earlier lines of the same import included. A record whose natural key
+    (`external_ref`, an actor's `slug`, a source's `url`) exists is written over when anything
+    differs and left alone otherwise; others are created. A retracted record's natural key is
+    left alone and counted under `retracted`, unless the line asks for `status: published`
+    (incidents, exercises): that restores it, with the line's fields, as a new version with op
+    `restore` in the change feed (counted under `updated`). The whole import is one
+    transaction: one bad line and nothing is written. A natural key named twice in one import
+    is a bad line. Blank NDJSON lines are skipped but counted. Writing starts once the whole
+    body has arrived, so a slow upload holds no lock that other writers wait for."""
     importer = Importer(session, dry_run=dry_run)
     if _media_type(request) == NDJSON_TYPE:
-        async for batch in _ndjson_batches(request.stream()):
-            await run_in_threadpool(importer.feed, batch)
-    else:
-        for batch in _array_batches(await request.body()):
-            await run_in_threadpool(importer.feed, batch)
-    return await run_in_threadpool(importer.result)
+        with SpooledTemporaryFile(SPOOL_BYTES) as body:
+            async for chunk in request.stream():
+                body.write(chunk)
+            body.seek(0)
+            return await run_in_threadpool(_import, importer, _ndjson_batches(body))
+    return await run_in_threadpool(_import, importer, _array_batches(await request.body()))
+
+
+def _import(importer: Importer, batches: Iterator[list[tuple[int, Any]]]) -> dict[str, Any]:
+    """Write every batch, then answer the counts. This starts once the whole body has
+    arrived: a writer holds the database (on SQLite, its one write lock) for the time the
+    writing takes, never for the time a slow client takes to send."""
+    for batch in batches:
+        importer.feed(batch)
+    return importer.result()
 
 
 def _media_type(request: Request) -> str:
@@ -108,20 +121,14 @@ def _media_type(request: Request) -> str:
     return message.get_content_type()
 
 
-async def _ndjson_batches(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[tuple[int, bytes]]]:
+def _ndjson_batches(body: IO[bytes]) -> Iterator[list[tuple[int, bytes]]]:
     batch: list[tuple[int, bytes]] = []
-    number, rest = 0, b""
-    async for chunk in chunks:
-        *lines, rest = (rest + chunk).split(b"\n")
-        for line in lines:
-            number += 1
-            if line.strip():
-                batch.append((number, line))
+    for number, line in enumerate(body, start=1):
+        if line.strip():
+            batch.append((number, line))
         if len(batch) >= BATCH_LINES:
             yield batch
             batch = []
-    if rest.strip():
-        batch.append((number + 1, rest))
     if batch:
         yield batch
 

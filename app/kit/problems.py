@@ -226,6 +226,11 @@ def _timed_out(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == "57014"
 
 
+def _locked(exc: DBAPIError) -> bool:
+    """Whether SQLite's busy timeout ran out while another connection held the write lock."""
+    return isinstance(exc.orig, sqlite3.OperationalError) and str(exc.orig) == "database is locked"
+
+
 async def _on_database(request: Request, exc: DBAPIError) -> JSONResponse:
     if _timed_out(exc):
         log.warning("statement cancelled past its time budget on %s %s", request.method, request.url.path)
@@ -234,6 +239,16 @@ async def _on_database(request: Request, exc: DBAPIError) -> JSONResponse:
             QueryTooExpensive(
                 "The query ran past the server's time budget and was cancelled; "
                 "narrow the filters or ask for fewer rows."
+            ),
+        )
+    if _locked(exc):
+        log.warning("the write lock was not free in time on %s %s", request.method, request.url.path)
+        return await _on_problem(
+            request,
+            ServiceUnavailable(
+                "Another write held the database's write lock (SQLite takes one writer at a time) "
+                "past the time this one could wait for it; nothing was written: retry shortly.",
+                headers={"Retry-After": "2"},
             ),
         )
     if isinstance(exc, OperationalError) or exc.connection_invalidated:
