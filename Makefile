@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-postgres migrate seed openapi screenshots bench bench-quick clean
+.PHONY: run test test-postgres soak migrate seed openapi screenshots bench bench-quick clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ test: $(STAMP) $(CHROMIUM)  ## lint, then the whole suite on SQLite, or on DEMAR
 
 test-postgres: $(STAMP) $(CHROMIUM)  ## the whole suite on the local PostgreSQL
 	DEMARCHE_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres $(BIN)/pytest
+
+soak: $(STAMP)  ## a minute of readers, writers, an import, hostile requests and slow sockets at once, then checks (tests/soak.py)
+	$(BIN)/python -m tests.soak
 
 migrate: $(STAMP)
 	$(BIN)/demarche migrate

@@ -64,11 +64,11 @@ def p99(durations: list[float]) -> float:
 
 
 @contextmanager
-def slow_sockets(port: int) -> Iterator[list[socket.socket]]:
-    """``SLOW`` connections from ``ATTACKERS``, each sending ``HEAD`` a byte at a time until
-    the server closes it; closed afterwards."""
+def slow_sockets(port: int, count: int = SLOW) -> Iterator[list[socket.socket]]:
+    """``count`` connections from ``ATTACKERS``, each sending ``HEAD`` a byte at a time
+    until the server closes it; closed afterwards."""
     sockets = []
-    for n in range(SLOW):
+    for n in range(count):
         sock = socket.socket()
         sock.bind((ATTACKERS[n % len(ATTACKERS)], 0))
         sock.settimeout(5)
