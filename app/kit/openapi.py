@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from app.kit.export import MEDIA_TYPES, ExportFormat
-from app.kit.problems import SCHEMA_REF, ProblemDetail
+from app.kit.problems import SCHEMA_REF, ProblemDetail, responses
 
 EXPORT_SCHEMAS = {
     ExportFormat.csv: {"type": "string", "description": "CSV with a header row; a list is joined with `;`."},
@@ -31,6 +31,7 @@ def install(app: FastAPI) -> None:
             _add_problem_schemas(document)
             _add_body_schemas(document)
             _add_export_media_types(document)
+            _add_unknown_parameter_answers(document)
             _forbid_nul(document)
             app.openapi_schema = document
         return app.openapi_schema
@@ -60,6 +61,29 @@ def _add_export_media_types(document: dict[str, Any]) -> None:
             content = operation["responses"]["200"]["content"]
             for fmt, media_type in MEDIA_TYPES.items():
                 content[media_type.split(";")[0]] = {"schema": dict(EXPORT_SCHEMAS[fmt])}
+
+
+def _add_unknown_parameter_answers(document: dict[str, Any]) -> None:
+    """Every operation refuses a query parameter it does not take (400, ``unknown-parameter``,
+    :mod:`app.kit.queries`): its 400 answer says so, and names the ones it takes."""
+    for operation in (op for path in document["paths"].values() for op in path.values()):
+        names = [p["name"] for p in operation.get("parameters", ()) if p["in"] == "query"]
+        takes = (
+            f"The query parameters it takes: {', '.join(f'`{name}`' for name in names)}."
+            if names
+            else "It takes no query parameter."
+        )
+        given = operation["responses"].get("400")
+        if given is None:
+            given = responses(400)[400] | {
+                "description": "A query parameter this operation does not take (`unknown-parameter`): `errors` "
+                "names each, `accepted` lists those it takes."
+            }
+        # a new dict: operations share the ones they were declared with
+        operation["responses"]["400"] = given | {"description": f"{given['description']} {takes}"}
+    for path in document["paths"].values():
+        for method, operation in path.items():
+            path[method]["responses"] = dict(sorted(operation["responses"].items()))
 
 
 NO_NUL = "^[^\\u0000]*$"
