@@ -32,6 +32,7 @@ def install(app: FastAPI) -> None:
             _add_body_schemas(document)
             _add_export_media_types(document)
             _add_unknown_parameter_answers(document)
+            _admit_selected_fields(document)
             _forbid_nul(document)
             app.openapi_schema = document
         return app.openapi_schema
@@ -73,6 +74,8 @@ def _add_unknown_parameter_answers(document: dict[str, Any]) -> None:
             if names
             else "It takes no query parameter."
         )
+        if "fields" in names:
+            takes += " A `fields` naming a field the record lacks is 400 too (`unknown-field`)."
         given = operation["responses"].get("400")
         if given is None:
             given = responses(400)[400] | {
@@ -84,6 +87,34 @@ def _add_unknown_parameter_answers(document: dict[str, Any]) -> None:
     for path in document["paths"].values():
         for method, operation in path.items():
             path[method]["responses"] = dict(sorted(operation["responses"].items()))
+
+
+def _admit_selected_fields(document: dict[str, Any]) -> None:
+    """An operation that takes ``fields`` answers records of the named fields only: its
+    records are the whole record or a selection of it (``{Model}Fields``: the same fields,
+    none required)."""
+    schemas = document["components"]["schemas"]
+    for operation in (op for path in document["paths"].values() for op in path.values()):
+        if not any(p["name"] == "fields" and p["in"] == "query" for p in operation.get("parameters", ())):
+            continue
+        media = operation["responses"]["200"]["content"]["application/json"]
+        name = media["schema"]["$ref"].rsplit("/", 1)[-1]
+        data = schemas[name]["properties"].get("data") if name.startswith("Page_") else None
+        if data is None:
+            media["schema"] = _whole_or_selected(schemas, name)
+        elif "$ref" in data["items"]:
+            data["items"] = _whole_or_selected(schemas, data["items"]["$ref"].rsplit("/", 1)[-1])
+
+
+def _whole_or_selected(schemas: dict[str, Any], name: str) -> dict[str, Any]:
+    selected = f"{name}Fields"
+    if selected not in schemas:
+        schema = copy.deepcopy(schemas[name])
+        schema.pop("required", None)
+        schema["title"] = selected
+        schema["description"] = f"Some fields of a `{name}`, those `fields` names, in the same order."
+        schemas[selected] = schema
+    return {"anyOf": [{"$ref": SCHEMA_REF.format(model=name)}, {"$ref": SCHEMA_REF.format(model=selected)}]}
 
 
 NO_NUL = "^[^\\u0000]*$"
