@@ -138,6 +138,7 @@ CORS_RESPONSE_HEADERS = [
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_secrets()
+    strict_query = queries.StrictQuery()
     configure_logging(settings.log_level)
     app = FastAPI(
         title="Demarche",
@@ -146,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         default_response_class=JSONResponse,
         generate_unique_id_function=lambda route: f"{route.tags[0]}-{route.name}",
-        dependencies=[Depends(reject_nul), Depends(queries.check)],
+        dependencies=[Depends(reject_nul), Depends(strict_query)],
         docs_url=None,
         redoc_url=None,
     )
@@ -202,5 +203,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     pages.install(app)  # last: the pages' paths sit beside the API's, outside /v1
     idempotency.document(app, SECRET_PATHS)
-    queries.install(app)  # after the last route: reads the query parameters each one declares
+    strict_query.install(app)  # after the last route: reads the query parameters each one declares
+    app.state.strict_query = strict_query
     return app

@@ -39,35 +39,40 @@ def declared(dependant: Dependant) -> tuple[str, ...]:
     return (*(name for name in PAGING if name in names), *(name for name in names if name not in PAGING))
 
 
-def install(app: FastAPI) -> None:
-    """Read the query parameters of every route of ``app``, once (call it after the last
-    route is added); :func:`check` then refuses the others."""
-    accepted: dict[int, frozenset[str]] = {}
-    order: dict[int, tuple[str, ...]] = {}
-    for context in iter_route_contexts(app.routes):
-        route = context.original_route
-        if isinstance(route, APIRoute):
-            names = declared(context.dependant or route.dependant)
-            accepted[id(route)], order[id(route)] = frozenset(names), names
-    app.state.query_names = accepted
-    app.state.query_order = order
+class StrictQuery:
+    """A dependency of every route of an app: 400 (``unknown-parameter``) for a query
+    parameter the route does not declare, naming it and those the route takes. The names
+    are read by :meth:`install`, once the last route is added."""
 
+    def __init__(self) -> None:
+        self.accepted: dict[int, frozenset[str]] = {}
+        self.order: dict[int, tuple[str, ...]] = {}
 
-async def check(request: Request) -> None:
-    """A dependency of every route: 400 (``unknown-parameter``) for a query parameter the
-    route does not declare, naming it and those the route takes."""
-    scope = request.scope
-    if not scope["query_string"]:
-        return
-    route = scope.get("route")
-    accepted = request.app.state.query_names.get(id(route))
-    if accepted is None:  # a route added after start-up: read it now, once
-        names = declared(route.dependant)
-        accepted = request.app.state.query_names[id(route)] = frozenset(names)
-        request.app.state.query_order[id(route)] = names
-    unknown = [name for name in dict.fromkeys(request.query_params.keys()) if name not in accepted]
-    if unknown:
-        raise refusal(unknown, request.app.state.query_order[id(route)])
+    def install(self, app: FastAPI) -> None:
+        """Read the query parameters of every route of ``app``."""
+        for context in iter_route_contexts(app.routes):
+            route = context.original_route
+            if isinstance(route, APIRoute):
+                self._read(id(route), context.dependant or route.dependant)
+
+    def _read(self, key: int, dependant: Dependant) -> frozenset[str]:
+        names = declared(dependant)
+        self.order[key] = names
+        self.accepted[key] = frozenset(names)
+        return self.accepted[key]
+
+    async def __call__(self, request: Request) -> None:
+        scope = request.scope
+        if not scope["query_string"]:
+            return
+        key = id(scope["route"])
+        accepted = self.accepted.get(key)
+        if accepted is None:  # a route added after start-up: read it now, once
+            accepted = self._read(key, scope["route"].dependant)
+        # the query is parsed once per request: FastAPI reads its parameters from the same object
+        unknown = [name for name in request.query_params if name not in accepted]
+        if unknown:
+            raise refusal(unknown, self.order[key])
 
 
 def refusal(unknown: Iterable[str], accepted: Iterable[str]) -> UnknownParameter:
