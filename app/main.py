@@ -17,7 +17,7 @@ from app.health import router as health_router
 from app.idempotency import middleware as idempotency
 from app.incidents.routes import router as incidents_router
 from app.ingest.routes import router as ingest_router
-from app.kit import openapi, problems
+from app.kit import openapi, problems, queries
 from app.kit.guards import IMPORT_PATH, BodyGuard, reject_nul
 from app.kit.observe import configure_logging
 from app.kit.responses import JSONResponse
@@ -37,8 +37,22 @@ on every change. Write bodies reject unknown fields (422). Errors are RFC 9457 p
 (`application/problem+json`); their `type` is a relative URI `/problems/{name}`.
 
 **Choices where the contract is silent.**
+- Queries are strict: a query parameter an operation does not take (a typo such as `knd`,
+  another collection's filter such as `country` on incidents) is 400 `unknown-parameter`, on
+  every route (the HTML pages and probes included), never ignored: `errors` names each unknown
+  parameter and `accepted` lists those the operation takes, as its parameters below declare
+  them.
 - Lists: `limit` 1–500, keyset cursors signed by the server. A cursor replayed with other
-  filters or another sort is 400. Unknown sort fields are 422.
+  filters or another sort is 400 (`fields` and `count` may change along a walk). Unknown sort
+  fields are 422.
+- `fields=id,title` on the collections' lists (every `format`: a CSV's columns, a GeoJSON's
+  properties), single reads and exports answers only those top-level fields of each record,
+  in the record's order; a name the record lacks is 400 `unknown-field` (`accepted` lists
+  the fields). Such an answer's `ETag` carries the selection (`"3.f1a2b3c4d5"`), so that it
+  is never taken for the whole record's.
+- `count=true` on the collections' lists adds `total` to a JSON page: the records matching
+  the same filters that the caller may see, on all pages together. It costs one more
+  statement (a `count` over the list), so it is off unless asked for, and `total` is absent.
 - References on input: actors by id or slug; incidents by id or `external_ref`; sources by id,
   `url` or `external_ref`. References on output keep pointing at retracted records.
 - `PATCH` takes a JSON merge patch (`application/merge-patch+json` or `application/json`);
@@ -135,6 +149,7 @@ CORS_RESPONSE_HEADERS = [
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_secrets()
+    strict_query = queries.StrictQuery()
     configure_logging(settings.log_level)
     app = FastAPI(
         title="Demarche",
@@ -143,7 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         default_response_class=JSONResponse,
         generate_unique_id_function=lambda route: f"{route.tags[0]}-{route.name}",
-        dependencies=[Depends(reject_nul)],
+        dependencies=[Depends(reject_nul), Depends(strict_query)],
         docs_url=None,
         redoc_url=None,
     )
@@ -199,4 +214,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     pages.install(app)  # last: the pages' paths sit beside the API's, outside /v1
     idempotency.document(app, SECRET_PATHS)
+    strict_query.install(app)  # after the last route: reads the query parameters each one declares
+    app.state.strict_query = strict_query
     return app

@@ -9,6 +9,7 @@ from app.db import SessionDep
 from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
+from app.kit.fields import Selection, fields_parameter
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.reads import read
 from app.kit.routing import (
@@ -22,9 +23,10 @@ from app.kit.routing import (
     ActorPath,
     merge_patch_body,
 )
-from app.kit.schemas import FormatQuery, Page
+from app.kit.schemas import CountQuery, FormatQuery, Page
 
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
+Fields = Annotated[Selection | None, Depends(fields_parameter(ActorPublic))]
 COLLECTION = Collection("actors", Actor.id, service.hydrate, ActorPublic, service.record)
 ActorListing = Annotated[
     Listing,
@@ -41,11 +43,13 @@ async def list_actors(
     session: SessionDep,
     listing: ActorListing,
     filters: Annotated[ActorFilters, Query()],
+    fields: Fields,
     format: FormatQuery = ExportFormat.json,
+    count: CountQuery = False,
 ) -> Response:
     """States, organisations, people and bodies, filtered and keyset-paginated.
     With `format=csv|ndjson` every matching actor is streamed as a file."""
-    return await list_response(request, session, listing, format, service.query(filters), COLLECTION)
+    return await list_response(request, session, listing, format, service.query(filters), COLLECTION, fields, count)
 
 
 @router.post(
@@ -64,9 +68,11 @@ def create_actor(caller: WriteScope, request: Request, payload: ActorCreate, ses
     response_model=ActorPublic,
     responses=READ_ERRORS | etags.NOT_MODIFIED,
 )
-async def read_actor(caller: ReadScope, request: Request, actor: ActorPath, session: SessionDep) -> Response:
+async def read_actor(
+    caller: ReadScope, request: Request, actor: ActorPath, session: SessionDep, fields: Fields
+) -> Response:
     """One actor, by id or slug, with its `ETag`; 304 when `If-None-Match` names it."""
-    return etags.answer_text(request, *await read(session, service.read_text, session, actor))
+    return etags.answer_text(request, *await read(session, service.read_text, session, actor), selection=fields)
 
 
 @router.patch("/{actor}", name="update", summary="Update an actor", response_model=ActorPublic, responses=UPDATE_ERRORS)

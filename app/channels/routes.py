@@ -17,6 +17,7 @@ from app.db import SessionDep
 from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
+from app.kit.fields import Selection, fields_parameter
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.responses import JSONResponse, created
 from app.kit.routing import (
@@ -30,9 +31,10 @@ from app.kit.routing import (
     IdPath,
     merge_patch_body,
 )
-from app.kit.schemas import DateQuery, FormatQuery, Page
+from app.kit.schemas import CountQuery, DateQuery, FormatQuery, Page
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"])
+Fields = Annotated[Selection | None, Depends(fields_parameter(ChannelPublic))]
 COLLECTION = Collection("channels", Channel.id, service.hydrate, ChannelPublic, service.record)
 ChannelListing = Annotated[
     Listing,
@@ -53,11 +55,13 @@ async def list_channels(
     session: SessionDep,
     listing: ChannelListing,
     filters: Annotated[ChannelFilters, Query()],
+    fields: Fields,
     format: FormatQuery = ExportFormat.json,
+    count: CountQuery = False,
 ) -> Response:
     """Lines of communication between parties, each with its status today or on `as_of`.
     With `as_of`, channels that did not exist on that date are left out."""
-    return await list_response(request, session, listing, format, service.query(filters), COLLECTION)
+    return await list_response(request, session, listing, format, service.query(filters), COLLECTION, fields, count)
 
 
 @router.post(
@@ -78,13 +82,18 @@ def create_channel(caller: WriteScope, request: Request, payload: ChannelCreate,
     responses=READ_ERRORS | LIST_ERRORS | etags.NOT_MODIFIED,
 )
 def read_channel(
-    caller: ReadScope, request: Request, channel: IdPath, session: SessionDep, as_of: DateQuery = None
+    caller: ReadScope,
+    request: Request,
+    channel: IdPath,
+    session: SessionDep,
+    fields: Fields,
+    as_of: DateQuery = None,
 ) -> Response:
     """One channel with its status history and its status today, or on `as_of`. Its
     `ETag` carries that status beside the version (`"3.suspended"`), so that a cached copy
     is not taken for current once a dated change comes into force; 304 when
     `If-None-Match` names it."""
-    return answer(request, service.public(session, service.get(session, channel), as_of))
+    return answer(request, service.public(session, service.get(session, channel), as_of), selection=fields)
 
 
 @router.patch(

@@ -9,6 +9,7 @@ from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters, Exer
 from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
+from app.kit.fields import Selection, fields_parameter
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.reads import read
 from app.kit.routing import (
@@ -22,9 +23,10 @@ from app.kit.routing import (
     IdPath,
     merge_patch_body,
 )
-from app.kit.schemas import FormatQuery, Page
+from app.kit.schemas import CountQuery, FormatQuery, Page
 
 router = APIRouter(prefix="/v1/exercises", tags=["exercises"])
+Fields = Annotated[Selection | None, Depends(fields_parameter(ExercisePublic))]
 COLLECTION = Collection("exercises", Exercise.id, service.hydrate, ExercisePublic, service.record)
 SORT = sort_parser(
     [Exercise.start_date, Exercise.name, Exercise.created_at, Exercise.updated_at],
@@ -42,7 +44,9 @@ async def list_exercises(
     session: SessionDep,
     listing: ExerciseListing,
     filters: Annotated[ExerciseFilters, Query()],
+    fields: Fields,
     format: FormatQuery = ExportFormat.json,
+    count: CountQuery = False,
 ) -> Response:
     """Military exercises, filtered and keyset-paginated, latest start first by default.
     With `format=csv|ndjson|geojson` every matching exercise is streamed as a file
@@ -54,6 +58,8 @@ async def list_exercises(
         format,
         service.query(filters, listing, caller.sees_unpublished),
         COLLECTION,
+        fields,
+        count,
     )
 
 
@@ -81,13 +87,17 @@ def create_exercise(caller: WriteScope, request: Request, payload: ExerciseCreat
     response_model=ExercisePublic,
     responses=READ_ERRORS | etags.NOT_MODIFIED,
 )
-async def read_exercise(caller: ReadScope, request: Request, exercise: IdPath, session: SessionDep) -> Response:
+async def read_exercise(
+    caller: ReadScope, request: Request, exercise: IdPath, session: SessionDep, fields: Fields
+) -> Response:
     """One exercise, by id, with its `ETag`; 304 when `If-None-Match` names it. A draft is
     answered only to keys with `write` (404 to anyone else), and so is a retracted exercise,
     with `status: retracted`, so that an editor may read it back and restore it
     (`POST .../restore`)."""
     return etags.answer_text(
-        request, *await read(session, service.read_text, session, exercise, caller.sees_unpublished)
+        request,
+        *await read(session, service.read_text, session, exercise, caller.sees_unpublished),
+        selection=fields,
     )
 
 

@@ -16,6 +16,7 @@ from app.incidents.models import (
 from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
+from app.kit.fields import Selection, fields_parameter
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.reads import read
 from app.kit.responses import JSONResponse
@@ -30,9 +31,10 @@ from app.kit.routing import (
     IdPath,
     merge_patch_body,
 )
-from app.kit.schemas import FormatQuery, Page
+from app.kit.schemas import CountQuery, FormatQuery, Page
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
+Fields = Annotated[Selection | None, Depends(fields_parameter(IncidentPublic))]
 COLLECTION = Collection(
     "incidents", Incident.id, service.hydrate, IncidentPublic, service.record, service.texts, service.PAGE_COLUMNS
 )
@@ -50,7 +52,9 @@ async def list_incidents(
     session: SessionDep,
     listing: IncidentListing,
     filters: Annotated[IncidentFilters, Query()],
+    fields: Fields,
     format: FormatQuery = ExportFormat.json,
+    count: CountQuery = False,
 ) -> Response:
     """Diplomatic incidents, filtered and keyset-paginated, newest first by default.
     With `format=csv|ndjson|geojson` every matching incident is streamed as a file
@@ -62,6 +66,8 @@ async def list_incidents(
         format,
         service.query(filters, listing, caller.sees_unpublished),
         COLLECTION,
+        fields,
+        count,
     )
 
 
@@ -89,13 +95,17 @@ def create_incident(caller: WriteScope, request: Request, payload: IncidentCreat
     response_model=IncidentPublic,
     responses=READ_ERRORS | etags.NOT_MODIFIED,
 )
-async def read_incident(caller: ReadScope, request: Request, incident: IdPath, session: SessionDep) -> Response:
+async def read_incident(
+    caller: ReadScope, request: Request, incident: IdPath, session: SessionDep, fields: Fields
+) -> Response:
     """One incident, by id, with its `ETag`; 304 when `If-None-Match` names it. A draft is
     answered only to keys with `write` (404 to anyone else), and so is a retracted incident,
     with `status: retracted`, so that an editor may read it back and restore it
     (`POST .../restore`)."""
     return etags.answer_text(
-        request, *await read(session, service.read_text, session, incident, caller.sees_unpublished)
+        request,
+        *await read(session, service.read_text, session, incident, caller.sees_unpublished),
+        selection=fields,
     )
 
 

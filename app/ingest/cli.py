@@ -68,13 +68,23 @@ def export_collection(
     collection: Annotated[str, typer.Argument(help=f"One of {', '.join(COLLECTIONS)}.")],
     format: Annotated[str, typer.Option("--format", help="ndjson, csv or geojson.")] = "ndjson",
     filter_: Annotated[
-        list[str] | None, typer.Option("--filter", help="NAME=VALUE, as in the list's query; repeatable.")
+        list[str] | None,
+        typer.Option("--filter", help="NAME=VALUE, as in the list's query; repeatable. An unknown NAME is an error."),
+    ] = None,
+    fields: Annotated[
+        str | None,
+        typer.Option(
+            "--fields",
+            help="Comma-separated top-level fields to write, e.g. id,title (CSV: the columns), in the "
+            "record's order; all by default.",
+        ),
     ] = None,
     output: Annotated[Path | None, typer.Option(help="File to write; standard output if omitted.")] = None,
     url: UrlOption = None,
     key: KeyOption = None,
 ) -> None:
-    """Write every record of COLLECTION that matches the filters, streamed."""
+    """Write every record of COLLECTION that matches the filters, streamed. A filter or a
+    field the collection does not have is an error, and nothing is written."""
     if collection not in COLLECTIONS:
         _fail(f"Unknown collection {collection!r}; expected one of {', '.join(COLLECTIONS)}.")
     filters: dict[str, list[str]] = {}
@@ -83,16 +93,53 @@ def export_collection(
         if not sep:
             _fail(f"--filter {item!r}: expected NAME=VALUE.")
         filters.setdefault(name, []).append(value)
-    sink = output.open("wb") if output else sys.stdout.buffer
+    sink = None
     try:
         with _service(url, key) as client:
-            for chunk in client.export(collection, format, **filters):
+            # the file is opened with the first bytes: a refused export leaves none behind
+            for chunk in client.export(collection, format, **filters, fields=fields):
+                if sink is None:
+                    sink = output.open("wb") if output else sys.stdout.buffer
                 sink.write(chunk)
+        if sink is None and output:
+            output.write_bytes(b"")
     except DemarcheError as exc:
-        _fail(str(exc))
+        _fail(_refused_export(exc, collection, fields))
     finally:
-        if output:
+        if sink is not None and output:
             sink.close()
+
+
+NOT_FILTERS = {"limit", "cursor", "format", "fields", "count"}
+"""Query parameters of a list that an export sets itself, or takes as options of its own."""
+
+
+def _refused_export(exc: DemarcheError, collection: str, fields: str | None) -> str:
+    """An export's refusal in the command's words: an unknown ``--filter`` or ``--fields``."""
+    problem = _problem(exc)
+    accepted = problem.get("accepted") or []
+    if exc.type == "/problems/unknown-parameter":
+        names = [str(e["loc"][-1]) for e in exc.errors]
+        filters = ", ".join(name for name in accepted if name not in NOT_FILTERS)
+        return (
+            f"--filter: {collection} cannot be filtered by {' or '.join(repr(n) for n in names)}; "
+            f"their filters are: {filters}. Nothing was exported."
+        )
+    if exc.type == "/problems/unknown-field":
+        names = [name for name in dict.fromkeys((fields or "").split(",")) if name not in accepted]
+        return (
+            f"--fields: {collection} have no field {' or '.join(repr(n) for n in names)}; "
+            f"their fields are: {', '.join(accepted)}. Nothing was exported."
+        )
+    return str(exc)
+
+
+def _problem(exc: DemarcheError) -> dict[str, Any]:
+    try:
+        body = exc.response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 @contextmanager

@@ -2,7 +2,8 @@
 
 A record's tag is its version, quoted: ``"3"``. A channel's answer also depends on the day
 its status is computed for, so its tag carries that status too: ``"3.suspended"`` (``none``
-before the channel exists). ``If-Match`` compares the version alone: a write is refused
+before the channel exists). An answer of some fields only (``fields=``) carries a digest of
+them last: ``"3.f1a2b3c4d5"``, ``"3.suspended.f1a2b3c4d5"``. ``If-Match`` compares the version alone: a write is refused
 only when the stored record changed since it was read.
 """
 
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from starlette.responses import Response
 
+from app.kit.fields import Selection
 from app.kit.problems import PreconditionFailed
 from app.kit.responses import dumps
 
@@ -77,12 +79,16 @@ def answer(
     variant: str | None = None,
     status_code: int = 200,
     location: str | None = None,
+    selection: Selection | None = None,
 ) -> Response:
     """``record`` as JSON with its ``ETag`` (and a new record's ``Location``); for a read
-    whose ``If-None-Match`` names the tag, 304 with no body."""
-    return answer_text(
-        request, dumps(record), record["version"], variant=variant, status_code=status_code, location=location
-    )
+    whose ``If-None-Match`` names the tag, 304 with no body. With a ``selection``, only the
+    fields it names (and a tag of their own)."""
+    version = record["version"]
+    if selection is not None:
+        record = selection.pick(record)
+        variant = _selected(variant, selection)
+    return answer_text(request, dumps(record), version, variant=variant, status_code=status_code, location=location)
 
 
 def answer_text(
@@ -93,13 +99,24 @@ def answer_text(
     variant: str | None = None,
     status_code: int = 200,
     location: str | None = None,
+    selection: Selection | None = None,
 ) -> Response:
-    """:func:`answer` for a record already written as JSON ``text``, at ``version``."""
+    """:func:`answer` for a record already written as JSON ``text``, at ``version``; the
+    text is sent as it is, unless a ``selection`` asks for some of its fields."""
+    if selection is not None:
+        variant = _selected(variant, selection)
     tag = entity_tag(version, variant)
     if request.method in SAFE_METHODS and _matches_none(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers={"ETag": tag})
+    if selection is not None:
+        text = selection.pick_text(text)
     headers = {"ETag": tag} | ({"Location": location} if location else {})
     return Response(text, status_code=status_code, headers=headers, media_type="application/json")
+
+
+def _selected(variant: str | None, selection: Selection) -> str:
+    """The tag's variant for an answer of some fields: the record's, then the selection's."""
+    return selection.tag if variant is None else f"{variant}.{selection.tag}"
 
 
 def _matches_none(header: str | None, tag: str) -> bool:

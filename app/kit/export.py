@@ -23,7 +23,8 @@ from sqlmodel import Session
 from starlette.responses import StreamingResponse
 
 from app.kit import sqljson
-from app.kit.pagination import Listing, PageQuery, Texts, hydrated, page_response, walk
+from app.kit.fields import Selection
+from app.kit.pagination import EVERY_ROW, Listing, PageQuery, Texts, hydrated, page_response, walk
 from app.kit.reads import read
 from app.kit.responses import dumps
 
@@ -80,29 +81,34 @@ def _csv(columns: list[str], chunks: Iterator[list[dict]]) -> Iterator[bytes]:
         yield buffer.getvalue().encode()
 
 
-EVERY_ROW = 2**62
-"""A limit no list reaches: an export is one statement over the whole list (and a list whose
-query is built for a page, such as a walk by actor, is built for all of it)."""
-
 ROWS_PER_CHUNK = 2000
 """Lines fetched from the driver and sent at a time (about 2 MB of incidents)."""
 
 
 def _ndjson(
-    engine: Engine, listing: Listing, stmt: PageQuery, id_column: Any, record: sqljson.Record
+    engine: Engine,
+    listing: Listing,
+    stmt: PageQuery,
+    id_column: Any,
+    record: sqljson.Record,
+    selection: Selection | None = None,
 ) -> Iterator[bytes]:
     """Every row of the list as the record text the database writes: one statement on a
-    connection of its own (one snapshot), streamed from the driver in chunks of lines."""
+    connection of its own (one snapshot), streamed from the driver in chunks of lines. With
+    a ``selection``, each line is parsed and written again with its fields only."""
     with engine.connect() as connection:
         query = listing.apply(stmt, id_column, limit=EVERY_ROW).limit(None)
         query = query.with_only_columns(record(sqljson.RecordSQL(engine.dialect.name), query.selected_columns))
         sqljson.prepare(connection)
         result = connection.execution_options(yield_per=ROWS_PER_CHUNK).execute(query)
         for lines in result.scalars().partitions():
-            yield ("\n".join(lines) + "\n").encode()
+            if selection is not None:
+                yield b"".join(selection.pick_text(line) + b"\n" for line in lines)
+            else:
+                yield ("\n".join(lines) + "\n").encode()
 
 
-def _geojson(chunks: Iterator[list[dict]]) -> Iterator[bytes]:
+def _geojson(chunks: Iterator[list[dict]], selection: Selection | None = None) -> Iterator[bytes]:
     yield b'{"type":"FeatureCollection","features":['
     first = True
     for records in chunks:
@@ -115,7 +121,7 @@ def _geojson(chunks: Iterator[list[dict]]) -> Iterator[bytes]:
                 "type": "Feature",
                 "id": record["id"],
                 "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": record,
+                "properties": record if selection is None else selection.pick(record),
             }
             parts.append(dumps(feature))
         if parts:
@@ -134,8 +140,10 @@ def export_response(
     columns: list[str],
     name: str,
     record: sqljson.Record,
+    selection: Selection | None = None,
 ) -> StreamingResponse:
-    """Stream every row matching ``stmt`` in ``fmt``, on a connection of its own."""
+    """Stream every row matching ``stmt`` in ``fmt``, on a connection of its own; with a
+    ``selection``, only its fields (CSV: its columns; GeoJSON: its properties)."""
 
     def chunks() -> Iterator[list[dict]]:
         with Session(engine) as session:
@@ -143,11 +151,11 @@ def export_response(
                 yield hydrate(session, rows)
 
     if fmt is ExportFormat.csv:
-        body = _csv(columns, chunks())
+        body = _csv([c for c in columns if selection is None or c in selection.wanted], chunks())
     elif fmt is ExportFormat.geojson:
-        body = _geojson(chunks())
+        body = _geojson(chunks(), selection)
     else:
-        body = _ndjson(engine, listing, stmt, id_column, record)
+        body = _ndjson(engine, listing, stmt, id_column, record, selection)
     extension = {"csv": "csv", "ndjson": "ndjson", "geojson": "geojson"}[fmt.value]
     return StreamingResponse(
         body,
@@ -173,12 +181,22 @@ class Collection:
 
 
 async def list_response(
-    request: Any, session: Session, listing: Listing, fmt: ExportFormat, stmt: Select, collection: Collection
+    request: Any,
+    session: Session,
+    listing: Listing,
+    fmt: ExportFormat,
+    stmt: Select,
+    collection: Collection,
+    selection: Selection | None = None,
+    count: bool = False,
 ) -> Any:
     """A page of JSON (read as :func:`app.kit.reads.read` runs reads), or with ``format`` the
-    whole list streamed as a file."""
+    whole list streamed as a file; with a ``selection``, the records' fields it names only.
+    With ``count``, a JSON page also holds the ``total`` (files hold every row anyway)."""
     if fmt is ExportFormat.json:
         texts = collection.page_texts or hydrated(collection.hydrate)
+        if selection is not None:
+            texts = selection.texts(texts)
         return await read(
             session,
             page_response,
@@ -189,6 +207,7 @@ async def list_response(
             collection.id_column,
             texts,
             collection.page_columns,
+            count,
         )
     listing.after = None  # an export is every matching row, wherever a cursor pointed
     return export_response(
@@ -201,4 +220,5 @@ async def list_response(
         list(collection.public_model.model_fields),
         collection.name,
         collection.record,
+        selection,
     )

@@ -12,6 +12,7 @@ value is folded into the range bound of the sort column itself (``min(to, cursor
 
 import base64
 import binascii
+import copy
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -22,7 +23,7 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import Depends, Query, Request
-from sqlalchemy import ColumnElement, Date, DateTime, Float, Select, TypeDecorator, literal_column, or_
+from sqlalchemy import ColumnElement, Date, DateTime, Float, Select, TypeDecorator, func, literal_column, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import Session
 from starlette.responses import Response
@@ -31,7 +32,12 @@ from app.kit.problems import InvalidCursor, invalid
 from app.kit.responses import dumps
 from app.kit.search import RANKED
 
-UNPAGED_PARAMS = {"cursor", "limit", "format"}
+UNPAGED_PARAMS = {"cursor", "limit", "format", "fields", "count"}
+"""Parameters that do not change which rows a list holds: a cursor walks on whatever they are."""
+
+EVERY_ROW = 2**62
+"""A limit no list reaches: an export, or a count, is one statement over the whole list (and a
+list whose query is built for a page, such as a walk by actor, is built for all of it)."""
 
 
 @dataclass(frozen=True)
@@ -276,6 +282,15 @@ def page_rows(
     return rows, listing.cursor_after(rows[-1]) if has_more else None
 
 
+def count_rows(listing: Listing, session: Session, stmt: PageQuery, id_column: InstrumentedAttribute) -> int:
+    """How many rows the list holds, on every page: one ``count`` statement over its query,
+    with its filters and its bounds on the sort column, without the cursor or the page size."""
+    whole = copy.copy(listing)
+    whole.after = None
+    query = whole.apply(stmt, id_column, limit=EVERY_ROW).limit(None).order_by(None)
+    return session.connection().execute(select(func.count()).select_from(query.subquery())).scalar_one()
+
+
 def page_response(
     request: Request,
     listing: Listing,
@@ -284,16 +299,20 @@ def page_response(
     id_column: InstrumentedAttribute,
     texts: Texts,
     columns: frozenset[str] | None = None,
+    count: bool = False,
 ) -> Response:
-    """One page of a list: ``{"data": [...], "next_cursor": ...}`` and a ``Link`` to the next.
-    The records' texts are spliced into the answer as they are, never parsed again."""
+    """One page of a list: ``{"data": [...], "next_cursor": ...}`` and a ``Link`` to the next;
+    with ``count``, also the ``total`` of rows on every page (one statement more). The
+    records' texts are spliced into the answer as they are, never parsed again."""
+    total = count_rows(listing, session, stmt, id_column) if count else None
     rows, next_cursor = page_rows(listing, session, stmt, id_column, columns)
     headers = {}
     if next_cursor:
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
         query.append(("cursor", next_cursor))
         headers["Link"] = f'<{request.url.replace(query=urlencode(query))}>; rel="next"'
-    body = b'{"data":[' + b",".join(texts(session, rows)) + b'],"next_cursor":' + dumps(next_cursor) + b"}"
+    body = b'{"data":[' + b",".join(texts(session, rows)) + b'],"next_cursor":' + dumps(next_cursor)
+    body += b"}" if total is None else b',"total":' + dumps(total) + b"}"
     return Response(body, media_type="application/json", headers=headers)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -37,11 +37,14 @@ class Problem(Exception):
         *,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
         self.errors = errors
         self.headers = headers or {}
+        self.extensions = extensions
+        """Members of the answer beside RFC 9457's own (documented on :class:`ProblemDetail`)."""
 
     @property
     def type(self) -> str:
@@ -50,6 +53,20 @@ class Problem(Exception):
 
 class BadRequest(Problem):
     status, slug, title = 400, "bad-request", "Bad request"
+
+
+class UnknownParameter(BadRequest):
+    """A query parameter the operation does not take: the answer names it (``errors``) and
+    lists those it takes (``accepted``)."""
+
+    slug, title = "unknown-parameter", "Unknown query parameter"
+
+
+class UnknownField(BadRequest):
+    """A ``fields`` selection naming a field the record does not have: the answer names it
+    and lists the record's fields (``accepted``)."""
+
+    slug, title = "unknown-field", "Unknown field"
 
 
 class MalformedJSON(Problem):
@@ -143,6 +160,7 @@ def problem_response(
     detail: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": type_,
@@ -153,6 +171,8 @@ def problem_response(
     }
     if errors is not None:
         body["errors"] = errors
+    if extensions:
+        body |= extensions
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
@@ -179,6 +199,7 @@ def render(request: Request, exc: Problem) -> JSONResponse:
         detail=exc.detail,
         errors=exc.errors,
         headers=exc.headers,
+        extensions=exc.extensions,
     )
 
 
@@ -308,6 +329,11 @@ class ProblemDetail(BaseModel):
     detail: str
     instance: str
     errors: list[FieldError | LineErrors] | None = None
+    accepted: list[str] | None = Field(
+        default=None,
+        description="With `unknown-parameter`: the query parameters the operation takes; with `unknown-field`: "
+        "the fields a `fields` selection may name, in the record's order.",
+    )
 
 
 SCHEMA_REF = "#/components/schemas/{model}"
@@ -315,7 +341,8 @@ SCHEMA_REF = "#/components/schemas/{model}"
 
 
 _DESCRIPTIONS = {
-    400: "Malformed JSON, a tampered or foreign cursor, or a malformed `Idempotency-Key`.",
+    400: "Malformed JSON, a tampered or foreign cursor, a malformed `Idempotency-Key`, or a query parameter the "
+    "operation does not take (`unknown-parameter`: `errors` names each, `accepted` lists those it takes).",
     401: "No API key where one is needed, or an unknown or revoked one.",
     403: "The API key's scope does not allow this operation.",
     404: "No such record (or it was retracted).",

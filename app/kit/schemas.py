@@ -74,6 +74,13 @@ M = TypeVar("M", bound=BaseModel)
 class Page(BaseModel, Generic[T]):
     data: list[T]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; `null` on the last page.")
+    total: int = Field(
+        default=None,
+        ge=0,
+        description="Only with `count=true`: how many records match the list's filters for this caller, on every "
+        "page together (the cursor and `limit` aside). Absent otherwise.",
+        json_schema_extra=lambda schema: schema.pop("default", None),
+    )
 
 
 class ActorRef(SQLModel):
@@ -97,6 +104,15 @@ class SourceRef(SQLModel):
 FormatQuery = Annotated[
     ExportFormat,
     Query(description="`json` (a page), or `csv`, `ndjson`, `geojson` to stream every matching row as a file."),
+]
+
+CountQuery = Annotated[
+    bool,
+    Query(
+        description="`true` adds `total` to a JSON page: the number of records matching the same filters (and "
+        "visible to the caller) on every page together. It costs one more statement (a `count` over the list), "
+        "so ask for it when the number is wanted, not on every page. Files (`format`) hold every row anyway."
+    ),
 ]
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

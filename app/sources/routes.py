@@ -7,6 +7,7 @@ from app.db import SessionDep
 from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
+from app.kit.fields import Selection, fields_parameter
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.reads import read
 from app.kit.routing import (
@@ -20,11 +21,12 @@ from app.kit.routing import (
     IdPath,
     merge_patch_body,
 )
-from app.kit.schemas import FormatQuery, Page
+from app.kit.schemas import CountQuery, FormatQuery, Page
 from app.sources import service
 from app.sources.models import Source, SourceCreate, SourceFilters, SourcePublic, SourceUpdate
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
+Fields = Annotated[Selection | None, Depends(fields_parameter(SourcePublic))]
 COLLECTION = Collection("sources", Source.id, service.hydrate, SourcePublic, service.record)
 SourceListing = Annotated[
     Listing,
@@ -43,11 +45,15 @@ async def list_sources(
     session: SessionDep,
     listing: SourceListing,
     filters: Annotated[SourceFilters, Query()],
+    fields: Fields,
     format: FormatQuery = ExportFormat.json,
+    count: CountQuery = False,
 ) -> Response:
     """Where facts come from, filtered and keyset-paginated.
     With `format=csv|ndjson` every matching source is streamed as a file."""
-    return await list_response(request, session, listing, format, service.query(filters, listing), COLLECTION)
+    return await list_response(
+        request, session, listing, format, service.query(filters, listing), COLLECTION, fields, count
+    )
 
 
 @router.post(
@@ -66,9 +72,11 @@ def create_source(caller: WriteScope, request: Request, payload: SourceCreate, s
     response_model=SourcePublic,
     responses=READ_ERRORS | etags.NOT_MODIFIED,
 )
-async def read_source(caller: ReadScope, request: Request, source: IdPath, session: SessionDep) -> Response:
+async def read_source(
+    caller: ReadScope, request: Request, source: IdPath, session: SessionDep, fields: Fields
+) -> Response:
     """One source, by id, with its `ETag`; 304 when `If-None-Match` names it."""
-    return etags.answer_text(request, *await read(session, service.read_text, session, source))
+    return etags.answer_text(request, *await read(session, service.read_text, session, source), selection=fields)
 
 
 @router.patch(
