@@ -19,6 +19,7 @@ from app.incidents.routes import router as incidents_router
 from app.ingest.routes import router as ingest_router
 from app.kit import openapi, problems
 from app.kit.guards import IMPORT_PATH, BodyGuard, reject_nul
+from app.kit.keys import KeySegments
 from app.kit.observe import configure_logging
 from app.kit.responses import JSONResponse
 from app.pages import routes as pages
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = head_revision()
     problems.install(app)
     openapi.install(app)
+    app.add_middleware(KeySegments)  # innermost: what routing sees, nothing else
     app.add_middleware(
         idempotency.Idempotency,
         lease_seconds=settings.idempotency_lease_seconds,

@@ -251,9 +251,14 @@ def incident_list(
 def incident_page(request: Request, caller: ReadScope, session: SessionDep, incident: IdPath) -> HTMLResponse:
     unpublished = caller.sees_unpublished
     record = orjson.loads(incidents.read_text(session, incident, unpublished)[0])
-    chain = incidents.chain(session, incident, unpublished)
+    chain = incidents.chain(session, record["id"], unpublished)
     return page(
-        request, "incident.html", caller=caller, incident=record, chain=chain, graph=charts.chain_graph(chain, incident)
+        request,
+        "incident.html",
+        caller=caller,
+        incident=record,
+        chain=chain,
+        graph=charts.chain_graph(chain, record["id"]),
     )
 
 
