@@ -80,6 +80,16 @@ def _csv(columns: list[str], chunks: Iterator[list[dict]]) -> Iterator[bytes]:
         yield buffer.getvalue().encode()
 
 
+def csv_response(columns: list[str], chunks: Iterator[list[dict]], name: str) -> StreamingResponse:
+    """``chunks`` of records as a CSV file (header row ``columns``, values flattened as
+    lists' are), streamed."""
+    return StreamingResponse(
+        _csv(columns, chunks),
+        media_type=MEDIA_TYPES[ExportFormat.csv],
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
 EVERY_ROW = 2**62
 """A limit no list reaches: an export is one statement over the whole list (and a list whose
 query is built for a page, such as a walk by actor, is built for all of it)."""

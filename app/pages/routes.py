@@ -370,7 +370,7 @@ def stats_page(
     if group_by not in GROUP_BY:
         raise invalid(["query", "group_by"], "group_by takes one or two different keys joined by a comma.")
     keys = group_by.split(",")
-    rows = views.incident_stats(session, keys, from_, to, actor, caller.sees_unpublished)
+    rows = views.incident_stats(session, keys, from_, to, actor, caller.sees_unpublished, one_span=True)
     along = next((k for k in keys if k in ("month", "year")), keys[0])
     stacked = next((k for k in keys if k != along), None)
     # the API orders rows by the keys as given: by time only when time comes first
