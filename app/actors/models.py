@@ -1,13 +1,13 @@
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, StringConstraints
+from pydantic import AfterValidator, ConfigDict, StringConstraints, field_validator
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
 from app.kit.schemas import NON_BLANK, ActorRef, Ref, WriteModel, merge_patch_model, repeated
-from app.vocab import ActorKind
+from app.vocab import ActorKind, check_country_code
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
@@ -26,7 +26,10 @@ class ActorBase(SQLModel):
         default=None,
         max_length=3,
         schema_extra={"pattern": r"^[A-Z]{3}$"},
-        description="ISO 3166-1 alpha-3 (states and their bodies).",
+        description="ISO 3166-1 alpha-3 (states and their bodies), checked against the ISO list (`XYZ` is 422); "
+        "the alpha-3 codes of countries that no longer exist (ISO 3166-3: `SUN`, `YUG`, `DDR`, `CSK`) and `XKX` "
+        "(Kosovo, which has no ISO code) are taken too. Null for organisations such as NATO or the EU, which have "
+        "none.",
     )
     description: str | None = Field(default=None, max_length=10_000)
     external_ids: dict[str, str] = Field(
@@ -65,6 +68,11 @@ class ActorCreate(ActorBase, WriteModel):
 
     affiliation: Ref | None = Field(default=None, description="The actor this one belongs to (id or slug).")
 
+    @field_validator("country_code")
+    @classmethod
+    def _iso_country(cls, value: str | None) -> str | None:
+        return None if value is None else check_country_code(value)
+
 
 ActorUpdate = merge_patch_model(
     ActorCreate,
@@ -94,8 +102,8 @@ class ActorPublic(RecordMeta, ActorBase):
 
 class ActorFilters(SQLModel):
     kind: list[ActorKind] = repeated("Repeat for OR.")
-    country: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]] = repeated(
-        "ISO 3166-1 alpha-3, in any case; repeat for OR."
+    country: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$"), AfterValidator(check_country_code)]] = (
+        repeated("ISO 3166-1 alpha-3, in any case (an unknown code is 422); repeat for OR.")
     )
     q: str | None = Field(default=None, description="Case-insensitive match on name and aliases.")
     affiliation: list[str] = repeated("Affiliated to this actor (id or slug); repeat for OR.")
