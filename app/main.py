@@ -42,6 +42,20 @@ on every change. Write bodies reject unknown fields (422). Errors are RFC 9457 p
   filters or another sort is 400. Unknown sort fields are 422.
 - References on input: actors by id or slug; incidents by id or `external_ref`; sources by id,
   `url` or `external_ref`. References on output keep pointing at retracted records.
+- Paths: every path that takes a record's id takes its natural key too, in a prefixed form
+  no id or slug can take: `ref:{external_ref}` for every record type
+  (`/v1/incidents/ref:acled:RUS1234/chain`), `url:{url}` for a source, and an actor's slug
+  (bare or `slug:{slug}`). The key after the prefix is percent-decoded once: send it
+  percent-encoded as one path segment when it holds `/`, `?`, `#` or `%` (a URL always
+  does). An unknown key is 404; a key read costs the statements an id read costs.
+- Statistics: with `month` among the keys, months without incidents are 0 within the asked
+  `from`/`to`, or within the months of each series' own incidents. `format=csv` on stats, a
+  dyad (its incident counts) and the timeline answers `text/csv` with a header row.
+- Dates: an incident's `occurred_on` is never in the future, but for measures announced
+  ahead of their effective date (see the field); exercises and channel status changes may be
+  planned. Country codes are ISO 3166-1 alpha-3 (see `country_code`).
+- A database not migrated to this version answers 503 on every route, saying to run
+  `demarche migrate`.
 - `PATCH` takes a JSON merge patch (`application/merge-patch+json` or `application/json`);
   a patch that changes nothing leaves `version` as it was. The patched record is validated as
   a whole, like a create.

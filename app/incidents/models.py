@@ -146,7 +146,9 @@ class IncidentCreate(IncidentBase, WriteModel):
         kind = info.data.get("kind")
         if value > latest_day(kind):
             if kind in PLANNED_KINDS:
-                raise ValueError("An announced measure takes effect at most 366 days ahead.")
+                raise ValueError(
+                    "occurred_on lies too far in the future: an announced measure takes effect at most 366 days ahead."
+                )
             raise ValueError(
                 "occurred_on lies in the future: only measures announced ahead of the day they take effect ("
                 + ", ".join(sorted(PLANNED_KINDS))
