@@ -124,6 +124,7 @@ RULES = {
     ("body",): "end_date is before start_date",
     ("body", "affiliation"): "An actor cannot be affiliated to itself.",
     ("body", "responds_to"): "An incident cannot respond to itself.",
+    ("body", "occurred_on"): "in the future",
 }
 """Where a rule beyond the schema applies, and words of what it says."""
 

@@ -15,7 +15,7 @@ from app.access import service as access
 from app.access.models import ApiKeyCreate, KeyScope
 from app.db import alembic_config, make_engine
 from app.incidents import service as incidents
-from app.ingest.cli import export_collection, import_file
+from app.ingest.cli import database_errors, export_collection, import_file
 from app.kit.problems import NotFound
 from app.settings import get_settings
 
@@ -41,7 +41,7 @@ def seed() -> None:
     from app.seed import holds_records, load_demo
 
     engine = make_engine(get_settings().database_url)
-    with Session(engine) as session:
+    with database_errors(), Session(engine) as session:
         if holds_records(session):
             typer.echo("demo data not loaded: the database already holds records")
             counts = None
@@ -117,7 +117,7 @@ cli.add_typer(keys, name="keys")
 def _session() -> Iterator[Session]:
     engine = make_engine(get_settings().database_url)
     try:
-        with Session(engine, expire_on_commit=False) as session:
+        with database_errors(), Session(engine, expire_on_commit=False) as session:
             yield session
             session.commit()
     finally:

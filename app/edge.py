@@ -35,7 +35,16 @@ from app.access.keycache import KeyCache
 from app.access.models import ANONYMOUS, Caller
 from app.access.ratelimit import Quota, RateLimiter
 from app.kit.observe import access_log, observe
-from app.kit.problems import BadRequest, Problem, ServiceUnavailable, TooManyRequests, Unauthorized, render
+from app.kit.problems import (
+    BadRequest,
+    Problem,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+    render,
+    schema_missing,
+    unmigrated,
+)
 
 log = logging.getLogger("demarche")
 
@@ -161,6 +170,9 @@ class Edge:
             try:
                 caller, key_id = await self._authenticate(authorization.decode("latin-1"))
             except SQLAlchemyError as exc:
+                if schema_missing(exc):
+                    log.warning("database schema missing or behind: run `demarche migrate`")
+                    return unmigrated()
                 log.warning("database unavailable: %s", type(exc).__name__)
                 return ServiceUnavailable("The database is unavailable; retry shortly.", headers={"Retry-After": "5"})
         if caller is not None:

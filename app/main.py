@@ -19,6 +19,7 @@ from app.incidents.routes import router as incidents_router
 from app.ingest.routes import router as ingest_router
 from app.kit import openapi, problems, queries
 from app.kit.guards import IMPORT_PATH, BodyGuard, reject_nul
+from app.kit.keys import KeySegments
 from app.kit.observe import configure_logging
 from app.kit.responses import JSONResponse
 from app.pages import routes as pages
@@ -55,6 +56,20 @@ on every change. Write bodies reject unknown fields (422). Errors are RFC 9457 p
   statement (a `count` over the list), so it is off unless asked for, and `total` is absent.
 - References on input: actors by id or slug; incidents by id or `external_ref`; sources by id,
   `url` or `external_ref`. References on output keep pointing at retracted records.
+- Paths: every path that takes a record's id takes its natural key too, in a prefixed form
+  no id or slug can take: `ref:{external_ref}` for every record type
+  (`/v1/incidents/ref:acled:RUS1234/chain`), `url:{url}` for a source, and an actor's slug
+  (bare or `slug:{slug}`). The key after the prefix is percent-decoded once: send it
+  percent-encoded as one path segment when it holds `/`, `?`, `#` or `%` (a URL always
+  does). An unknown key is 404; a key read costs the statements an id read costs.
+- Statistics: with `month` among the keys, months without incidents are 0 within the asked
+  `from`/`to`, or within the months of each series' own incidents. `format=csv` on stats, a
+  dyad (its incident counts) and the timeline answers `text/csv` with a header row.
+- Dates: an incident's `occurred_on` is never in the future, but for measures announced
+  ahead of their effective date (see the field); exercises and channel status changes may be
+  planned. Country codes are ISO 3166-1 alpha-3 (see `country_code`).
+- A database not migrated to this version answers 503 on every route, saying to run
+  `demarche migrate`.
 - `PATCH` takes a JSON merge patch (`application/merge-patch+json` or `application/json`);
   a patch that changes nothing leaves `version` as it was. The patched record is validated as
   a whole, like a create.
@@ -167,6 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = head_revision()
     problems.install(app)
     openapi.install(app)
+    app.add_middleware(KeySegments)  # innermost: what routing sees, nothing else
     app.add_middleware(
         idempotency.Idempotency,
         lease_seconds=settings.idempotency_lease_seconds,

@@ -7,11 +7,34 @@ can be joined with those data sets.
 from enum import StrEnum
 from typing import Any
 
+import pycountry
 from fastapi import APIRouter
 
 from app.access.deps import ReadScope
 from app.kit.problems import responses
 from app.kit.responses import JSONResponse
+
+COUNTRY_EXCEPTIONS = {"XKX": "Kosovo"}
+"""Codes outside ISO 3166 taken as country codes: Kosovo has no ISO code, and ``XKX`` (from
+the range ISO leaves to its users) is the one the European Commission, the IMF and the
+World Bank use."""
+COUNTRY_CODES = frozenset(
+    {c.alpha_3 for c in pycountry.countries} | {c.alpha_3 for c in pycountry.historic_countries} | {*COUNTRY_EXCEPTIONS}
+)
+"""The country codes accepted: ISO 3166-1 alpha-3 as maintained by the ``pycountry`` package
+(current countries), the alpha-3 codes that ISO 3166-3 records as withdrawn (``SUN``,
+``YUG``, ``DDR``, ``CSK``: the record reaches back before they were), and
+``COUNTRY_EXCEPTIONS``. Organisations (NATO, the EU) have none: their ``country_code`` is
+null."""
+
+
+def check_country_code(code: str) -> str:
+    """``code`` (upper case) if it is one of ``COUNTRY_CODES``, else a ValueError naming it."""
+    if code.upper() not in COUNTRY_CODES:
+        raise ValueError(
+            f"{code!r} is not an ISO 3166-1 alpha-3 country code (nor a withdrawn ISO 3166-3 one, nor XKX for Kosovo)."
+        )
+    return code
 
 
 class IncidentKind(StrEnum):

@@ -38,7 +38,15 @@ from app.db import make_engine
 from app.incidents.service import refill
 from app.kit.records import new_id, utcnow
 from app.models import Actor, Channel, Citation, Exercise, Incident, Involvement, Reply, Source, StatusChange
-from app.vocab import ChannelKind, ChannelLevel, ChannelStatus, ExerciseDomain, IncidentKind, ParticipantRole
+from app.vocab import (
+    COUNTRY_CODES,
+    ChannelKind,
+    ChannelLevel,
+    ChannelStatus,
+    ExerciseDomain,
+    IncidentKind,
+    ParticipantRole,
+)
 
 START, END = date(2000, 1, 1), date(2024, 12, 31)
 SPAN_DAYS = (END - START).days + 1
@@ -597,9 +605,10 @@ class World:
             candidates = [
                 letters[0] + letters[i] + letters[j] for i in range(1, len(letters)) for j in range(i + 1, len(letters))
             ]
-            code = next((c for c in candidates if c not in codes), None)
-            while code is None or code in codes:
-                code = letters[0] + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(2))
+            # an ISO code (as the API takes), from the name's letters where one fits
+            code = next((c for c in candidates if c not in codes and c in COUNTRY_CODES), None)
+            if code is None:
+                code = rng.choice(sorted(COUNTRY_CODES - codes))
             codes.add(code)
             aliases = [f"Republic of {name}"] if rng.random() < 0.6 else []
             if rng.random() < 0.2:

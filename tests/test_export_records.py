@@ -75,7 +75,7 @@ def records(client: Any) -> dict[str, dict[str, Any]]:
         name=ODD_TEXT,
         kind="body",
         aliases=["A", ODD_TEXT],
-        country_code="ALP",
+        country_code="ALB",
         description=ODD_TEXT,
         external_ids={"wikidata": "Q1", "viaf": "2", "a": ODD_TEXT},
         external_ref="test:alpha",

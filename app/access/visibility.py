@@ -12,9 +12,10 @@ from their lists and reads for everyone (its history stays readable to write key
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 from sqlmodel import Session
 
+from app.kit.keys import path_key
 from app.kit.problems import NotFound
 from app.kit.records import noun
 from app.vocab import RecordStatus
@@ -33,9 +34,14 @@ def listable(table: Any, statuses: Sequence[RecordStatus], unpublished: bool) ->
 
 
 def readable(session: Session, table: type[T], record_id: str, unpublished: bool) -> T:
-    """The live record ``record_id`` of ``table`` if the caller may see it (a draft only
-    with ``unpublished``), else 404."""
-    row = session.get(table, record_id)
+    """The live record ``record_id`` of ``table`` (its id, or a prefixed natural key such as
+    ``ref:{external_ref}``: :mod:`app.kit.keys`) if the caller may see it (a draft only with
+    ``unpublished``), else 404."""
+    names, value = path_key(record_id, table.__table__.c.keys())
+    if names == ("id",):
+        row = session.get(table, value)
+    else:
+        row = session.execute(select(table).where(getattr(table, names[0]) == value)).scalar_one_or_none()
     if row is None or row.retracted_at is not None or not (unpublished or row.status == RecordStatus.published):
         raise NotFound(f"No {noun(table)} {record_id!r}.")
     return row

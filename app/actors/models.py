@@ -1,15 +1,30 @@
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, StringConstraints
+from pydantic import AfterValidator, ConfigDict, StringConstraints, WithJsonSchema, field_validator
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
 from app.kit.schemas import NON_BLANK, ActorRef, Ref, WriteModel, merge_patch_model, repeated
-from app.vocab import ActorKind
+from app.vocab import COUNTRY_CODES, ActorKind, check_country_code
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+COUNTRY_CODE_DESCRIPTION = (
+    "ISO 3166-1 alpha-3 (states and their bodies), checked against the ISO list (`XYZ` is 422); the alpha-3 "
+    "codes of countries that no longer exist (ISO 3166-3: `SUN`, `YUG`, `DDR`, `CSK`) and `XKX` (Kosovo, which "
+    "has no ISO code) are taken too. Null for organisations such as NATO or the EU, which have none."
+)
+CountryCodeInput = Annotated[
+    str | None,
+    WithJsonSchema({"anyOf": [{"type": "string", "enum": sorted(COUNTRY_CODES)}, {"type": "null"}]}),
+]
+"""A country code on input: its schema lists the codes taken, so that clients (and fuzzers) know."""
+ANY_CASE_COUNTRY_PATTERN = (
+    "^(?:" + "|".join("".join(f"[{c}{c.lower()}]" for c in code) for code in sorted(COUNTRY_CODES)) + ")$"
+)
+"""The codes taken, in upper or lower case letters, as a pattern (an enum of both cases would
+name each code twice for the clients generated from the schema)."""
 
 
 class ActorBase(SQLModel):
@@ -26,7 +41,7 @@ class ActorBase(SQLModel):
         default=None,
         max_length=3,
         schema_extra={"pattern": r"^[A-Z]{3}$"},
-        description="ISO 3166-1 alpha-3 (states and their bodies).",
+        description=COUNTRY_CODE_DESCRIPTION,
     )
     description: str | None = Field(default=None, max_length=10_000)
     external_ids: dict[str, str] = Field(
@@ -64,6 +79,12 @@ class ActorCreate(ActorBase, WriteModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
     affiliation: Ref | None = Field(default=None, description="The actor this one belongs to (id or slug).")
+    country_code: CountryCodeInput = Field(default=None, description=COUNTRY_CODE_DESCRIPTION)
+
+    @field_validator("country_code")
+    @classmethod
+    def _iso_country(cls, value: str | None) -> str | None:
+        return None if value is None else check_country_code(value)
 
 
 ActorUpdate = merge_patch_model(
@@ -94,9 +115,14 @@ class ActorPublic(RecordMeta, ActorBase):
 
 class ActorFilters(SQLModel):
     kind: list[ActorKind] = repeated("Repeat for OR.")
-    country: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]] = repeated(
-        "ISO 3166-1 alpha-3, in any case; repeat for OR."
-    )
+    country: list[
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^[A-Za-z]{3}$"),
+            AfterValidator(check_country_code),
+            WithJsonSchema({"type": "string", "pattern": ANY_CASE_COUNTRY_PATTERN}),
+        ]
+    ] = repeated("ISO 3166-1 alpha-3, in any case (an unknown code is 422); repeat for OR.")
     q: str | None = Field(default=None, description="Case-insensitive match on name and aliases.")
     affiliation: list[str] = repeated("Affiliated to this actor (id or slug); repeat for OR.")
 

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from app.actors.models import Actor, ActorCreate, ActorFilters, Involvement
 from app.kit import etags, records, sqljson
 from app.kit.etags import Precondition
+from app.kit.keys import path_key
 from app.kit.problems import invalid
 from app.kit.records import (
     ensure_unique,
@@ -46,14 +47,26 @@ def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, str]]:
 
 def named(session: Session, actor_refs: Sequence[str]) -> dict[str, dict[str, str]]:
     """``{id, slug, name}`` of each live actor that ``actor_refs`` names by id or slug (an
-    id wins), by reference: one query."""
+    id wins), or by a prefixed natural key (``ref:{external_ref}``, ``slug:{slug}``: see
+    :mod:`app.kit.keys`), by reference: one query."""
+    keyed = {ref: path_key(ref, Actor.__table__.c.keys()) for ref in actor_refs}
+    keyed = {ref: (names[0], value) for ref, (names, value) in keyed.items() if names[0] != "id"}
+    bare = [ref for ref in actor_refs if ref not in keyed]
+    conditions = [Actor.id.in_(bare), Actor.slug.in_(bare)]
+    conditions += [getattr(Actor, column) == value for column, value in keyed.values()]
     rows = session.execute(
-        select(Actor.id, Actor.slug, Actor.name).where(
-            or_(Actor.id.in_(actor_refs), Actor.slug.in_(actor_refs)), Actor.retracted_at.is_(None)
+        select(Actor.id, Actor.slug, Actor.name, Actor.external_ref).where(
+            or_(*conditions), Actor.retracted_at.is_(None)
         )
     ).all()
     found = {r.slug: r for r in rows} | {r.id: r for r in rows}
-    return {ref: {"id": r.id, "slug": r.slug, "name": r.name} for ref in actor_refs if (r := found.get(ref))}
+    by_key = {(column, getattr(r, column)): r for r in rows for column in ("slug", "external_ref")}
+    answers = {}
+    for ref in actor_refs:
+        r = by_key.get(keyed[ref]) if ref in keyed else found.get(ref)
+        if r is not None:
+            answers[ref] = {"id": r.id, "slug": r.slug, "name": r.name}
+    return answers
 
 
 def replace(session: Session, actor: Actor, data: ActorCreate) -> bool:

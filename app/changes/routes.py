@@ -62,7 +62,13 @@ def history(
     caller: ReadScope,
     session: SessionDep,
     collection: Collection,
-    id: Annotated[str, Path(description="The record's id (an actor's slug too).")],
+    id: Annotated[
+        str,
+        Path(
+            description="The record's id (an actor's slug too), or its natural key: `ref:{external_ref}`, "
+            "and `url:{url}` for a source (percent-encoded as one path segment; see the record's own path)."
+        ),
+    ],
 ) -> JSONResponse:
     """Every committed version of a record, oldest first: `version`, `op`, `at`, the
     `key_id` of the API key that wrote it (null for the command line), and `changes`, the

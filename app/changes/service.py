@@ -24,6 +24,7 @@ from app.changes.models import Change, Op, Resource
 from app.channels.models import Channel, StatusChange
 from app.exercises.models import Exercise
 from app.incidents.models import Incident, Reply
+from app.kit.keys import path_key
 from app.kit.problems import NotFound
 from app.kit.records import PENDING_CHANGES, PendingChange, executemany, noun
 from app.sources.models import Citation, Source
@@ -286,13 +287,15 @@ def feed(session: Session, after: int, limit: int) -> dict[str, Any]:
 
 
 def _record(session: Session, kind: Kind, ref: str) -> Any:
-    """The record of ``kind`` named by ``ref`` (its id, or a natural key), retracted or not."""
+    """The record of ``kind`` named by ``ref`` (its id, a bare natural key such as an actor's
+    slug, or a prefixed one such as ``ref:{external_ref}``: :mod:`app.kit.keys`), retracted
+    or not."""
     table = kind.table
-    columns = [table.id, *(getattr(table, key) for key in kind.keys)]
+    names, value = path_key(ref, table.__table__.c.keys(), kind.keys)
     return session.execute(
         select(table.id, table.retracted_at, *([table.status] if hasattr(table, "status") else []))
-        .where(or_(*(c == ref for c in columns)))
-        .order_by((table.id == ref).desc())
+        .where(or_(*(getattr(table, c) == value for c in names)))
+        .order_by((table.id == value).desc())
         .limit(1)
     ).first()
 

@@ -22,6 +22,7 @@ from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.responses import JSONResponse, created
 from app.kit.routing import (
     DELETE_ERRORS,
+    KEY_FORMS,
     LIST_ERRORS,
     READ_ERRORS,
     RESTORE_DOC,
@@ -40,7 +41,7 @@ ChannelListing = Annotated[
     Listing,
     Depends(listing_dependency(sort_parser([Channel.name, Channel.created_at, Channel.updated_at], default="name"))),
 ]
-ChannelPath = Annotated[str, Path(description="The channel's id or external_ref.")]
+ChannelPath = Annotated[str, Path(description="The channel's id or external_ref, or its natural key: " + KEY_FORMS)]
 
 
 def answer(request: Request, record: dict, **options: Any) -> Response:

@@ -12,6 +12,7 @@ from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.kit import etags, records, sqljson
 from app.kit.etags import Precondition
+from app.kit.keys import path_key
 from app.kit.problems import NotFound
 from app.kit.records import ensure_unique, get_live, mark_changed, retract, settle, write_fields
 from app.kit.schemas import validate_merged
@@ -192,8 +193,11 @@ def change_public(session: Session, change: StatusChange) -> dict[str, Any]:
 
 
 def get_change(session: Session, channel: Channel, change_id: str) -> StatusChange:
+    names, value = path_key(change_id, StatusChange.__table__.c.keys())
     change = session.execute(
-        select(StatusChange).where(StatusChange.id == change_id, StatusChange.channel_id == channel.id, LIVE_CHANGE)
+        select(StatusChange).where(
+            getattr(StatusChange, names[0]) == value, StatusChange.channel_id == channel.id, LIVE_CHANGE
+        )
     ).scalar_one_or_none()
     if change is None:
         raise NotFound(f"No status change {change_id!r} on this channel.")

@@ -29,14 +29,14 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, delete, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import IDEMPOTENCY_CONNECTION, WRITES, writing
 from app.idempotency.models import IdempotencyKey
-from app.kit.problems import BadRequest, Conflict, ValidationFailed, refuse
+from app.kit.problems import BadRequest, Conflict, ValidationFailed, refuse, schema_missing, unmigrated
 from app.kit.records import utcnow
 
 HEADER = "idempotency-key"
@@ -148,7 +148,13 @@ class Idempotency:
             return
         principal = hashlib.sha256((_header(scope, b"authorization") or "").encode()).hexdigest()
         store = Store(scope["app"].state.engine, self.lease, self.ttl)
-        held = await run_in_threadpool(store.claim, principal, key)
+        try:
+            held = await run_in_threadpool(store.claim, principal, key)
+        except DBAPIError as exc:
+            if not schema_missing(exc):
+                raise
+            await refuse(scope, send, unmigrated())
+            return
         fingerprint = _Fingerprint(scope, receive)
         if held is not None:
             await self._answer_held(scope, send, held, fingerprint)

@@ -1,6 +1,7 @@
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict, ValidationInfo, field_validator, model_validator
 from sqlalchemy import Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
@@ -20,6 +21,30 @@ from app.kit.schemas import (
 )
 from app.vocab import DatePrecision, IncidentKind, RecordStatus
 
+PLANNED_KINDS = frozenset(
+    {
+        IncidentKind.staff_cap,
+        IncidentKind.mission_suspension,
+        IncidentKind.mission_closure,
+        IncidentKind.office_closure,
+        IncidentKind.liaison_suspension,
+        IncidentKind.sanctions,
+    }
+)
+"""Kinds of measures announced ahead of the day they take effect (a closure "as of 1
+November"): the only incidents whose ``occurred_on`` may lie in the future."""
+PLANNED_HORIZON = timedelta(days=366)
+"""How far ahead an announced measure may take effect."""
+
+
+def latest_day(kind: str | None) -> date:
+    """The latest ``occurred_on`` an incident of ``kind`` takes: today where today is
+    furthest ahead (UTC+14, so that a date that is today anywhere is taken), or a year
+    after that for a measure announced ahead (``PLANNED_KINDS``)."""
+    today = (datetime.now(UTC) + timedelta(hours=14)).date()
+    return today + PLANNED_HORIZON if kind in PLANNED_KINDS else today
+
+
 LIVE = {"sqlite_where": text("retracted_at IS NULL"), "postgresql_where": text("retracted_at IS NULL")}
 
 
@@ -27,7 +52,12 @@ class IncidentBase(SQLModel):
     kind: IncidentKind = Field(sa_type=String(40))
     title: str = Field(min_length=1, max_length=500, schema_extra={"pattern": NON_BLANK})
     summary: str | None = Field(default=None, max_length=20_000)
-    occurred_on: IsoDate
+    occurred_on: IsoDate = Field(
+        description="The day the incident happened; never in the future (422), except for measures announced "
+        "ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, "
+        "`office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their "
+        "effective date). Today is taken in any time zone (up to UTC+14)."
+    )
     date_precision: DatePrecision = Field(default=DatePrecision.day, sa_type=String(10))
     persons_affected: OptionalInteger = Field(default=None, ge=0, le=2_147_483_647)
     location: str | None = Field(default=None, max_length=300)
@@ -111,6 +141,22 @@ class IncidentCreate(IncidentBase, WriteModel):
     targets: list[Ref] = Field(min_length=1, description="Actor ids or slugs; at least one.")
     responds_to: list[Ref] = Field(default_factory=list, description="Incident ids (or external_refs) this answers.")
     sources: list[Ref] = Field(default_factory=list, description="Source ids (or urls or external_refs).")
+
+    @field_validator("occurred_on")
+    @classmethod
+    def _not_in_the_future(cls, value: date, info: ValidationInfo) -> date:
+        kind = info.data.get("kind")
+        if value > latest_day(kind):
+            if kind in PLANNED_KINDS:
+                raise ValueError(
+                    "occurred_on lies too far in the future: an announced measure takes effect at most 366 days ahead."
+                )
+            raise ValueError(
+                "occurred_on lies in the future: only measures announced ahead of the day they take effect ("
+                + ", ".join(sorted(PLANNED_KINDS))
+                + ") may be dated ahead."
+            )
+        return value
 
 
 IncidentUpdate = merge_patch_model(

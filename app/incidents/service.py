@@ -435,7 +435,7 @@ def chain(session: Session, incident_id: str, unpublished: bool = False) -> list
     the chain) and one more than the deepest incident an answer responds to. Without
     ``unpublished`` only published incidents are answered.
     """
-    readable(session, Incident, incident_id, unpublished)
+    incident_id = readable(session, Incident, incident_id, unpublished).id
     members = select(literal(incident_id).label("id")).cte("members", recursive=True)
     members = members.union(*_chain_steps(members, session.get_bind().dialect.name))
     rows = session.execute(

@@ -12,12 +12,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import uvicorn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from app.access import service as access
@@ -26,6 +28,8 @@ from app.client import Client, ImportCounts
 from app.client.errors import DemarcheError
 from app.db import make_engine
 from app.ingest.files import FileError, Record, read_records
+from app.ingest.upsert import TYPES
+from app.kit.problems import schema_missing
 from app.settings import get_settings
 
 UrlOption = Annotated[
@@ -34,11 +38,19 @@ UrlOption = Annotated[
 ]
 KeyOption = Annotated[str | None, typer.Option(envvar="DEMARCHE_KEY", help="API key.", show_default=False)]
 COLLECTIONS = ["actors", "sources", "incidents", "exercises", "channels"]
+GEOJSON_COLLECTIONS = ["incidents", "exercises"]
+"""The collections whose records have coordinates, and so a GeoJSON export."""
+
+ExportCollection = StrEnum("ExportCollection", {name: name for name in COLLECTIONS})
+ExportFormat = StrEnum("ExportFormat", {name: name for name in ("ndjson", "csv", "geojson")})
+RecordType = StrEnum("RecordType", {name: name for name in TYPES})
 
 
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".ndjson, .jsonl, .json or .csv")],
-    type_: Annotated[str | None, typer.Option("--type", help="Record type of lines that do not name one.")] = None,
+    type_: Annotated[
+        RecordType | None, typer.Option("--type", help="Record type of lines that do not name one.")
+    ] = None,
     url: UrlOption = None,
     key: KeyOption = None,
     batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="Records a request.")] = 1000,
@@ -47,6 +59,7 @@ def import_file(
     """Create or update the records of FILE, in batches; rerun it after a failure and the
     batches already done are not written twice."""
     try:
+        type_ = type_ and type_.value
         total = _count(file, type_)
         numbers: list[int] = []
         with _service(url, key) as client, _progress(total) as advance:
@@ -65,8 +78,11 @@ def import_file(
 
 
 def export_collection(
-    collection: Annotated[str, typer.Argument(help=f"One of {', '.join(COLLECTIONS)}.")],
-    format: Annotated[str, typer.Option("--format", help="ndjson, csv or geojson.")] = "ndjson",
+    collection: Annotated[ExportCollection, typer.Argument(help="The collection to export.")],
+    format: Annotated[
+        ExportFormat,
+        typer.Option("--format", help="The file's format; geojson for incidents and exercises only."),
+    ] = ExportFormat.ndjson,
     filter_: Annotated[
         list[str] | None,
         typer.Option("--filter", help="NAME=VALUE, as in the list's query; repeatable. An unknown NAME is an error."),
@@ -85,8 +101,12 @@ def export_collection(
 ) -> None:
     """Write every record of COLLECTION that matches the filters, streamed. A filter or a
     field the collection does not have is an error, and nothing is written."""
-    if collection not in COLLECTIONS:
-        _fail(f"Unknown collection {collection!r}; expected one of {', '.join(COLLECTIONS)}.")
+    collection, format = collection.value, format.value
+    if format == "geojson" and collection not in GEOJSON_COLLECTIONS:
+        _fail(
+            f"--format geojson: {collection} have no coordinates; GeoJSON exports are for "
+            f"{' and '.join(GEOJSON_COLLECTIONS)}. Use --format ndjson or --format csv."
+        )
     filters: dict[str, list[str]] = {}
     for item in filter_ or []:
         name, sep, value = item.partition("=")
@@ -104,7 +124,7 @@ def export_collection(
         if sink is None and output:
             output.write_bytes(b"")
     except DemarcheError as exc:
-        _fail(_refused_export(exc, collection, fields))
+        _fail(_refused_export(exc, collection, fields, filters))
     finally:
         if sink is not None and output:
             sink.close()
@@ -114,8 +134,9 @@ NOT_FILTERS = {"limit", "cursor", "format", "fields", "count"}
 """Query parameters of a list that an export sets itself, or takes as options of its own."""
 
 
-def _refused_export(exc: DemarcheError, collection: str, fields: str | None) -> str:
-    """An export's refusal in the command's words: an unknown ``--filter`` or ``--fields``."""
+def _refused_export(exc: DemarcheError, collection: str, fields: str | None, filters: dict[str, list[str]]) -> str:
+    """An export's refusal in the command's words: an unknown ``--filter`` or ``--fields``,
+    or a value the server refused (:func:`_in_cli_words`)."""
     problem = _problem(exc)
     accepted = problem.get("accepted") or []
     if exc.type == "/problems/unknown-parameter":
@@ -131,7 +152,7 @@ def _refused_export(exc: DemarcheError, collection: str, fields: str | None) -> 
             f"--fields: {collection} have no field {' or '.join(repr(n) for n in names)}; "
             f"their fields are: {', '.join(accepted)}. Nothing was exported."
         )
-    return str(exc)
+    return _in_cli_words(exc, filters)
 
 
 def _problem(exc: DemarcheError) -> dict[str, Any]:
@@ -148,7 +169,7 @@ def _service(url: str | None, key: str | None) -> Iterator[Client]:
         with Client(url, key) as client:
             yield client
         return
-    with _local_service() as (local_url, secret), Client(local_url, secret) as client:
+    with database_errors(), _local_service() as (local_url, secret), Client(local_url, secret) as client:
         yield client
 
 
@@ -237,10 +258,28 @@ def _job(file: Path) -> str:
     return f"{file.name}:{digest.hexdigest()}"
 
 
+def _in_cli_words(exc: DemarcheError, filters: dict[str, list[str]] | None = None) -> str:
+    """The server's refusal of a request the command made, told as the command's options:
+    a query parameter is the ``--format`` or ``--filter NAME=VALUE`` it came from (with the
+    value given, where ``filters`` holds it)."""
+    entries = [e for e in exc.errors if isinstance(e.get("loc"), list) and e["loc"][:1] == ["query"]]
+    if not entries:
+        return str(exc)
+    lines = []
+    for entry in entries:
+        name = str(entry["loc"][1]) if len(entry["loc"]) > 1 else ""
+        given = (filters or {}).get(name, [])
+        index = entry["loc"][2] if len(entry["loc"]) > 2 and isinstance(entry["loc"][2], int) else 0
+        value = given[index] if index < len(given) else "VALUE"
+        option = "--format" if name == "format" else f"--filter {name}={value}"
+        lines.append(f"{option}: {entry['msg']}")
+    return "\n".join(lines)
+
+
 def _describe(exc: DemarcheError, numbers: list[int], batch_size: int) -> str:
     """The error, with the bad lines of an import named by their place in the file."""
     if not (exc.status == 422 and exc.errors and "line" in exc.errors[0]):
-        return str(exc)
+        return _in_cli_words(exc)
     first = (len(numbers) - 1) // batch_size * batch_size  # the failed batch's first record
     lines = [f"{exc.detail} Bad lines of the batch starting at file line {numbers[first]}:"]
     for entry in exc.errors:
@@ -258,6 +297,18 @@ def _summary(counts: ImportCounts, dry_run: bool) -> str:
         if outcome != "retracted" or any(by_type.values())  # named only when some were left retracted
     ]
     return ("dry run: " if dry_run else "") + "; ".join(parts)
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """A database without the tables of this version told as the command's error, with
+    what to do about it, rather than as a traceback."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if not schema_missing(exc):
+            raise
+        _fail("The database has not been migrated to this version (its tables are missing): run `demarche migrate`.")
 
 
 def _fail(message: str) -> None:

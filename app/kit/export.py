@@ -81,6 +81,16 @@ def _csv(columns: list[str], chunks: Iterator[list[dict]]) -> Iterator[bytes]:
         yield buffer.getvalue().encode()
 
 
+def csv_response(columns: list[str], chunks: Iterator[list[dict]], name: str) -> StreamingResponse:
+    """``chunks`` of records as a CSV file (header row ``columns``, values flattened as
+    lists' are), streamed."""
+    return StreamingResponse(
+        _csv(columns, chunks),
+        media_type=MEDIA_TYPES[ExportFormat.csv],
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
 ROWS_PER_CHUNK = 2000
 """Lines fetched from the driver and sent at a time (about 2 MB of incidents)."""
 

@@ -123,6 +123,25 @@ class ServiceUnavailable(Problem):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
 
+def schema_missing(exc: BaseException) -> bool:
+    """Whether a database error says that a table or column is missing: the database was
+    never migrated, or not to this version (SQLite's ``no such table``, PostgreSQL's
+    SQLSTATE 42P01 and 42703)."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, sqlite3.OperationalError):
+        return str(orig).startswith(("no such table", "no such column"))
+    return getattr(orig, "sqlstate", None) in ("42P01", "42703")
+
+
+def unmigrated() -> "ServiceUnavailable":
+    """The answer while the database's schema is missing or behind the code."""
+    return ServiceUnavailable(
+        "The database has not been migrated to this version (its tables are missing or out of date): "
+        "run `demarche migrate`. GET /readyz reports the schema's revision.",
+        headers={"Retry-After": "30"},
+    )
+
+
 class QueryTooExpensive(Problem):
     """A statement ran past the time budget (``DEMARCHE_STATEMENT_TIMEOUT_MS``) and was
     cancelled. No ``Retry-After``: the same request would cost the same again."""
@@ -253,6 +272,9 @@ def _locked(exc: DBAPIError) -> bool:
 
 
 async def _on_database(request: Request, exc: DBAPIError) -> JSONResponse:
+    if schema_missing(exc):
+        log.warning("database schema missing or behind on %s %s", request.method, request.url.path)
+        return await _on_problem(request, unmigrated())
     if _timed_out(exc):
         log.warning("statement cancelled past its time budget on %s %s", request.method, request.url.path)
         return await _on_problem(
@@ -356,7 +378,8 @@ _DESCRIPTIONS = {
     429: "Rate limit reached; retry after `Retry-After` seconds.",
     503: "The database is unavailable or every connection to it is busy (retry after `Retry-After` seconds), "
     "or the query ran past the time budget for one statement (`query-too-expensive`, no `Retry-After`: "
-    "narrow the filters).",
+    "narrow the filters), or the database has not been migrated to this version (the detail says to run "
+    "`demarche migrate`).",
 }
 
 

@@ -15,6 +15,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from app.kit import etags
 from app.kit.etags import Precondition
+from app.kit.keys import path_key
 from app.kit.problems import Conflict, NotFound, NotRetracted, ValidationFailed, error_entry
 
 T = TypeVar("T")
@@ -198,14 +199,17 @@ def get_live(
     session: Session, table: type[T], ref: str, *keys: str, for_update: bool = False, retracted: bool = False
 ) -> T:
     """The live record whose id (or one of ``keys``, such as ``slug``) is ``ref``, or 404;
-    with ``retracted``, a retracted one too. An id match wins over a natural-key match.
-    With ``for_update`` the row stays locked until the transaction ends, so that what is
-    checked on it still holds when it is written."""
-    columns = [table.id, *(getattr(table, k) for k in keys)]
+    with ``retracted``, a retracted one too. An id match wins over a natural-key match;
+    ``ref`` may also be a prefixed natural key (``ref:{external_ref}``, see
+    :mod:`app.kit.keys`). With ``for_update`` the row stays locked until the transaction
+    ends, so that what is checked on it still holds when it is written."""
+    names, value = path_key(ref, table.__table__.c.keys(), keys)
     stmt = (
         select(table)
-        .where(or_(*(c == ref for c in columns)), *([] if retracted else [table.retracted_at.is_(None)]))
-        .order_by((table.id == ref).desc())
+        .where(
+            or_(*(getattr(table, c) == value for c in names)), *([] if retracted else [table.retracted_at.is_(None)])
+        )
+        .order_by((table.id == value).desc())
         .limit(1)
     )
     row = session.execute(stmt.with_for_update() if for_update else stmt).scalar_one_or_none()

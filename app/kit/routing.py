@@ -6,8 +6,22 @@ from fastapi import Body, Path
 
 from app.kit import problems
 
-IdPath = Annotated[str, Path(description="The record's id.")]
-ActorPath = Annotated[str, Path(description="The actor's id or slug.")]
+KEY_FORMS = (
+    "`ref:{external_ref}` names the record by its `external_ref`; the key after the prefix is "
+    "percent-decoded once, so send it percent-encoded as one path segment when it holds `/`, `?`, `#` "
+    "or `%` (`encodeURIComponent`, or `quote(key, safe='')` in Python). An unknown key is 404."
+)
+IdPath = Annotated[str, Path(description="The record's id, or its natural key: " + KEY_FORMS)]
+ActorPath = Annotated[
+    str, Path(description="The actor's id or slug (also as `slug:{slug}`), or its natural key: " + KEY_FORMS)
+]
+SourcePath = Annotated[
+    str,
+    Path(
+        description="The source's id, or `url:{url}` (its URL, percent-encoded as one path segment: "
+        "`/v1/sources/url:https%3A%2F%2Fexample.org%2Fnews%2F1`), or its natural key: " + KEY_FORMS
+    ),
+]
 
 READ_ERRORS = problems.responses(401, 404, 422, 429, 503)
 LIST_ERRORS = problems.responses(400, 401, 422, 429, 503)

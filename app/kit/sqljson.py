@@ -47,6 +47,7 @@ from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import Session
 
+from app.kit.keys import path_key
 from app.kit.problems import NotFound
 
 Columns = ReadOnlyColumnCollection[str, Any]
@@ -223,13 +224,15 @@ def read_text(
     retracted: bool = False,
 ) -> tuple[bytes, int]:
     """The answer of the live record of ``table`` whose id (or one of ``keys``, such as
-    ``slug``; an id wins) is ``ref``, as JSON text written by ``record``, and its version;
-    with ``published``, only a published one; with ``retracted``, a retracted one too. 404
-    (naming the record a ``noun``) when there is none. One statement; a
-    table that keeps its answers (``record_json``) is read from them, and only a stale one is
+    ``slug``; an id wins, and a prefixed natural key such as ``ref:{external_ref}`` names
+    that key alone: :mod:`app.kit.keys`) is ``ref``, as JSON text written by ``record``, and
+    its version; with ``published``, only a published one; with ``retracted``, a retracted
+    one too. 404 (naming the record a ``noun``) when there is none. One statement; a table
+    that keeps its answers (``record_json``) is read from them, and only a stale one is
     written anew (a second statement)."""
-    query = _one(table, record, session.get_bind().dialect.name, keys, published, retracted)
-    row = session.connection().execute(query, {"ref": ref}).first()
+    columns, value = path_key(ref, table.c.keys(), keys)
+    query = _one(table, record, session.get_bind().dialect.name, columns, published, retracted)
+    row = session.connection().execute(query, {"ref": value}).first()
     if row is None:
         raise NotFound(f"No {noun} {ref!r}.")
     text = row.text if row.text is not None else answer_texts(session, table, record, [row.id])[0]
@@ -248,7 +251,9 @@ def refill(connection: Connection, table: Table, record: Record) -> None:
 
 
 @cache
-def _one(table: Table, record: Record, dialect: str, keys: tuple[str, ...], published: bool, retracted: bool) -> Select:
+def _one(
+    table: Table, record: Record, dialect: str, columns: tuple[str, ...], published: bool, retracted: bool
+) -> Select:
     ref = bindparam("ref")
     conditions = ([] if retracted else [table.c.retracted_at.is_(None)]) + (
         [table.c.status == "published"] if published else []
@@ -257,7 +262,7 @@ def _one(table: Table, record: Record, dialect: str, keys: tuple[str, ...], publ
     text = table.c.record_json if kept else record(RecordSQL(dialect), table.c)
     return (
         select(table.c.id, text.label("text"), table.c.version)
-        .where(or_(*(table.c[key] == ref for key in ("id", *keys))), *conditions)
+        .where(or_(*(table.c[key] == ref for key in columns)), *conditions)
         .order_by((table.c.id == ref).desc())
         .limit(1)
     )

@@ -268,9 +268,14 @@ def incident_list(
 def incident_page(request: Request, caller: ReadScope, session: SessionDep, incident: IdPath) -> HTMLResponse:
     unpublished = caller.sees_unpublished
     record = orjson.loads(incidents.read_text(session, incident, unpublished)[0])
-    chain = incidents.chain(session, incident, unpublished)
+    chain = incidents.chain(session, record["id"], unpublished)
     return page(
-        request, "incident.html", caller=caller, incident=record, chain=chain, graph=charts.chain_graph(chain, incident)
+        request,
+        "incident.html",
+        caller=caller,
+        incident=record,
+        chain=chain,
+        graph=charts.chain_graph(chain, record["id"]),
     )
 
 
@@ -371,7 +376,7 @@ def stats_page(
     if group_by not in GROUP_BY:
         raise invalid(["query", "group_by"], "group_by takes one or two different keys joined by a comma.")
     keys = group_by.split(",")
-    rows = views.incident_stats(session, keys, from_, to, actor, caller.sees_unpublished)
+    rows = views.incident_stats(session, keys, from_, to, actor, caller.sees_unpublished, one_span=True)
     along = next((k for k in keys if k in ("month", "year")), keys[0])
     stacked = next((k for k in keys if k != along), None)
     # the API orders rows by the keys as given: by time only when time comes first

@@ -18,7 +18,7 @@ from app.kit.routing import (
     RESTORE_ERRORS,
     UPDATE_ERRORS,
     WRITE_ERRORS,
-    IdPath,
+    SourcePath,
     merge_patch_body,
 )
 from app.kit.schemas import CountQuery, FormatQuery, Page
@@ -73,7 +73,7 @@ def create_source(caller: WriteScope, request: Request, payload: SourceCreate, s
     responses=READ_ERRORS | etags.NOT_MODIFIED,
 )
 async def read_source(
-    caller: ReadScope, request: Request, source: IdPath, session: SessionDep, fields: Fields
+    caller: ReadScope, request: Request, source: SourcePath, session: SessionDep, fields: Fields
 ) -> Response:
     """One source, by id, with its `ETag`; 304 when `If-None-Match` names it."""
     return etags.answer_text(request, *await read(session, service.read_text, session, source), selection=fields)
@@ -85,7 +85,7 @@ async def read_source(
 def update_source(
     caller: WriteScope,
     request: Request,
-    source: IdPath,
+    source: SourcePath,
     patch: merge_patch_body(SourceUpdate),
     if_match: IfMatch,
     session: SessionDep,
@@ -97,7 +97,7 @@ def update_source(
 
 
 @router.delete("/{source}", name="delete", summary="Retract a source", status_code=204, responses=DELETE_ERRORS)
-def delete_source(caller: WriteScope, source: IdPath, if_match: IfMatch, session: SessionDep) -> Response:
+def delete_source(caller: WriteScope, source: SourcePath, if_match: IfMatch, session: SessionDep) -> Response:
     """Retract the source: it disappears from lists and reads but stays in the database;
     records that cite it keep their references. With `If-Match`, only if the source is
     still at that version (else 412)."""
@@ -114,7 +114,7 @@ def delete_source(caller: WriteScope, source: IdPath, if_match: IfMatch, session
     description=RESTORE_DOC.format(noun="source", published=""),
 )
 def restore_source(
-    caller: WriteScope, request: Request, source: IdPath, if_match: IfMatch, session: SessionDep
+    caller: WriteScope, request: Request, source: SourcePath, if_match: IfMatch, session: SessionDep
 ) -> Response:
     row = service.restore(session, source, if_match)
     return etags.answer(request, service.public(session, row))

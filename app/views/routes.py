@@ -1,10 +1,13 @@
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
 
 from app.access.deps import ReadScope
 from app.channels.service import today
 from app.db import SessionDep
+from app.kit.export import csv_response
 from app.kit.pagination import Listing, hydrated, listing_dependency, page_response, sort_parser
 from app.kit.problems import invalid
 from app.kit.responses import JSONResponse
@@ -20,12 +23,31 @@ ActorsQuery = Annotated[list[str], repeated_query("Actor id or slug; repeat for 
 FromQuery = Annotated[IsoDate | None, Query(alias="from", description="Inclusive date, `YYYY-MM-DD`.")]
 
 
+class TableFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+def format_query(csv: str) -> Any:
+    """The `format` parameter of a view: JSON, or ``csv`` (what its CSV holds)."""
+    return Annotated[
+        TableFormat, Query(description=f"`json` (default), or `csv`: a `text/csv` file with a header row; {csv}")
+    ]
+
+
+CSV_CSV = "text/csv; charset=utf-8"
+DYAD_COLUMNS = ["direction", "initiator", "target", "kind", "count"]
+TIMELINE_COLUMNS = ["type", "date", "id", "title", "actors"]
+TIMELINE_CHUNK = 500
+"""Entries read at a time when a timeline is streamed as CSV."""
+
+
 @router.get(
     "/dyads/{a}/{b}",
     name="dyad",
     summary="The state of relations between two actors",
     response_model=Dyad,
-    responses=READ_ERRORS | LIST_ERRORS,
+    responses=READ_ERRORS | LIST_ERRORS | {200: {"content": {CSV_CSV: {}}}},
 )
 def read_dyad(
     caller: ReadScope,
@@ -36,12 +58,27 @@ def read_dyad(
     window_days: Annotated[
         int, Query(ge=1, le=36_500, description="Incidents counted in `(as_of - window_days, as_of]`.")
     ] = 90,
-) -> JSONResponse:
+    format: format_query(
+        "the incident counts alone, one row per direction and kind with incidents in the window: "
+        "`direction` (`a_to_b` or `b_to_a`), `initiator` and `target` (slugs), `kind`, `count`."
+    ) = TableFormat.json,
+) -> Response:
     """The channels between `a` and `b` with their status on `as_of`, incident counts by kind
     in each direction within the window, the latest ten incidents between them on or before
     `as_of`, and the exercises active on `as_of` in which either takes part. `a` equal to `b`
-    is 422; an unknown actor is 404."""
-    return JSONResponse(service.dyad(session, a, b, as_of or today(), window_days, caller.sees_unpublished))
+    is 422; an unknown actor is 404. `a` and `b` are ids or slugs, or natural keys
+    (`ref:{external_ref}`). With `format=csv`, the incident counts as a CSV file."""
+    dyad = service.dyad(session, a, b, as_of or today(), window_days, caller.sees_unpublished)
+    if format is TableFormat.csv:
+        sides = {"a_to_b": (dyad["a"]["slug"], dyad["b"]["slug"]), "b_to_a": (dyad["b"]["slug"], dyad["a"]["slug"])}
+        rows = [
+            {"direction": direction, "initiator": sides[direction][0], "target": sides[direction][1]}
+            | {"kind": kind, "count": n}
+            for direction, by_kind in dyad["incident_counts"].items()
+            for kind, n in by_kind.items()
+        ]
+        return csv_response(DYAD_COLUMNS, iter([rows]), "dyad")
+    return JSONResponse(dyad)
 
 
 @router.get(
@@ -49,7 +86,7 @@ def read_dyad(
     name="timeline",
     summary="Incidents, exercises and channel changes in one stream",
     response_model=Timeline,
-    responses=LIST_ERRORS,
+    responses=LIST_ERRORS | {200: {"content": {CSV_CSV: {}}}},
 )
 def read_timeline(
     caller: ReadScope,
@@ -60,11 +97,21 @@ def read_timeline(
     type: Annotated[list[EntryType], repeated_query("Entry types to include; repeat for OR.")] = [],  # noqa: B006
     from_: FromQuery = None,
     to: DateQuery = None,
-) -> JSONResponse:
+    format: format_query(
+        "every matching entry (no pages, as a list's export), in the stream's order: `type`, `date`, "
+        "`id`, `title`, `actors` (their slugs, joined by `;`)."
+    ) = TableFormat.json,
+) -> Response:
     """One chronological stream, newest first and cursor-paginated like the lists, of
     incidents (by `occurred_on`), exercises (by `start_date`) and channel status changes
     (by `effective_on`). Each entry is `{type, date, id, title, actors}` with the record's own
-    fields under `record`; a status change's record names its `channel`."""
+    fields under `record`; a status change's record names its `channel`. With `format=csv`,
+    every matching entry as a CSV file, without the records' own fields."""
+    if format is TableFormat.csv:
+        entries = service.timeline_walk(
+            request.app.state.engine, actor, type, from_, to, listing, caller.sees_unpublished, TIMELINE_CHUNK
+        )
+        return csv_response(TIMELINE_COLUMNS, entries, "timeline")
     stmt, id_column = service.timeline_query(actor, type, from_, to, listing, caller.sees_unpublished)
     return page_response(request, listing, session, stmt, id_column, hydrated(service.timeline_hydrate))
 
@@ -74,7 +121,7 @@ def read_timeline(
     name="incident-stats",
     summary="Incident counts in buckets",
     response_model=Stats,
-    responses=LIST_ERRORS,
+    responses=LIST_ERRORS | {200: {"content": {CSV_CSV: {}}}},
 )
 def incident_stats(
     caller: ReadScope,
@@ -91,17 +138,26 @@ def incident_stats(
     from_: FromQuery = None,
     to: DateQuery = None,
     actor: ActorsQuery = [],  # noqa: B006
-) -> JSONResponse:
+    format: format_query(
+        "one row per bucket, in the JSON answer's order: the `group_by` keys in the order asked, then `count`."
+    ) = TableFormat.json,
+) -> Response:
     """Counts of live incidents grouped by one or two keys, computed in the database. Months
-    are `YYYY-MM`, years `YYYY`, actors their slugs. When `month` is asked, every month
-    between `from` and `to` (or the first and last month with data) appears, with 0 where
-    nothing happened; that span is at most 1,200 months (more is 422)."""
+    are `YYYY-MM`, years `YYYY`, actors their slugs.
+
+    When `month` is asked, months without incidents appear with 0 only where they fit the
+    question: from the month of `from` to the month of `to` when they are given, and where
+    one is not, from (or to) the first (or last) month of the bucket's own incidents. With
+    two keys each value of the other key is a series of its own: a kind whose incidents
+    span three months answers three rows, not every month that any kind has. A series
+    spans at most 1,200 months (more is 422)."""
     if group_by not in GROUP_BY:
         raise invalid(
             ["query", "group_by"],
             "group_by takes one or two different keys of kind, month, year, initiator, target, joined by a comma.",
         )
     keys = group_by.split(",")
-    return JSONResponse(
-        {"group_by": keys, "data": service.incident_stats(session, keys, from_, to, actor, caller.sees_unpublished)}
-    )
+    rows = service.incident_stats(session, keys, from_, to, actor, caller.sees_unpublished)
+    if format is TableFormat.csv:
+        return csv_response([*keys, "count"], iter([rows]), "incident-stats")
+    return JSONResponse({"group_by": keys, "data": rows})

@@ -1,7 +1,7 @@
 """Read-only answers across domains: dyads, the timeline, incident statistics."""
 
 import calendar
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
+    Engine,
     Integer,
     String,
     and_,
@@ -36,6 +37,7 @@ from app.exercises import service as exercises
 from app.exercises.models import Exercise
 from app.incidents import service as incidents
 from app.incidents.models import Incident
+from app.kit.pagination import page_rows
 from app.kit.problems import NotFound, invalid
 from app.kit.sql import DatePart, SpanDays
 from app.vocab import IncidentKind, ParticipantRole, RecordStatus
@@ -342,6 +344,31 @@ def timeline_query(
     return select(timeline), timeline.c.id
 
 
+def timeline_walk(
+    engine: Engine,
+    actor_refs: Sequence[str],
+    types: Sequence[str],
+    from_: date | None,
+    to: date | None,
+    listing: Any,
+    unpublished: bool,
+    chunk: int,
+) -> Iterator[list[dict[str, Any]]]:
+    """Every matching entry of the timeline from its start (whatever cursor the listing
+    read), ``chunk`` at a time, as pages are read: each chunk's query walks the indexes
+    from the last entry of the one before. On a session of its own, for a streamed answer."""
+    listing.after, listing.limit = None, chunk
+    with Session(engine) as session:
+        while True:
+            stmt, id_column = timeline_query(actor_refs, types, from_, to, listing, unpublished)
+            rows, next_cursor = page_rows(listing, session, stmt, id_column)
+            if rows:
+                yield timeline_hydrate(session, rows)
+            if next_cursor is None:
+                return
+            listing.after = (rows[-1]["date"], rows[-1]["id"])
+
+
 def timeline_hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     records: dict[str, dict[str, Any]] = {}
     actors_of: dict[str, list[dict]] = {}
@@ -382,9 +409,14 @@ def incident_stats(
     to: date | None,
     actor_refs: Sequence[str],
     unpublished: bool = False,
+    one_span: bool = False,
 ) -> list[dict[str, Any]]:
-    """Incident counts in buckets, computed in SQL; months with none between the bounds
-    appear with 0 when ``month`` is asked. Drafts count only with ``unpublished``.
+    """Incident counts in buckets, computed in SQL; when ``month`` is asked, months with none
+    appear with 0 within the asked bounds, and where a bound is not asked within the
+    months of the bucket's own records (with two keys, each value of the other key is a
+    series of its own: one whose records span three months answers three rows, not every
+    month of every other series). With ``one_span`` every series spans the months of all
+    the records instead (a chart's even axis). Drafts count only with ``unpublished``.
 
     Without actors, whole months are read from the counts kept per month (``COUNTS``) and
     the days of a month cut by ``from`` or ``to`` are counted from the (kind, date) index;
@@ -395,7 +427,7 @@ def incident_stats(
     else:
         rows = _counts_by_month(session, group_by, from_, to, unpublished)
     if "month" in group_by:
-        rows = _fill_months(rows, group_by, from_, to)
+        rows = _fill_months(rows, group_by, from_, to, one_span)
     return rows
 
 
@@ -517,14 +549,8 @@ def _counts_by_day(
     return [dict(r._mapping) for r in session.execute(total)]
 
 
-def _fill_months(
-    rows: list[dict[str, Any]], group_by: Sequence[str], from_: date | None, to: date | None
-) -> list[dict[str, Any]]:
-    months = [r["month"] for r in rows]
-    first = f"{from_.year:04d}-{from_.month:02d}" if from_ else min(months, default=None)
-    last = f"{to.year:04d}-{to.month:02d}" if to else max(months, default=None)
-    if first is None or last is None:
-        return rows
+def _span(first: str, last: str) -> list[str]:
+    """Every month (``YYYY-MM``) from ``first`` to ``last``; 422 past ``MAX_MONTHS``."""
     span = []
     year, month = int(first[:4]), int(first[5:])
     while f"{year:04d}-{month:02d}" <= last:
@@ -534,13 +560,33 @@ def _fill_months(
             )
         span.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return span
+
+
+def _fill_months(
+    rows: list[dict[str, Any]], group_by: Sequence[str], from_: date | None, to: date | None, one_span: bool = False
+) -> list[dict[str, Any]]:
+    """``rows`` with a 0 for each month without incidents of each series (the values of the
+    other key), from ``from_``'s month, else the series' first, to ``to``'s, else its last
+    (with ``one_span``, the first and last of all the rows)."""
+    asked_first = f"{from_.year:04d}-{from_.month:02d}" if from_ else None
+    asked_last = f"{to.year:04d}-{to.month:02d}" if to else None
     others = [k for k in group_by if k != "month"]
-    groups = sorted({tuple(r[k] for k in others) for r in rows}) or ([()] if not others else [])
+    months: dict[tuple, list[str]] = {}
+    for r in rows:
+        months.setdefault(() if one_span else tuple(r[k] for k in others), []).append(r["month"])
+    if not others and not months and asked_first and asked_last:
+        months[()] = []  # one series, asked for a range without records: its months are 0
+    spans = {
+        group: _span(asked_first or min(seen), asked_last or max(seen))
+        for group, seen in months.items()
+        if (asked_first or seen) and (asked_last or seen)
+    }
+    groups = sorted({tuple(r[k] for k in others) for r in rows}) or ([()] if not others and spans else [])
     counts = {(tuple(r[k] for k in others), r["month"]): r["count"] for r in rows}
-    filled = [
-        dict(zip(others, group, strict=True)) | {"month": m, "count": counts.get((group, m), 0)}
-        for group in groups
-        for m in span
-    ]
-    order = list(group_by)
-    return sorted(filled, key=lambda r: tuple(r[k] for k in order))
+    filled = []
+    for group in groups:
+        for m in spans[() if one_span else group]:
+            cell = dict(zip(others, group, strict=True)) | {"month": m}
+            filled.append({k: cell[k] for k in group_by} | {"count": counts.get((group, m), 0)})
+    return sorted(filled, key=lambda r: tuple(r[k] for k in group_by))
