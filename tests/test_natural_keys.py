@@ -14,7 +14,7 @@ def ref(key: str) -> str:
     return "ref:" + quote(key, safe="")
 
 
-def test_an_incident_is_read_chained_patched_and_retracted_by_its_external_ref(client, nato_russia):
+def test_an_incident_is_read_chained_patched_and_retracted_by_its_external_ref(client, reader, nato_russia):
     first = make(
         client,
         "incidents",
@@ -55,8 +55,11 @@ def test_an_incident_is_read_chained_patched_and_retracted_by_its_external_ref(c
     assert patched.status_code == 200, patched.text
     assert patched.json()["version"] == 2
     assert client.delete(f"/v1/incidents/{ref(REF)}").status_code == 204
-    assert client.get(f"/v1/incidents/{first['id']}").status_code == 404
-    assert client.get(f"/v1/incidents/{ref(REF)}").status_code == 404
+    assert reader.get(f"/v1/incidents/{first['id']}").status_code == 404
+    assert reader.get(f"/v1/incidents/{ref(REF)}").status_code == 404
+    assert client.get(f"/v1/incidents/{ref(REF)}").json()["status"] == "retracted"  # as a write key reads it
+    assert client.post(f"/v1/incidents/{ref(REF)}/restore").status_code == 200
+    assert reader.get(f"/v1/incidents/{ref(REF)}").status_code == 200
 
 
 def test_an_unknown_or_misplaced_natural_key_is_404(client, nato_russia):
@@ -106,7 +109,7 @@ def test_a_source_by_its_url_an_actor_by_slug_or_ref(client, nato_russia):
     assert (dyad.json()["a"]["slug"], dyad.json()["b"]["slug"]) == ("sergey-lavrov", "russia")
 
 
-def test_exercises_channels_and_status_changes_by_external_ref(client, nato_russia):
+def test_exercises_channels_and_status_changes_by_external_ref(client, reader, nato_russia):
     exercise = make(
         client,
         "exercises",
@@ -136,7 +139,8 @@ def test_exercises_channels_and_status_changes_by_external_ref(client, nato_russ
     assert read.json()["id"] == change.json()["id"]
     assert client.delete("/v1/channels/ref:nrc").status_code == 204
     assert client.delete(f"/v1/exercises/{ref('ex/zapad-2021')}").status_code == 204
-    assert client.get(f"/v1/exercises/{exercise['id']}").status_code == 404
+    assert reader.get(f"/v1/exercises/{exercise['id']}").status_code == 404
+    assert client.get(f"/v1/exercises/{ref('ex/zapad-2021')}").json()["status"] == "retracted"
 
 
 def test_the_incident_page_takes_the_external_ref(client, nato_russia):

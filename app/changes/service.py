@@ -38,6 +38,8 @@ FEED_LOCK = 0x64656D6172636865
 META = frozenset({"id", "created_at", "updated_at", "version", "retracted_at"})
 NOT_IN_SNAPSHOTS = META | {"record_json"}
 """Meta columns, and the answer an incident keeps (it is derived from the snapshot)."""
+WRITTEN = "demarche_written"
+"""``session.info`` key of the number of feed entries the committing transaction wrote."""
 CHUNK = 500
 """Records read back per query."""
 
@@ -238,6 +240,7 @@ def write_pending(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(FEED_LOCK)))
     executemany(session, Change.__table__, entries)
+    session.info[WRITTEN] = len(entries)
 
 
 def _savepoint_began(session: Session, transaction: SessionTransaction) -> None:
