@@ -255,3 +255,16 @@ def test_the_export_line_shapes_are_read_as_references(client, demo):
     }
     answer = client.post("/v1/import", params={"type": "exercise"}, json=[line])
     assert answer.json()["unchanged"]["exercise"] == 1
+
+
+def test_a_dry_run_then_the_import_of_the_same_records(client, nato_russia):
+    from app.client import Client
+
+    with Client(str(client.base_url), transport=client._transport) as api:
+        api.http.headers.update(client.headers)
+        records = [import_incident(n, external_ref=f"d:{n}") for n in range(3)]
+        checked = api.import_records(records, dry_run=True, job="job")
+        done = api.import_records(records, job="job")
+        assert checked["created"]["incident"] == done["created"]["incident"] == 3
+        assert done.replayed == []
+        assert api.import_records(records, dry_run=True, job="job").replayed == [1]

@@ -169,7 +169,7 @@ class Client(_Base):
         records of each finished batch, ``on_replay`` with the number (from 1) of each batch
         answered by a replay."""
         total = ImportCounts()
-        for key, body, count in _batches(records, batch_size, job):
+        for key, body, count in _batches(records, batch_size, _job(job, dry_run)):
             response = self.request("POST", "/v1/import", **_import_request(key, body, dry_run))
             _count(total, response, on_replay)
             if progress:
@@ -275,7 +275,7 @@ class AsyncClient(_Base):
         on_replay: Progress | None = None,
     ) -> ImportCounts:
         total = ImportCounts()
-        for key, body, count in _batches(records, batch_size, job):
+        for key, body, count in _batches(records, batch_size, _job(job, dry_run)):
             response = await self.request("POST", "/v1/import", **_import_request(key, body, dry_run))
             _count(total, response, on_replay)
             if progress:
@@ -375,6 +375,12 @@ def _import_request(key: str, body: bytes, dry_run: bool) -> dict[str, Any]:
         "headers": {"Content-Type": NDJSON, "Idempotency-Key": key},
         "params": {"dry_run": "true"} if dry_run else {},
     }
+
+
+def _job(job: str | None, dry_run: bool) -> str | None:
+    """A dry run is a job of its own: its answers are not those of the import it checks
+    (and the same key sent with another query would be refused)."""
+    return f"{job}:dry-run" if job and dry_run else job
 
 
 def _count(total: ImportCounts, response: httpx.Response, on_replay: Progress | None) -> None:
