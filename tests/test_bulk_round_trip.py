@@ -2,15 +2,18 @@
 references by their natural keys, replays reported as replays, and an unchanged re-import
 that writes nothing."""
 
+import asyncio
 import csv
 import io
 from importlib.resources import files
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.client import AsyncClient, Client
 from tests.conftest import IMPORT_ACTORS, import_incident, make, ndjson, new_key
 from tests.live import serve
 from tests.test_statement_budgets import statements
@@ -228,8 +231,6 @@ def test_a_rerun_reports_its_replays_and_fresh_compares_again(served, client, tm
 
 
 def test_the_client_says_which_batches_were_replayed(client, nato_russia):
-    from app.client import Client
-
     with Client(str(client.base_url), transport=client._transport) as api:
         api.http.headers.update(client.headers)
         records = [import_incident(n, external_ref=f"c:{n}") for n in range(5)]
@@ -258,8 +259,6 @@ def test_the_export_line_shapes_are_read_as_references(client, demo):
 
 
 def test_a_dry_run_then_the_import_of_the_same_records(client, nato_russia):
-    from app.client import Client
-
     with Client(str(client.base_url), transport=client._transport) as api:
         api.http.headers.update(client.headers)
         records = [import_incident(n, external_ref=f"d:{n}") for n in range(3)]
@@ -268,3 +267,23 @@ def test_a_dry_run_then_the_import_of_the_same_records(client, nato_russia):
         assert checked["created"]["incident"] == done["created"]["incident"] == 3
         assert done.replayed == []
         assert api.import_records(records, dry_run=True, job="job").replayed == [1]
+
+
+def test_an_export_without_a_type_is_told_how_to_name_it(client, demo):
+    exported = client.get("/v1/sources", params={"format": "ndjson"}).content
+    answer = client.post("/v1/import", content=exported, headers={"Content-Type": "application/x-ndjson"})
+    assert answer.status_code == 422
+    assert "`type` parameter" in answer.json()["errors"][0]["errors"][0]["msg"]
+
+
+def test_the_async_client_says_which_batches_were_replayed(client, nato_russia):
+    async def run():
+        async with AsyncClient("http://testserver", transport=httpx.ASGITransport(app=client.app)) as api:
+            api.http.headers.update(client.headers)
+            records = [import_incident(n, external_ref=f"a:{n}") for n in range(3)]
+            await api.import_records(records, batch_size=2, job="async")
+            seen = []
+            again = await api.import_records(records, batch_size=2, job="async", on_replay=seen.append)
+            return again.replayed, seen, again.written["created"]["incident"]
+
+    assert asyncio.run(run()) == ([1, 2], [1, 2], 0)

@@ -94,6 +94,15 @@ class Importer:
         if self.default_type and "type" not in item:
             item = {"type": self.default_type, **item}
         type_ = item.get("type")
+        if type_ is None:
+            return {}, [
+                error_entry(
+                    ["type"],
+                    "The line names no type: add `type`, or give the import's `type` parameter "
+                    "(`--type` on the command line).",
+                    "missing",
+                )
+            ]
         if type_ not in TYPES:
             allowed = ", ".join(TYPES)
             return {}, [
