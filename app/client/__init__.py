@@ -37,9 +37,9 @@ REPLAYED = "Idempotent-Replayed"
 
 
 class ImportCounts(dict[str, dict[str, int]]):
-    """What an import's batches answered: ``{"created" | "updated" | "unchanged": {type: n}}``,
-    summed over every batch, replayed ones included (a replayed batch answers what it did when
-    it first ran). Beside the counts:
+    """What an import's batches answered: ``{"created" | "updated" | "unchanged" | ...:
+    {type: n}}`` (every outcome the server counts), summed over every batch, replayed ones
+    included (a replayed batch answers what it did when it first ran). Beside the counts:
 
     - ``batches``: the requests sent;
     - ``replayed``: the numbers (from 1) of the batches whose answer carried
@@ -58,7 +58,7 @@ class ImportCounts(dict[str, dict[str, int]]):
     @property
     def written(self) -> dict[str, dict[str, int]]:
         return {
-            outcome: {t: n - self.replayed_counts[outcome].get(t, 0) for t, n in by_type.items()}
+            outcome: {t: n - self.replayed_counts.get(outcome, {}).get(t, 0) for t, n in by_type.items()}
             for outcome, by_type in self.items()
         }
 
@@ -67,11 +67,14 @@ class ImportCounts(dict[str, dict[str, int]]):
         self.batches += 1
         if replayed:
             self.replayed.append(self.batches)
-        for outcome, by_type in self.items():
-            for type_, count in answer[outcome].items():
-                by_type[type_] = by_type.get(type_, 0) + count
+        for outcome, by_type in answer.items():
+            if not isinstance(by_type, dict):
+                continue  # dry_run
+            for type_, count in by_type.items():
+                total = self.setdefault(outcome, {})
+                total[type_] = total.get(type_, 0) + count
                 if replayed:
-                    kept = self.replayed_counts[outcome]
+                    kept = self.replayed_counts.setdefault(outcome, {})
                     kept[type_] = kept.get(type_, 0) + count
 
 

@@ -57,10 +57,11 @@ def import_file(
     batches already done are not written twice.
 
     Each batch's idempotency key comes from the file's content and the batch's place in it, so
-    a rerun of the same file replays the batches an earlier run (within 24 hours) finished:
-    they are reported as replayed, and nothing of them is written or compared again, even if
-    the stored records were edited since. --fresh makes new keys: every record is compared
-    with what is stored and reported created, updated or unchanged."""
+    a rerun of the same file replays the batches an earlier run finished (while the server
+    keeps their keys, 24 hours by default): they are reported as replayed, and nothing of them
+    is written or compared again, even if the stored records were edited since. --fresh makes
+    new keys: every record is compared with what is stored and reported created, updated or
+    unchanged."""
     try:
         total = _count(file, type_)
         batches = -(-total // batch_size)
@@ -241,9 +242,11 @@ def _summary(counts: ImportCounts, dry_run: bool) -> str:
 
 
 def _outcomes(counts: dict[str, dict[str, int]]) -> str:
+    """Each outcome's counts by type; created, updated and unchanged always, others when any."""
     return "; ".join(
         f"{outcome} " + (", ".join(f"{n} {t}" for t, n in by_type.items() if n) or "0")
         for outcome, by_type in counts.items()
+        if outcome in ("created", "updated", "unchanged") or any(by_type.values())
     )
 
 
