@@ -52,6 +52,9 @@ class Results:
     """engine → the rounds of one export, in order, from one freshly started server."""
     imports: dict[str, tuple[int, float, float] | str] = field(default_factory=dict)
     """engine → (rows, seconds through HTTP, seconds of the raw executemany), or why not run."""
+    reimports: dict[str, tuple[int, float, float] | str] = field(default_factory=dict)
+    """engine → (rows, seconds to create them by import, seconds to import them again unchanged),
+    or why not run."""
     notes: list[str] = field(default_factory=list)
     load_average: float = field(default_factory=lambda: os.getloadavg()[0])
     """The machine's 1-minute load average when the run started."""
@@ -64,7 +67,7 @@ class Results:
     def ratios(self) -> list[Ratio]:
         """Every measure with a target, and a few for information, for each engine measured
         (by loads, or by the export or import alone)."""
-        engines = dict.fromkeys([*self.loads, *self.exports, *self.imports])
+        engines = dict.fromkeys([*self.loads, *self.exports, *self.imports, *self.reimports])
         return [r for engine in engines for r in self._ratios(engine)]
 
     def _ratios(self, engine: str) -> list[Ratio]:
@@ -145,6 +148,14 @@ class Results:
             add("import: HTTP / raw executemany (rows/s)", raw_s / http_s, ">= 0.30", "issue 4", note=note)
         else:
             add("import: HTTP / raw executemany (rows/s)", None, ">= 0.30", "issue 4", note=imported or "")
+        again = self.reimports.get(engine)
+        name = "re-import unchanged / create (seconds)"
+        if isinstance(again, tuple):
+            n, created_s, again_s = again
+            note = f"{n:,} incidents: created in {created_s:,.2f} s, imported again unchanged in {again_s:,.2f} s"
+            add(name, again_s / created_s, "<= 1", "issue 16", note=note)
+        elif engine in self.reimports:
+            add(name, None, "<= 1", "issue 16", note=again or "")
         return out
 
 
@@ -192,7 +203,10 @@ def machine() -> list[str]:
     pg = subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version"], capture_output=True, text=True
     ).stdout.strip()
-    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("[")[0].strip()
+    try:
+        wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("[")[0].strip()
+    except FileNotFoundError:
+        wrk = "wrk not installed"
     servers = ", ".join(f"{name} {version(name)}" for name in ("fastapi", "uvicorn", "sqlalchemy", "psycopg"))
     tools = ", ".join(f"{name} {pin}" for name, pin in TOOLS.items())
     return [

@@ -8,7 +8,10 @@ unless a run made it already, then for each engine starts the service as product
 Datasette on the SQLite file and the floor (bench/floor.py, the service's own answers as fixed
 bytes), loads them in turns with wrk, exports everything as NDJSON from a fresh server, and
 imports new incidents through HTTP against a raw ``executemany`` of the same rows, each into a
-fresh copy of the data set. Prints the table and writes it to bench/RESULTS.md.
+fresh copy of the data set, and imports 5,000 new incidents then the same again (unchanged).
+Prints the table and writes it to bench/RESULTS.md. One case alone, e.g.:
+
+    .venv/bin/python -m bench.run --engines sqlite --incidents 20000 --cases reimport --output /tmp/r.md
 """
 
 import argparse
@@ -29,7 +32,9 @@ from bench.processes import ROOT, Server, datasette, ensure_wrk, floor, log, ser
 from bench.profile import recording
 from bench.report import DATASETTE_SQL, DATASETTE_TABLE, FLOOR, SERVICE, Results, markdown
 
-PORTS = {"service": 8301, "datasette": 8302, "floor": 8303, "import": 8304, "export": 8305}
+PORTS = {"service": 8301, "datasette": 8302, "floor": 8303, "import": 8304, "export": 8305, "reimport": 8306}
+BULK_CASES = ("export", "import", "reimport")
+"""Cases that load no server with wrk."""
 LIST_FILTER = {"kind": "expulsion", "from": "2015-01-01", "to": "2019-12-31"}
 LIST_SQL = (
     "select * from incidents where kind = :kind and occurred_on >= :from and occurred_on <= :to "
@@ -236,6 +241,14 @@ def bench_engine(engine: str, args: argparse.Namespace, load: Load, results: Res
     data = DataSet(engine, args.incidents, args.seed, args.work_dir)
     url = data.ensure()
     logs = args.work_dir / "logs"
+    if "reimport" in args.cases:
+        results.reimports[engine] = bench_reimport(data, args, logs)
+    if not set(args.cases) - {*BULK_CASES}:
+        if "export" in args.cases:
+            bench_export(engine, url, args, logs, *read_access(engine, url, results), results)
+        if "import" in args.cases:
+            results.imports[engine] = bench_import(data, args, logs)
+        return
     headers, access = read_access(engine, url, results)
     with service(f"service-{engine}", PORTS["service"], url, logs, **access) as svc:
         found = fixtures(svc.base, headers, url)
@@ -328,6 +341,31 @@ def bench_import(data: DataSet, args: argparse.Namespace, logs: Path) -> tuple[i
         data.discard(raw_url)
 
 
+REIMPORT_ROWS = 5_000
+
+
+def bench_reimport(data: DataSet, args: argparse.Namespace, logs: Path) -> tuple[int, float, float] | str:
+    """5,000 new incidents through ``POST /v1/import`` (one batch), then the same lines again,
+    which leave every record unchanged, into a fresh copy of the data set."""
+    lines = transfer.import_lines(REIMPORT_ROWS, args.seed)
+    url = data.copy("reimport")
+    try:
+        key = create_key(url, "write", "bench-reimport")
+        if key is None:
+            return "not available: no write key (`demarche keys create`)"
+        log(f"{data.engine}: import of {len(lines):,} incidents, then again unchanged")
+        with service(f"reimport-{data.engine}", PORTS["reimport"], url, logs):
+            try:
+                created, again = transfer.reimport_http(
+                    f"http://127.0.0.1:{PORTS['reimport']}", {"Authorization": f"Bearer {key}"}, lines, REIMPORT_ROWS
+                )
+            except RuntimeError as failure:
+                return f"failed: {failure}"
+        return len(lines), created, again
+    finally:
+        data.discard(url)
+
+
 ALL_CASES = [
     "list",
     "list-all",
@@ -346,9 +384,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--incidents", type=int, help="Data set size (default 1,000,000; 100,000 with --quick).")
     parser.add_argument("--seed", type=int, default=42, help="Seed of the data set (default 42).")
     parser.add_argument("--engines", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
-    parser.add_argument(
-        "--cases", nargs="+", choices=[*ALL_CASES, "export", "import"], default=[*ALL_CASES, "export", "import"]
-    )
+    parser.add_argument("--cases", nargs="+", choices=[*ALL_CASES, *BULK_CASES], default=[*ALL_CASES, *BULK_CASES])
     parser.add_argument("--rounds", type=int, default=3, help="Turns of each server per case (default 3).")
     parser.add_argument("--seconds", type=int, help="Length of one wrk run (default 5; 2 with --quick).")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16).")
@@ -367,8 +403,10 @@ def main(argv: list[str] | None = None) -> None:
     args.import_rows = args.import_rows or (20_000 if args.quick else 100_000)
     seconds = args.seconds or (2 if args.quick else 5)
 
-    load = Load(ensure_wrk(), args.connections, seconds)
-    tool("datasette")
+    loaded = set(args.cases) - {*BULK_CASES}
+    load = Load(ensure_wrk() if loaded else "wrk", args.connections, seconds)
+    if loaded:
+        tool("datasette")
     settings = (
         f"wrk -t1 -c{args.connections} -d{seconds:g}s (one connection for {', '.join(LATENCY_CASES)}; "
         f"{CROWD} for list-c64), "

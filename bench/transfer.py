@@ -101,6 +101,31 @@ def import_http(base: str, headers: dict[str, str], lines: list[bytes], batch: i
     return time.perf_counter() - started
 
 
+def reimport_http(base: str, headers: dict[str, str], lines: list[bytes], batch: int) -> tuple[float, float]:
+    """POST the lines twice, in batches each with a new idempotency key (so the second time
+    is compared with what is stored, not replayed): seconds to create them, seconds to
+    import them again unchanged. Either answer counting otherwise is an error."""
+    seconds = []
+    for outcome in ("created", "unchanged"):
+        started = time.perf_counter()
+        counted = 0
+        with httpx.Client(base_url=base, timeout=None) as client:
+            for first in range(0, len(lines), batch):
+                body = b"\n".join(lines[first : first + batch]) + b"\n"
+                response = client.post(
+                    "/v1/import",
+                    content=body,
+                    headers=headers | {"Content-Type": "application/x-ndjson", "Idempotency-Key": str(uuid.uuid4())},
+                )
+                if response.status_code != 200:
+                    raise RuntimeError(f"POST /v1/import answered {response.status_code}: {response.text[:500]}")
+                counted += response.json()[outcome]["incident"]
+        seconds.append(time.perf_counter() - started)
+        if counted != len(lines):
+            raise RuntimeError(f"{outcome}: {counted} of {len(lines)} incidents")
+    return seconds[0], seconds[1]
+
+
 DERIVED = {"record_json"}
 """Columns the server derives from the others (migration 0010)."""
 

@@ -3,7 +3,8 @@
     with Client("http://127.0.0.1:8000", key="dmk_...") as demarche:
         for incident in demarche.iterate("incidents", kind="expulsion", **{"from": "2021-01-01"}):
             ...
-        demarche.import_records(records)  # batches, each with its own Idempotency-Key
+        counts = demarche.import_records(records)  # batches, each with its own Idempotency-Key
+        counts.replayed  # the batches answered by a replay of an earlier run (nothing written)
 
 Errors are raised as the classes of :mod:`app.client.errors`, built from the server's
 problem details. Answers 429 and 503 (and 409 for an ``Idempotency-Key`` still in flight)
@@ -31,8 +32,50 @@ RETRIED_STATUSES = {429, 503}
 IN_FLIGHT = "/problems/idempotency-key-in-flight"
 TOO_EXPENSIVE = "/problems/query-too-expensive"
 NDJSON = "application/x-ndjson"
-ImportCounts = dict[str, dict[str, int]]
 Progress = Callable[[int], None]
+REPLAYED = "Idempotent-Replayed"
+
+
+class ImportCounts(dict[str, dict[str, int]]):
+    """What an import's batches answered: ``{"created" | "updated" | "unchanged" | ...:
+    {type: n}}`` (every outcome the server counts), summed over every batch, replayed ones
+    included (a replayed batch answers what it did when it first ran). Beside the counts:
+
+    - ``batches``: the requests sent;
+    - ``replayed``: the numbers (from 1) of the batches whose answer carried
+      ``Idempotent-Replayed: true``: an earlier request with the same ``Idempotency-Key`` had
+      done them, and this run wrote nothing for them;
+    - ``replayed_counts``: the part of the counts those replays account for;
+    - ``written``: the counts of the batches this run actually sent to be written.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(created={}, updated={}, unchanged={})
+        self.batches = 0
+        self.replayed: list[int] = []
+        self.replayed_counts: dict[str, dict[str, int]] = {outcome: {} for outcome in self}
+
+    @property
+    def written(self) -> dict[str, dict[str, int]]:
+        return {
+            outcome: {t: n - self.replayed_counts.get(outcome, {}).get(t, 0) for t, n in by_type.items()}
+            for outcome, by_type in self.items()
+        }
+
+    def add(self, answer: dict[str, Any], replayed: bool) -> None:
+        """Count one batch's answer."""
+        self.batches += 1
+        if replayed:
+            self.replayed.append(self.batches)
+        for outcome, by_type in answer.items():
+            if not isinstance(by_type, dict):
+                continue  # dry_run
+            for type_, count in by_type.items():
+                total = self.setdefault(outcome, {})
+                total[type_] = total.get(type_, 0) + count
+                if replayed:
+                    kept = self.replayed_counts.setdefault(outcome, {})
+                    kept[type_] = kept.get(type_, 0) + count
 
 
 class _Base:
@@ -117,16 +160,21 @@ class Client(_Base):
         dry_run: bool = False,
         job: str | None = None,
         progress: Progress | None = None,
+        on_replay: Progress | None = None,
     ) -> ImportCounts:
         """Import in batches of ``batch_size`` records, each batch one request and one
         transaction. Each batch's ``Idempotency-Key`` is made from ``job`` (any string naming
         this import, such as a file's name and size) and the batch's place and content, so a
         rerun of the same job after a crash replays the batches already done and writes each
-        record once. ``progress`` is called with the records of each finished batch."""
-        total = _empty_counts()
-        for key, body, count in _batches(records, batch_size, job):
-            answer = self.request("POST", "/v1/import", **_import_request(key, body, dry_run)).json()
-            _add(total, answer)
+        record once; such replays are listed in the answer's ``replayed`` (a batch whose
+        records were edited since still answers what it did then: give another ``job`` to
+        compare the records with what is stored again). ``progress`` is called with the
+        records of each finished batch, ``on_replay`` with the number (from 1) of each batch
+        answered by a replay."""
+        total = ImportCounts()
+        for key, body, count in _batches(records, batch_size, _job(job, dry_run)):
+            response = self.request("POST", "/v1/import", **_import_request(key, body, dry_run))
+            _count(total, response, on_replay)
             if progress:
                 progress(count)
         return total
@@ -227,11 +275,12 @@ class AsyncClient(_Base):
         dry_run: bool = False,
         job: str | None = None,
         progress: Progress | None = None,
+        on_replay: Progress | None = None,
     ) -> ImportCounts:
-        total = _empty_counts()
-        for key, body, count in _batches(records, batch_size, job):
-            answer = (await self.request("POST", "/v1/import", **_import_request(key, body, dry_run))).json()
-            _add(total, answer)
+        total = ImportCounts()
+        for key, body, count in _batches(records, batch_size, _job(job, dry_run)):
+            response = await self.request("POST", "/v1/import", **_import_request(key, body, dry_run))
+            _count(total, response, on_replay)
             if progress:
                 progress(count)
         return total
@@ -331,11 +380,14 @@ def _import_request(key: str, body: bytes, dry_run: bool) -> dict[str, Any]:
     }
 
 
-def _empty_counts() -> ImportCounts:
-    return {"created": {}, "updated": {}, "unchanged": {}, "retracted": {}}
+def _job(job: str | None, dry_run: bool) -> str | None:
+    """A dry run is a job of its own: its answers are not those of the import it checks
+    (and the same key sent with another query would be refused)."""
+    return f"{job}:dry-run" if job and dry_run else job
 
 
-def _add(total: ImportCounts, answer: dict[str, Any]) -> None:
-    for outcome, by_type in total.items():
-        for type_, count in answer.get(outcome, {}).items():
-            by_type[type_] = by_type.get(type_, 0) + count
+def _count(total: ImportCounts, response: httpx.Response, on_replay: Progress | None) -> None:
+    replayed = response.headers.get(REPLAYED, "").lower() == "true"
+    total.add(response.json(), replayed)
+    if replayed and on_replay:
+        on_replay(total.batches)

@@ -36,7 +36,14 @@ from app.kit.schemas import CountQuery, FormatQuery, Page
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 Fields = Annotated[Selection | None, Depends(fields_parameter(IncidentPublic))]
 COLLECTION = Collection(
-    "incidents", Incident.id, service.hydrate, IncidentPublic, service.record, service.texts, service.PAGE_COLUMNS
+    "incidents",
+    Incident.id,
+    service.hydrate,
+    IncidentPublic,
+    service.record,
+    service.texts,
+    service.PAGE_COLUMNS,
+    service.name_answered,
 )
 SORT = sort_parser(
     [Incident.occurred_on, Incident.created_at, Incident.updated_at], default="-occurred_on", searchable=True

@@ -182,6 +182,74 @@ def create_many(session: Session, items: Sequence[IncidentCreate]) -> list[str |
     return outcomes
 
 
+def unchanged(session: Session, pairs: Sequence[tuple[Incident, IncidentCreate]]) -> list[bool]:
+    """For each stored incident and the data to write over it, whether :func:`replace` would
+    leave it as it is, decided for all of them at once: at most six statements whatever their
+    number (``replace`` costs a dozen for each). True is certain and nothing needs writing;
+    False is left to ``replace``, which may still find the record unchanged (a link kept to an
+    incident retracted since) or refuse the data (an unknown reference)."""
+    items = [data for _, data in pairs]
+    actor_ids = lookup(session, Actor, (r for d in items for r in (*d.initiators, *d.targets)), "slug")
+    source_ids = lookup(session, Source, (r for d in items for r in d.sources), "url", "external_ref")
+    incident_ids = lookup(session, Incident, (r for d in items for r in d.responds_to), "external_ref")
+    stored = _links_of(session, [row.id for row, _ in pairs])
+    out = []
+    for row, data in pairs:
+        values = data.model_dump(exclude=LINKS)
+        if data.status == RecordStatus.retracted or any(getattr(row, k) != v for k, v in values.items()):
+            out.append(False)
+            continue
+        parties = [(actor_ids.get(a), "initiator") for a in data.initiators]
+        parties += [(actor_ids.get(a), "target") for a in data.targets]
+        wanted = (
+            [(actor, role, data.occurred_on) for actor, role in parties],
+            [incident_ids.get(r) for r in data.responds_to],
+            [source_ids.get(r) for r in data.sources],
+        )
+        out.append(wanted == stored.get(row.id, ([], [], [])))
+    return out
+
+
+def _links_of(session: Session, ids: Sequence[str]) -> dict[str, tuple[list, list, list]]:
+    """Each incident's stored links, in order: ``(actor_id, role, occurred_on)`` of its
+    involvements, the ids it answers, the ids of the sources it cites. Three statements."""
+    out: dict[str, tuple[list, list, list]] = {}
+    if not ids:
+        return out
+    connection = session.connection()  # Core rows: no ORM loading
+    involved = select(Involvement.record_id, Involvement.actor_id, Involvement.role, Involvement.occurred_on).where(
+        Involvement.resource == RESOURCE, Involvement.record_id.in_(ids)
+    )
+    for record_id, *link in connection.execute(involved.order_by(Involvement.record_id, Involvement.position)):
+        out.setdefault(record_id, ([], [], []))[0].append(tuple(link))
+    answered = select(Reply.incident_id, Reply.responds_to_id).where(Reply.incident_id.in_(ids))
+    for record_id, target in connection.execute(answered.order_by(Reply.incident_id, Reply.position)):
+        out.setdefault(record_id, ([], [], []))[1].append(target)
+    cited = select(Citation.record_id, Citation.source_id).where(
+        Citation.resource == RESOURCE, Citation.record_id.in_(ids)
+    )
+    for record_id, source_id in connection.execute(cited.order_by(Citation.record_id, Citation.position)):
+        out.setdefault(record_id, ([], [], []))[2].append(source_id)
+    return out
+
+
+def name_answered(session: Session, records: list[dict[str, Any]]) -> None:
+    """Adds to each incident the records answer (``responds_to``) its ``external_ref``, where
+    it has one: the key a CSV export names it by. One statement."""
+    answered = [ref for record in records for ref in record.get("responds_to") or []]
+    ids = {ref["id"] for ref in answered}
+    if not ids:
+        return
+    keys = dict(
+        session.execute(
+            select(Incident.id, Incident.external_ref).where(Incident.id.in_(ids), Incident.external_ref.is_not(None))
+        ).all()
+    )
+    for ref in answered:
+        if ref["id"] in keys:
+            ref["external_ref"] = keys[ref["id"]]
+
+
 def as_input(session: Session, incident: Incident) -> dict[str, Any]:
     data = incident.model_dump(include=set(IncidentCreate.model_fields) - LINKS, warnings=False)
     parties = actors.involvements_of(session, RESOURCE, [incident.id]).get(incident.id, [])

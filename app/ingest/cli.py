@@ -10,6 +10,7 @@ import hashlib
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -55,20 +56,37 @@ def import_file(
     key: KeyOption = None,
     batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="Records a request.")] = 1000,
     dry_run: Annotated[bool, typer.Option(help="Check every record, write nothing.")] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="New idempotency keys: compare every record with what is stored again, instead of replaying "
+            "the answers of an earlier run of the same file.",
+        ),
+    ] = False,
 ) -> None:
     """Create or update the records of FILE, in batches; rerun it after a failure and the
-    batches already done are not written twice."""
+    batches already done are not written twice.
+
+    Each batch's idempotency key comes from the file's content and the batch's place in it, so
+    a rerun of the same file replays the batches an earlier run finished (while the server
+    keeps their keys, 24 hours by default): they are reported as replayed, and nothing of them
+    is written or compared again, even if the stored records were edited since. --fresh makes
+    new keys: every record is compared with what is stored and reported created, updated or
+    unchanged."""
     try:
         type_ = type_ and type_.value
         total = _count(file, type_)
+        batches = -(-total // batch_size)
         numbers: list[int] = []
         with _service(url, key) as client, _progress(total) as advance:
             counts = client.import_records(
                 _numbered(read_records(file, type_), numbers),
                 batch_size=batch_size,
                 dry_run=dry_run,
-                job=_job(file),
+                job=_job(file, fresh),
                 progress=advance,
+                on_replay=lambda n: typer.echo(_replayed(n, batches), err=True),
             )
     except FileError as exc:
         _fail(str(exc))
@@ -249,13 +267,18 @@ def _numbered(records: Iterator[Record], numbers: list[int]) -> Iterator[dict[st
         yield record
 
 
-def _job(file: Path) -> str:
-    """Names this import for its batches' idempotency keys: the same file, the same job."""
+def _job(file: Path, fresh: bool = False) -> str:
+    """Names this import for its batches' idempotency keys: the same file, the same job
+    (unless ``fresh``: a job of its own)."""
     digest = hashlib.sha256()
     with file.open("rb") as content:
         for block in iter(lambda: content.read(1 << 20), b""):
             digest.update(block)
-    return f"{file.name}:{digest.hexdigest()}"
+    return f"{file.name}:{digest.hexdigest()}" + (f":{uuid.uuid4().hex}" if fresh else "")
+
+
+def _replayed(number: int, batches: int) -> str:
+    return f"batch {number} of {batches} replayed from an earlier run; nothing written"
 
 
 def _in_cli_words(exc: DemarcheError, filters: dict[str, list[str]] | None = None) -> str:
@@ -291,12 +314,26 @@ def _describe(exc: DemarcheError, numbers: list[int], batch_size: int) -> str:
 
 
 def _summary(counts: ImportCounts, dry_run: bool) -> str:
-    parts = [
+    """What this run wrote, and apart from it the batches it replayed (what they had done when
+    they first ran)."""
+    summary = ("dry run: " if dry_run else "") + _outcomes(counts.written)
+    if counts.replayed:
+        n, of = len(counts.replayed), counts.batches
+        summary += (
+            f"\nreplayed {n} of {of} batch{'es' if of != 1 else ''} from an earlier run, nothing written "
+            f"(that run reported {_outcomes(counts.replayed_counts)}); rerun with --fresh to compare them "
+            "with what is stored"
+        )
+    return summary
+
+
+def _outcomes(counts: dict[str, dict[str, int]]) -> str:
+    """Each outcome's counts by type; created, updated and unchanged always, others when any."""
+    return "; ".join(
         f"{outcome} " + (", ".join(f"{n} {t}" for t, n in by_type.items() if n) or "0")
         for outcome, by_type in counts.items()
-        if outcome != "retracted" or any(by_type.values())  # named only when some were left retracted
-    ]
-    return ("dry run: " if dry_run else "") + "; ".join(parts)
+        if outcome in ("created", "updated", "unchanged") or any(by_type.values())
+    )
 
 
 @contextmanager

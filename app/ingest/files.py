@@ -4,9 +4,14 @@ CSV has a header row naming the fields of one record type's create body (the typ
 from a ``type`` column or is given by the caller); it reads back what ``format=csv`` exports.
 Cells are flattened the way exports flatten them: lists joined with ``;``, actors by slug,
 participants as ``slug:role``, objects as JSON text; a number cell is read as a number. An
-empty cell leaves the field out. The columns an export adds and an import cannot set (``id``,
-``created_at``, ``updated_at``, ``version``, and values the server works out, such as a
-channel's ``status``) are skipped; any other unknown column is an error, as it is in JSON.
+empty cell leaves the field out. The columns an export adds and an import cannot set
+(``created_at``, ``updated_at``, ``version``, and values the server works out, such as a
+channel's ``status``) are skipped; ``id`` is passed on (the server writes the line over the
+stored record of that id, if any: see :mod:`app.ingest.exported`); any other unknown column
+is an error, as it is in JSON.
+
+A ``.json`` file holds an array of records, or a page of a list as the API answers it
+(``{"data": [...], ...}``).
 """
 
 import csv
@@ -19,27 +24,10 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from app.actors.models import ActorPublic
-from app.channels.models import ChannelPublic, StatusChangeCreate
-from app.exercises.models import ExercisePublic
-from app.incidents.models import IncidentPublic
-from app.ingest.upsert import KINDS
-from app.sources.models import SourcePublic
+from app.ingest.exported import CREATE_MODELS, READ_ONLY
 
 Record = tuple[int, dict[str, Any]]
 """A record and the number of the file line it starts on."""
-
-CREATE_MODELS: dict[str, type[BaseModel]] = {
-    **{type_: kind.model for type_, kind in KINDS.items()},
-    "channel_status": StatusChangeCreate,
-}
-PUBLIC_MODELS: dict[str, type[BaseModel]] = {
-    "actor": ActorPublic,
-    "source": SourcePublic,
-    "incident": IncidentPublic,
-    "exercise": ExercisePublic,
-    "channel": ChannelPublic,
-}
 
 
 class FileError(ValueError):
@@ -74,6 +62,8 @@ def _ndjson(path: Path) -> Iterator[Record]:
 
 def _json_array(path: Path) -> Iterator[Record]:
     items = _loads(path.read_bytes(), path, 1)
+    if isinstance(items, dict) and isinstance(items.get("data"), list):
+        items = items["data"]  # a page of a list
     if not isinstance(items, list):
         raise FileError(f"{path.name}: a .json file must hold an array of records.")
     yield from enumerate(items, start=1)
@@ -94,16 +84,17 @@ def _cells(type_: str, row: dict[str, str]) -> dict[str, Any]:
     model = CREATE_MODELS.get(type_)
     if model is None:
         return {}  # the server reports the unknown type
-    skipped = set(PUBLIC_MODELS[type_].model_fields) if type_ in PUBLIC_MODELS else {"id", "created_at"}
     record: dict[str, Any] = {}
     for column, cell in row.items():
         if column == "type" or not cell:
             continue
-        if column in model.model_fields:
+        if column == "id":
+            record[column] = cell  # names the stored record the line writes over
+        elif column in model.model_fields:
             record[column] = _cell(model.model_fields[column].annotation, cell)
         elif column == "channel" and type_ == "channel_status":
             record[column] = cell
-        elif column not in skipped:
+        elif column not in READ_ONLY[type_]:
             record[column] = cell  # refused by the server as an unknown field
     return record
 

@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 from email.message import Message
 from tempfile import SpooledTemporaryFile
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -12,6 +12,7 @@ from app.access.deps import WriteScope
 from app.db import SessionDep
 from app.ingest.models import IMPORT_LINES, ImportResult
 from app.ingest.service import Importer
+from app.ingest.upsert import TYPES
 from app.kit.guards import IMPORT_PATH, NDJSON_TYPE, has_escaped_nul
 from app.kit.problems import SCHEMA_REF, MalformedJSON, invalid, responses
 
@@ -84,19 +85,39 @@ async def import_records(
     dry_run: Annotated[
         bool, BeforeValidator(_true_or_false), Query(description="Validate and count, but write nothing.")
     ] = False,
+    type_: Annotated[
+        Literal[TYPES] | None,
+        Query(alias="type", description="The record type of lines that do not name one (as in an export)."),
+    ] = None,
 ) -> Any:
     """Create or update records of every type from NDJSON (`application/x-ndjson`, one record
-    a line) or a JSON array. Lines name their `type` and refer to each other by slug or
-    `external_ref`, earlier lines of the same import included. A record whose natural key
-    (`external_ref`, an actor's `slug`, a source's `url`) exists is written over when anything
-    differs and left alone otherwise; others are created. A retracted record's natural key is
-    left alone and counted under `retracted`, unless the line asks for `status: published`
-    (incidents, exercises): that restores it, with the line's fields, as a new version with op
-    `restore` in the change feed (counted under `updated`). The whole import is one
-    transaction: one bad line and nothing is written. A natural key named twice in one import
-    is a bad line. Blank NDJSON lines are skipped but counted. Writing starts once the whole
-    body has arrived, so a slow upload holds no lock that other writers wait for."""
-    importer = Importer(session, dry_run=dry_run)
+    a line) or a JSON array. Lines name their `type` (or take the `type` parameter's) and
+    refer to each other by slug or `external_ref`, earlier lines of the same import included.
+    A record whose natural key (`external_ref`, an actor's `slug`, a source's `url`) exists is
+    written over when anything differs and left alone otherwise; others are created. A
+    retracted record's natural key is left alone and counted under `retracted`, unless the line
+    asks for `status: published` (incidents, exercises): that restores it, with the line's
+    fields, as a new version with op `restore` in the change feed (counted under `updated`).
+    The whole import is one transaction: one bad line and nothing is written. A natural key
+    named twice in one import is a bad line. Blank NDJSON lines are skipped but counted.
+    Writing starts once the whole body has arrived, so a slow upload holds no lock that other
+    writers wait for.
+
+    A line may also be a record as the API answers it, so that an export (`format=ndjson`, or
+    the `data` of JSON pages) imports back as it is, reporting every record `unchanged`:
+
+    - read-only fields (`created_at`, `updated_at`, `version`, and what the server works out,
+      such as a channel's `status` and `status_history`) are accepted and ignored: they are not
+      compared, and a different value is no error. A channel's status changes are imported as
+      `channel_status` lines, not through `status_history`;
+    - `id`, when a stored record (retracted ones included) has it, names the record the line
+      writes over, before any natural key (so that records without one read back onto
+      themselves); an id that is not stored is ignored, and the line is matched by its natural
+      key or creates a record with a new id;
+    - references may be the objects an answer nests: an actor `{"id", "slug", "name"}` is
+      taken by its slug, a source `{"id", "title", "url"}` by its url, an incident by its id,
+      a participant `{"actor": {...}, "role"}` as `{"actor": slug, "role"}`."""
+    importer = Importer(session, dry_run=dry_run, default_type=type_)
     if _media_type(request) == NDJSON_TYPE:
         with SpooledTemporaryFile(SPOOL_BYTES) as body:
             async for chunk in request.stream():

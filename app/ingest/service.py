@@ -2,10 +2,13 @@
 first hundred, and how many more).
 
 Lines are written in order as they arrive, so a line may refer to the records of earlier
-lines. New incidents that follow each other are created together, a few statements for the
-lot; other records are written one by one, each in a savepoint, so that a bad line leaves no
-trace while the lines after it are still checked. The caller commits only when no line was
-bad and the import is not a dry run.
+lines. Lines are taken as a create body, or as a record as the API answers and exports it
+(read-only fields, an ``id`` naming the stored record, nested references: see
+:mod:`app.ingest.exported`). New incidents that follow each other are created together, a few
+statements for the lot; stored incidents that follow each other are compared with what is
+stored together, and only those that differ are written; other records are written one by
+one, each in a savepoint, so that a bad line leaves no trace while the lines after it are
+still checked. The caller commits only when no line was bad and the import is not a dry run.
 """
 
 from collections.abc import Callable, Iterable
@@ -17,6 +20,7 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from app.ingest.exported import IDENTIFIED, as_line
 from app.ingest.upsert import (
     KINDS,
     OUTCOMES,
@@ -46,6 +50,8 @@ class ImportRejected(ValidationFailed):
 class Importer:
     session: Session
     dry_run: bool = False
+    default_type: str | None = None
+    """The type of lines that do not name one."""
     counts: dict[str, dict[str, int]] = field(
         default_factory=lambda: {outcome: dict.fromkeys(TYPES, 0) for outcome in OUTCOMES}
     )
@@ -95,44 +101,76 @@ class Importer:
                 return {}, [error_entry([], f"Invalid JSON: {exc}", "json_invalid")]
         if not isinstance(item, dict):
             return {}, [error_entry([], "A line must be a JSON object.", "object_type")]
+        if self.default_type and "type" not in item:
+            item = {"type": self.default_type, **item}
         type_ = item.get("type")
+        if type_ is None:
+            return {}, [
+                error_entry(
+                    ["type"],
+                    "The line names no type: add `type`, or give the import's `type` parameter "
+                    "(`--type` on the command line).",
+                    "missing",
+                )
+            ]
         if type_ not in TYPES:
             allowed = ", ".join(TYPES)
             return {}, [
                 error_entry(["type"], f"Unknown record type {type_!r}; expected one of {allowed}.", "unknown_type")
             ]
+        item, row_id = as_line(type_, item)
+        if row_id is not None:
+            if not isinstance(row_id, str) or not row_id:
+                return {}, [error_entry(["id"], "An id is a text.", "string_type")]
+            item["id"] = row_id
         return item, self._repeated_keys(type_, item)
 
     def _write(self, records: list[tuple[int, dict[str, Any]]]) -> None:
         """Write the records in order. New records of a type that can be created in bulk are
-        gathered while they follow each other and created together."""
+        gathered while they follow each other and created together; stored ones of a type
+        that can be compared in bulk likewise, and only those that differ are written."""
         stored = {
-            type_: existing_by_key(self.session, kind, "external_ref", _external_refs(records, type_))
+            type_: existing_by_key(self.session, kind, "external_ref", _values(records, type_, "external_ref"))
+            for type_, kind in KINDS.items()
+            if kind.create_many
+        }
+        by_id = {
+            type_: existing_by_key(self.session, kind, "id", _values(records, type_, "id"))
             for type_, kind in KINDS.items()
             if kind.create_many
         }
         run: list[tuple[int, str, Any]] = []
+        compared: list[tuple[int, str, Any, Any]] = []
         for number, record in records:
             type_ = record["type"]
             kind = KINDS.get(type_)
             if kind is None or kind.create_many is None:
                 self._create_run(run)
+                self._compare_run(compared)
                 self._one(number, type_, partial(_upsert_outcome, self.session, record))
                 continue
             try:
-                data = validate(kind.model, {k: v for k, v in record.items() if k != "type"})
+                data = validate(kind.model, {k: v for k, v in record.items() if k not in ("type", "id")})
             except Problem as exc:
                 self._fail(number, exc)
                 continue
-            row = stored[type_].get(data.external_ref)
-            if row is not None:
-                self._create_run(run)
-                self._one(number, type_, partial(write_over, self.session, kind, row, data))
-            else:
+            row = by_id[type_].get(record.get("id")) or stored[type_].get(data.external_ref)
+            if row is None:
+                self._compare_run(compared)
                 if run and run[0][1] != type_:
                     self._create_run(run)
                 run.append((number, type_, data))
+            elif kind.unchanged_many and row.retracted_at is None:
+                self._create_run(run)
+                if compared and compared[0][1] != type_:
+                    self._compare_run(compared)
+                compared.append((number, type_, row, data))
+            else:
+                self._create_run(run)
+                self._compare_run(compared)
+                self._one(number, type_, partial(write_over, self.session, kind, row, data))
         self._create_run(run)
+        self._compare_run(compared)
 
     def _create_run(self, run: list[tuple[int, str, Any]]) -> None:
         if not run:
@@ -145,6 +183,26 @@ class Importer:
             else:
                 self.counts["created"][type_] += 1
         run.clear()
+
+    def _compare_run(self, run: list[tuple[int, str, Any, Any]]) -> None:
+        """Stored live records of one type and the data of their lines: those the data leaves
+        as they are are counted unchanged, with nothing written; the others are written over
+        in order. A record written over under another ``external_ref``, or retracted, may be
+        named by a later line under its old or new key: the lines after it are compared again."""
+        while run:
+            kind = KINDS[run[0][1]]
+            same = kind.unchanged_many(self.session, [(row, data) for _, _, row, data in run])
+            rest: list[tuple[int, str, Any, Any]] = []
+            for i, ((number, type_, row, data), unchanged) in enumerate(zip(run, same, strict=True)):
+                if unchanged:
+                    self.counts["unchanged"][type_] += 1
+                    continue
+                before = (row.external_ref, row.retracted_at)
+                self._one(number, type_, partial(write_over, self.session, kind, row, data))
+                if (row.external_ref, row.retracted_at) != before:
+                    rest = run[i + 1 :]
+                    break
+            run[:] = rest
 
     def _one(self, number: int, type_: str, write: Callable[[], Outcome]) -> None:
         """One record, in a savepoint: a bad one leaves no trace."""
@@ -170,6 +228,8 @@ class Importer:
         """A natural key named by an earlier line of the same request is an error: the
         request would otherwise depend on the order in which it is applied."""
         keys = KINDS[type_].keys if type_ in KINDS else STATUS_KEYS
+        if type_ in IDENTIFIED:
+            keys = ("id", *keys)
         errors = []
         for key in keys:
             value = item.get(key)
@@ -181,11 +241,12 @@ class Importer:
         return errors
 
 
-def _external_refs(records: list[tuple[int, dict[str, Any]]], type_: str) -> list[str]:
-    """The ``external_ref`` of each record of ``type_`` that has one, read before the records
-    are validated: a value that is not a text is left for validation to refuse."""
-    refs = (record.get("external_ref") for _, record in records if record["type"] == type_)
-    return [ref for ref in refs if isinstance(ref, str) and ref]
+def _values(records: list[tuple[int, dict[str, Any]]], type_: str, key: str) -> list[str]:
+    """The ``key`` (``external_ref``, ``id``) of each record of ``type_`` that has one, read
+    before the records are validated: a value that is not a text is left for validation to
+    refuse."""
+    values = (record.get(key) for _, record in records if record["type"] == type_)
+    return [value for value in values if isinstance(value, str) and value]
 
 
 def _entries(problem: Problem) -> list[dict[str, Any]]:

@@ -41,13 +41,22 @@ class Kind:
     replace: Callable[[Session, Any, Any], bool]
     create_many: Callable[[Session, list[Any]], list[Any]] | None = None
     """Creates many records at once (answering an id or a problem each), where the type has it."""
+    unchanged_many: Callable[[Session, list[tuple[Any, Any]]], list[bool]] | None = None
+    """Tells at once, for many ``(stored row, data)``, which ``replace`` would leave as they
+    are (True is certain; False is left to ``replace``), where the type has it."""
 
 
 KINDS: dict[str, Kind] = {
     "actor": Kind(ActorCreate, Actor, ("external_ref", "slug"), actors.create, actors.replace),
     "source": Kind(SourceCreate, Source, ("external_ref", "url"), sources.create, sources.replace),
     "incident": Kind(
-        IncidentCreate, Incident, ("external_ref",), incidents.create, incidents.replace, incidents.create_many
+        IncidentCreate,
+        Incident,
+        ("external_ref",),
+        incidents.create,
+        incidents.replace,
+        incidents.create_many,
+        incidents.unchanged,
     ),
     "exercise": Kind(ExerciseCreate, Exercise, ("external_ref",), exercises.create, exercises.replace),
     "channel": Kind(ChannelCreate, Channel, ("external_ref",), channels.create, channels.replace),
@@ -57,7 +66,11 @@ TYPES = (*KINDS, "channel_status")
 """Record types an import line may name, in the order a careful file lists them."""
 
 
-def _existing(session: Session, kind: Kind, data: BaseModel) -> Any:
+def _existing(session: Session, kind: Kind, data: BaseModel, row_id: Any = None) -> Any:
+    """The stored record (retracted ones included) of the id the line named, if stored; else
+    the one of its natural keys."""
+    if isinstance(row_id, str) and (row := session.get(kind.table, row_id)) is not None:
+        return row
     conditions = [getattr(kind.table, key) == getattr(data, key) for key in kind.keys if getattr(data, key)]
     if not conditions:
         return None
@@ -65,14 +78,16 @@ def _existing(session: Session, kind: Kind, data: BaseModel) -> Any:
 
 
 def upsert(session: Session, record: dict[str, Any]) -> tuple[str, Outcome]:
-    """Write one ``{"type": ..., ...}`` record; answers its type and what happened."""
+    """Write one ``{"type": ..., ...}`` record (with ``id``, the stored record of that id if
+    any); answers its type and what happened."""
     record = dict(record)
     type_ = record.pop("type")
     if type_ == "channel_status":
         return type_, _upsert_status(session, record)
     kind = KINDS[type_]
+    row_id = record.pop("id", None)
     data = validate(kind.model, record)
-    row = _existing(session, kind, data)
+    row = _existing(session, kind, data, row_id)
     if row is None:
         kind.create(session, data)
         return type_, "created"

@@ -4,9 +4,11 @@ NDJSON lines are written by the database (each collection's ``record`` expressio
 :mod:`app.kit.sqljson`) and streamed as the driver hands them over: one statement, no record
 built in Python. CSV and GeoJSON are built from hydrated records, a chunk at a time.
 
-CSV flattens nested values: actor references become their slugs, other references their
-ids, lists are joined with ``;``, participants are ``slug:role``, objects are JSON text.
-The header row is the record's field names in schema order.
+CSV flattens nested values: references become their natural keys (an actor's slug, a
+source's url, an incident's ``external_ref``, looked up by the collection's ``csv_keys``; the
+id where the record has no natural key), lists are joined with ``;``, participants are
+``slug:role``, objects are JSON text. The header row is the record's field names in schema
+order. So a CSV export imports back as it is (see app/ingest/files.py).
 """
 
 import csv
@@ -29,6 +31,9 @@ from app.kit.reads import read
 from app.kit.responses import dumps
 
 Hydrate = Callable[[Session, list[Mapping[str, Any]]], list[dict]]
+NaturalKeys = Callable[[Session, list[dict]], None]
+"""Adds to the references nested in records the natural key the answer leaves out (an
+incident reference's ``external_ref``), for CSV."""
 
 
 class ExportFormat(StrEnum):
@@ -63,7 +68,7 @@ def flatten_item(item: Any) -> str:
     if isinstance(item, dict):
         if "actor" in item:
             return f"{item['actor']['slug']}:{item['role']}"
-        return str(item.get("slug") or item["id"])
+        return str(item.get("slug") or item.get("url") or item.get("external_ref") or item["id"])
     return flatten(item)
 
 
@@ -151,6 +156,7 @@ def export_response(
     name: str,
     record: sqljson.Record,
     selection: Selection | None = None,
+    csv_keys: NaturalKeys | None = None,
 ) -> StreamingResponse:
     """Stream every row matching ``stmt`` in ``fmt``, on a connection of its own; with a
     ``selection``, only its fields (CSV: its columns; GeoJSON: its properties)."""
@@ -158,7 +164,10 @@ def export_response(
     def chunks() -> Iterator[list[dict]]:
         with Session(engine) as session:
             for rows in walk(session, listing, stmt, id_column):
-                yield hydrate(session, rows)
+                records = hydrate(session, rows)
+                if csv_keys and fmt is ExportFormat.csv:
+                    csv_keys(session, records)
+                yield records
 
     if fmt is ExportFormat.csv:
         body = _csv([c for c in columns if selection is None or c in selection.wanted], chunks())
@@ -188,6 +197,8 @@ class Collection:
     """The texts of a page's records where the collection keeps them; else written from ``hydrate``."""
     page_columns: frozenset[str] | None = None
     """The columns of its list that ``page_texts`` reads (with the id and the sort key), or all."""
+    csv_keys: NaturalKeys | None = None
+    """Where its records nest references without their natural key: adds it, for CSV."""
 
 
 async def list_response(
@@ -231,4 +242,5 @@ async def list_response(
         collection.name,
         collection.record,
         selection,
+        collection.csv_keys,
     )
