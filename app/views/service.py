@@ -79,13 +79,14 @@ def _in_window(side: tuple[Any, str]) -> Any:
     )
 
 
-def _latest(initiator: tuple[Any, str], target: tuple[Any, str], walk_target: bool, unpublished: bool) -> Any:
-    """The newest incidents on or before the dyad's date between two sides (each an
-    ``(actor id, role)``): one side's involvements are walked by date from the index and the
-    other side is checked by primary key for each, so the walk should be the quieter side's."""
+def _walked(initiator: tuple[Any, str], target: tuple[Any, str], walk_target: bool, unpublished: bool) -> Any:
+    """The incidents between two sides (each an ``(actor id, role)``) on or before the
+    dyad's date, selecting nothing yet: one side's involvements are walked by date from the
+    index and the other side is checked by primary key for each, so the walk should be the
+    quieter side's."""
     (walk_id, walk_role), (check_id, check_role) = (target, initiator) if walk_target else (initiator, target)
-    return select(
-        select(*incidents.LIST_COLUMNS)
+    return (
+        select()
         .select_from(Involvement)
         .join(Incident, Incident.id == Involvement.record_id)
         .where(
@@ -96,6 +97,14 @@ def _latest(initiator: tuple[Any, str], target: tuple[Any, str], walk_target: bo
             incidents.involves(Involvement.record_id, [check_id], [check_role]),
             *listable(Incident, [], unpublished),
         )
+    )
+
+
+def _latest(initiator: tuple[Any, str], target: tuple[Any, str], walk_target: bool, unpublished: bool) -> Any:
+    """The newest incidents on or before the dyad's date between two sides (:func:`_walked`)."""
+    return select(
+        _walked(initiator, target, walk_target, unpublished)
+        .add_columns(*incidents.LIST_COLUMNS)
         .order_by(Involvement.occurred_on.desc(), Involvement.record_id.desc())
         .limit(LATEST_INCIDENTS)
         .subquery()
@@ -219,28 +228,17 @@ def dyad(
 @cache
 def _dyad_months(unpublished: bool, walk_targets: tuple[bool, bool]) -> Any:
     """``(direction, month, kind, n)`` for each direction, month and kind with incidents in
-    ``(START, AS_OF]``. As for a dyad's latest incidents, one side's involvements in the span
-    are walked from the index and the other side is checked by primary key for each."""
+    ``(START, AS_OF]``, walked as a dyad's latest incidents are (:func:`_walked`)."""
     month = DatePart(Incident.occurred_on, "month")
-    counted = []
-    for key, (initiator, target), walk_target in zip(DIRECTIONS, DIRECTIONS.values(), walk_targets, strict=True):
-        (walk_id, walk_role), (check_id, check_role) = (target, initiator) if walk_target else (initiator, target)
-        counted.append(
-            select(literal(key).label("direction"), month.label("month"), Incident.kind, func.count().label("n"))
-            .select_from(Involvement)
-            .join(Incident, Incident.id == Involvement.record_id)
-            .where(
-                Involvement.actor_id == walk_id,
-                Involvement.resource == incidents.RESOURCE,
-                Involvement.role == walk_role,
-                Involvement.occurred_on > START,
-                Involvement.occurred_on <= AS_OF,
-                incidents.involves(Involvement.record_id, [check_id], [check_role]),
-                *listable(Incident, [], unpublished),
-            )
+    return union_all(
+        *(
+            _walked(initiator, target, walk_target, unpublished)
+            .add_columns(literal(key).label("direction"), month.label("month"), Incident.kind, func.count().label("n"))
+            .where(Involvement.occurred_on > START)
             .group_by(month, Incident.kind)
+            for key, (initiator, target), walk_target in zip(DIRECTIONS, DIRECTIONS.values(), walk_targets, strict=True)
         )
-    return union_all(*counted)
+    )
 
 
 def dyad_months(
