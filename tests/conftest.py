@@ -14,6 +14,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -25,6 +26,7 @@ from app.main import create_app
 from app.models import metadata
 from app.seed import load_demo
 from app.settings import Settings
+from tests.live import chromium
 
 
 def fresh_database(url: str, tmp: Path, name: str) -> str:
@@ -68,6 +70,13 @@ def demo_database(base_url: str, tmp: Path, name: str) -> Iterator[tuple[str, Co
     finally:
         engine.dispose()
         drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for a module's browser tests (:func:`tests.live.chromium`)."""
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="session")

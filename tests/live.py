@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -120,3 +121,62 @@ def _wait_until_healthy(server: LiveServer, seconds: float) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"the server did not answer /healthz within {seconds} s:\n{server.output()}")
+
+
+DEMARCHE = Path(sys.executable).parent / "demarche"
+"""The command of this environment, as the README runs it."""
+HEAD = b"GET /v1/incidents HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"x" * 400
+"""A request head that never ends: the slow sockets send it a byte every ``TRICKLE`` seconds."""
+TRICKLE = 1.0
+SLOW = 300
+ATTACKERS = [f"127.0.0.{n}" for n in range(2, 8)]
+"""Addresses the slow sockets come from (50 each, under the cap per address): ordinary
+requests come from 127.0.0.1."""
+
+
+@contextmanager
+def slow_sockets(port: int, count: int = SLOW) -> Iterator[list[socket.socket]]:
+    """``count`` connections from ``ATTACKERS``, each sending ``HEAD`` a byte at a time
+    until the server closes it; closed afterwards."""
+    sockets = []
+    for n in range(count):
+        sock = socket.socket()
+        sock.bind((ATTACKERS[n % len(ATTACKERS)], 0))
+        sock.settimeout(5)
+        sock.connect(("127.0.0.1", port))
+        sockets.append(sock)
+    stop = threading.Event()
+
+    def trickle() -> None:
+        sent = 0
+        while not stop.wait(TRICKLE) and sent < len(HEAD):
+            for sock in sockets:
+                try:
+                    sock.send(HEAD[sent : sent + 1])
+                except OSError:
+                    pass  # closed by the server: what the bounds are for
+            sent += 1
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        yield sockets
+    finally:
+        stop.set()
+        thread.join()
+        for sock in sockets:
+            sock.close()
+
+
+def answer_of(sock: socket.socket) -> bytes:
+    """What the server sent before it closed ``sock``; ``<still open>`` if it has not closed
+    it within the socket's timeout, ``<reset>`` if it closed it while bytes were on the way."""
+    chunks = []
+    try:
+        while chunk := sock.recv(4096):
+            chunks.append(chunk)
+    except TimeoutError:
+        return b"<still open>"
+    except ConnectionResetError:
+        return b"".join(chunks) or b"<reset>"
+    return b"".join(chunks)

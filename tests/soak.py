@@ -36,8 +36,7 @@ import httpx
 import orjson
 
 from tests.conftest import drop_database, fresh_database
-from tests.live import ROOT, free_port, serve
-from tests.test_serving import DEMARCHE, answer_of, slow_sockets
+from tests.live import DEMARCHE, ROOT, answer_of, free_port, serve, slow_sockets
 
 LATENCY_BOUND = 1.0
 MEMORY_CEILING = 600 * 1024 * 1024

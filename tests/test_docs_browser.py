@@ -8,21 +8,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser
 
-from tests.live import LiveServer, chromium, serve, stays_on_the_machine
+from tests.live import LiveServer, serve, stays_on_the_machine
 
 
 @pytest.fixture(scope="module")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with serve(database_url, tmp_path_factory.mktemp("docs") / "server.log") as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.mark.parametrize("page_path", ["/docs", "/redoc"])

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 from sqlmodel import Session
 
 from app.access import service as access
 from app.access.models import ApiKeyCreate, KeyScope
 from app.db import make_engine
 from tests.conftest import demo_database
-from tests.live import LiveServer, chromium, serve, stays_on_the_machine
+from tests.live import LiveServer, serve, stays_on_the_machine
 from tests.screenshots import WIDTHS, demo_pages
 
 RUSSIAS_ANSWERS = {
@@ -38,12 +38,6 @@ def server(demo) -> Iterator[LiveServer]:
     url, tmp = demo
     with serve(url, tmp / "server.log") as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 class Recorded:

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser
 
 from tests.conftest import drop_database, fresh_database
-from tests.live import ROOT, LiveServer, chromium, serve
+from tests.live import ROOT, LiveServer, serve
 from tests.screenshots import WIDTHS
 from tests.test_pages_browser import Recorded
 
@@ -67,12 +66,6 @@ def server(generated) -> Iterator[LiveServer]:
     url, tmp = generated
     with serve(url, tmp / "server.log") as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")
