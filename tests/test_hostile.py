@@ -113,10 +113,55 @@ def test_a_statement_past_the_budget_is_cancelled_and_answers_503(app_with):
         assert anonymous.get("/v1/incidents").status_code == 200
 
 
+COUNT_TO_A_MILLION = text(
+    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000000) SELECT count(*) FROM c"
+)
+"""A statement of a few tenths of a second on either engine: well within the statement budget."""
+STATEMENTS = 12
+
+
+def with_long_route(app: Any, finished: list[int]) -> Any:
+    """``app`` with a route that runs :data:`COUNT_TO_A_MILLION` :data:`STATEMENTS` times in one
+    read (seconds in all), noting each statement that finished in ``finished``."""
+
+    def work(session: Any) -> int:
+        for _ in range(STATEMENTS):
+            finished.append(session.execute(COUNT_TO_A_MILLION).scalar_one())
+        return len(finished)
+
+    async def long(session: SessionDep) -> int:
+        return await read(session, work, session)
+
+    app.add_api_route("/long", long, methods=["GET"], tags=["test"])
+    return app
+
+
+def test_a_request_past_its_deadline_is_cancelled_though_each_statement_is_short(app_with):
+    finished: list[int] = []
+    app = with_long_route(app_with(statement_timeout_ms=5000, request_timeout_seconds=0.5), finished)
+    with TestClient(app) as anonymous:
+        answer = anonymous.get("/long")
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["type"] == "/problems/query-too-expensive"
+        assert "Retry-After" not in answer.headers
+        assert len(finished) < STATEMENTS / 2
+        assert app.state.engine.pool.checkedout() == 0
+        assert anonymous.get("/v1/incidents").status_code == 200  # the next request has time of its own
+
+
+def test_without_a_request_deadline_the_same_request_runs_to_its_end(app_with):
+    finished: list[int] = []
+    app = with_long_route(app_with(statement_timeout_ms=5000, request_timeout_seconds=0), finished)
+    with TestClient(app) as anonymous:
+        answer = anonymous.get("/long")
+    assert answer.status_code == 200, answer.text
+    assert len(finished) == STATEMENTS
+
+
 def test_a_streamed_export_is_timed_to_its_first_row_only(app_with, client, nato_russia):
     for n in range(3):
         make(client, "incidents", **{k: v for k, v in import_incident(n).items() if k != "type"})
-    app = app_with(statement_timeout_ms=200)
+    app = app_with(statement_timeout_ms=200, request_timeout_seconds=0.2)
     with TestClient(app) as anonymous:
         lines = anonymous.get("/v1/incidents?format=ndjson").text.splitlines()
     assert len(lines) == 3
