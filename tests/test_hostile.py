@@ -347,7 +347,15 @@ def test_an_answer_to_a_retracted_incident_stays_editable(client, nato_russia):
         headers={"Content-Type": "application/merge-patch+json"},
     )
     assert patched.status_code == 200, patched.text
-    assert patched.json()["responds_to"] == [], "a retracted incident is embedded in no answer"
+    # Shown as retracted to a key that may read it, on the answer's own path and to a write.
+    retracted = [
+        {"id": first["id"], "title": first["title"], "occurred_on": first["occurred_on"], "status": "retracted"}
+    ]
+    assert patched.json()["responds_to"] == retracted
+    assert client.get(f"/v1/incidents/{answer['id']}").json()["responds_to"] == retracted
+    # Other callers, and every list, are not shown it.
+    listed = {r["id"]: r for r in client.get("/v1/incidents").json()["data"]}
+    assert listed[answer["id"]]["responds_to"] == []
     # The link was kept: the patch changed nothing but what it asked for.
     versions = client.get(f"/v1/incidents/{answer['id']}/history").json()["data"]
     assert versions[0]["changes"]["responds_to"] == [first["id"]]
@@ -421,6 +429,9 @@ def test_drafts_and_retracted_incidents_do_not_leak_through_embeds(client, reade
         assert seen.status_code == 200, (path, seen.text)
         assert SECRET_TITLE not in seen.text, path
     assert reader.get(f"/v1/incidents/{answer['id']}").json()["responds_to"] == []
+    # A key that may read them is shown both, each with its status.
+    shown = client.get(f"/v1/incidents/{answer['id']}").json()["responds_to"]
+    assert [(r["id"], r["status"]) for r in shown] == [(draft["id"], "draft"), (doomed["id"], "retracted")]
     assert reader.get(f"/v1/channels/{channel['id']}").json()["status_history"][0]["caused_by"] is None
     # Published, the draft shows in the answers that embed it: the link was kept.
     published = client.patch(
