@@ -9,6 +9,7 @@ from sqlalchemy import (
     and_,
     case,
     event,
+    exists,
     func,
     literal,
     or_,
@@ -555,14 +556,16 @@ def _chain_steps(members: Any, dialect: str) -> list[Any]:
     both would be materialised whole); PostgreSQL allows one term, over both directions."""
     live = Incident.retracted_at.is_(None)
     if dialect == "sqlite":
-        return [
-            select(Reply.responds_to_id)
-            .join(members, Reply.incident_id == members.c.id)
-            .join(Incident, and_(Incident.id == Reply.responds_to_id, live)),
-            select(Reply.incident_id)
-            .join(members, Reply.responds_to_id == members.c.id)
-            .join(Incident, and_(Incident.id == Reply.incident_id, live)),
-        ]
+        # Each step's incident checked by primary key in a correlated EXISTS: as a join, SQLite
+        # builds a Bloom filter over the whole table at each step (a second on a million rows).
+        def step(to: Any, start: Any) -> Any:
+            return (
+                select(to)
+                .join(members, start == members.c.id)
+                .where(exists().where(Incident.id == to, live).correlate(Reply))
+            )
+
+        return [step(Reply.responds_to_id, Reply.incident_id), step(Reply.incident_id, Reply.responds_to_id)]
     edges = (
         select(Reply.incident_id.label("a"), Reply.responds_to_id.label("b"))
         .union_all(select(Reply.responds_to_id, Reply.incident_id))
