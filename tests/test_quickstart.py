@@ -100,6 +100,7 @@ def test_the_readmes_quickstart_and_examples_run_as_written(readme, tmp_path):
     env = {"DEMARCHE_DATABASE_URL": database, "DEMARCHE_PORT": str(port), "DEMARCHE_LOG_LEVEL": "WARNING"}
     # `make run` as the README says, on a new database and a free port. The environment the
     # suite runs in is installed already: -o keeps make from installing into it again.
+    assert f"RUNTIME := {RUNTIME_STAMP.replace('.venv', '$(VENV)')}" in (ROOT / "Makefile").read_text()
     make_run = ["make", "-o", RUNTIME_STAMP, "run"]
     with serve(database, tmp_path / "make-run.log", command=make_run, port=port, env=env, startup_seconds=180):
         session = run_session(commands(lines) + examples, port, tmp_path, {**os.environ, **env})
