@@ -104,45 +104,62 @@ def chain_graph(chain: Sequence[Mapping[str, Any]], current: str) -> dict[str, A
     return {"width": width, "height": height, "nodes": list(nodes.values()), "edges": edges, "depths": sorted(layers)}
 
 
-def status_bands(channels: Sequence[Mapping[str, Any]], axis: TimeAxis, as_of: date) -> dict[str, Any]:
-    """One band per channel across ``axis``, cut into the statuses it had: ``active`` from
-    ``established_on`` (or from the axis's start when unknown) to its first recorded change,
-    then each change's status until the next. Each segment is labelled with its status
-    when it is wide enough to hold the word, and carries it in its ``<title>`` always."""
+def status_bands(channels: Sequence[Mapping[str, Any]], axis: TimeAxis, as_of: date) -> Markup:
+    """An SVG chart of one band per channel across ``axis``, cut into the statuses it had:
+    ``active`` from ``established_on`` (or from the axis's start when unknown) to its first
+    recorded change, then each change's status until the next, with ``as_of`` marked. Each
+    segment is labelled with its status when it is wide enough to hold the word, and carries
+    it in its ``<title>`` always. Drawn here, as bars are (:func:`stacked_bars`); every text
+    is escaped."""
     row_h, gap, top = 30, 8, 28
-    rows = []
+    height = top + len(channels) * (row_h + gap) + 4
+    left, as_of_x, said_day = axis.left, axis.x(as_of), escape(as_of.isoformat())
+    out = [
+        f'<svg class="bands" viewBox="0 0 {axis.left + axis.width + 20} {height + 24}" role="img" '
+        f'aria-label="Status of each channel over time, {said_day} marked">\n'
+    ]
+    for tick in axis.ticks():
+        x, label = tick["x"], escape(tick["label"])
+        out.append(
+            f'<line class="grid" x1="{x}" x2="{x}" y1="20" y2="{height}"/>\n'
+            f'<text class="tick" x="{x}" y="{height + 16}" text-anchor="middle">{label}</text>\n'
+        )
     for index, channel in enumerate(channels):
         y = top + index * (row_h + gap)
+        name = str(channel["name"])
+        label = escape(name if len(name) <= LABEL_CHARS + 5 else name[: LABEL_CHARS - 1] + "…")
+        out.append(
+            f'<g class="band" data-channel="{escape(name)}" data-status="{escape(channel["status"])}">\n'
+            f'<text class="label" x="{left - 8}" y="{y + row_h / 2 + 4}" text-anchor="end">{label}</text>\n'
+        )
         established = date.fromisoformat(channel["established_on"]) if channel.get("established_on") else None
         changes = [(date.fromisoformat(c["effective_on"]), c["status"]) for c in channel["status_history"]]
         first = established or (changes[0][0] if changes else axis.start)
         if not changes or changes[0][0] > first:
             changes.insert(0, (first, "active"))
-        segments = []
         for n, (since, status) in enumerate(changes):
             until = changes[n + 1][0] if n + 1 < len(changes) else axis.end
             if until < axis.start or since > axis.end or until <= since:
                 continue
             x1, x2 = axis.x(since), axis.x(until)
-            segments.append(
-                {
-                    "x": x1,
-                    "w": max(x2 - x1, 1),
-                    "status": status,
-                    "labelled": x2 - x1 >= 8 * len(status),
-                    "title": f"{channel['name']}: {status} from {since.isoformat()}",
-                }
+            css, title = escape(status), escape(f"{name}: {status} from {since.isoformat()}")
+            out.append(
+                f'<rect class="st-{css}" x="{x1}" y="{y}" width="{max(x2 - x1, 1)}" height="{row_h}">'
+                f"<title>{title}</title></rect>\n"
             )
-        rows.append({"channel": channel, "y": y, "h": row_h, "segments": segments})
-    height = top + len(rows) * (row_h + gap) + 4
-    return {
-        "rows": rows,
-        "height": height,
-        "width": axis.left + axis.width + 20,
-        "ticks": axis.ticks(),
-        "as_of_x": axis.x(as_of),
-        "left": axis.left,
-    }
+            if x2 - x1 >= 8 * len(status):
+                out.append(f'<text class="st-label" x="{x1 + 6}" y="{y + row_h / 2 + 4}">{css}</text>\n')
+        out.append("</g>\n")
+    out.append(
+        f'<line class="as-of" x1="{as_of_x}" x2="{as_of_x}" y1="12" y2="{height}"/>\n'
+        f'<text class="as-of-label" x="{as_of_x}" y="10" text-anchor="middle">{said_day}</text>\n</svg>'
+    )
+    return Markup("".join(out))
+
+
+LABEL_CHARS = 30
+"""A band's label: a channel's name, cut to this many characters (an ellipsis last) when it
+is longer by more than five."""
 
 
 def stacked_bars(rows: Iterable[Mapping[str, Any]], x_key: str, stack_key: str | None, caption: str) -> Markup:

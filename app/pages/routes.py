@@ -328,7 +328,7 @@ def dyad_page(
         dyad=dyad,
         bands=charts.status_bands(dyad["channels"], axis, day),
         monthly=by_direction,
-        monthly_rows=[r for r in rows if r["count"]],
+        monthly_rows=charts.count_rows([r for r in rows if r["count"]], ["direction", "month", "kind"]),
         open_channels=[c for c in dyad["channels"] if c["status"] in ("active", "restricted")],
     )
 
