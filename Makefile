@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-postgres soak migrate seed openapi screenshots bench bench-quick clean
+.PHONY: run test test-postgres soak migrate seed openapi client screenshots bench bench-quick clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e clients/python
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
@@ -23,8 +24,8 @@ run: $(STAMP)  ## migrate a SQLite database, load the demo data into it when emp
 	$(BIN)/demarche serve
 
 test: $(STAMP) $(CHROMIUM)  ## lint, then the whole suite on SQLite, or on DEMARCHE_TEST_DATABASE_URL
-	$(BIN)/ruff check app tests migrations bench
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests migrations bench clients
+	$(BIN)/ruff format --check app tests bench clients
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/pytest
 
@@ -42,6 +43,9 @@ seed: $(STAMP)
 
 openapi: $(STAMP)  ## regenerate openapi/openapi.json from the app
 	$(BIN)/demarche openapi --output openapi/openapi.json
+
+client: $(STAMP)  ## regenerate the client's models (clients/python/src/demarche_client/models.py) from openapi/openapi.json
+	$(BIN)/python clients/python/generate.py
 
 screenshots: $(STAMP) $(CHROMIUM)  ## PNGs of every HTML page on the demo data, 1400×900 and phone width, in tests/screenshots/
 	$(BIN)/python -m tests.screenshots
