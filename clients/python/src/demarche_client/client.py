@@ -829,7 +829,8 @@ def _if_match(value: IfMatch) -> dict[str, str]:
     if value is None:
         return {}
     if isinstance(value, Record):
-        tag = value.etag or (f'"{value.version}"' if getattr(value, "version", None) is not None else None)
+        version = getattr(value, "version", None)
+        tag = value.etag or (f'"{version}"' if version is not None else None)
         if tag is None:
             raise ValueError("if_match: this record has neither an ETag nor a version")
         return {"If-Match": tag}

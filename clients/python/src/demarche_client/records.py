@@ -9,7 +9,6 @@ does not know ignored, so that a newer server's additions break nothing); writin
 
 import dataclasses
 import datetime
-import functools
 import json
 import types
 import typing
@@ -99,20 +98,27 @@ def _decode_record(model: type[R], data: Mapping[str, Any]) -> R:
     return model(**{name: decode(hints[name], value) for name, value in data.items() if name in hints})
 
 
-@functools.cache
+_HINTS: dict[type, dict[str, Any]] = {}
+_REQUIRED: dict[type, frozenset[str]] = {}
+
+
 def _hints(model: type) -> dict[str, Any]:
     """The resolved type of each field of ``model`` that its constructor takes."""
-    hints = typing.get_type_hints(model)
-    return {field.name: hints[field.name] for field in dataclasses.fields(model) if field.init}
+    if model not in _HINTS:
+        hints = typing.get_type_hints(model)
+        _HINTS[model] = {field.name: hints[field.name] for field in dataclasses.fields(model) if field.init}
+    return _HINTS[model]
 
 
-@functools.cache
 def _required(model: type) -> frozenset[str]:
-    return frozenset(
-        field.name
-        for field in dataclasses.fields(model)
-        if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
-    )
+    """The fields of ``model`` without a default."""
+    if model not in _REQUIRED:
+        _REQUIRED[model] = frozenset(
+            field.name
+            for field in dataclasses.fields(model)
+            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+        )
+    return _REQUIRED[model]
 
 
 def to_json(value: Any, *, omit_defaults: bool = False) -> Any:
