@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -67,15 +68,16 @@ SQLITE_PRAGMAS = (
 SQLITE_POOL_SIZE = 64
 
 
-def make_engine(url: str, pool_size: int = 20, statement_timeout_ms: int = 0) -> Engine:
+def make_engine(url: str, pool_size: int = 20, statement_timeout_ms: int = 0, timed: bool = False) -> Engine:
     """An engine for ``url``. On PostgreSQL, ``pool_size`` connections at the most, kept open:
     past them a request waits for one to come back (in a worker thread), rather than opening
     and closing a connection of its own. With ``statement_timeout_ms``, a statement of a read
     that runs longer is cancelled (answered as :class:`app.kit.problems.QueryTooExpensive`);
-    the connection stays usable and goes back to the pool with the session. Writes are not
-    timed: their work is bounded by the size of their body, and a large import rightly runs
-    long statements (writing the answers of thousands of incidents at once). The commands
-    leave it off: a migration may rightly run long."""
+    the connection stays usable and goes back to the pool with the session. With ``timed``,
+    so is a statement of a read that would end past its request's :class:`Deadline`. Writes
+    are not timed: their work is bounded by the size of their body, and a large import
+    rightly runs long statements (writing the answers of thousands of incidents at once).
+    The commands leave both off: a migration may rightly run long."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -106,10 +108,10 @@ def make_engine(url: str, pool_size: int = 20, statement_timeout_ms: int = 0) ->
             # SQLite's own lower() folds ASCII only; PostgreSQL's folds every script.
             dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
             dbapi_connection.create_function(sqljson.JSON_FLOAT, 1, sqljson.json_float, deterministic=True)
-            if statement_timeout_ms:
+            if statement_timeout_ms or timed:
                 _watch_time(dbapi_connection, _record.info)
 
-        if statement_timeout_ms:
+        if statement_timeout_ms or timed:
             _time_statements(engine, statement_timeout_ms / 1000)
 
         @event.listens_for(engine, "begin")
@@ -140,6 +142,8 @@ def make_engine(url: str, pool_size: int = 20, statement_timeout_ms: int = 0) ->
             if connection.get_execution_options().get(WRITES, False):
                 connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
 
+    if timed:
+        _shorten_near_deadline(engine, statement_timeout_ms / 1000)
     return engine
 
 
@@ -150,6 +154,50 @@ record's ``info``), or None when no statement is timed."""
 PROGRESS_STEPS = 1000
 """Virtual-machine steps between two looks at the clock (Datasette's figure): a few
 microseconds apart, so a statement overruns its budget by next to nothing."""
+
+
+class Deadline:
+    """The moment (``time.monotonic()``) by which a request's reads must be done, so that
+    no request holds a connection longer than ``DEMARCHE_REQUEST_TIMEOUT_SECONDS``, however
+    many statements it runs. ``at`` is None once the answer has begun: a streamed export
+    sends its rows as they come, and is timed only to its first one."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, seconds: float) -> None:
+        self.at: float | None = time.monotonic() + seconds if seconds else None
+
+
+REQUEST_DEADLINE: ContextVar[Deadline | None] = ContextVar("demarche_request_deadline", default=None)
+"""The deadline of the request being served (set by :class:`app.edge.Edge`); the worker
+threads a request's reads run in see it too, as they copy the request's context."""
+
+
+def _ends_by(now: float, budget: float) -> float | None:
+    """When a read statement starting ``now`` must end: ``budget`` seconds on (none when 0),
+    or sooner where its request's deadline comes first."""
+    ends = now + budget if budget else None
+    deadline = REQUEST_DEADLINE.get()
+    if deadline is not None and deadline.at is not None and (ends is None or deadline.at < ends):
+        return deadline.at
+    return ends
+
+
+def _shorten_near_deadline(engine: Engine, budget: float) -> None:
+    """On PostgreSQL, a read statement whose request has less time left than the statement
+    budget gets that much time (``SET LOCAL statement_timeout``, for the rest of its
+    transaction): one statement more, run only as a request nears its deadline."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _shorten(connection, cursor, _statement, _parameters, _context, _executemany) -> None:
+        if connection.get_execution_options().get(WRITES, False):
+            return
+        now = time.monotonic()
+        ends = _ends_by(now, budget)
+        if ends is None or (budget and ends >= now + budget):
+            return  # the connection's own statement_timeout comes first
+        # 0 would mean no timeout: a deadline already past leaves one millisecond
+        cursor.execute(f"SET LOCAL statement_timeout = {max(1, int((ends - now) * 1000))}")
 
 
 def _watch_time(dbapi_connection: Any, info: dict[str, Any]) -> None:
@@ -166,15 +214,16 @@ def _watch_time(dbapi_connection: Any, info: dict[str, Any]) -> None:
 
 
 def _time_statements(engine: Engine, budget: float) -> None:
-    """Give each SQLite statement of a read ``budget`` seconds from its start, as PostgreSQL's
-    ``statement_timeout`` does. The fetching of its rows is part of a statement's work, so
-    its deadline stays until the next statement or the transaction's end; a streamed result
-    (an export, whose rows are sent as they come) is timed only to its first row."""
+    """Give each SQLite statement of a read ``budget`` seconds from its start (none when 0),
+    as PostgreSQL's ``statement_timeout`` does, and no time past its request's deadline. The
+    fetching of its rows is part of a statement's work, so its deadline stays until the next
+    statement or the transaction's end; a streamed result (an export, whose rows are sent as
+    they come) is timed only to its first row."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _start(connection, _cursor, _statement, _parameters, _context, _executemany) -> None:
         untimed = connection.get_execution_options().get(WRITES, False)  # see make_engine
-        connection.info[DEADLINE] = None if untimed else time.monotonic() + budget
+        connection.info[DEADLINE] = None if untimed else _ends_by(time.monotonic(), budget)
 
     @event.listens_for(engine, "after_cursor_execute")
     def _streamed(connection, _cursor, _statement, _parameters, context, _executemany) -> None:

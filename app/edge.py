@@ -7,9 +7,10 @@ process's cache of verified keys, else by one primary-key read off the event loo
 unknown or revoked one is refused (401), as is a request with two ``Authorization`` headers
 (400); the request is counted against its caller's rate limit (429 past it), and a refused key
 also against its key id's count of failures, whatever the address. ``HEAD`` is served as
-``GET`` without the body. A database that cannot be reached for a lookup makes the answer 503
-with ``Retry-After``. The caller is left on ``request.state.caller`` for the scope
-dependencies, its key id on ``request.state.key_id``.
+``GET`` without the body. The request's reads get a :class:`app.db.Deadline`
+(``DEMARCHE_REQUEST_TIMEOUT_SECONDS``) until its answer begins. A database that cannot be
+reached for a lookup makes the answer 503 with ``Retry-After``. The caller is left on
+``request.state.caller`` for the scope dependencies, its key id on ``request.state.key_id``.
 
 Every answer gets ``X-Request-ID``, the security headers, the ``RateLimit-*`` headers, and
 ``Cache-Control: no-store`` when a key was sent (each unless the route set its own). When the
@@ -34,6 +35,7 @@ from app.access import service
 from app.access.keycache import KeyCache
 from app.access.models import ANONYMOUS, Caller
 from app.access.ratelimit import Quota, RateLimiter
+from app.db import REQUEST_DEADLINE, Deadline
 from app.kit.observe import access_log, observe
 from app.kit.problems import (
     BadRequest,
@@ -86,13 +88,20 @@ def carries_key(query_string: bytes) -> bool:
 
 class Edge:
     def __init__(
-        self, app: ASGIApp, engine: Engine, keys: KeyCache, limiter: RateLimiter, trusted_hosts: list[str]
+        self,
+        app: ASGIApp,
+        engine: Engine,
+        keys: KeyCache,
+        limiter: RateLimiter,
+        trusted_hosts: list[str],
+        request_timeout_seconds: float = 0,
     ) -> None:
         self.app = app
         self.engine = engine
         self.keys = keys
         self.limiter = limiter
         self.trusted_hosts = [h.lower() for h in trusted_hosts]
+        self.request_timeout_seconds = request_timeout_seconds
         self._touching: set[asyncio.Future] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -112,10 +121,13 @@ class Edge:
         state["request_id"], state["caller"], state["key_id"] = request_id, ANONYMOUS, None
         extra = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode())]
         status = 500
+        deadline = Deadline(self.request_timeout_seconds)
+        REQUEST_DEADLINE.set(deadline)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
+                deadline.at = None  # the answer has begun: a stream's rows are not timed
                 status = message["status"]
                 given = message.get("headers", [])
                 present = {name.lower() for name, _ in given}

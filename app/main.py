@@ -178,7 +178,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url, settings.database_pool_size, settings.statement_timeout_ms)
+    app.state.engine = make_engine(
+        settings.database_url,
+        settings.database_pool_size,
+        settings.statement_timeout_ms,
+        timed=settings.request_timeout_seconds > 0,
+    )
     app.state.head_revision = head_revision()
     problems.install(app)
     openapi.install(app)
@@ -203,6 +208,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys=app.state.keys,
         limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage, settings.rate_limit_prefix),
         trusted_hosts=settings.trusted_hosts,
+        request_timeout_seconds=settings.request_timeout_seconds,
     )
     if settings.cors_origins:  # outside the edge, so that its refusals carry CORS headers too
         app.add_middleware(

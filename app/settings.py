@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=5000, ge=0)
     """Longest a database statement of a request may run; past it the statement is cancelled
     and the request answers 503 ``query-too-expensive``. 0 turns the bound off."""
+    request_timeout_seconds: float = Field(default=15, ge=0)
+    """Longest a request's reads may take together, however many statements they run; a
+    statement that would end past it is cancelled and the request answers 503
+    ``query-too-expensive``, like one past ``statement_timeout_ms``. 0 turns the bound off."""
     header_timeout_seconds: float = Field(default=10, gt=0)
     """Longest a request's head may take to arrive (from the connection, or from the
     request's first byte on a kept-alive one); past it the answer is 408 and the connection

@@ -167,8 +167,9 @@ def cases(found: dict[str, str], db: str | None) -> list[Case]:
     ]
 
 
-DYAD_SPAN = {"from": "2020-10-20", "to": "2022-04-20"}
-"""The months the dyad page draws for 2021-10-20: a year before, half a year after."""
+DYAD_SPAN = {"from": "2020-10-01", "to": "2022-04-30"}
+"""The months the dyad page draws for 2021-10-20: from the month a year before to the month
+half a year after, whole."""
 
 
 def pages(found: dict[str, str]) -> dict[str, tuple[str, list[str]]]:

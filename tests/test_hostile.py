@@ -112,10 +112,55 @@ def test_a_statement_past_the_budget_is_cancelled_and_answers_503(app_with):
         assert anonymous.get("/v1/incidents").status_code == 200
 
 
+COUNT_TO_A_MILLION = text(
+    "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000000) SELECT count(*) FROM c"
+)
+"""A statement of a few tenths of a second on either engine: well within the statement budget."""
+STATEMENTS = 12
+
+
+def with_long_route(app: Any, finished: list[int]) -> Any:
+    """``app`` with a route that runs :data:`COUNT_TO_A_MILLION` :data:`STATEMENTS` times in one
+    read (seconds in all), noting each statement that finished in ``finished``."""
+
+    def work(session: Any) -> int:
+        for _ in range(STATEMENTS):
+            finished.append(session.execute(COUNT_TO_A_MILLION).scalar_one())
+        return len(finished)
+
+    async def long(session: SessionDep) -> int:
+        return await read(session, work, session)
+
+    app.add_api_route("/long", long, methods=["GET"], tags=["test"])
+    return app
+
+
+def test_a_request_past_its_deadline_is_cancelled_though_each_statement_is_short(app_with):
+    finished: list[int] = []
+    app = with_long_route(app_with(statement_timeout_ms=5000, request_timeout_seconds=0.5), finished)
+    with TestClient(app) as anonymous:
+        answer = anonymous.get("/long")
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["type"] == "/problems/query-too-expensive"
+        assert "Retry-After" not in answer.headers
+        assert len(finished) < STATEMENTS / 2
+        assert app.state.engine.pool.checkedout() == 0
+        assert anonymous.get("/v1/incidents").status_code == 200  # the next request has time of its own
+
+
+def test_without_a_request_deadline_the_same_request_runs_to_its_end(app_with):
+    finished: list[int] = []
+    app = with_long_route(app_with(statement_timeout_ms=5000, request_timeout_seconds=0), finished)
+    with TestClient(app) as anonymous:
+        answer = anonymous.get("/long")
+    assert answer.status_code == 200, answer.text
+    assert len(finished) == STATEMENTS
+
+
 def test_a_streamed_export_is_timed_to_its_first_row_only(app_with, client, nato_russia):
     for n in range(3):
         make(client, "incidents", **{k: v for k, v in import_incident(n).items() if k != "type"})
-    app = app_with(statement_timeout_ms=200)
+    app = app_with(statement_timeout_ms=200, request_timeout_seconds=0.2)
     with TestClient(app) as anonymous:
         lines = anonymous.get("/v1/incidents?format=ndjson").text.splitlines()
     assert len(lines) == 3
@@ -301,7 +346,15 @@ def test_an_answer_to_a_retracted_incident_stays_editable(client, nato_russia):
         headers={"Content-Type": "application/merge-patch+json"},
     )
     assert patched.status_code == 200, patched.text
-    assert patched.json()["responds_to"] == [], "a retracted incident is embedded in no answer"
+    # Shown as retracted to a key that may read it, on the answer's own path and to a write.
+    retracted = [
+        {"id": first["id"], "title": first["title"], "occurred_on": first["occurred_on"], "status": "retracted"}
+    ]
+    assert patched.json()["responds_to"] == retracted
+    assert client.get(f"/v1/incidents/{answer['id']}").json()["responds_to"] == retracted
+    # Other callers, and every list, are not shown it.
+    listed = {r["id"]: r for r in client.get("/v1/incidents").json()["data"]}
+    assert listed[answer["id"]]["responds_to"] == []
     # The link was kept: the patch changed nothing but what it asked for.
     versions = client.get(f"/v1/incidents/{answer['id']}/history").json()["data"]
     assert versions[0]["changes"]["responds_to"] == [first["id"]]
@@ -375,6 +428,9 @@ def test_drafts_and_retracted_incidents_do_not_leak_through_embeds(client, reade
         assert seen.status_code == 200, (path, seen.text)
         assert SECRET_TITLE not in seen.text, path
     assert reader.get(f"/v1/incidents/{answer['id']}").json()["responds_to"] == []
+    # A key that may read them is shown both, each with its status.
+    shown = client.get(f"/v1/incidents/{answer['id']}").json()["responds_to"]
+    assert [(r["id"], r["status"]) for r in shown] == [(draft["id"], "draft"), (doomed["id"], "retracted")]
     assert reader.get(f"/v1/channels/{channel['id']}").json()["status_history"][0]["caused_by"] is None
     # Published, the draft shows in the answers that embed it: the link was kept.
     published = client.patch(

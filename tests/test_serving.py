@@ -109,3 +109,40 @@ def test_a_late_head_is_answered_408_and_a_stalled_body_is_cut(database_url, tmp
         assert b"303" not in answer_of(stalled)
         for sock in (late, stalled):
             sock.close()
+
+
+def limited_statuses(url: str, forwarded: list[str], authorization: str | None = None) -> list[int]:
+    """The statuses of one read per ``X-Forwarded-For`` value, in order."""
+    headers = {"Authorization": authorization} if authorization else {}
+    with httpx.Client(base_url=url) as client:
+        return [
+            client.get("/v1/actors", headers=headers | {"X-Forwarded-For": value}).status_code for value in forwarded
+        ]
+
+
+def rotating(client: str, n: int = 4) -> list[str]:
+    """What a trusted proxy forwards for ``client`` when it sends a forged ``X-Forwarded-For``
+    of its own, new on each request: the proxy appends the address it saw."""
+    return [f"10.9.{i}.1, {client}" for i in range(n)]
+
+
+def test_behind_a_trusted_proxy_limits_count_the_address_it_forwards(database_url, tmp_path):
+    port = free_port()
+    command = [str(DEMARCHE), "serve", "--host", "127.0.0.1", "--port", str(port), "--proxy-headers"]
+    environ = {"FORWARDED_ALLOW_IPS": "127.0.0.1", "DEMARCHE_RATE_LIMIT": "3/hour"}
+    with serve(database_url, tmp_path / "server.log", command=command, port=port, env=environ) as server:
+        # A client's forged addresses do not escape its limit: the one the proxy saw counts.
+        assert limited_statuses(server.url, rotating("203.0.113.7")) == [200, 200, 200, 429]
+        assert limited_statuses(server.url, ["203.0.113.8"]) == [200], "another client has a count of its own"
+        # So do guessed keys, counted by the address too.
+        guesses = limited_statuses(server.url, rotating("203.0.113.9"), authorization="Bearer dmk_guess_secret")
+        assert guesses == [401, 401, 401, 429]
+
+
+def test_without_proxy_headers_a_forwarded_address_is_not_believed(database_url, tmp_path):
+    port = free_port()
+    command = [str(DEMARCHE), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    environ = {"FORWARDED_ALLOW_IPS": "127.0.0.1", "DEMARCHE_RATE_LIMIT": "3/hour"}
+    with serve(database_url, tmp_path / "server.log", command=command, port=port, env=environ) as server:
+        forwarded = [f"203.0.113.{i}" for i in range(4)]
+        assert limited_statuses(server.url, forwarded) == [200, 200, 200, 429]

@@ -170,6 +170,17 @@ IncidentUpdate = merge_patch_model(
 _REF = {"id": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0001"}
 
 
+class AnsweredRef(IncidentRef):
+    """An incident that another answers (``responds_to``); the answered drafts and retracted
+    incidents shown to a key that writes say which they are."""
+
+    status: RecordStatus | None = Field(
+        default=None,
+        description="Only on an incident's own path read with a `write` key, and only for a draft or a retracted "
+        "incident: its status.",
+    )
+
+
 class IncidentPublic(RecordMeta, IncidentBase):
     model_config = ConfigDict(
         json_schema_extra={
@@ -190,10 +201,12 @@ class IncidentPublic(RecordMeta, IncidentBase):
 
     initiators: list[ActorRef]
     targets: list[ActorRef]
-    responds_to: list[IncidentRef] = Field(
-        description="The published incidents this answers. A link to a draft or a retracted incident is kept but "
-        "shown to no caller (the answer is the same for every caller who may read it); it shows again once that "
-        "incident is published, and the record's history names it by id."
+    responds_to: list[AnsweredRef] = Field(
+        description="The published incidents this answers. A link to a draft or a retracted incident is kept; "
+        "it is shown, with its `status`, only on the incident's own path read with a `write` "
+        "key, which may read those incidents (lists, chains, views and exports show every caller the same answer, "
+        "without it). It shows to everyone again once that incident is published, and the record's history names "
+        "it by id."
     )
     sources: list[SourceRef]
 

@@ -9,6 +9,7 @@ from sqlalchemy import (
     and_,
     case,
     event,
+    exists,
     func,
     literal,
     or_,
@@ -428,26 +429,44 @@ PAGE_COLUMNS = frozenset({"record_json"})
 
 def read_text(session: Session, incident_id: str, unpublished: bool) -> tuple[bytes, int]:
     """The answer for the incident ``incident_id`` as JSON text, and its version, if the
-    caller may read it (a draft or a retracted one only with ``unpublished``), else 404."""
+    caller may read it (a draft or a retracted one only with ``unpublished``), else 404.
+    With ``unpublished`` the answer is :func:`editors_answer`."""
     return sqljson.read_text(
-        session, Incident.__table__, record, incident_id, "incident", published=not unpublished, retracted=unpublished
+        session,
+        Incident.__table__,
+        editors_answer if unpublished else record,
+        incident_id,
+        "incident",
+        published=not unpublished,
+        retracted=unpublished,
+        built=unpublished,
     )
 
 
-def ref_json(sql: RecordSQL, incident: Any) -> ColumnElement[str]:
-    """An incident reference ``{id, title, occurred_on}`` as JSON text (``incident``: an alias)."""
-    return sql.object([(key, sql.value(getattr(incident, key))) for key in ("id", "title", "occurred_on")])
+REF_KEYS = ("id", "title", "occurred_on")
 
 
-def answer(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
-    """An incident's answer as JSON text, built from a row of its list and its links."""
+def ref_json(sql: RecordSQL, incident: Any, keys: Sequence[str] = REF_KEYS) -> ColumnElement[str]:
+    """An incident reference ``{id, title, occurred_on}`` (or ``keys``) as JSON text
+    (``incident``: an alias)."""
+    return sql.object([(key, sql.value(getattr(incident, key))) for key in keys])
+
+
+def answer(sql: RecordSQL, row: Columns, editors: bool = False) -> ColumnElement[str]:
+    """An incident's answer as JSON text, built from a row of its list and its links; with
+    ``editors``, its ``responds_to`` also names the answered drafts and retracted incidents,
+    each with its ``status``."""
     answered = aliased(Incident)
     # Each answered incident by primary key, in a scalar subquery: PostgreSQL keeps it so, where
     # a join may be driven from the status index, over every published incident for each row
     # (on tables not analysed yet, as after a large first import).
+    shown = ref_json(sql, answered)
+    if editors:  # a draft or a retracted incident says which it is
+        hidden = ref_json(sql, answered, (*REF_KEYS, "status"))
+        shown = case((and_(*embeddable(answered)), shown), else_=hidden)
     embedded = (
-        select(ref_json(sql, answered))
-        .where(answered.id == Reply.responds_to_id, *embeddable(answered))
+        select(shown)
+        .where(answered.id == Reply.responds_to_id, *([] if editors else embeddable(answered)))
         .scalar_subquery()
     )
     responds_to = sql.array(
@@ -466,6 +485,13 @@ def answer(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
 def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
     """An incident's answer as JSON text: the one it keeps, or where that is stale, built."""
     return func.coalesce(row["record_json"], answer(sql, row))
+
+
+def editors_answer(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
+    """An incident's answer for a key that may read drafts and retracted incidents, on the
+    incident's own path: built, not kept, since its ``responds_to`` also names the answered
+    incidents that other callers are not shown, each with its ``status``."""
+    return answer(sql, row, editors=True)
 
 
 def refill(connection: Connection) -> None:
@@ -489,9 +515,10 @@ def keep_answers(session_class: type[Session]) -> None:
 
 
 def public(session: Session, incident: Incident) -> dict[str, Any]:
-    """The answer for one incident, whatever its state."""
+    """The answer for one incident, whatever its state, to a write: the one its own path
+    gives a key that writes (:func:`editors_answer`)."""
     session.flush()
-    return hydrate(session, [{"id": incident.id}])[0]
+    return orjson.loads(sqljson.answer_texts(session, Incident.__table__, editors_answer, [incident.id])[0])
 
 
 def chain(session: Session, incident_id: str, unpublished: bool = False) -> list[dict[str, Any]]:
@@ -529,14 +556,16 @@ def _chain_steps(members: Any, dialect: str) -> list[Any]:
     both would be materialised whole); PostgreSQL allows one term, over both directions."""
     live = Incident.retracted_at.is_(None)
     if dialect == "sqlite":
-        return [
-            select(Reply.responds_to_id)
-            .join(members, Reply.incident_id == members.c.id)
-            .join(Incident, and_(Incident.id == Reply.responds_to_id, live)),
-            select(Reply.incident_id)
-            .join(members, Reply.responds_to_id == members.c.id)
-            .join(Incident, and_(Incident.id == Reply.incident_id, live)),
-        ]
+        # Each step's incident checked by primary key in a correlated EXISTS: as a join, SQLite
+        # builds a Bloom filter over the whole table at each step (a second on a million rows).
+        def step(to: Any, start: Any) -> Any:
+            return (
+                select(to)
+                .join(members, start == members.c.id)
+                .where(exists().where(Incident.id == to, live).correlate(Reply))
+            )
+
+        return [step(Reply.responds_to_id, Reply.incident_id), step(Reply.incident_id, Reply.responds_to_id)]
     edges = (
         select(Reply.incident_id.label("a"), Reply.responds_to_id.label("b"))
         .union_all(select(Reply.responds_to_id, Reply.incident_id))

@@ -143,8 +143,9 @@ def unmigrated() -> "ServiceUnavailable":
 
 
 class QueryTooExpensive(Problem):
-    """A statement ran past the time budget (``DEMARCHE_STATEMENT_TIMEOUT_MS``) and was
-    cancelled. No ``Retry-After``: the same request would cost the same again."""
+    """A statement ran past its time budget (``DEMARCHE_STATEMENT_TIMEOUT_MS``), or its
+    request's reads past theirs (``DEMARCHE_REQUEST_TIMEOUT_SECONDS``), and was cancelled.
+    No ``Retry-After``: the same request would cost the same again."""
 
     status, slug, title = 503, "query-too-expensive", "Query too expensive"
 

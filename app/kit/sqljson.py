@@ -222,16 +222,17 @@ def read_text(
     keys: tuple[str, ...] = (),
     published: bool = False,
     retracted: bool = False,
+    built: bool = False,
 ) -> tuple[bytes, int]:
     """The answer of the live record of ``table`` whose id (or one of ``keys``, such as
     ``slug``; an id wins, and a prefixed natural key such as ``ref:{external_ref}`` names
     that key alone: :mod:`app.kit.keys`) is ``ref``, as JSON text written by ``record``, and
     its version; with ``published``, only a published one; with ``retracted``, a retracted
     one too. 404 (naming the record a ``noun``) when there is none. One statement; a table
-    that keeps its answers (``record_json``) is read from them, and only a stale one is
-    written anew (a second statement)."""
+    that keeps its answers (``record_json``) is read from them, unless ``built`` asks for
+    the answer ``record`` builds, and only a stale one is written anew (a second statement)."""
     columns, value = path_key(ref, table.c.keys(), keys)
-    query = _one(table, record, session.get_bind().dialect.name, columns, published, retracted)
+    query = _one(table, record, session.get_bind().dialect.name, columns, published, retracted, built)
     row = session.connection().execute(query, {"ref": value}).first()
     if row is None:
         raise NotFound(f"No {noun} {ref!r}.")
@@ -252,13 +253,13 @@ def refill(connection: Connection, table: Table, record: Record) -> None:
 
 @cache
 def _one(
-    table: Table, record: Record, dialect: str, columns: tuple[str, ...], published: bool, retracted: bool
+    table: Table, record: Record, dialect: str, columns: tuple[str, ...], published: bool, retracted: bool, built: bool
 ) -> Select:
     ref = bindparam("ref")
     conditions = ([] if retracted else [table.c.retracted_at.is_(None)]) + (
         [table.c.status == "published"] if published else []
     )
-    kept = "record_json" in table.c
+    kept = "record_json" in table.c and not built
     text = table.c.record_json if kept else record(RecordSQL(dialect), table.c)
     return (
         select(table.c.id, text.label("text"), table.c.version)

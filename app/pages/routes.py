@@ -298,8 +298,8 @@ def dyad_page(
     window_days: Annotated[int, Query(ge=1, le=36_500)] = 90,
 ) -> HTMLResponse:
     """The dyad on ``as_of`` as the API answers it, its channels drawn as status bands from
-    a year before the date to half a year after, and the incidents each way by month over
-    that span."""
+    a year before the date to half a year after, and the incidents each way in each whole
+    month of that span."""
     unpublished = caller.sees_unpublished
     day = as_of or today()
     dyad = views.dyad(session, a, b, day, window_days, unpublished)

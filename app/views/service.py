@@ -54,6 +54,34 @@ COUNTS = table(
 )
 """Live incidents counted per (first day of the month, kind, status), kept exact by triggers
 on ``incidents`` (migration 0009)."""
+ACTOR_COUNTS = table(
+    "actor_incident_counts",
+    column("role", String()),
+    column("status", String()),
+    column("actor_id", String()),
+    column("month", Date()),
+    column("kind", String()),
+    column("n", Integer()),
+)
+"""Live incidents counted per (role, status, actor, first day of the month, kind): those in
+which the actor has the role, kept exact by triggers on ``incidents`` and ``involvements``
+(migration 0013)."""
+PAIR_COUNTS = table(
+    "incident_pair_counts",
+    column("initiator_id", String()),
+    column("target_id", String()),
+    column("status", String()),
+    column("month", Date()),
+    column("kind", String()),
+    column("n", Integer()),
+)
+"""Live incidents counted per (initiator, target, status, first day of the month, kind),
+kept like ``ACTOR_COUNTS`` (migration 0013)."""
+
+
+def _statuses(unpublished: bool) -> list[str]:
+    """The statuses of the incidents counted for a caller: drafts only with ``unpublished``."""
+    return [RecordStatus.published, RecordStatus.draft] if unpublished else [RecordStatus.published]
 
 
 A, B = bindparam("a", type_=String()), bindparam("b", type_=String())
@@ -79,14 +107,13 @@ def _in_window(side: tuple[Any, str]) -> Any:
     )
 
 
-def _walked(initiator: tuple[Any, str], target: tuple[Any, str], walk_target: bool, unpublished: bool) -> Any:
-    """The incidents between two sides (each an ``(actor id, role)``) on or before the
-    dyad's date, selecting nothing yet: one side's involvements are walked by date from the
-    index and the other side is checked by primary key for each, so the walk should be the
-    quieter side's."""
+def _latest(initiator: tuple[Any, str], target: tuple[Any, str], walk_target: bool, unpublished: bool) -> Any:
+    """The newest incidents on or before the dyad's date between two sides (each an ``(actor
+    id, role)``): one side's involvements are walked by date from the index and the other
+    side is checked by primary key for each, so the walk should be the quieter side's."""
     (walk_id, walk_role), (check_id, check_role) = (target, initiator) if walk_target else (initiator, target)
-    return (
-        select()
+    return select(
+        select(*incidents.LIST_COLUMNS)
         .select_from(Involvement)
         .join(Incident, Incident.id == Involvement.record_id)
         .where(
@@ -97,14 +124,6 @@ def _walked(initiator: tuple[Any, str], target: tuple[Any, str], walk_target: bo
             incidents.involves(Involvement.record_id, [check_id], [check_role]),
             *listable(Incident, [], unpublished),
         )
-    )
-
-
-def _latest(initiator: tuple[Any, str], target: tuple[Any, str], walk_target: bool, unpublished: bool) -> Any:
-    """The newest incidents on or before the dyad's date between two sides (:func:`_walked`)."""
-    return select(
-        _walked(initiator, target, walk_target, unpublished)
-        .add_columns(*incidents.LIST_COLUMNS)
         .order_by(Involvement.occurred_on.desc(), Involvement.record_id.desc())
         .limit(LATEST_INCIDENTS)
         .subquery()
@@ -226,34 +245,38 @@ def dyad(
 
 
 @cache
-def _dyad_months(unpublished: bool, walk_targets: tuple[bool, bool]) -> Any:
-    """``(direction, month, kind, n)`` for each direction, month and kind with incidents in
-    ``(START, AS_OF]``, walked as a dyad's latest incidents are (:func:`_walked`)."""
-    month = DatePart(Incident.occurred_on, "month")
-    return union_all(
-        *(
-            _walked(initiator, target, walk_target, unpublished)
-            .add_columns(literal(key).label("direction"), month.label("month"), Incident.kind, func.count().label("n"))
-            .where(Involvement.occurred_on > START)
-            .group_by(month, Incident.kind)
-            for key, (initiator, target), walk_target in zip(DIRECTIONS, DIRECTIONS.values(), walk_targets, strict=True)
-        )
-    )
-
-
 def dyad_months(
-    session: Session, a_id: str, b_id: str, start: date, end: date, unpublished: bool = False
+    session: Session, a_id: str, b_id: str, first: date, last: date, unpublished: bool = False
 ) -> dict[str, dict[str, dict[str, int]]]:
-    """Incidents between the actors ``a_id`` and ``b_id`` from ``start`` to ``end``, counted
-    by direction (``a_to_b``, ``b_to_a``), month (``YYYY-MM``) and kind: two statements, the
-    sides' sizes in the span (to walk the quieter side of each direction) and the counts."""
-    span = {"a": a_id, "b": b_id, "start": start - timedelta(days=1), "as_of": end}
-    *sizes, _longest = session.execute(WINDOW_SIZES, span).one()  # sizes in the order of SIDES
-    walk_targets = (sizes[1] < sizes[0], sizes[3] < sizes[2])
+    """Incidents between the actors ``a_id`` and ``b_id`` in the whole months from ``first``'s
+    to ``last``'s, counted by direction (``a_to_b``, ``b_to_a``), month (``YYYY-MM``) and
+    kind: one statement over the counts kept per pair (``PAIR_COUNTS``)."""
     counts: dict[str, dict[str, dict[str, int]]] = {key: {} for key in DIRECTIONS}
-    for direction, month, kind, n in session.execute(_dyad_months(unpublished, walk_targets), span):
+    span = {"a": a_id, "b": b_id, "first": first.replace(day=1), "last": last.replace(day=1)}
+    for direction, month, kind, n in session.execute(_dyad_months(unpublished), span):
         counts[direction].setdefault(month, {})[kind] = n
     return counts
+
+
+@cache
+def _dyad_months(unpublished: bool) -> Any:
+    month = DatePart(PAIR_COUNTS.c.month, "month")
+    total = func.sum(PAIR_COUNTS.c.n)
+    return union_all(
+        *(
+            select(literal(key).label("direction"), month.label("month"), PAIR_COUNTS.c.kind, cast(total, Integer))
+            .where(
+                PAIR_COUNTS.c.initiator_id == initiator,
+                PAIR_COUNTS.c.target_id == target,
+                PAIR_COUNTS.c.status.in_(_statuses(unpublished)),
+                PAIR_COUNTS.c.month >= bindparam("first", type_=Date()),
+                PAIR_COUNTS.c.month <= bindparam("last", type_=Date()),
+            )
+            .group_by(month, PAIR_COUNTS.c.kind)
+            .having(total > 0)
+            for key, ((initiator, _), (target, _)) in DIRECTIONS.items()
+        )
+    )
 
 
 def _days_before(day: date, days: int) -> date:
@@ -416,11 +439,11 @@ def incident_stats(
     month of every other series). With ``one_span`` every series spans the months of all
     the records instead (a chart's even axis). Drafts count only with ``unpublished``.
 
-    Without actors, whole months are read from the counts kept per month (``COUNTS``) and
-    the days of a month cut by ``from`` or ``to`` are counted from the (kind, date) index;
-    otherwise months and years are bucketed in two steps: counts per day first, then per
-    month or year over those few rows."""
-    if actor_refs or not set(group_by) <= {"kind", "month", "year"}:
+    Without actors, whole months are read from the counts kept per month (:func:`_kept`) and
+    the days of a month cut by ``from`` or ``to`` are counted from the records; with actors,
+    months and years are bucketed in two steps: counts per day first, then per month or
+    year over those few rows."""
+    if actor_refs:
         rows = _counts_by_day(session, group_by, from_, to, actor_refs, unpublished)
     else:
         rows = _counts_by_month(session, group_by, from_, to, unpublished)
@@ -443,8 +466,9 @@ def _labels(day: date) -> tuple[str, str]:
 def _counts_by_month(
     session: Session, group_by: Sequence[str], from_: date | None, to: date | None, unpublished: bool
 ) -> list[dict[str, Any]]:
-    """Counts of the months wholly between ``from_`` and ``to`` (None: unbounded) from
-    ``COUNTS``, plus those of the days of the months the bounds cut, by range."""
+    """Counts of the months wholly between ``from_`` and ``to`` (None: unbounded) from the
+    counts kept per month (:func:`_kept`), plus those of the days of the months the bounds
+    cut: by range of the (kind, date) index, or by actor from the involvements."""
     first = None if from_ is None else from_.year * 12 + from_.month - 1
     last = None if to is None else to.year * 12 + to.month - 1
     cuts: list[tuple[str, str, date, date]] = []
@@ -454,25 +478,57 @@ def _counts_by_month(
     if to is not None and to != _month(last)[1] and (first is None or first <= last):
         cuts.append((*_labels(to), _month(last)[0], to))
         last -= 1
-    rows = _counts_by_range(session, group_by, cuts, unpublished)
+    if ROLES.isdisjoint(group_by):
+        rows = _counts_by_range(session, group_by, cuts, unpublished)
+    else:
+        rows = [r for *_, start, end in cuts for r in _counts_by_day(session, group_by, start, end, [], unpublished)]
     lo = date.min.year * 12 if first is None else first
     hi = date.max.year * 12 + 11 if last is None else last
     if lo <= hi:
-        keys = [(COUNTS.c.kind if k == "kind" else DatePart(COUNTS.c.month, k)).label(k) for k in group_by]
-        total = func.sum(COUNTS.c.n)
-        stmt = select(*keys, cast(total, Integer).label("count")).group_by(*keys).having(total > 0)
-        if not unpublished:
-            stmt = stmt.where(COUNTS.c.status == RecordStatus.published)
-        if first is not None:
-            stmt = stmt.where(COUNTS.c.month >= _month(lo)[0])
-        if last is not None:
-            stmt = stmt.where(COUNTS.c.month <= _month(hi)[0])
-        rows += [dict(r._mapping) for r in session.execute(stmt)]
+        months = (None if first is None else _month(lo)[0], None if last is None else _month(hi)[0])
+        rows += [dict(r._mapping) for r in session.execute(_kept(tuple(group_by), unpublished, *months))]
     merged: dict[tuple, int] = {}
     for row in rows:
         key = tuple(row[k] for k in group_by)
         merged[key] = merged.get(key, 0) + row["count"]
     return [dict(zip(group_by, key, strict=True)) | {"count": n} for key, n in sorted(merged.items())]
+
+
+ROLES = frozenset({"initiator", "target"})
+
+
+def _kept(group_by: tuple[str, ...], unpublished: bool, first: date | None, last: date | None) -> Any:
+    """Counts by ``group_by`` over the months from ``first`` to ``last`` (first days of
+    months; None: unbounded) from the counts the triggers keep: per month (``COUNTS``), per
+    actor in one role (``ACTOR_COUNTS``), or per initiator and target (``PAIR_COUNTS``).
+    They are summed by actor id, in the kept table's order, and the ids named by slug after."""
+    roles = [k for k in group_by if k in ROLES]
+    if len(roles) == 2:
+        source, ids, conditions = PAIR_COUNTS, {r: PAIR_COUNTS.c[f"{r}_id"] for r in roles}, []
+    elif roles:
+        source, ids = ACTOR_COUNTS, {roles[0]: ACTOR_COUNTS.c.actor_id}
+        conditions = [ACTOR_COUNTS.c.role == roles[0]]
+    else:
+        source, ids, conditions = COUNTS, {}, []
+    columns = {"kind": source.c.kind, **{k: DatePart(source.c.month, k) for k in ("month", "year")}} | ids
+    keys = [columns[k].label(k) for k in group_by]
+    total = func.sum(source.c.n)
+    conditions.append(source.c.status.in_(_statuses(unpublished)))
+    if first is not None:
+        conditions.append(source.c.month >= first)
+    if last is not None:
+        conditions.append(source.c.month <= last)
+    summed = select(*keys, cast(total, Integer).label("count")).where(*conditions).group_by(*keys).having(total > 0)
+    if not ids:
+        return summed
+    summed = summed.subquery("summed")
+    named = {k: summed.c[k] for k in group_by}
+    stmt = select().select_from(summed)
+    for role in ids:
+        actor = Actor.__table__.alias(role)
+        stmt = stmt.join(actor, actor.c.id == summed.c[role])
+        named[role] = actor.c.slug
+    return stmt.add_columns(*(named[k].label(k) for k in group_by), summed.c.count)
 
 
 def _counts_by_range(
