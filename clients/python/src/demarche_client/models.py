@@ -1188,49 +1188,6 @@ class SourcePublicFields(Record):
 
 
 @dataclass(kw_only=True)
-class IncidentPublicFields(Record):
-    """
-    Some fields of a `IncidentPublic`, those `fields` names, in the same order.
-    """
-
-    kind: IncidentKind | None = None
-    title: str | None = None
-    summary: str | None = None
-    occurred_on: date_aliased | None = None
-    """
-    The day the incident happened; never in the future (422), except for measures announced ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, `office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their effective date). Today is taken in any time zone (up to UTC+14).
-    """
-    date_precision: DatePrecision | None = "day"
-    persons_affected: int | None = None
-    location: str | None = None
-    latitude: float | None = None
-    """
-    WGS 84.
-    """
-    longitude: float | None = None
-    """
-    WGS 84.
-    """
-    tags: list[str] | None = None
-    status: RecordStatus | None = "published"
-    external_ref: str | None = None
-    """
-    Natural key for upserts from other systems.
-    """
-    id: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    version: int | None = None
-    initiators: list[ActorRef] | None = None
-    targets: list[ActorRef] | None = None
-    responds_to: list[IncidentRef] | None = None
-    """
-    The published incidents this answers. A link to a draft or a retracted incident is kept but shown to no caller (the answer is the same for every caller who may read it); it shows again once that incident is published, and the record's history names it by id.
-    """
-    sources: list[SourceRef] | None = None
-
-
-@dataclass(kw_only=True)
 class ChannelPublicFields(Record):
     """
     Some fields of a `ChannelPublic`, those `fields` names, in the same order.
@@ -1608,6 +1565,22 @@ class ActorPublic(Record):
 
 
 @dataclass(kw_only=True)
+class AnsweredRef(Record):
+    """
+    An incident that another answers (``responds_to``); the answered drafts and retracted
+    incidents shown to a key that writes say which they are.
+    """
+
+    id: str
+    title: str
+    occurred_on: date_aliased
+    status: RecordStatus | None = None
+    """
+    Only on an incident's own path read with a `write` key, and only for a draft or a retracted incident: its status.
+    """
+
+
+@dataclass(kw_only=True)
 class ApiKeyCreate(Record):
     name: str
     """
@@ -1687,9 +1660,9 @@ class ChainLink(Record):
     version: int
     initiators: list[ActorRef]
     targets: list[ActorRef]
-    responds_to: list[IncidentRef]
+    responds_to: list[AnsweredRef]
     """
-    The published incidents this answers. A link to a draft or a retracted incident is kept but shown to no caller (the answer is the same for every caller who may read it); it shows again once that incident is published, and the record's history names it by id.
+    The published incidents this answers. A link to a draft or a retracted incident is kept; it is shown, with its `status`, only on the incident's own path read with a `write` key, which may read those incidents (lists, chains, views and exports show every caller the same answer, without it). It shows to everyone again once that incident is published, and the record's history names it by id.
     """
     sources: list[SourceRef]
     depth: int
@@ -1881,9 +1854,9 @@ class IncidentPublic(Record):
     version: int
     initiators: list[ActorRef]
     targets: list[ActorRef]
-    responds_to: list[IncidentRef]
+    responds_to: list[AnsweredRef]
     """
-    The published incidents this answers. A link to a draft or a retracted incident is kept but shown to no caller (the answer is the same for every caller who may read it); it shows again once that incident is published, and the record's history names it by id.
+    The published incidents this answers. A link to a draft or a retracted incident is kept; it is shown, with its `status`, only on the incident's own path read with a `write` key, which may read those incidents (lists, chains, views and exports show every caller the same answer, without it). It shows to everyone again once that incident is published, and the record's history names it by id.
     """
     sources: list[SourceRef]
     summary: str | None = None
@@ -1970,19 +1943,6 @@ class PageActorPublic(Record):
 @dataclass(kw_only=True)
 class PageChannelPublic(Record):
     data: list[ChannelPublic | ChannelPublicFields]
-    next_cursor: str | None
-    """
-    Pass as `cursor` for the next page; `null` on the last page.
-    """
-    total: int | None = None
-    """
-    Only with `count=true`: how many records match the list's filters for this caller, on every page together (the cursor and `limit` aside). Absent otherwise.
-    """
-
-
-@dataclass(kw_only=True)
-class PageIncidentPublic(Record):
-    data: list[IncidentPublic | IncidentPublicFields]
     next_cursor: str | None
     """
     Pass as `cursor` for the next page; `null` on the last page.
@@ -2088,6 +2048,49 @@ class ExerciseLine(Record):
     """
     Source ids (or urls or external_refs).
     """
+
+
+@dataclass(kw_only=True)
+class IncidentPublicFields(Record):
+    """
+    Some fields of a `IncidentPublic`, those `fields` names, in the same order.
+    """
+
+    kind: IncidentKind | None = None
+    title: str | None = None
+    summary: str | None = None
+    occurred_on: date_aliased | None = None
+    """
+    The day the incident happened; never in the future (422), except for measures announced ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, `office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their effective date). Today is taken in any time zone (up to UTC+14).
+    """
+    date_precision: DatePrecision | None = "day"
+    persons_affected: int | None = None
+    location: str | None = None
+    latitude: float | None = None
+    """
+    WGS 84.
+    """
+    longitude: float | None = None
+    """
+    WGS 84.
+    """
+    tags: list[str] | None = None
+    status: RecordStatus | None = "published"
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int | None = None
+    initiators: list[ActorRef] | None = None
+    targets: list[ActorRef] | None = None
+    responds_to: list[AnsweredRef] | None = None
+    """
+    The published incidents this answers. A link to a draft or a retracted incident is kept; it is shown, with its `status`, only on the incident's own path read with a `write` key, which may read those incidents (lists, chains, views and exports show every caller the same answer, without it). It shows to everyone again once that incident is published, and the record's history names it by id.
+    """
+    sources: list[SourceRef] | None = None
 
 
 @dataclass(kw_only=True)
@@ -2275,6 +2278,19 @@ class ExerciseUpdate(Record):
 @dataclass(kw_only=True)
 class PageExercisePublic(Record):
     data: list[ExercisePublic | ExercisePublicFields]
+    next_cursor: str | None
+    """
+    Pass as `cursor` for the next page; `null` on the last page.
+    """
+    total: int | None = None
+    """
+    Only with `count=true`: how many records match the list's filters for this caller, on every page together (the cursor and `limit` aside). Absent otherwise.
+    """
+
+
+@dataclass(kw_only=True)
+class PageIncidentPublic(Record):
+    data: list[IncidentPublic | IncidentPublicFields]
     next_cursor: str | None
     """
     Pass as `cursor` for the next page; `null` on the last page.
