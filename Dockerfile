@@ -22,6 +22,8 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /srv
 COPY alembic.ini ./
 COPY migrations ./migrations
+# The guide for callers, which the server serves at /guide.
+COPY docs ./docs
 # Where the SQLite default (sqlite:///var/demarche.db) lives; production names PostgreSQL.
 RUN mkdir var && chown 10001 var
 # Production settings: anonymous reads are off; uvicorn trusts X-Forwarded-* only from

@@ -52,7 +52,7 @@ _REFERENCES = (ActorRef, SourceRef, IncidentRef, Participant)
 
 
 def _holds_reference(annotation: Any) -> bool:
-    if annotation in _REFERENCES:
+    if isinstance(annotation, type) and issubclass(annotation, _REFERENCES):
         return True
     return any(_holds_reference(arg) for arg in typing.get_args(annotation))
 
