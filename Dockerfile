@@ -9,10 +9,12 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml constraints.txt ./
+COPY clients/python ./clients/python
 COPY app ./app
-# The runtime dependencies only, at the versions pinned in constraints.txt.
+# The runtime dependencies only, at the versions pinned in constraints.txt; the client (which
+# the import and export commands use) from this repository, as no package index has it.
 RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install --no-cache-dir -c constraints.txt .
+ && /opt/venv/bin/pip install --no-cache-dir -c constraints.txt ./clients/python .
 
 FROM python:3.11-slim-bookworm
 RUN useradd --system --uid 10001 --home-dir /srv --no-create-home demarche

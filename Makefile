@@ -6,20 +6,24 @@ RUNTIME := $(VENV)/.installed-runtime
 TOOLS := $(VENV)/.installed-tools
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-postgres soak migrate seed openapi screenshots bench bench-quick clean
+.PHONY: run test test-postgres soak migrate seed openapi client screenshots bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# What serving needs: the package and its runtime dependencies (as the image installs them).
-$(RUNTIME): pyproject.toml constraints.txt | $(BIN)/python
+# What serving needs: the package and its runtime dependencies (as the image installs them),
+# the client (clients/python, which the import and export commands use) first, as no package
+# index has it.
+$(RUNTIME): pyproject.toml constraints.txt clients/python/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e clients/python
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
 	touch $(RUNTIME)
 
 # What testing needs besides: pytest, ruff, Playwright, schemathesis, hadolint and the client
-# generator (the `test` extra), which hold the runtime dependencies too.
-$(TOOLS): pyproject.toml constraints.txt | $(BIN)/python
+# generators (the `test` extra), which hold the runtime dependencies too.
+$(TOOLS): pyproject.toml constraints.txt clients/python/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e clients/python
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(TOOLS) $(RUNTIME)
 
@@ -33,8 +37,8 @@ run: $(RUNTIME)  ## migrate a SQLite database, load the demo data into it when e
 	$(BIN)/demarche serve
 
 test: $(TOOLS) $(CHROMIUM)  ## lint, then the whole suite on SQLite, or on DEMARCHE_TEST_DATABASE_URL
-	$(BIN)/ruff check app tests migrations bench
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests migrations bench clients
+	$(BIN)/ruff format --check app tests bench clients
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/pytest
 
@@ -52,6 +56,9 @@ seed: $(RUNTIME)
 
 openapi: $(RUNTIME)  ## regenerate openapi/openapi.json from the app
 	$(BIN)/demarche openapi --output openapi/openapi.json
+
+client: $(TOOLS)  ## regenerate the client's models (clients/python/src/demarche_client/models.py) from openapi/openapi.json
+	$(BIN)/python clients/python/generate.py
 
 screenshots: $(TOOLS) $(CHROMIUM)  ## PNGs of every HTML page on the demo data, 1400×900 and phone width, in tests/screenshots/
 	$(BIN)/python -m tests.screenshots

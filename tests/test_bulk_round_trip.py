@@ -10,10 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from demarche_client import AsyncClient, Client
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.client import AsyncClient, Client
 from tests.conftest import IMPORT_ACTORS, import_incident, make, ndjson, new_key
 from tests.live import serve
 from tests.test_statement_budgets import statements

@@ -13,7 +13,8 @@ from tests.live import ROOT, serve
 
 SPEC = ROOT / "openapi" / "openapi.json"
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
-PACKAGE = "demarche_client"
+PACKAGE = "demarche_generated"
+"""Not ``demarche_client``, the name of the client in clients/python."""
 # The generator has no support for NDJSON bodies; POST /v1/import keeps its JSON form.
 KNOWN_GAPS = ("Unsupported content type application/x-ndjson",)
 

@@ -10,13 +10,12 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 import pytest
+from demarche_client import Client, QueryTooExpensive
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.access.models import KeyScope
-from app.client import Client
-from app.client.errors import Unavailable
 from app.db import SessionDep
 from app.ingest.service import REPORTED_ERRORS, REPORTED_LINES
 from app.kit import pagination
@@ -187,8 +186,8 @@ def test_the_client_does_not_retry_a_query_too_expensive():
         return httpx.Response(503, json=problem, headers={"Content-Type": "application/problem+json"})
 
     with Client("http://demarche.test", transport=httpx.MockTransport(handle), backoff=0) as api:
-        with pytest.raises(Unavailable):
-            api.get("/v1/incidents")
+        with pytest.raises(QueryTooExpensive):
+            api.page("incidents")
     assert len(calls) == 1
 
 

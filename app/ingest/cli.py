@@ -19,14 +19,13 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from demarche_client import Client, DemarcheError, ImportCounts
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from app.access import service as access
 from app.access.models import ApiKeyCreate, KeyScope
-from app.client import Client, ImportCounts
-from app.client.errors import DemarcheError
 from app.db import make_engine
 from app.ingest.files import FileError, Record, read_records
 from app.ingest.upsert import TYPES
@@ -155,8 +154,7 @@ NOT_FILTERS = {"limit", "cursor", "format", "fields", "count"}
 def _refused_export(exc: DemarcheError, collection: str, fields: str | None, filters: dict[str, list[str]]) -> str:
     """An export's refusal in the command's words: an unknown ``--filter`` or ``--fields``,
     or a value the server refused (:func:`_in_cli_words`)."""
-    problem = _problem(exc)
-    accepted = problem.get("accepted") or []
+    accepted = exc.problem.get("accepted") or []
     if exc.type == "/problems/unknown-parameter":
         names = [str(e["loc"][-1]) for e in exc.errors]
         filters = ", ".join(name for name in accepted if name not in NOT_FILTERS)
@@ -171,14 +169,6 @@ def _refused_export(exc: DemarcheError, collection: str, fields: str | None, fil
             f"their fields are: {', '.join(accepted)}. Nothing was exported."
         )
     return _in_cli_words(exc, filters)
-
-
-def _problem(exc: DemarcheError) -> dict[str, Any]:
-    try:
-        body = exc.response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 @contextmanager

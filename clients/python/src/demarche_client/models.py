@@ -1,0 +1,2313 @@
+"""The API's schemas as dataclasses, generated from openapi/openapi.json by
+clients/python/generate.py (``make client``): do not edit by hand.
+
+Every model is a :class:`demarche_client.records.Record`: ``Model.from_dict(data)`` reads one
+from JSON, ``record.to_dict()`` writes it back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date as date_aliased
+from datetime import datetime
+from typing import Any, Literal, TypeAlias
+
+from demarche_client.records import Record
+
+ActorKind: TypeAlias = Literal["state", "organization", "person", "body"]
+
+
+@dataclass(kw_only=True)
+class ActorRef(Record):
+    id: str
+    slug: str
+    name: str
+
+
+@dataclass(kw_only=True)
+class ActorUpdate(Record):
+    """
+    A JSON merge patch: only the fields given change; `null` clears an optional field.
+    """
+
+    slug: str | None = None
+    """
+    Unique, stable, lower-case words joined by `-`.
+    """
+    name: str | None = None
+    kind: ActorKind | None = None
+    aliases: list[str] | None = None
+    country_code: (
+        Literal[
+            "ABW",
+            "AFG",
+            "AFI",
+            "AGO",
+            "AIA",
+            "ALA",
+            "ALB",
+            "AND",
+            "ANT",
+            "ARE",
+            "ARG",
+            "ARM",
+            "ASM",
+            "ATA",
+            "ATB",
+            "ATF",
+            "ATG",
+            "ATN",
+            "AUS",
+            "AUT",
+            "AZE",
+            "BDI",
+            "BEL",
+            "BEN",
+            "BES",
+            "BFA",
+            "BGD",
+            "BGR",
+            "BHR",
+            "BHS",
+            "BIH",
+            "BLM",
+            "BLR",
+            "BLZ",
+            "BMU",
+            "BOL",
+            "BRA",
+            "BRB",
+            "BRN",
+            "BTN",
+            "BUR",
+            "BVT",
+            "BWA",
+            "BYS",
+            "CAF",
+            "CAN",
+            "CCK",
+            "CHE",
+            "CHL",
+            "CHN",
+            "CIV",
+            "CMR",
+            "COD",
+            "COG",
+            "COK",
+            "COL",
+            "COM",
+            "CPV",
+            "CRI",
+            "CSK",
+            "CTE",
+            "CUB",
+            "CUW",
+            "CXR",
+            "CYM",
+            "CYP",
+            "CZE",
+            "DDR",
+            "DEU",
+            "DHY",
+            "DJI",
+            "DMA",
+            "DNK",
+            "DOM",
+            "DZA",
+            "ECU",
+            "EGY",
+            "ERI",
+            "ESH",
+            "ESP",
+            "EST",
+            "ETH",
+            "FIN",
+            "FJI",
+            "FLK",
+            "FRA",
+            "FRO",
+            "FSM",
+            "FXX",
+            "GAB",
+            "GBR",
+            "GEL",
+            "GEO",
+            "GGY",
+            "GHA",
+            "GIB",
+            "GIN",
+            "GLP",
+            "GMB",
+            "GNB",
+            "GNQ",
+            "GRC",
+            "GRD",
+            "GRL",
+            "GTM",
+            "GUF",
+            "GUM",
+            "GUY",
+            "HKG",
+            "HMD",
+            "HND",
+            "HRV",
+            "HTI",
+            "HUN",
+            "HVO",
+            "IDN",
+            "IMN",
+            "IND",
+            "IOT",
+            "IRL",
+            "IRN",
+            "IRQ",
+            "ISL",
+            "ISR",
+            "ITA",
+            "JAM",
+            "JEY",
+            "JOR",
+            "JPN",
+            "JTN",
+            "KAZ",
+            "KEN",
+            "KGZ",
+            "KHM",
+            "KIR",
+            "KNA",
+            "KOR",
+            "KWT",
+            "LAO",
+            "LBN",
+            "LBR",
+            "LBY",
+            "LCA",
+            "LIE",
+            "LKA",
+            "LSO",
+            "LTU",
+            "LUX",
+            "LVA",
+            "MAC",
+            "MAF",
+            "MAR",
+            "MCO",
+            "MDA",
+            "MDG",
+            "MDV",
+            "MEX",
+            "MHL",
+            "MID",
+            "MKD",
+            "MLI",
+            "MLT",
+            "MMR",
+            "MNE",
+            "MNG",
+            "MNP",
+            "MOZ",
+            "MRT",
+            "MSR",
+            "MTQ",
+            "MUS",
+            "MWI",
+            "MYS",
+            "MYT",
+            "NAM",
+            "NCL",
+            "NER",
+            "NFK",
+            "NGA",
+            "NHB",
+            "NIC",
+            "NIU",
+            "NLD",
+            "NOR",
+            "NPL",
+            "NRU",
+            "NTZ",
+            "NZL",
+            "OMN",
+            "PAK",
+            "PAN",
+            "PCI",
+            "PCN",
+            "PCZ",
+            "PER",
+            "PHL",
+            "PLW",
+            "PNG",
+            "POL",
+            "PRI",
+            "PRK",
+            "PRT",
+            "PRY",
+            "PSE",
+            "PUS",
+            "PYF",
+            "QAT",
+            "REU",
+            "RHO",
+            "ROU",
+            "RUS",
+            "RWA",
+            "SAU",
+            "SCG",
+            "SDN",
+            "SEN",
+            "SGP",
+            "SGS",
+            "SHN",
+            "SJM",
+            "SKM",
+            "SLB",
+            "SLE",
+            "SLV",
+            "SMR",
+            "SOM",
+            "SPM",
+            "SRB",
+            "SSD",
+            "STP",
+            "SUN",
+            "SUR",
+            "SVK",
+            "SVN",
+            "SWE",
+            "SWZ",
+            "SXM",
+            "SYC",
+            "SYR",
+            "TCA",
+            "TCD",
+            "TGO",
+            "THA",
+            "TJK",
+            "TKL",
+            "TKM",
+            "TLS",
+            "TMP",
+            "TON",
+            "TTO",
+            "TUN",
+            "TUR",
+            "TUV",
+            "TWN",
+            "TZA",
+            "UGA",
+            "UKR",
+            "UMI",
+            "URY",
+            "USA",
+            "UZB",
+            "VAT",
+            "VCT",
+            "VDR",
+            "VEN",
+            "VGB",
+            "VIR",
+            "VNM",
+            "VUT",
+            "WAK",
+            "WLF",
+            "WSM",
+            "XKX",
+            "YEM",
+            "YMD",
+            "YUG",
+            "ZAF",
+            "ZAR",
+            "ZMB",
+            "ZWE",
+        ]
+        | None
+    ) = None
+    """
+    ISO 3166-1 alpha-3 (states and their bodies), checked against the ISO list (`XYZ` is 422); the alpha-3 codes of countries that no longer exist (ISO 3166-3: `SUN`, `YUG`, `DDR`, `CSK`) and `XKX` (Kosovo, which has no ISO code) are taken too. Null for organisations such as NATO or the EU, which have none.
+    """
+    description: str | None = None
+    external_ids: dict[str, str | None] | None = None
+    """
+    Identifiers elsewhere, e.g. `{"wikidata": "Q7184"}`.
+    """
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    affiliation: str | None = None
+    """
+    The actor this one belongs to (id or slug).
+    """
+
+
+Party: TypeAlias = str
+"""
+A record's id (or its natural key where noted).
+"""
+
+
+ChannelKind: TypeAlias = Literal[
+    "council",
+    "permanent_mission",
+    "liaison_mission",
+    "information_office",
+    "hotline",
+    "military_contacts",
+    "high_level_dialogue",
+    "embassy",
+    "other",
+]
+
+
+ChannelLevel: TypeAlias = Literal["political", "diplomatic", "military"]
+
+
+ChannelStatus: TypeAlias = Literal["active", "restricted", "suspended", "closed"]
+
+
+@dataclass(kw_only=True)
+class ChannelUpdate(Record):
+    """
+    A JSON merge patch: only the fields given change; `null` clears an optional field.
+    Status is changed by recording a status change, not here.
+    """
+
+    name: str | None = None
+    kind: ChannelKind | None = None
+    location: str | None = None
+    level: ChannelLevel | None = None
+    established_on: date_aliased | None = None
+    """
+    The channel exists from this date.
+    """
+    description: str | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    parties: list[Party] | None = None
+    """
+    Actor ids or slugs; at least two.
+    """
+    host: str | None = None
+    """
+    The hosting actor (id or slug).
+    """
+    sources: list[str] | None = None
+    """
+    Source ids (or urls or external_refs).
+    """
+
+
+Collection: TypeAlias = Literal["actors", "sources", "incidents", "exercises", "channels"]
+
+
+DatePrecision: TypeAlias = Literal["day", "month", "year"]
+
+
+ExerciseDomain: TypeAlias = Literal["land", "sea", "air", "space", "cyber", "nuclear"]
+
+
+ExportFormat: TypeAlias = Literal["json", "csv", "ndjson", "geojson"]
+
+
+@dataclass(kw_only=True)
+class ImportResult(Record):
+    """
+    What an import did (or, in a dry run, would do), per record type.
+    """
+
+    created: dict[str, int]
+    """
+    Records created, by type (every type, 0 included).
+    """
+    updated: dict[str, int]
+    """
+    Existing records that differed and were written over, by type (retracted ones restored by a line asking for `status: published` included).
+    """
+    unchanged: dict[str, int]
+    """
+    Existing records that already matched, by type.
+    """
+    retracted: dict[str, int]
+    """
+    Existing records that are retracted and were left so, by type: a line names a retracted record's natural key without asking for `status: published` (only that restores an incident or an exercise; other types are restored with `POST /v1/{collection}/{id}/restore`).
+    """
+    dry_run: bool
+
+
+@dataclass(kw_only=True)
+class IncidentCounts(Record):
+    a_to_b: dict[str, int]
+    """
+    Incidents initiated by `a` against `b`, by kind.
+    """
+    b_to_a: dict[str, int]
+    """
+    Incidents initiated by `b` against `a`, by kind.
+    """
+
+
+Initiator: TypeAlias = str
+"""
+A record's id (or its natural key where noted).
+"""
+
+
+Target: TypeAlias = str
+"""
+A record's id (or its natural key where noted).
+"""
+
+
+IncidentKind: TypeAlias = Literal[
+    "expulsion",
+    "accreditation_withdrawal",
+    "staff_cap",
+    "mission_suspension",
+    "mission_closure",
+    "office_closure",
+    "liaison_suspension",
+    "ambassador_recall",
+    "ambassador_summons",
+    "dialogue_suspension",
+    "sanctions",
+    "other",
+]
+
+
+@dataclass(kw_only=True)
+class IncidentRef(Record):
+    id: str
+    title: str
+    occurred_on: date_aliased
+
+
+KeyScope: TypeAlias = Literal["read", "write", "admin"]
+"""
+What a key may do; each scope implies the ones before it.
+"""
+
+
+Op: TypeAlias = Literal["create", "update", "delete", "restore"]
+
+
+ParticipantRole: TypeAlias = Literal["lead", "participant", "host", "observer"]
+
+
+RecordStatus: TypeAlias = Literal["draft", "published", "retracted"]
+
+
+Resource: TypeAlias = Literal["actor", "source", "incident", "exercise", "channel"]
+
+
+SourceKind: TypeAlias = Literal["news", "official", "analysis", "dataset", "other"]
+
+
+@dataclass(kw_only=True)
+class SourcePublic(Record):
+    url: str
+    """
+    Unique.
+    """
+    title: str
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    publisher: str | None = None
+    authors: list[str] | None = None
+    published_on: date_aliased | None = None
+    kind: SourceKind | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+
+
+@dataclass(kw_only=True)
+class SourceRef(Record):
+    id: str
+    title: str
+    url: str
+
+
+@dataclass(kw_only=True)
+class SourceUpdate(Record):
+    """
+    A JSON merge patch: only the fields given change; `null` clears an optional field.
+    """
+
+    url: str | None = None
+    """
+    Unique.
+    """
+    title: str | None = None
+    publisher: str | None = None
+    authors: list[str] | None = None
+    published_on: date_aliased | None = None
+    kind: SourceKind | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+
+
+@dataclass(kw_only=True)
+class Stats(Record):
+    group_by: list[Literal["kind", "month", "year", "initiator", "target"]]
+    data: list[dict[str, Any]]
+    """
+    Buckets such as `{"kind": "expulsion", "month": "2021-10", "count": 3}`.
+    """
+
+
+@dataclass(kw_only=True)
+class StatusChangeCreate(Record):
+    status: ChannelStatus
+    effective_on: date_aliased
+    note: str | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    caused_by: str | None = None
+    """
+    The incident (id or external_ref) that caused it.
+    """
+    sources: list[str] | None = None
+    """
+    Source ids (or urls or external_refs).
+    """
+
+
+@dataclass(kw_only=True)
+class StatusChangePublic(Record):
+    status: ChannelStatus
+    effective_on: date_aliased
+    id: str
+    created_at: datetime
+    caused_by: IncidentRef | None
+    """
+    The incident that caused the change; `null` while that incident is a draft or retracted.
+    """
+    sources: list[SourceRef]
+    note: str | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+
+
+TableFormat: TypeAlias = Literal["json", "csv"]
+
+
+@dataclass(kw_only=True)
+class TimelineEntry(Record):
+    type: Literal["incident", "exercise", "channel_status"]
+    date: date_aliased
+    id: str
+    title: str
+    actors: list[ActorRef]
+    record: dict[str, Any]
+    """
+    The record's own fields, as its collection answers them.
+    """
+
+
+@dataclass(kw_only=True)
+class ValidationError(Record):
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: Any | None = None
+    ctx: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
+class Version(Record):
+    version: int
+    op: Op
+    at: datetime
+    key_id: str | None
+    """
+    The public id of the API key that wrote this version; null for the command line.
+    """
+    changes: dict[str, Any]
+    """
+    The fields that differ from the previous version, with their new values (all of them for `create`). Links appear as ids: `initiators`, `targets`, `responds_to`, `sources`, `participants`, `parties`, `host`, `affiliation`, and a channel's `status_history`.
+    """
+
+
+@dataclass(kw_only=True)
+class FieldError(Record):
+    """
+    One invalid input: where it is (`loc`, starting with `body`, `query` or `path`), what
+    is wrong, and a machine-readable error type.
+    """
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+@dataclass(kw_only=True)
+class LineErrors(Record):
+    """
+    The errors of one line of an import; lines count from 1.
+    """
+
+    line: int
+    errors: list[FieldError]
+
+
+@dataclass(kw_only=True)
+class ProblemDetail(Record):
+    """
+    RFC 9457 problem details.
+    """
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldError | LineErrors] | None = None
+    accepted: list[str] | None = None
+    """
+    With `unknown-parameter`: the query parameters the operation takes; with `unknown-field`: the fields a `fields` selection may name, in the record's order.
+    """
+
+
+@dataclass(kw_only=True)
+class ActorLine(Record):
+    """
+    A line of an import: `type` `actor` and the fields of ActorCreate.
+    """
+
+    slug: str
+    """
+    Unique, stable, lower-case words joined by `-`.
+    """
+    name: str
+    kind: ActorKind
+    type: Literal["actor"]
+    aliases: list[str] | None = None
+    country_code: (
+        Literal[
+            "ABW",
+            "AFG",
+            "AFI",
+            "AGO",
+            "AIA",
+            "ALA",
+            "ALB",
+            "AND",
+            "ANT",
+            "ARE",
+            "ARG",
+            "ARM",
+            "ASM",
+            "ATA",
+            "ATB",
+            "ATF",
+            "ATG",
+            "ATN",
+            "AUS",
+            "AUT",
+            "AZE",
+            "BDI",
+            "BEL",
+            "BEN",
+            "BES",
+            "BFA",
+            "BGD",
+            "BGR",
+            "BHR",
+            "BHS",
+            "BIH",
+            "BLM",
+            "BLR",
+            "BLZ",
+            "BMU",
+            "BOL",
+            "BRA",
+            "BRB",
+            "BRN",
+            "BTN",
+            "BUR",
+            "BVT",
+            "BWA",
+            "BYS",
+            "CAF",
+            "CAN",
+            "CCK",
+            "CHE",
+            "CHL",
+            "CHN",
+            "CIV",
+            "CMR",
+            "COD",
+            "COG",
+            "COK",
+            "COL",
+            "COM",
+            "CPV",
+            "CRI",
+            "CSK",
+            "CTE",
+            "CUB",
+            "CUW",
+            "CXR",
+            "CYM",
+            "CYP",
+            "CZE",
+            "DDR",
+            "DEU",
+            "DHY",
+            "DJI",
+            "DMA",
+            "DNK",
+            "DOM",
+            "DZA",
+            "ECU",
+            "EGY",
+            "ERI",
+            "ESH",
+            "ESP",
+            "EST",
+            "ETH",
+            "FIN",
+            "FJI",
+            "FLK",
+            "FRA",
+            "FRO",
+            "FSM",
+            "FXX",
+            "GAB",
+            "GBR",
+            "GEL",
+            "GEO",
+            "GGY",
+            "GHA",
+            "GIB",
+            "GIN",
+            "GLP",
+            "GMB",
+            "GNB",
+            "GNQ",
+            "GRC",
+            "GRD",
+            "GRL",
+            "GTM",
+            "GUF",
+            "GUM",
+            "GUY",
+            "HKG",
+            "HMD",
+            "HND",
+            "HRV",
+            "HTI",
+            "HUN",
+            "HVO",
+            "IDN",
+            "IMN",
+            "IND",
+            "IOT",
+            "IRL",
+            "IRN",
+            "IRQ",
+            "ISL",
+            "ISR",
+            "ITA",
+            "JAM",
+            "JEY",
+            "JOR",
+            "JPN",
+            "JTN",
+            "KAZ",
+            "KEN",
+            "KGZ",
+            "KHM",
+            "KIR",
+            "KNA",
+            "KOR",
+            "KWT",
+            "LAO",
+            "LBN",
+            "LBR",
+            "LBY",
+            "LCA",
+            "LIE",
+            "LKA",
+            "LSO",
+            "LTU",
+            "LUX",
+            "LVA",
+            "MAC",
+            "MAF",
+            "MAR",
+            "MCO",
+            "MDA",
+            "MDG",
+            "MDV",
+            "MEX",
+            "MHL",
+            "MID",
+            "MKD",
+            "MLI",
+            "MLT",
+            "MMR",
+            "MNE",
+            "MNG",
+            "MNP",
+            "MOZ",
+            "MRT",
+            "MSR",
+            "MTQ",
+            "MUS",
+            "MWI",
+            "MYS",
+            "MYT",
+            "NAM",
+            "NCL",
+            "NER",
+            "NFK",
+            "NGA",
+            "NHB",
+            "NIC",
+            "NIU",
+            "NLD",
+            "NOR",
+            "NPL",
+            "NRU",
+            "NTZ",
+            "NZL",
+            "OMN",
+            "PAK",
+            "PAN",
+            "PCI",
+            "PCN",
+            "PCZ",
+            "PER",
+            "PHL",
+            "PLW",
+            "PNG",
+            "POL",
+            "PRI",
+            "PRK",
+            "PRT",
+            "PRY",
+            "PSE",
+            "PUS",
+            "PYF",
+            "QAT",
+            "REU",
+            "RHO",
+            "ROU",
+            "RUS",
+            "RWA",
+            "SAU",
+            "SCG",
+            "SDN",
+            "SEN",
+            "SGP",
+            "SGS",
+            "SHN",
+            "SJM",
+            "SKM",
+            "SLB",
+            "SLE",
+            "SLV",
+            "SMR",
+            "SOM",
+            "SPM",
+            "SRB",
+            "SSD",
+            "STP",
+            "SUN",
+            "SUR",
+            "SVK",
+            "SVN",
+            "SWE",
+            "SWZ",
+            "SXM",
+            "SYC",
+            "SYR",
+            "TCA",
+            "TCD",
+            "TGO",
+            "THA",
+            "TJK",
+            "TKL",
+            "TKM",
+            "TLS",
+            "TMP",
+            "TON",
+            "TTO",
+            "TUN",
+            "TUR",
+            "TUV",
+            "TWN",
+            "TZA",
+            "UGA",
+            "UKR",
+            "UMI",
+            "URY",
+            "USA",
+            "UZB",
+            "VAT",
+            "VCT",
+            "VDR",
+            "VEN",
+            "VGB",
+            "VIR",
+            "VNM",
+            "VUT",
+            "WAK",
+            "WLF",
+            "WSM",
+            "XKX",
+            "YEM",
+            "YMD",
+            "YUG",
+            "ZAF",
+            "ZAR",
+            "ZMB",
+            "ZWE",
+        ]
+        | None
+    ) = None
+    """
+    ISO 3166-1 alpha-3 (states and their bodies), checked against the ISO list (`XYZ` is 422); the alpha-3 codes of countries that no longer exist (ISO 3166-3: `SUN`, `YUG`, `DDR`, `CSK`) and `XKX` (Kosovo, which has no ISO code) are taken too. Null for organisations such as NATO or the EU, which have none.
+    """
+    description: str | None = None
+    external_ids: dict[str, str] | None = None
+    """
+    Identifiers elsewhere, e.g. `{"wikidata": "Q7184"}`.
+    """
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    affiliation: str | None = None
+    """
+    The actor this one belongs to (id or slug).
+    """
+
+
+@dataclass(kw_only=True)
+class ChannelLine(Record):
+    """
+    A line of an import: `type` `channel` and the fields of ChannelCreate.
+    """
+
+    name: str
+    kind: ChannelKind
+    parties: list[Party]
+    """
+    Actor ids or slugs; at least two.
+    """
+    type: Literal["channel"]
+    location: str | None = None
+    level: ChannelLevel | None = None
+    established_on: date_aliased | None = None
+    """
+    The channel exists from this date.
+    """
+    description: str | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    host: str | None = None
+    """
+    The hosting actor (id or slug).
+    """
+    sources: list[str] | None = None
+    """
+    Source ids (or urls or external_refs).
+    """
+
+
+@dataclass(kw_only=True)
+class ChannelStatusLine(Record):
+    """
+    A line of an import: `type` `channel_status` and the fields of StatusChangeCreate.
+    """
+
+    status: ChannelStatus
+    effective_on: date_aliased
+    type: Literal["channel_status"]
+    channel: str
+    """
+    The channel's id or external_ref (of an earlier line, or stored).
+    """
+    note: str | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    caused_by: str | None = None
+    """
+    The incident (id or external_ref) that caused it.
+    """
+    sources: list[str] | None = None
+    """
+    Source ids (or urls or external_refs).
+    """
+
+
+@dataclass(kw_only=True)
+class IncidentLine(Record):
+    """
+    A line of an import: `type` `incident` and the fields of IncidentCreate.
+    """
+
+    kind: IncidentKind
+    title: str
+    occurred_on: date_aliased
+    """
+    The day the incident happened; never in the future (422), except for measures announced ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, `office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their effective date). Today is taken in any time zone (up to UTC+14).
+    """
+    initiators: list[Initiator]
+    """
+    Actor ids or slugs; at least one.
+    """
+    targets: list[Target]
+    """
+    Actor ids or slugs; at least one.
+    """
+    type: Literal["incident"]
+    summary: str | None = None
+    date_precision: DatePrecision | None = "day"
+    persons_affected: int | None = None
+    location: str | None = None
+    latitude: float | None = None
+    """
+    WGS 84.
+    """
+    longitude: float | None = None
+    """
+    WGS 84.
+    """
+    tags: list[str] | None = None
+    status: RecordStatus | None = "published"
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    responds_to: list[str] | None = None
+    """
+    Incident ids (or external_refs) this answers.
+    """
+    sources: list[str] | None = None
+    """
+    Source ids (or urls or external_refs).
+    """
+
+
+@dataclass(kw_only=True)
+class SourceLine(Record):
+    """
+    A line of an import: `type` `source` and the fields of SourceCreate.
+    """
+
+    url: str
+    """
+    Unique.
+    """
+    title: str
+    type: Literal["source"]
+    publisher: str | None = None
+    authors: list[str] | None = None
+    published_on: date_aliased | None = None
+    kind: SourceKind | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+
+
+@dataclass(kw_only=True)
+class ActorPublicFields(Record):
+    """
+    Some fields of a `ActorPublic`, those `fields` names, in the same order.
+    """
+
+    slug: str | None = None
+    """
+    Unique, stable, lower-case words joined by `-`.
+    """
+    name: str | None = None
+    kind: ActorKind | None = None
+    aliases: list[str] | None = None
+    country_code: str | None = None
+    """
+    ISO 3166-1 alpha-3 (states and their bodies), checked against the ISO list (`XYZ` is 422); the alpha-3 codes of countries that no longer exist (ISO 3166-3: `SUN`, `YUG`, `DDR`, `CSK`) and `XKX` (Kosovo, which has no ISO code) are taken too. Null for organisations such as NATO or the EU, which have none.
+    """
+    description: str | None = None
+    external_ids: dict[str, str] | None = None
+    """
+    Identifiers elsewhere, e.g. `{"wikidata": "Q7184"}`.
+    """
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int | None = None
+    affiliation: ActorRef | None = None
+
+
+@dataclass(kw_only=True)
+class SourcePublicFields(Record):
+    """
+    Some fields of a `SourcePublic`, those `fields` names, in the same order.
+    """
+
+    url: str | None = None
+    """
+    Unique.
+    """
+    title: str | None = None
+    publisher: str | None = None
+    authors: list[str] | None = None
+    published_on: date_aliased | None = None
+    kind: SourceKind | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int | None = None
+
+
+@dataclass(kw_only=True)
+class ChannelPublicFields(Record):
+    """
+    Some fields of a `ChannelPublic`, those `fields` names, in the same order.
+    """
+
+    name: str | None = None
+    kind: ChannelKind | None = None
+    location: str | None = None
+    level: ChannelLevel | None = None
+    established_on: date_aliased | None = None
+    """
+    The channel exists from this date.
+    """
+    description: str | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int | None = None
+    parties: list[ActorRef] | None = None
+    host: ActorRef | None = None
+    status: ChannelStatus | None = None
+    """
+    The status in force on `as_of` (today by default); null before the channel exists.
+    """
+    status_history: list[StatusChangePublic] | None = None
+    """
+    Oldest first, by `effective_on`.
+    """
+    sources: list[SourceRef] | None = None
+
+
+@dataclass(kw_only=True)
+class ActorCreate(Record):
+    slug: str
+    """
+    Unique, stable, lower-case words joined by `-`.
+    """
+    name: str
+    kind: ActorKind
+    aliases: list[str] | None = None
+    country_code: (
+        Literal[
+            "ABW",
+            "AFG",
+            "AFI",
+            "AGO",
+            "AIA",
+            "ALA",
+            "ALB",
+            "AND",
+            "ANT",
+            "ARE",
+            "ARG",
+            "ARM",
+            "ASM",
+            "ATA",
+            "ATB",
+            "ATF",
+            "ATG",
+            "ATN",
+            "AUS",
+            "AUT",
+            "AZE",
+            "BDI",
+            "BEL",
+            "BEN",
+            "BES",
+            "BFA",
+            "BGD",
+            "BGR",
+            "BHR",
+            "BHS",
+            "BIH",
+            "BLM",
+            "BLR",
+            "BLZ",
+            "BMU",
+            "BOL",
+            "BRA",
+            "BRB",
+            "BRN",
+            "BTN",
+            "BUR",
+            "BVT",
+            "BWA",
+            "BYS",
+            "CAF",
+            "CAN",
+            "CCK",
+            "CHE",
+            "CHL",
+            "CHN",
+            "CIV",
+            "CMR",
+            "COD",
+            "COG",
+            "COK",
+            "COL",
+            "COM",
+            "CPV",
+            "CRI",
+            "CSK",
+            "CTE",
+            "CUB",
+            "CUW",
+            "CXR",
+            "CYM",
+            "CYP",
+            "CZE",
+            "DDR",
+            "DEU",
+            "DHY",
+            "DJI",
+            "DMA",
+            "DNK",
+            "DOM",
+            "DZA",
+            "ECU",
+            "EGY",
+            "ERI",
+            "ESH",
+            "ESP",
+            "EST",
+            "ETH",
+            "FIN",
+            "FJI",
+            "FLK",
+            "FRA",
+            "FRO",
+            "FSM",
+            "FXX",
+            "GAB",
+            "GBR",
+            "GEL",
+            "GEO",
+            "GGY",
+            "GHA",
+            "GIB",
+            "GIN",
+            "GLP",
+            "GMB",
+            "GNB",
+            "GNQ",
+            "GRC",
+            "GRD",
+            "GRL",
+            "GTM",
+            "GUF",
+            "GUM",
+            "GUY",
+            "HKG",
+            "HMD",
+            "HND",
+            "HRV",
+            "HTI",
+            "HUN",
+            "HVO",
+            "IDN",
+            "IMN",
+            "IND",
+            "IOT",
+            "IRL",
+            "IRN",
+            "IRQ",
+            "ISL",
+            "ISR",
+            "ITA",
+            "JAM",
+            "JEY",
+            "JOR",
+            "JPN",
+            "JTN",
+            "KAZ",
+            "KEN",
+            "KGZ",
+            "KHM",
+            "KIR",
+            "KNA",
+            "KOR",
+            "KWT",
+            "LAO",
+            "LBN",
+            "LBR",
+            "LBY",
+            "LCA",
+            "LIE",
+            "LKA",
+            "LSO",
+            "LTU",
+            "LUX",
+            "LVA",
+            "MAC",
+            "MAF",
+            "MAR",
+            "MCO",
+            "MDA",
+            "MDG",
+            "MDV",
+            "MEX",
+            "MHL",
+            "MID",
+            "MKD",
+            "MLI",
+            "MLT",
+            "MMR",
+            "MNE",
+            "MNG",
+            "MNP",
+            "MOZ",
+            "MRT",
+            "MSR",
+            "MTQ",
+            "MUS",
+            "MWI",
+            "MYS",
+            "MYT",
+            "NAM",
+            "NCL",
+            "NER",
+            "NFK",
+            "NGA",
+            "NHB",
+            "NIC",
+            "NIU",
+            "NLD",
+            "NOR",
+            "NPL",
+            "NRU",
+            "NTZ",
+            "NZL",
+            "OMN",
+            "PAK",
+            "PAN",
+            "PCI",
+            "PCN",
+            "PCZ",
+            "PER",
+            "PHL",
+            "PLW",
+            "PNG",
+            "POL",
+            "PRI",
+            "PRK",
+            "PRT",
+            "PRY",
+            "PSE",
+            "PUS",
+            "PYF",
+            "QAT",
+            "REU",
+            "RHO",
+            "ROU",
+            "RUS",
+            "RWA",
+            "SAU",
+            "SCG",
+            "SDN",
+            "SEN",
+            "SGP",
+            "SGS",
+            "SHN",
+            "SJM",
+            "SKM",
+            "SLB",
+            "SLE",
+            "SLV",
+            "SMR",
+            "SOM",
+            "SPM",
+            "SRB",
+            "SSD",
+            "STP",
+            "SUN",
+            "SUR",
+            "SVK",
+            "SVN",
+            "SWE",
+            "SWZ",
+            "SXM",
+            "SYC",
+            "SYR",
+            "TCA",
+            "TCD",
+            "TGO",
+            "THA",
+            "TJK",
+            "TKL",
+            "TKM",
+            "TLS",
+            "TMP",
+            "TON",
+            "TTO",
+            "TUN",
+            "TUR",
+            "TUV",
+            "TWN",
+            "TZA",
+            "UGA",
+            "UKR",
+            "UMI",
+            "URY",
+            "USA",
+            "UZB",
+            "VAT",
+            "VCT",
+            "VDR",
+            "VEN",
+            "VGB",
+            "VIR",
+            "VNM",
+            "VUT",
+            "WAK",
+            "WLF",
+            "WSM",
+            "XKX",
+            "YEM",
+            "YMD",
+            "YUG",
+            "ZAF",
+            "ZAR",
+            "ZMB",
+            "ZWE",
+        ]
+        | None
+    ) = None
+    """
+    ISO 3166-1 alpha-3 (states and their bodies), checked against the ISO list (`XYZ` is 422); the alpha-3 codes of countries that no longer exist (ISO 3166-3: `SUN`, `YUG`, `DDR`, `CSK`) and `XKX` (Kosovo, which has no ISO code) are taken too. Null for organisations such as NATO or the EU, which have none.
+    """
+    description: str | None = None
+    external_ids: dict[str, str] | None = None
+    """
+    Identifiers elsewhere, e.g. `{"wikidata": "Q7184"}`.
+    """
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    affiliation: str | None = None
+    """
+    The actor this one belongs to (id or slug).
+    """
+
+
+@dataclass(kw_only=True)
+class ActorPublic(Record):
+    slug: str
+    """
+    Unique, stable, lower-case words joined by `-`.
+    """
+    name: str
+    kind: ActorKind
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    aliases: list[str] | None = None
+    country_code: str | None = None
+    """
+    ISO 3166-1 alpha-3 (states and their bodies), checked against the ISO list (`XYZ` is 422); the alpha-3 codes of countries that no longer exist (ISO 3166-3: `SUN`, `YUG`, `DDR`, `CSK`) and `XKX` (Kosovo, which has no ISO code) are taken too. Null for organisations such as NATO or the EU, which have none.
+    """
+    description: str | None = None
+    external_ids: dict[str, str] | None = None
+    """
+    Identifiers elsewhere, e.g. `{"wikidata": "Q7184"}`.
+    """
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    affiliation: ActorRef | None = None
+
+
+@dataclass(kw_only=True)
+class AnsweredRef(Record):
+    """
+    An incident that another answers (``responds_to``); the answered drafts and retracted
+    incidents shown to a key that writes say which they are.
+    """
+
+    id: str
+    title: str
+    occurred_on: date_aliased
+    status: RecordStatus | None = None
+    """
+    Only on an incident's own path read with a `write` key, and only for a draft or a retracted incident: its status.
+    """
+
+
+@dataclass(kw_only=True)
+class ApiKeyCreate(Record):
+    name: str
+    """
+    What the key is for, e.g. the partner's name.
+    """
+    scope: KeyScope
+    """
+    `read`, `write` (implies read) or `admin` (implies write).
+    """
+
+
+@dataclass(kw_only=True)
+class ApiKeyCreated(Record):
+    name: str
+    """
+    What the key is for, e.g. the partner's name.
+    """
+    scope: KeyScope
+    """
+    `read`, `write` (implies read) or `admin` (implies write).
+    """
+    id: str
+    """
+    The key's public id; it appears in the secret, in logs and in `/v1/keys/{id}`.
+    """
+    prefix: str
+    """
+    The start of the secret (`dmk_` and the id), to recognise a key by.
+    """
+    created_at: datetime
+    last_used_at: datetime | None
+    """
+    Within a minute of the key's latest use; null if never used.
+    """
+    secret: str
+    """
+    The whole key, shown only in this answer: send it as `Authorization: Bearer`.
+    """
+
+
+@dataclass(kw_only=True)
+class ApiKeyPublic(Record):
+    name: str
+    """
+    What the key is for, e.g. the partner's name.
+    """
+    scope: KeyScope
+    """
+    `read`, `write` (implies read) or `admin` (implies write).
+    """
+    id: str
+    """
+    The key's public id; it appears in the secret, in logs and in `/v1/keys/{id}`.
+    """
+    prefix: str
+    """
+    The start of the secret (`dmk_` and the id), to recognise a key by.
+    """
+    created_at: datetime
+    last_used_at: datetime | None
+    """
+    Within a minute of the key's latest use; null if never used.
+    """
+
+
+@dataclass(kw_only=True)
+class ChainLink(Record):
+    kind: IncidentKind
+    title: str
+    occurred_on: date_aliased
+    """
+    The day the incident happened; never in the future (422), except for measures announced ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, `office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their effective date). Today is taken in any time zone (up to UTC+14).
+    """
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    initiators: list[ActorRef]
+    targets: list[ActorRef]
+    responds_to: list[AnsweredRef]
+    """
+    The published incidents this answers. A link to a draft or a retracted incident is kept; it is shown, with its `status`, only on the incident's own path read with a `write` key, which may read those incidents (lists, chains, views and exports show every caller the same answer, without it). It shows to everyone again once that incident is published, and the record's history names it by id.
+    """
+    sources: list[SourceRef]
+    depth: int
+    """
+    0 for the chain's first move, n+1 for an answer to depth n.
+    """
+    summary: str | None = None
+    date_precision: DatePrecision | None = "day"
+    persons_affected: int | None = None
+    location: str | None = None
+    latitude: float | None = None
+    """
+    WGS 84.
+    """
+    longitude: float | None = None
+    """
+    WGS 84.
+    """
+    tags: list[str] | None = None
+    status: RecordStatus | None = "published"
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+
+
+@dataclass(kw_only=True)
+class ChainPage(Record):
+    data: list[ChainLink]
+
+
+@dataclass(kw_only=True)
+class ChangePublic(Record):
+    resource: Resource
+    """
+    The record's type: its collection without the `s`.
+    """
+    op: Op
+    """
+    `delete` is a retraction: the record reads 404 from this version on (to keys without `write`). `restore` undoes one: the record is live (and published, where it has a `status`) again from this version on, by `POST /v1/{collection}/{id}/restore` or by an import line that asks for `status: published`. A record created retracted has a `create` and a `delete` entry, both at version 1.
+    """
+    version: int
+    """
+    The record's version after the change.
+    """
+    at: datetime
+    """
+    When the change was made (the record's `updated_at` at this version).
+    """
+    seq: int
+    """
+    Position in commit order; pass the last one seen as `after`.
+    """
+    id: str
+    """
+    The record's id.
+    """
+
+
+@dataclass(kw_only=True)
+class ChannelCreate(Record):
+    name: str
+    kind: ChannelKind
+    parties: list[Party]
+    """
+    Actor ids or slugs; at least two.
+    """
+    location: str | None = None
+    level: ChannelLevel | None = None
+    established_on: date_aliased | None = None
+    """
+    The channel exists from this date.
+    """
+    description: str | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    host: str | None = None
+    """
+    The hosting actor (id or slug).
+    """
+    sources: list[str] | None = None
+    """
+    Source ids (or urls or external_refs).
+    """
+
+
+@dataclass(kw_only=True)
+class ChannelPublic(Record):
+    name: str
+    kind: ChannelKind
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    parties: list[ActorRef]
+    host: ActorRef | None
+    status: ChannelStatus | None
+    """
+    The status in force on `as_of` (today by default); null before the channel exists.
+    """
+    status_history: list[StatusChangePublic]
+    """
+    Oldest first, by `effective_on`.
+    """
+    sources: list[SourceRef]
+    location: str | None = None
+    level: ChannelLevel | None = None
+    established_on: date_aliased | None = None
+    """
+    The channel exists from this date.
+    """
+    description: str | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+
+
+@dataclass(kw_only=True)
+class HTTPValidationError(Record):
+    detail: list[ValidationError] | None = None
+
+
+@dataclass(kw_only=True)
+class History(Record):
+    data: list[Version]
+    """
+    Every committed version of the record, oldest first.
+    """
+
+
+@dataclass(kw_only=True)
+class IncidentCreate(Record):
+    kind: IncidentKind
+    title: str
+    occurred_on: date_aliased
+    """
+    The day the incident happened; never in the future (422), except for measures announced ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, `office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their effective date). Today is taken in any time zone (up to UTC+14).
+    """
+    initiators: list[Initiator]
+    """
+    Actor ids or slugs; at least one.
+    """
+    targets: list[Target]
+    """
+    Actor ids or slugs; at least one.
+    """
+    summary: str | None = None
+    date_precision: DatePrecision | None = "day"
+    persons_affected: int | None = None
+    location: str | None = None
+    latitude: float | None = None
+    """
+    WGS 84.
+    """
+    longitude: float | None = None
+    """
+    WGS 84.
+    """
+    tags: list[str] | None = None
+    status: RecordStatus | None = "published"
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    responds_to: list[str] | None = None
+    """
+    Incident ids (or external_refs) this answers.
+    """
+    sources: list[str] | None = None
+    """
+    Source ids (or urls or external_refs).
+    """
+
+
+@dataclass(kw_only=True)
+class IncidentPublic(Record):
+    kind: IncidentKind
+    title: str
+    occurred_on: date_aliased
+    """
+    The day the incident happened; never in the future (422), except for measures announced ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, `office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their effective date). Today is taken in any time zone (up to UTC+14).
+    """
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    initiators: list[ActorRef]
+    targets: list[ActorRef]
+    responds_to: list[AnsweredRef]
+    """
+    The published incidents this answers. A link to a draft or a retracted incident is kept; it is shown, with its `status`, only on the incident's own path read with a `write` key, which may read those incidents (lists, chains, views and exports show every caller the same answer, without it). It shows to everyone again once that incident is published, and the record's history names it by id.
+    """
+    sources: list[SourceRef]
+    summary: str | None = None
+    date_precision: DatePrecision | None = "day"
+    persons_affected: int | None = None
+    location: str | None = None
+    latitude: float | None = None
+    """
+    WGS 84.
+    """
+    longitude: float | None = None
+    """
+    WGS 84.
+    """
+    tags: list[str] | None = None
+    status: RecordStatus | None = "published"
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+
+
+@dataclass(kw_only=True)
+class IncidentUpdate(Record):
+    """
+    A JSON merge patch: only the fields given change; `null` clears an optional field.
+    """
+
+    kind: IncidentKind | None = None
+    title: str | None = None
+    summary: str | None = None
+    occurred_on: date_aliased | None = None
+    """
+    The day the incident happened; never in the future (422), except for measures announced ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, `office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their effective date). Today is taken in any time zone (up to UTC+14).
+    """
+    date_precision: DatePrecision | None = None
+    persons_affected: int | None = None
+    location: str | None = None
+    latitude: float | None = None
+    """
+    WGS 84.
+    """
+    longitude: float | None = None
+    """
+    WGS 84.
+    """
+    tags: list[str] | None = None
+    status: RecordStatus | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    initiators: list[Initiator] | None = None
+    """
+    Actor ids or slugs; at least one.
+    """
+    targets: list[Target] | None = None
+    """
+    Actor ids or slugs; at least one.
+    """
+    responds_to: list[str] | None = None
+    """
+    Incident ids (or external_refs) this answers.
+    """
+    sources: list[str] | None = None
+    """
+    Source ids (or urls or external_refs).
+    """
+
+
+@dataclass(kw_only=True)
+class PageActorPublic(Record):
+    data: list[ActorPublic | ActorPublicFields]
+    next_cursor: str | None
+    """
+    Pass as `cursor` for the next page; `null` on the last page.
+    """
+    total: int | None = None
+    """
+    Only with `count=true`: how many records match the list's filters for this caller, on every page together (the cursor and `limit` aside). Absent otherwise.
+    """
+
+
+@dataclass(kw_only=True)
+class PageChannelPublic(Record):
+    data: list[ChannelPublic | ChannelPublicFields]
+    next_cursor: str | None
+    """
+    Pass as `cursor` for the next page; `null` on the last page.
+    """
+    total: int | None = None
+    """
+    Only with `count=true`: how many records match the list's filters for this caller, on every page together (the cursor and `limit` aside). Absent otherwise.
+    """
+
+
+@dataclass(kw_only=True)
+class PageSourcePublic(Record):
+    data: list[SourcePublic | SourcePublicFields]
+    next_cursor: str | None
+    """
+    Pass as `cursor` for the next page; `null` on the last page.
+    """
+    total: int | None = None
+    """
+    Only with `count=true`: how many records match the list's filters for this caller, on every page together (the cursor and `limit` aside). Absent otherwise.
+    """
+
+
+@dataclass(kw_only=True)
+class Participant(Record):
+    actor: ActorRef
+    role: ParticipantRole
+
+
+@dataclass(kw_only=True)
+class ParticipantIn(Record):
+    actor: str
+    """
+    Actor id or slug.
+    """
+    role: ParticipantRole | None = "participant"
+
+
+@dataclass(kw_only=True)
+class SourceCreate(Record):
+    url: str
+    """
+    Unique.
+    """
+    title: str
+    publisher: str | None = None
+    authors: list[str] | None = None
+    published_on: date_aliased | None = None
+    kind: SourceKind | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+
+
+@dataclass(kw_only=True)
+class Timeline(Record):
+    data: list[TimelineEntry]
+    next_cursor: str | None
+
+
+@dataclass(kw_only=True)
+class ExerciseLine(Record):
+    """
+    A line of an import: `type` `exercise` and the fields of ExerciseCreate.
+    """
+
+    name: str
+    start_date: date_aliased
+    participants: list[ParticipantIn]
+    """
+    At least one.
+    """
+    type: Literal["exercise"]
+    aliases: list[str] | None = None
+    end_date: date_aliased | None = None
+    """
+    Null while unknown.
+    """
+    date_precision: DatePrecision | None = "day"
+    domains: list[ExerciseDomain] | None = None
+    location: str | None = None
+    region: str | None = None
+    latitude: float | None = None
+    """
+    A representative point, WGS 84.
+    """
+    longitude: float | None = None
+    """
+    A representative point, WGS 84.
+    """
+    troops: int | None = None
+    vessels: int | None = None
+    aircraft: int | None = None
+    summary: str | None = None
+    tags: list[str] | None = None
+    status: RecordStatus | None = "published"
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    sources: list[str] | None = None
+    """
+    Source ids (or urls or external_refs).
+    """
+
+
+@dataclass(kw_only=True)
+class IncidentPublicFields(Record):
+    """
+    Some fields of a `IncidentPublic`, those `fields` names, in the same order.
+    """
+
+    kind: IncidentKind | None = None
+    title: str | None = None
+    summary: str | None = None
+    occurred_on: date_aliased | None = None
+    """
+    The day the incident happened; never in the future (422), except for measures announced ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, `office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their effective date). Today is taken in any time zone (up to UTC+14).
+    """
+    date_precision: DatePrecision | None = "day"
+    persons_affected: int | None = None
+    location: str | None = None
+    latitude: float | None = None
+    """
+    WGS 84.
+    """
+    longitude: float | None = None
+    """
+    WGS 84.
+    """
+    tags: list[str] | None = None
+    status: RecordStatus | None = "published"
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int | None = None
+    initiators: list[ActorRef] | None = None
+    targets: list[ActorRef] | None = None
+    responds_to: list[AnsweredRef] | None = None
+    """
+    The published incidents this answers. A link to a draft or a retracted incident is kept; it is shown, with its `status`, only on the incident's own path read with a `write` key, which may read those incidents (lists, chains, views and exports show every caller the same answer, without it). It shows to everyone again once that incident is published, and the record's history names it by id.
+    """
+    sources: list[SourceRef] | None = None
+
+
+@dataclass(kw_only=True)
+class ExercisePublicFields(Record):
+    """
+    Some fields of a `ExercisePublic`, those `fields` names, in the same order.
+    """
+
+    name: str | None = None
+    aliases: list[str] | None = None
+    start_date: date_aliased | None = None
+    end_date: date_aliased | None = None
+    """
+    Null while unknown.
+    """
+    date_precision: DatePrecision | None = "day"
+    domains: list[ExerciseDomain] | None = None
+    location: str | None = None
+    region: str | None = None
+    latitude: float | None = None
+    """
+    A representative point, WGS 84.
+    """
+    longitude: float | None = None
+    """
+    A representative point, WGS 84.
+    """
+    troops: int | None = None
+    vessels: int | None = None
+    aircraft: int | None = None
+    summary: str | None = None
+    tags: list[str] | None = None
+    status: RecordStatus | None = "published"
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int | None = None
+    participants: list[Participant] | None = None
+    sources: list[SourceRef] | None = None
+
+
+@dataclass(kw_only=True)
+class ApiKeyPage(Record):
+    data: list[ApiKeyPublic]
+
+
+@dataclass(kw_only=True)
+class ChangePage(Record):
+    data: list[ChangePublic]
+    next_cursor: int | None
+    """
+    The `seq` to pass as `after` for the next page; null when there is nothing more yet.
+    """
+
+
+@dataclass(kw_only=True)
+class ExerciseCreate(Record):
+    name: str
+    start_date: date_aliased
+    participants: list[ParticipantIn]
+    """
+    At least one.
+    """
+    aliases: list[str] | None = None
+    end_date: date_aliased | None = None
+    """
+    Null while unknown.
+    """
+    date_precision: DatePrecision | None = "day"
+    domains: list[ExerciseDomain] | None = None
+    location: str | None = None
+    region: str | None = None
+    latitude: float | None = None
+    """
+    A representative point, WGS 84.
+    """
+    longitude: float | None = None
+    """
+    A representative point, WGS 84.
+    """
+    troops: int | None = None
+    vessels: int | None = None
+    aircraft: int | None = None
+    summary: str | None = None
+    tags: list[str] | None = None
+    status: RecordStatus | None = "published"
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    sources: list[str] | None = None
+    """
+    Source ids (or urls or external_refs).
+    """
+
+
+@dataclass(kw_only=True)
+class ExercisePublic(Record):
+    name: str
+    start_date: date_aliased
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    participants: list[Participant]
+    sources: list[SourceRef]
+    aliases: list[str] | None = None
+    end_date: date_aliased | None = None
+    """
+    Null while unknown.
+    """
+    date_precision: DatePrecision | None = "day"
+    domains: list[ExerciseDomain] | None = None
+    location: str | None = None
+    region: str | None = None
+    latitude: float | None = None
+    """
+    A representative point, WGS 84.
+    """
+    longitude: float | None = None
+    """
+    A representative point, WGS 84.
+    """
+    troops: int | None = None
+    vessels: int | None = None
+    aircraft: int | None = None
+    summary: str | None = None
+    tags: list[str] | None = None
+    status: RecordStatus | None = "published"
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+
+
+@dataclass(kw_only=True)
+class ExerciseUpdate(Record):
+    """
+    A JSON merge patch: only the fields given change; `null` clears an optional field.
+    """
+
+    name: str | None = None
+    aliases: list[str] | None = None
+    start_date: date_aliased | None = None
+    end_date: date_aliased | None = None
+    """
+    Null while unknown.
+    """
+    date_precision: DatePrecision | None = None
+    domains: list[ExerciseDomain] | None = None
+    location: str | None = None
+    region: str | None = None
+    latitude: float | None = None
+    """
+    A representative point, WGS 84.
+    """
+    longitude: float | None = None
+    """
+    A representative point, WGS 84.
+    """
+    troops: int | None = None
+    vessels: int | None = None
+    aircraft: int | None = None
+    summary: str | None = None
+    tags: list[str] | None = None
+    status: RecordStatus | None = None
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    participants: list[ParticipantIn] | None = None
+    """
+    At least one.
+    """
+    sources: list[str] | None = None
+    """
+    Source ids (or urls or external_refs).
+    """
+
+
+@dataclass(kw_only=True)
+class PageExercisePublic(Record):
+    data: list[ExercisePublic | ExercisePublicFields]
+    next_cursor: str | None
+    """
+    Pass as `cursor` for the next page; `null` on the last page.
+    """
+    total: int | None = None
+    """
+    Only with `count=true`: how many records match the list's filters for this caller, on every page together (the cursor and `limit` aside). Absent otherwise.
+    """
+
+
+@dataclass(kw_only=True)
+class PageIncidentPublic(Record):
+    data: list[IncidentPublic | IncidentPublicFields]
+    next_cursor: str | None
+    """
+    Pass as `cursor` for the next page; `null` on the last page.
+    """
+    total: int | None = None
+    """
+    Only with `count=true`: how many records match the list's filters for this caller, on every page together (the cursor and `limit` aside). Absent otherwise.
+    """
+
+
+@dataclass(kw_only=True)
+class Dyad(Record):
+    a: ActorRef
+    b: ActorRef
+    as_of: date_aliased
+    window_days: int
+    channels: list[ChannelPublic]
+    incident_counts: IncidentCounts
+    latest_incidents: list[IncidentPublic]
+    active_exercises: list[ExercisePublic]
