@@ -71,14 +71,19 @@ def serve(
 ) -> None:
     """Serve the API with uvicorn, within the bounds on slow clients of ``app/serving.py``
     (``DEMARCHE_HEADER_TIMEOUT_SECONDS``, ``DEMARCHE_BODY_IDLE_SECONDS``,
-    ``DEMARCHE_CONNECTIONS_PER_ADDRESS``, ``DEMARCHE_WAITING_CONNECTIONS``)."""
+    ``DEMARCHE_CONNECTIONS_PER_ADDRESS``, ``DEMARCHE_WAITING_CONNECTIONS``). Every line
+    written, uvicorn's own included, is JSON."""
+    import logging
+
     import uvicorn
 
+    from app.kit.observe import configure_logging, log_config
     from app.serving import Guarded
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
-    typer.echo(f"Demarche on http://{host}:{port} — API docs at http://{host}:{port}/docs")
+    configure_logging(settings.log_level)
+    logging.getLogger("demarche").info(f"Demarche on http://{host}:{port} — API docs at http://{host}:{port}/docs")
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -90,6 +95,7 @@ def serve(
         backlog=backlog,
         timeout_keep_alive=timeout_keep_alive,
         timeout_graceful_shutdown=timeout_graceful_shutdown,
+        log_config=log_config(settings.log_level),
         log_level=settings.log_level.lower(),
         access_log=False,
     )  # the app writes its own access line, as JSON

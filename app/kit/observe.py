@@ -1,8 +1,13 @@
 """JSON log lines and the Prometheus metrics of requests (``app.edge`` writes one line and
-one observation per request)."""
+one observation per request).
+
+Every line the server writes is JSON, uvicorn's own included: :func:`log_config` is the
+logging configuration that ``demarche serve`` hands to uvicorn (its supervisor and each worker
+process apply it before they log), and :func:`configure_logging` applies the same in the app."""
 
 import functools
 import logging
+import logging.config
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,20 +28,44 @@ LATENCY = Histogram(
 class JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         moment = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        line = {"time": moment, "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        line = {
+            "time": moment,
+            "level": record.levelname,
+            "logger": record.name,
+            "pid": record.process,  # which worker process wrote it
+            "message": record.getMessage(),
+        }
         line |= getattr(record, "fields", {})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(line).decode()
 
 
+def log_config(level: str) -> dict[str, Any]:
+    """A :func:`logging.config.dictConfig` configuration: every logger, uvicorn's included,
+    writes JSON lines to standard error at ``level`` (Alembic's at warnings only)."""
+    level = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JSONFormatter}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            # uvicorn's own configuration gives these plain-text handlers; here they pass their
+            # lines on to the root's JSON handler instead.
+            "uvicorn": {"handlers": [], "level": level, "propagate": True},
+            "uvicorn.error": {"handlers": [], "level": level, "propagate": True},
+            # The app writes its own access line (``app.edge``); uvicorn's would repeat it.
+            "uvicorn.access": {"handlers": [], "propagate": False},
+            "alembic": {"level": "WARNING"},
+        },
+    }
+
+
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(JSONFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.config.dictConfig(log_config(level))
+    logging.captureWarnings(True)  # a Python warning is a JSON line too, not plain text
 
 
 def observe(method: str, route: str | None, status: int, seconds: float) -> None:
