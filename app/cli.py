@@ -57,11 +57,20 @@ def seed() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes (DEMARCHE_WORKERS); by default one per core when anonymous reads are off "
+            "(DEMARCHE_PUBLIC_READ=false, production), else one.",
+        ),
+    ] = None,
     proxy_headers: Annotated[
         bool, typer.Option(help="Trust X-Forwarded-For/-Proto from the addresses in FORWARDED_ALLOW_IPS.")
     ] = False,
     limit_concurrency: Annotated[
-        int | None, typer.Option(help="Connections and requests at once past which requests answer 503.")
+        int | None,
+        typer.Option(help="Connections and requests at once, per worker, past which requests answer 503."),
     ] = None,
     backlog: Annotated[int, typer.Option(help="Connections the kernel queues before they are accepted.")] = 2048,
     timeout_keep_alive: Annotated[int, typer.Option(help="Seconds an idle kept-alive connection stays open.")] = 5,
@@ -71,21 +80,26 @@ def serve(
 ) -> None:
     """Serve the API with uvicorn, within the bounds on slow clients of ``app/serving.py``
     (``DEMARCHE_HEADER_TIMEOUT_SECONDS``, ``DEMARCHE_BODY_IDLE_SECONDS``,
-    ``DEMARCHE_CONNECTIONS_PER_ADDRESS``, ``DEMARCHE_WAITING_CONNECTIONS``). Every line
-    written, uvicorn's own included, is JSON."""
+    ``DEMARCHE_CONNECTIONS_PER_ADDRESS``, ``DEMARCHE_WAITING_CONNECTIONS``, each per worker
+    process). Several workers share the socket, and their metrics add up (``app/workers.py``).
+    Every line written, uvicorn's own included, is JSON."""
     import logging
 
     import uvicorn
 
     from app.kit.observe import configure_logging, log_config
     from app.serving import Guarded
+    from app.workers import APP, serve_workers
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
+    workers = workers or settings.serve_workers()
     configure_logging(settings.log_level)
-    logging.getLogger("demarche").info(f"Demarche on http://{host}:{port} — API docs at http://{host}:{port}/docs")
-    uvicorn.run(
-        "app.main:create_app",
+    logging.getLogger("demarche").info(
+        f"Demarche on http://{host}:{port} — API docs at http://{host}:{port}/docs",
+        extra={"fields": {"workers": workers}},
+    )
+    options = dict(
         factory=True,
         host=host,
         port=port,
@@ -97,8 +111,12 @@ def serve(
         timeout_graceful_shutdown=timeout_graceful_shutdown,
         log_config=log_config(settings.log_level),
         log_level=settings.log_level.lower(),
-        access_log=False,
-    )  # the app writes its own access line, as JSON
+        access_log=False,  # the app writes its own access line
+    )
+    if workers > 1:
+        serve_workers(uvicorn.Config(APP, workers=workers, **options))
+    else:
+        uvicorn.run(APP, **options)
 
 
 @cli.command()
