@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.access import service as access
 from app.access.models import ApiKeyCreate, KeyScope
-from app.db import alembic_config, make_engine
+from app.db import alembic_config, current_revision, make_engine, migration_lock
 from app.incidents import service as incidents
 from app.ingest.cli import database_errors, export_collection, import_file
 from app.kit.problems import NotFound
@@ -25,13 +25,23 @@ cli = typer.Typer(help="Demarche: the record of diplomatic incidents.", no_args_
 @cli.command()
 def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Bring the database schema to REVISION (default: the latest); at the latest, write the
-    incidents' answers that are stale (all of them after the upgrade that adds them)."""
+    incidents' answers that are stale (all of them after the upgrade that adds them). Processes
+    that migrate at once take turns (a lock in the database, or beside a SQLite file): one
+    migrates, the others then find nothing to do."""
     url = get_settings().database_url
-    command.upgrade(alembic_config(url), revision)
-    if revision == "head":
-        with make_engine(url).begin() as connection:
-            incidents.refill(connection)
-    typer.echo(f"database at {revision}")
+    engine = make_engine(url)
+    with migration_lock(url, waiting=lambda: typer.echo("waiting for the migration another process is running")):
+        before = current_revision(engine)
+        command.upgrade(alembic_config(url), revision)
+        if revision == "head":
+            with engine.begin() as connection:
+                incidents.refill(connection)
+        after = current_revision(engine)
+    engine.dispose()
+    if after == before:
+        typer.echo(f"database at {revision} ({after}) already: nothing to migrate")
+    else:
+        typer.echo(f"database at {revision} ({after}), migrated from {before or 'an empty database'}")
 
 
 @cli.command()
