@@ -103,7 +103,7 @@ def serve(
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
-    workers = workers or settings.serve_workers()
+    workers = workers or settings.worker_processes()
     configure_logging(settings.log_level)
     logging.getLogger("demarche").info(
         f"Demarche on http://{host}:{port} — API docs at http://{host}:{port}/docs",

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     port: int = 8000
     workers: int | None = Field(default=None, ge=1)
     """Worker processes ``demarche serve`` runs; unset, one per core in production (anonymous
-    reads off) and one in development (:meth:`serve_workers`)."""
+    reads off) and one in development (:meth:`worker_processes`)."""
     public_read: bool = True
     """Serve published records to requests without a key; turn off in production."""
     key_cache_seconds: float = 5
@@ -79,7 +79,7 @@ class Settings(BaseSettings):
                 "to a private value."
             )
 
-    def serve_workers(self) -> int:
+    def worker_processes(self) -> int:
         """The worker processes to serve with: ``workers``, or else one per core this process
         may run on when anonymous reads are off, and one when they are on. A container held
         to fewer cores by a CPU quota than it sees should set ``workers``."""

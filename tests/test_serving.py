@@ -37,7 +37,7 @@ def configurations(database_url: str) -> dict[str, tuple[list[str], dict[str, st
             exec_form(stage, "CMD"),
             image | {"DEMARCHE_RATE_LIMIT": "1000000/minute"},
             image_port,
-            Settings(public_read=False).serve_workers(),
+            Settings(public_read=False).worker_processes(),
         ),
     }
 

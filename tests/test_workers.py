@@ -89,10 +89,10 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 
 def test_one_worker_in_development_one_per_core_in_production():
-    assert Settings(public_read=True).serve_workers() == 1
-    assert Settings(public_read=False).serve_workers() == len(os.sched_getaffinity(0))
-    assert Settings(public_read=False, workers=3).serve_workers() == 3
-    assert Settings(public_read=True, workers=3).serve_workers() == 3
+    assert Settings(public_read=True).worker_processes() == 1
+    assert Settings(public_read=False).worker_processes() == len(os.sched_getaffinity(0))
+    assert Settings(public_read=False, workers=3).worker_processes() == 3
+    assert Settings(public_read=True, workers=3).worker_processes() == 3
 
 
 def test_metrics_add_up_across_two_workers_and_forget_a_dead_one(app, client, database_url, engine_name, tmp_path):
