@@ -39,7 +39,9 @@ USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ['DEMARCHE_PORT']}/healthz\", timeout=2)"]
-# At most 200 connections at once (more answer 503), idle keep-alive connections closed after
-# 5 s, 20 s for requests in flight to finish on SIGTERM; slow clients are bounded as
-# app/serving.py says (DEMARCHE_HEADER_TIMEOUT_SECONDS and the settings beside it).
+# One worker process per core (anonymous reads being off; DEMARCHE_WORKERS says otherwise),
+# each taking at most 200 connections at once (more answer 503); idle keep-alive connections
+# closed after 5 s, 20 s for requests in flight to finish on SIGTERM; slow clients are bounded
+# as app/serving.py says (DEMARCHE_HEADER_TIMEOUT_SECONDS and the settings beside it).
+# `demarche migrate` takes a lock: replicas started together migrate once.
 CMD ["sh", "-c", "demarche migrate && exec demarche serve --host \"$DEMARCHE_HOST\" --port \"$DEMARCHE_PORT\" --proxy-headers --limit-concurrency 200 --backlog 256 --timeout-keep-alive 5 --timeout-graceful-shutdown 20"]

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.access import service as access
 from app.access.models import ApiKeyCreate, KeyScope
-from app.db import alembic_config, make_engine
+from app.db import alembic_config, current_revision, make_engine, migration_lock
 from app.incidents import service as incidents
 from app.ingest.cli import database_errors, export_collection, import_file
 from app.kit.problems import NotFound
@@ -25,13 +25,23 @@ cli = typer.Typer(help="Demarche: the record of diplomatic incidents.", no_args_
 @cli.command()
 def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Bring the database schema to REVISION (default: the latest); at the latest, write the
-    incidents' answers that are stale (all of them after the upgrade that adds them)."""
+    incidents' answers that are stale (all of them after the upgrade that adds them). Processes
+    that migrate at once take turns (a lock in the database, or beside a SQLite file): one
+    migrates, the others then find nothing to do."""
     url = get_settings().database_url
-    command.upgrade(alembic_config(url), revision)
-    if revision == "head":
-        with make_engine(url).begin() as connection:
-            incidents.refill(connection)
-    typer.echo(f"database at {revision}")
+    engine = make_engine(url)
+    with migration_lock(url, waiting=lambda: typer.echo("waiting for the migration another process is running")):
+        before = current_revision(engine)
+        command.upgrade(alembic_config(url), revision)
+        if revision == "head":
+            with engine.begin() as connection:
+                incidents.refill(connection)
+        after = current_revision(engine)
+    engine.dispose()
+    if after == before:
+        typer.echo(f"database at {revision} ({after}) already: nothing to migrate")
+    else:
+        typer.echo(f"database at {revision} ({after}), migrated from {before or 'an empty database'}")
 
 
 @cli.command()
@@ -57,11 +67,20 @@ def seed() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes (DEMARCHE_WORKERS); by default one per core when anonymous reads are off "
+            "(DEMARCHE_PUBLIC_READ=false, production), else one.",
+        ),
+    ] = None,
     proxy_headers: Annotated[
         bool, typer.Option(help="Trust X-Forwarded-For/-Proto from the addresses in FORWARDED_ALLOW_IPS.")
     ] = False,
     limit_concurrency: Annotated[
-        int | None, typer.Option(help="Connections and requests at once past which requests answer 503.")
+        int | None,
+        typer.Option(help="Connections and requests at once, per worker, past which requests answer 503."),
     ] = None,
     backlog: Annotated[int, typer.Option(help="Connections the kernel queues before they are accepted.")] = 2048,
     timeout_keep_alive: Annotated[int, typer.Option(help="Seconds an idle kept-alive connection stays open.")] = 5,
@@ -71,16 +90,26 @@ def serve(
 ) -> None:
     """Serve the API with uvicorn, within the bounds on slow clients of ``app/serving.py``
     (``DEMARCHE_HEADER_TIMEOUT_SECONDS``, ``DEMARCHE_BODY_IDLE_SECONDS``,
-    ``DEMARCHE_CONNECTIONS_PER_ADDRESS``, ``DEMARCHE_WAITING_CONNECTIONS``)."""
+    ``DEMARCHE_CONNECTIONS_PER_ADDRESS``, ``DEMARCHE_WAITING_CONNECTIONS``, each per worker
+    process). Several workers share the socket, and their metrics add up (``app/workers.py``).
+    Every line written, uvicorn's own included, is JSON."""
+    import logging
+
     import uvicorn
 
+    from app.kit.observe import configure_logging, log_config
     from app.serving import Guarded
+    from app.workers import APP, serve_workers
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
-    typer.echo(f"Demarche on http://{host}:{port} — API docs at http://{host}:{port}/docs")
-    uvicorn.run(
-        "app.main:create_app",
+    workers = workers or settings.worker_processes()
+    configure_logging(settings.log_level)
+    logging.getLogger("demarche").info(
+        f"Demarche on http://{host}:{port} — API docs at http://{host}:{port}/docs",
+        extra={"fields": {"workers": workers}},
+    )
+    options = dict(
         factory=True,
         host=host,
         port=port,
@@ -90,9 +119,14 @@ def serve(
         backlog=backlog,
         timeout_keep_alive=timeout_keep_alive,
         timeout_graceful_shutdown=timeout_graceful_shutdown,
+        log_config=log_config(settings.log_level),
         log_level=settings.log_level.lower(),
-        access_log=False,
-    )  # the app writes its own access line, as JSON
+        access_log=False,  # the app writes its own access line
+    )
+    if workers > 1:
+        serve_workers(uvicorn.Config(APP, workers=workers, **options))
+    else:
+        uvicorn.run(APP, **options)
 
 
 @cli.command()

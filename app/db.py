@@ -1,7 +1,10 @@
-"""Engine creation and the per-request session (the request's one commit point)."""
+"""Engine creation and the per-request session (the request's one commit point); the
+schema's revision and the lock that migrations take."""
 
+import fcntl
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
@@ -272,6 +275,51 @@ def current_revision(engine: Engine) -> str | None:
     """The database's Alembic revision; raises when the database cannot be reached."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+MIGRATION_LOCK = int.from_bytes(b"demarche")
+"""The key of the PostgreSQL advisory lock that migrations take (the bytes of "demarche")."""
+
+
+@contextmanager
+def migration_lock(url: str, waiting: Callable[[], object] = lambda: None) -> Iterator[None]:
+    """Hold the database's migration lock, after calling ``waiting`` if another process holds
+    it: processes that migrate at once (replicas started together, each running ``demarche
+    migrate``) take turns, and the later ones find the schema at head with nothing left to do.
+
+    On PostgreSQL, an advisory lock of the database, held by a connection of its own (the
+    server releases it should the process die); on SQLite, an exclusive lock on a file next
+    to the database, ``<file>.migrate-lock`` (the system releases it should the process die).
+    Neither is ever timed out: a migration may rightly run long. A database in memory belongs
+    to one process and takes none."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            yield
+            return
+        path = Path(parsed.database + ".migrate-lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                waiting()
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            yield  # closing the file releases the lock
+        return
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            key = {"key": MIGRATION_LOCK}
+            if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar_one():
+                waiting()
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+    finally:
+        engine.dispose()
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:

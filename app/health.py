@@ -1,16 +1,16 @@
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.access.deps import OperatorScope, Public
 from app.db import current_revision
 from app.kit import problems
+from app.kit.observe import exposition
 from app.kit.problems import ServiceUnavailable
 from app.kit.responses import JSONResponse
 
 router = APIRouter(tags=["operations"])
-POOL = Gauge("demarche_db_pool_connections", "Database connection pool.", ["state"])
 
 
 @router.get("/healthz", name="healthz", summary="The process is alive")
@@ -42,20 +42,9 @@ def readyz(caller: Public, request: Request) -> JSONResponse:
     response_class=PlainTextResponse,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}} | problems.responses(401, 403),
 )
-def metrics(caller: OperatorScope, request: Request) -> Response:
+def metrics(caller: OperatorScope) -> Response:
     """Request counts and latency histograms by route template and status, and the
     database connection pool's use, in the Prometheus text format. Anyone may scrape them
     where anonymous reads are on; otherwise they need an `admin` key."""
-    pool = request.app.state.engine.pool
-    for state, value in (
-        ("checked_out", _call(pool, "checkedout")),
-        ("idle", _call(pool, "checkedin")),
-        ("size", _call(pool, "size")),
-    ):
-        POOL.labels(state).set(value)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
-def _call(pool: object, name: str) -> float:
-    method = getattr(pool, name, None)
-    return float(method()) if callable(method) else 0.0
+    # Those of every worker process of the server (app.kit.observe.exposition).
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -20,7 +20,7 @@ from app.ingest.routes import router as ingest_router
 from app.kit import openapi, problems, queries
 from app.kit.guards import IMPORT_PATH, BodyGuard, reject_nul
 from app.kit.keys import KeySegments
-from app.kit.observe import configure_logging
+from app.kit.observe import configure_logging, observe_pool
 from app.kit.responses import JSONResponse
 from app.pages import routes as pages
 from app.settings import Settings, get_settings
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.statement_timeout_ms,
         timed=settings.request_timeout_seconds > 0,
     )
+    observe_pool(app.state.engine)
     app.state.head_revision = head_revision()
     problems.install(app)
     openapi.install(app)

@@ -1,5 +1,6 @@
 """Settings, read from the environment with the prefix ``DEMARCHE_``."""
 
+import os
 from functools import lru_cache
 from typing import Annotated
 
@@ -50,6 +51,9 @@ class Settings(BaseSettings):
     refuses to start with the development one when anonymous reads are off)."""
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int | None = Field(default=None, ge=1)
+    """Worker processes ``demarche serve`` runs; unset, one per core in production (anonymous
+    reads off) and one in development (:meth:`worker_processes`)."""
     public_read: bool = True
     """Serve published records to requests without a key; turn off in production."""
     key_cache_seconds: float = 5
@@ -74,6 +78,16 @@ class Settings(BaseSettings):
                 "and DEMARCHE_PUBLIC_READ is false (a private deployment): set DEMARCHE_CURSOR_SECRET "
                 "to a private value."
             )
+
+    def worker_processes(self) -> int:
+        """The worker processes to serve with: ``workers``, or else one per core this process
+        may run on when anonymous reads are off, and one when they are on. A container held
+        to fewer cores by a CPU quota than it sees should set ``workers``."""
+        if self.workers is not None:
+            return self.workers
+        if self.public_read:
+            return 1
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
     @field_validator("trusted_hosts", "cors_origins", mode="before")
     @classmethod

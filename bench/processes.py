@@ -121,6 +121,7 @@ def service(name: str, port: int, database_url: str, log_dir: Path, **settings: 
         "DEMARCHE_RATE_LIMIT": "100000000/minute",
         "DEMARCHE_LOG_LEVEL": "INFO",
         "DEMARCHE_CURSOR_SECRET": "bench-cursor-secret",
+        "DEMARCHE_WORKERS": "1",  # one process, beside Datasette's one
         # every load comes from one address, as it would from a proxy in front
         "DEMARCHE_CONNECTIONS_PER_ADDRESS": "0",
     } | {f"DEMARCHE_{k.upper()}": v for k, v in settings.items()}

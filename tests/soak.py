@@ -215,7 +215,8 @@ def main() -> None:
             read = command(environ, "keys", "create", "--scope", "read", "--name", "soak").splitlines()[-1]
             write = command(environ, "keys", "create", "--scope", "write", "--name", "soak").splitlines()[-1]
             port = free_port()
-            argv = [str(DEMARCHE), "serve", "--host", "127.0.0.1", "--port", str(port)]
+            # one worker process: the one whose memory is measured
+            argv = [str(DEMARCHE), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
             settings = {"DEMARCHE_PUBLIC_READ": "false", "DEMARCHE_RATE_LIMIT": "1000000/minute"}
             with serve(url, Path(folder) / "server.log", command=argv, port=port, env=environ | settings) as server:
                 soak = Soak(server.url, read, write, args.seconds)

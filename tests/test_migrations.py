@@ -1,5 +1,8 @@
 """The migrations build the schema the models describe, and run down and up again with data."""
 
+import os
+import subprocess
+
 import orjson
 import pytest
 from alembic import command
@@ -8,13 +11,14 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
 from sqlmodel import Session
 
-from app.db import alembic_config, make_engine
+from app.db import alembic_config, head_revision, make_engine
 from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.kit.search import modelled
 from app.models import metadata
 from app.seed import load_demo
 from tests.conftest import drop_database, fresh_database
+from tests.live import DEMARCHE, ROOT
 
 
 @pytest.fixture
@@ -78,4 +82,33 @@ def test_rows_whose_status_contradicts_their_retraction_are_brought_in_line(migr
         kept = connection.execute(text("SELECT record_json FROM incidents WHERE id = :id"), {"id": half}).scalar_one()
         assert orjson.loads(kept)["status"] == "retracted"
         assert connection.execute(text("SELECT count(*) FROM incidents WHERE status = 'retracted'")).scalar_one() == 1
+    engine.dispose()
+
+
+def test_four_migrations_started_at_once_migrate_once(migration_url):
+    """Four `demarche migrate` at once on a new database, as replicas started together run
+    them: they take turns on the migration lock, one migrates and the others find the schema
+    at head; all succeed, and the schema is the models' (in a run without the lock, three of
+    four failed on PostgreSQL and one of four on SQLite)."""
+    environ = os.environ | {"DEMARCHE_DATABASE_URL": migration_url}
+    runs = [
+        subprocess.Popen(
+            [str(DEMARCHE), "migrate"], cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        for _ in range(4)
+    ]
+    outputs = [run.communicate(timeout=120)[0].decode() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0, 0], outputs
+    said = [output.strip().splitlines()[-1] for output in outputs]
+    head = head_revision()
+    assert said.count(f"database at head ({head}), migrated from an empty database") == 1, outputs
+    assert said.count(f"database at head ({head}) already: nothing to migrate") == 3, outputs
+    assert sum("waiting for the migration another process is running" in output for output in outputs) >= 1, (
+        "the runs overlapped"
+    )
+    engine = make_engine(migration_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head_revision()]
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": modelled})
+        assert compare_metadata(context, metadata) == []
     engine.dispose()

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from app.serving import TOO_MANY
+from app.settings import Settings
 from tests.live import DEMARCHE, HEAD, answer_of, free_port, serve, slow_sockets
 from tests.test_container import DOCKERFILE, exec_form, final_stage, image_environment
 
@@ -18,8 +19,8 @@ BOUNDS = {"DEMARCHE_HEADER_TIMEOUT_SECONDS": "4"}
 """The default bounds, with a head's deadline short enough to wait for."""
 
 
-def configurations(database_url: str) -> dict[str, tuple[list[str], dict[str, str], int]]:
-    """Each way the service is started, as (command, environment, port)."""
+def configurations(database_url: str) -> dict[str, tuple[list[str], dict[str, str], int, int]]:
+    """Each way the service is started, as (command, environment, port, worker processes)."""
     port, image_port = free_port(), free_port()
     serve_command = [str(DEMARCHE), "serve", "--host", "127.0.0.1", "--port", str(port)]
     stage = final_stage(DOCKERFILE)
@@ -30,8 +31,14 @@ def configurations(database_url: str) -> dict[str, tuple[list[str], dict[str, st
         "DEMARCHE_CURSOR_SECRET": "slow-clients-cursor-secret",
     }
     return {
-        "demarche serve": (serve_command, {"DEMARCHE_RATE_LIMIT": "1000000/minute"}, port),
-        "the image": (exec_form(stage, "CMD"), image | {"DEMARCHE_RATE_LIMIT": "1000000/minute"}, image_port),
+        "demarche serve": (serve_command, {"DEMARCHE_RATE_LIMIT": "1000000/minute"}, port, 1),
+        # production settings: one worker per core
+        "the image": (
+            exec_form(stage, "CMD"),
+            image | {"DEMARCHE_RATE_LIMIT": "1000000/minute"},
+            image_port,
+            Settings(public_read=False).worker_processes(),
+        ),
     }
 
 
@@ -52,7 +59,7 @@ def p99(durations: list[float]) -> float:
 
 @pytest.mark.parametrize("configuration", ["demarche serve", "the image"])
 def test_slow_clients_starve_no_one(database_url, tmp_path, configuration):
-    command, environ, port = configurations(database_url)[configuration]
+    command, environ, port, workers = configurations(database_url)[configuration]
     with serve(database_url, tmp_path / "server.log", command=command, port=port, env=environ | BOUNDS) as server:
         quiet, _ = ordinary(server.url)
         with slow_sockets(port) as sockets:
@@ -62,10 +69,10 @@ def test_slow_clients_starve_no_one(database_url, tmp_path, configuration):
             assert p99(loaded) <= 3 * p99(quiet), (p99(loaded), p99(quiet))
             time.sleep(float(BOUNDS["DEMARCHE_HEADER_TIMEOUT_SECONDS"]))
             answers = [answer_of(sock) for sock in sockets]
-    # at most DEMARCHE_WAITING_CONNECTIONS (128) wait at once: the longest waiting were
-    # closed as newer connections came, and the last ones when their heads were late
+    # at most DEMARCHE_WAITING_CONNECTIONS (128) wait at once in each worker: the longest
+    # waiting were closed as newer connections came, and the last ones when their heads were late
     assert b"<still open>" not in answers
-    assert sum(a.startswith(b"HTTP/1.1 408") for a in answers) <= 128
+    assert sum(a.startswith(b"HTTP/1.1 408") for a in answers) <= 128 * workers
 
 
 def test_one_address_holds_a_bounded_number_of_connections(database_url, tmp_path):
