@@ -123,9 +123,11 @@ def test_the_kit_holds_the_services_and_settings_production_needs(compose):
     stop_after = int(app["command"][app["command"].index("--timeout-graceful-shutdown") + 1])
     assert int(app["stop_grace_period"].removesuffix("s")) > stop_after, "requests in flight finish on a stop"
 
-    # Every replica's pool, the migrate job and a command or two fit in PostgreSQL's connections.
+    # Every server process's pool, the migrate job and a command or two fit in PostgreSQL's
+    # connections. The processes per replica are set, not left to the host's cores.
     max_connections = int(re.search(r"max_connections=(\d+)", " ".join(services["postgres"]["command"]))[1])
-    pools = app["deploy"]["replicas"] * int(environment["DEMARCHE_DATABASE_POOL_SIZE"])
+    processes = app["deploy"]["replicas"] * int(environment["DEMARCHE_WORKERS"])
+    pools = processes * int(environment["DEMARCHE_DATABASE_POOL_SIZE"])
     assert pools + 2 + 2 <= max_connections - 3
 
 
