@@ -1,6 +1,7 @@
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
+import pydantic
 from pydantic import ConfigDict, ValidationInfo, field_validator, model_validator
 from sqlalchemy import Index, String, Text, text
 from sqlmodel import Field, SQLModel
@@ -174,8 +175,9 @@ class AnsweredRef(IncidentRef):
     """An incident that another answers (``responds_to``); the answered drafts and retracted
     incidents shown to a key that writes say which they are."""
 
-    status: RecordStatus | None = Field(
+    status: RecordStatus | None = pydantic.Field(
         default=None,
+        exclude_if=lambda status: status is None,  # absent, as the answer written in SQL leaves it
         description="Only on an incident's own path read with a `write` key, and only for a draft or a retracted "
         "incident: its status.",
     )
