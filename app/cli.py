@@ -63,6 +63,9 @@ def seed() -> None:
         typer.echo("demo data: " + json.dumps(counts, sort_keys=True))
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
@@ -124,6 +127,10 @@ def serve(
         access_log=False,  # the app writes its own access line
     )
     if workers > 1:
+        # A worker is spawned: it imports the app before it can answer the supervisor's health
+        # checks, seconds on a busy machine, and one silent for uvicorn's 5 s is killed and
+        # spawned again, over and over. One silent for a minute is hung.
+        options["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_SECONDS
         serve_workers(uvicorn.Config(APP, workers=workers, **options))
     else:
         uvicorn.run(APP, **options)

@@ -2,6 +2,8 @@
 schema's revision and the lock that migrations take."""
 
 import fcntl
+import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -15,8 +17,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from app.changes.service import KEY_ID, WRITTEN, keep_feed
@@ -62,10 +65,12 @@ keep_answers(Session)
 keep_feed(Session)
 event.listen(Session, "after_commit", _analyze_stale)
 
+SQLITE_BUSY_SECONDS = 5
+"""How long a writer waits for SQLite's write lock before its write is refused (503)."""
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}",
     "PRAGMA synchronous=NORMAL",
 )
 SQLITE_POOL_SIZE = 64
@@ -117,12 +122,30 @@ def make_engine(url: str, pool_size: int = 20, statement_timeout_ms: int = 0, ti
         if statement_timeout_ms or timed:
             _time_statements(engine, statement_timeout_ms / 1000)
 
+        writers = WriterQueue()
+
         @event.listens_for(engine, "begin")
         def _begin(connection) -> None:
             # A writing transaction takes the write lock at once (waiting busy_timeout for it),
-            # rather than failing when a read snapshot cannot be upgraded.
-            immediate = connection.get_execution_options().get(WRITES, False)
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # rather than failing when a read snapshot cannot be upgraded; the writers of this
+            # process take their turns first (WriterQueue).
+            if connection.get_execution_options().get(WRITES, False):
+                writers.enter(connection)
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.exec_driver_sql("BEGIN")
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _end(connection) -> None:
+            writers.leave(connection.info)
+
+        # However a writer's connection ends (back to the pool, or given up on an error), its
+        # turn ends with it.
+        @event.listens_for(engine, "checkin")
+        @event.listens_for(engine, "invalidate")
+        def _gone(_dbapi_connection, record, *_args) -> None:
+            writers.leave(record.info)
 
         return engine
     engine = create_engine(
@@ -238,6 +261,34 @@ def _time_statements(engine: Engine, budget: float) -> None:
     @event.listens_for(engine, "rollback")
     def _end(connection) -> None:
         connection.info[DEADLINE] = None
+
+
+class WriterQueue:
+    """The writers of one process on one SQLite database, one at a time, each woken as the one
+    before it ends. SQLite takes one writer at a time and has the others poll for its lock,
+    sleeping up to 100 ms between two tries: under many writers at once, a waiter that keeps
+    missing the moment it is free starves, and past ``busy_timeout`` its write is refused
+    (18 of 1,121 writes from 50 writers at once). Waiting here instead, a writer reaches
+    SQLite's lock as soon as it is free; past the same 5 s it is refused as SQLite would
+    refuse it. (Writers of other processes still meet at SQLite's own lock.)"""
+
+    HELD = "demarche_writer"
+    """Where a connection notes that it holds the turn (its ``info``)."""
+
+    def __init__(self) -> None:
+        self.turn = threading.Lock()
+
+    def enter(self, connection: Connection) -> None:
+        """Wait for this process's turn to write on ``connection``; refused, as SQLite refuses
+        a writer that waited past its busy timeout, after as long."""
+        if not self.turn.acquire(timeout=SQLITE_BUSY_SECONDS):
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+        connection.info[self.HELD] = True
+
+    def leave(self, info: dict[str, Any]) -> None:
+        """End the turn that the connection whose ``info`` this is holds, if it holds it."""
+        if info.pop(self.HELD, False):
+            self.turn.release()
 
 
 def writing(session: Session) -> Session:

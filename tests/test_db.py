@@ -1,6 +1,12 @@
+import threading
+import time
+
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
+
+from app.db import WRITES, make_engine
 
 
 def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app, engine_name):
@@ -34,3 +40,33 @@ def test_postgresql_connections_dropped_by_the_server_cost_one_503_at_most(clien
     statuses = [answer.status_code for answer in answers]
     assert statuses.count(503) <= 1 and set(statuses) <= {200, 503} and statuses[-1] == 200, statuses
     assert all(answer.headers.get("Retry-After") for answer in answers if answer.status_code == 503)
+
+
+def test_many_writers_at_once_on_sqlite_each_get_their_turn(tmp_path):
+    """Fifty threads, each writing ten transactions that hold SQLite's write lock for 10 ms:
+    five seconds of writing in all, more than SQLite's busy timeout. Each writer waits for
+    its turn (app.db.WriterQueue) and none is refused; left to poll SQLite's lock, some
+    kept missing it and were refused past the timeout."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'writers.db'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE written (writer INTEGER, n INTEGER)")
+    refused = []
+
+    def write(writer: int) -> None:
+        for n in range(10):
+            try:
+                with engine.connect().execution_options(**{WRITES: True}) as connection, connection.begin():
+                    connection.execute(text("INSERT INTO written VALUES (:w, :n)"), {"w": writer, "n": n})
+                    time.sleep(0.01)
+            except OperationalError as exc:
+                refused.append(exc)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM written")).scalar_one() == 500
+    engine.dispose()
+    assert refused == []
