@@ -57,6 +57,8 @@ from urllib.parse import quote, urlencode, urlsplit
 import httpx
 import orjson
 
+from tests.test_container import final_stage
+
 TIMEOUT = 60.0
 """Seconds a probe waits for an answer before it records ``timeout``."""
 REPEATS = 3
@@ -232,19 +234,6 @@ class Sampler(threading.Thread):
 
 
 # --------------------------------------------------------------------------- the tree and its server
-
-
-def final_stage(dockerfile: Path) -> list[tuple[str, str]]:
-    """The instructions of the Dockerfile's last build stage, as (INSTRUCTION, arguments)."""
-    text = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8"))
-    instructions: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            name, _, arguments = line.strip().partition(" ")
-            if name.upper() == "FROM":
-                instructions = []
-            instructions.append((name.upper(), arguments.strip()))
-    return instructions
 
 
 @dataclass

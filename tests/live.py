@@ -180,3 +180,18 @@ def answer_of(sock: socket.socket) -> bytes:
     except ConnectionResetError:
         return b"".join(chunks) or b"<reset>"
     return b"".join(chunks)
+
+
+def create_key(environ: dict[str, str], scope: str) -> str:
+    """The secret of a new key with ``scope``, made by ``demarche keys create`` on the
+    database of ``environ``, as an operator makes one."""
+    created = subprocess.run(
+        ["demarche", "keys", "create", "--scope", scope, "--name", f"live {scope}"],
+        env=environ,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    return created.stdout.strip().splitlines()[-1]

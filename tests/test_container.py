@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import drop_database, fresh_database
-from tests.live import ROOT, free_port, serve
+from tests.live import ROOT, create_key, free_port, serve
 
 DOCKERFILE = ROOT / "Dockerfile"
 IMAGE_PATHS = {"/opt/venv": sys.prefix, "/srv": str(ROOT)}
@@ -87,21 +87,8 @@ def test_the_image_start_command_migrates_and_serves_with_production_settings(co
 
         anonymous = httpx.get(f"{server.url}/v1/incidents")
         assert anonymous.status_code == 401, "production settings turn anonymous reads off"
-        key = _create_key(environ, "read")
+        key = create_key(environ, "read")
         listing = httpx.get(f"{server.url}/v1/incidents", headers={"Authorization": f"Bearer {key}"})
         assert listing.status_code == 200, listing.text
         assert listing.json() == {"data": [], "next_cursor": None}
     assert "Application shutdown complete" in server.output(), "SIGTERM stops the server gracefully"
-
-
-def _create_key(environ: dict[str, str], scope: str) -> str:
-    created = subprocess.run(
-        ["demarche", "keys", "create", "--scope", scope, "--name", "container-test"],
-        env=environ,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stderr
-    return created.stdout.strip().splitlines()[-1]

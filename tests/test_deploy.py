@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from app.settings import Settings
 from tests.conftest import drop_database, fresh_database
-from tests.live import ROOT, LiveServer, free_port, serve
+from tests.live import ROOT, LiveServer, create_key, free_port, serve
 from tests.test_container import DOCKERFILE, final_stage, image_environment
 
 DEPLOY = ROOT / "deploy"
@@ -172,24 +172,11 @@ def test_the_migrate_job_and_the_replicas_start_as_written(compose, deploy_datab
             assert ready.status_code == 200 and ready.json()["status"] == "ready", ready.text
             assert httpx.get(f"{server.url}/v1/incidents").status_code == 401, "anonymous reads are off"
 
-        key = _create_key(environ, "write")  # as `docker compose run --rm migrate demarche keys create` does
+        key = create_key(environ, "write")  # as `docker compose run --rm migrate demarche keys create` does
         _shared_rate_limit(replicas[0][0], replicas[1][0], key)
         _one_database_behind_the_proxy(replicas[0][0], replicas[1][0], key)
     for server, _ in replicas:
         assert "Application shutdown complete" in server.output(), "SIGTERM stops each replica gracefully"
-
-
-def _create_key(environ: dict[str, str], scope: str) -> str:
-    created = subprocess.run(
-        ["demarche", "keys", "create", "--scope", scope, "--name", "deploy-test"],
-        env=environ,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stderr
-    return created.stdout.strip().splitlines()[-1]
 
 
 def _shared_rate_limit(first: LiveServer, second: LiveServer, key: str) -> None:
