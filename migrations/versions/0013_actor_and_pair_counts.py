@@ -16,8 +16,9 @@ involvement at each request: seconds at a million incidents. Two tables keep the
 An actor's count holds an incident and one of its involvements, a pair's an incident and two
 (an initiator's and a target's): each is counted when the last of its rows is written, and
 uncounted when the first goes, whichever order a writer takes, and moves when the incident's
-date, kind, status or retraction changes. Triggers keep them exact: per row on SQLite, per
-statement on PostgreSQL (its transition tables). An involvement's key columns are never
+date, kind, status or retraction changes. Triggers keep them exact: per row on SQLite; on
+PostgreSQL per statement for incidents (their transition tables) and per row, before the row
+is written or deleted, for involvements. An involvement's key columns are never
 updated (links are replaced: deleted and written anew), and an update of them is refused, so
 that no count could drift. Neither table has a model, like ``incident_counts``.
 """
@@ -97,6 +98,24 @@ def remove(rows: tuple[str, str]) -> str:
     return subtract("actor_incident_counts", rows[0]) + " " + subtract("incident_pair_counts", rows[1])
 
 
+def of_link(row: str, month: str) -> tuple[str, str]:
+    """The actor and pair rows that the involvement ``row`` (``old`` or ``new``) takes part
+    in: with its incident, and with each involvement of the other role in it (``o``), as
+    the table holds them when the trigger runs."""
+    mine = f"{row}.actor_id"
+    initiator = f"CASE {row}.role WHEN 'initiator' THEN {mine} ELSE o.actor_id END"
+    target = f"CASE {row}.role WHEN 'initiator' THEN o.actor_id ELSE {mine} END"
+    live = f"x.id = {row}.record_id AND x.retracted_at IS NULL AND {row}.{LINK}"
+    actor = f"SELECT {actor_rows('x', row, month)} FROM incidents x WHERE {live}"
+    pair = (
+        f"SELECT {pair_rows('x', initiator, target, month)} FROM incidents x JOIN involvements o "
+        f"ON o.{LINK} AND o.record_id = x.id "
+        f"AND o.role = CASE {row}.role WHEN 'initiator' THEN 'target' ELSE 'initiator' END "
+        f"WHERE {live} AND {row}.role IN ('initiator', 'target')"
+    )
+    return actor, pair
+
+
 def _sqlite_triggers() -> None:
     month = MONTH["sqlite"]
 
@@ -113,29 +132,13 @@ def _sqlite_triggers() -> None:
         )
         return actor, pair
 
-    def of_link(row: str) -> tuple[str, str]:
-        """The actor and pair rows that the involvement ``row`` (``old`` or ``new``) takes part
-        in: with its incident, and with each involvement of the other role in it (``o``)."""
-        mine = f"{row}.actor_id"
-        initiator = f"CASE {row}.role WHEN 'initiator' THEN {mine} ELSE o.actor_id END"
-        target = f"CASE {row}.role WHEN 'initiator' THEN o.actor_id ELSE {mine} END"
-        live = f"x.id = {row}.record_id AND x.retracted_at IS NULL AND {row}.{LINK}"
-        actor = f"SELECT {actor_rows('x', row, month)} FROM incidents x WHERE {live}"
-        pair = (
-            f"SELECT {pair_rows('x', initiator, target, month)} FROM incidents x JOIN involvements o "
-            f"ON o.{LINK} AND o.record_id = x.id "
-            f"AND o.role = CASE {row}.role WHEN 'initiator' THEN 'target' ELSE 'initiator' END "
-            f"WHERE {live} AND {row}.role IN ('initiator', 'target')"
-        )
-        return actor, pair
-
     bodies = {
         "incident_counts_by_link_insert": f"AFTER INSERT ON incidents BEGIN {add(of_incident('new'))} END",
         "incident_counts_by_link_delete": f"AFTER DELETE ON incidents BEGIN {remove(of_incident('old'))} END",
         "incident_counts_by_link_update": "AFTER UPDATE OF occurred_on, kind, status, retracted_at ON incidents "
         f"BEGIN {remove(of_incident('old'))} {add(of_incident('new'))} END",
-        "involvement_counts_insert": f"AFTER INSERT ON involvements BEGIN {add(of_link('new'))} END",
-        "involvement_counts_delete": f"AFTER DELETE ON involvements BEGIN {remove(of_link('old'))} END",
+        "involvement_counts_insert": f"AFTER INSERT ON involvements BEGIN {add(of_link('new', month))} END",
+        "involvement_counts_delete": f"AFTER DELETE ON involvements BEGIN {remove(of_link('old', month))} END",
         "involvement_keys_fixed": "BEFORE UPDATE OF resource, record_id, role, actor_id ON involvements "
         f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END",
     }
@@ -160,32 +163,6 @@ def _postgresql_triggers() -> None:
         )
         return actor, pair
 
-    def of_links(rows: str, inserted: bool) -> tuple[str, str]:
-        """The actor and pair rows that the involvements in the transition table ``rows`` take
-        part in. A pair counts two involvements, one of which at least is in ``rows``; the
-        other is taken from the incident's links as they stand after the statement (the
-        table holds ``rows`` when they were ``inserted``) or before it (the table's, and
-        ``rows``, which it no longer holds)."""
-        changed = f"(record_id, role, actor_id) IN (SELECT record_id, role, actor_id FROM {rows})"
-        links = (
-            f"SELECT record_id, role, actor_id, {changed if inserted else 'false'} AS changed FROM involvements "
-            f"WHERE {LINK} AND record_id IN (SELECT record_id FROM {rows} WHERE {LINK})"
-        )
-        if not inserted:
-            links += f" UNION ALL SELECT record_id, role, actor_id, true FROM {rows} WHERE {LINK}"
-        actor = (
-            f"SELECT {actor_rows('x', 'v', month)} FROM {rows} v JOIN incidents x "
-            f"ON x.id = v.record_id WHERE v.{LINK} AND x.retracted_at IS NULL"
-        )
-        pair = (
-            f"WITH links AS ({links}) "
-            f"SELECT {pair_rows('x', 'i.actor_id', 't.actor_id', month)} FROM links i "
-            "JOIN links t ON t.record_id = i.record_id AND t.role = 'target' "
-            "JOIN incidents x ON x.id = i.record_id "
-            "WHERE i.role = 'initiator' AND x.retracted_at IS NULL AND (i.changed OR t.changed)"
-        )
-        return actor, pair
-
     bodies = {
         "incident_counts_by_link_insert": (
             "INSERT ON incidents",
@@ -202,16 +179,6 @@ def _postgresql_triggers() -> None:
             "OLD TABLE AS old_rows NEW TABLE AS new_rows",
             remove(of_incidents("old_rows")) + " " + add(of_incidents("new_rows")),
         ),
-        "involvement_counts_insert": (
-            "INSERT ON involvements",
-            "NEW TABLE AS new_rows",
-            add(of_links("new_rows", inserted=True)),
-        ),
-        "involvement_counts_delete": (
-            "DELETE ON involvements",
-            "OLD TABLE AS old_rows",
-            remove(of_links("old_rows", inserted=False)),
-        ),
     }
     for name, (event, referencing, body) in bodies.items():
         op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$")
@@ -219,6 +186,19 @@ def _postgresql_triggers() -> None:
             f"CREATE TRIGGER {name} AFTER {event} REFERENCING {referencing} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
         )
+    # An involvement's counts go per row, before the row is written or deleted: its trigger
+    # then sees the rows the same statement wrote or deleted before it, and not those after,
+    # so that a pair of two involvements of one statement counts once, as on SQLite. (After
+    # the statement, as the incidents' triggers run, both would be seen from each side.)
+    for name, (event, row) in {
+        "involvement_counts_insert": ("INSERT", "new"),
+        "involvement_counts_delete": ("DELETE", "old"),
+    }.items():
+        body = (add if row == "new" else remove)(of_link(row, month))
+        op.execute(
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} RETURN {row}; END $$"
+        )
+        op.execute(f"CREATE TRIGGER {name} BEFORE {event} ON involvements FOR EACH ROW EXECUTE FUNCTION {name}()")
     op.execute(
         "CREATE FUNCTION involvement_keys_fixed() RETURNS trigger LANGUAGE plpgsql AS $$ "
         f"BEGIN RAISE EXCEPTION '{REFUSAL}'; END $$"
