@@ -127,7 +127,8 @@ def incident_chain(caller: ReadScope, incident: IdPath, session: SessionDep) -> 
     """Every incident reachable from this one through `responds_to`, in either direction,
     oldest first; each carries `depth`: 0 for the chain's first move, n+1 for an answer to an
     incident at depth n (the deepest, when it answers several). An incident alone is a chain
-    of one."""
+    of one. A chain passes through live incidents only: a retracted incident is in none, and
+    its chain answers 404 to every key."""
     return JSONResponse({"data": service.chain(session, incident, caller.sees_unpublished)})
 
 
