@@ -37,7 +37,6 @@ import json
 import os
 import platform
 import re
-import shlex
 import socket
 import sqlite3
 import statistics
@@ -57,7 +56,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import httpx
 import orjson
 
-from tests.test_container import final_stage
+from tests.test_container import exec_form, final_stage, image_environment
 
 TIMEOUT = 60.0
 """Seconds a probe waits for an answer before it records ``timeout``."""
@@ -253,15 +252,9 @@ class Tree:
     def environment(self, database_url: str, **settings: str) -> dict[str, str]:
         """The environment of the image's processes (its ENV, /opt/venv and /srv mapped to this
         tree), with the database, a private cursor secret and ``settings`` (``DEMARCHE_`` names)."""
-        environ = {k: v for k, v in os.environ.items() if not k.startswith(("DEMARCHE_", "VIRTUAL_ENV"))}
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("DEMARCHE_", "VIRTUAL_ENV"))}
         paths = {"/opt/venv": str(self.venv), "/srv": str(self.root)}
-        for name, arguments in final_stage(self.root / "Dockerfile"):
-            if name == "ENV":
-                for pair in shlex.split(arguments):
-                    key, _, value = pair.partition("=")
-                    for image_path, local_path in paths.items():
-                        value = value.replace(image_path, local_path)
-                    environ[key] = re.sub(r"\$(\w+)", lambda m: environ.get(m.group(1), ""), value)
+        environ = image_environment(final_stage(self.root / "Dockerfile"), paths, base)
         environ["PYTHONPATH"] = str(self.root)  # the tree's own app, whatever the venv points at
         environ |= {
             "DEMARCHE_DATABASE_URL": database_url,
@@ -272,10 +265,7 @@ class Tree:
         return environ | {f"DEMARCHE_{k.upper()}": v for k, v in settings.items()}
 
     def command(self) -> list[str]:
-        arguments = next(a for name, a in final_stage(self.root / "Dockerfile") if name == "CMD")
-        command = json.loads(arguments)
-        assert isinstance(command, list), "the Dockerfile's CMD is not in exec form"
-        return command
+        return exec_form(final_stage(self.root / "Dockerfile"), "CMD")
 
     def run(self, environ: dict[str, str], *argv: str, timeout: float = 3600) -> str:
         done = subprocess.run(argv, cwd=self.root, env=environ, capture_output=True, text=True, timeout=timeout)

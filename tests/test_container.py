@@ -33,14 +33,17 @@ def final_stage(dockerfile: Path) -> list[tuple[str, str]]:
     return instructions
 
 
-def image_environment(stage: list[tuple[str, str]]) -> dict[str, str]:
-    """The environment the image's processes start with, its paths mapped to this machine."""
-    environ = dict(os.environ)
+def image_environment(
+    stage: list[tuple[str, str]], paths: dict[str, str] = IMAGE_PATHS, base: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment the image's processes start with (``base``, this process's by default,
+    and the stage's ENV), its paths mapped to this machine (``paths``: image path to local)."""
+    environ = dict(os.environ if base is None else base)
     for name, arguments in stage:
         if name == "ENV":
             for pair in shlex.split(arguments):
                 key, _, value = pair.partition("=")
-                for image_path, local_path in IMAGE_PATHS.items():
+                for image_path, local_path in paths.items():
                     value = value.replace(image_path, local_path)
                 environ[key] = re.sub(r"\$(\w+)", lambda m: environ.get(m.group(1), ""), value)
     return environ
