@@ -148,6 +148,7 @@ def test_every_line_the_server_writes_is_json(database_url, tmp_path, workers):
     access = {(line["route"], line["status"]) for line in written if line["logger"] == "demarche.access"}
     assert {("/v1/incidents", 200), (None, 404)} <= access
     assert len({line["pid"] for line in written}) == workers + (workers > 1), "the supervisor's lines too"
+    assert not [line for line in written if line["logger"].startswith("markdown_it")], "the guide's parser is quiet"
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

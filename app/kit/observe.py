@@ -63,7 +63,9 @@ class JSONFormatter(logging.Formatter):
 
 def log_config(level: str) -> dict[str, Any]:
     """A :func:`logging.config.dictConfig` configuration: every logger, uvicorn's included,
-    writes JSON lines to standard error at ``level`` (Alembic's at warnings only)."""
+    writes JSON lines to standard error at ``level`` (Alembic's at warnings only, and the
+    Markdown parser's too: at debug it writes a line for every block of the guide it parses,
+    tens of thousands while a worker starts)."""
     level = level.upper()
     return {
         "version": 1,
@@ -79,6 +81,7 @@ def log_config(level: str) -> dict[str, Any]:
             # The app writes its own access line (``app.edge``); uvicorn's would repeat it.
             "uvicorn.access": {"handlers": [], "propagate": False},
             "alembic": {"level": "WARNING"},
+            "markdown_it": {"level": "WARNING"},
         },
     }
 
