@@ -258,6 +258,34 @@ def test_the_exercises_table_and_map(anonymous, october_2021):
     assert land.text.startswith("<svg") and land.text.count("M") > 100
 
 
+def test_the_exercises_rows_escape_their_text_and_badge_drafts_for_writers(client, anonymous, writer, nato_russia):
+    name = '<script>alert("x")</script> & <b>drill</b>'
+    draft = make(
+        client,
+        "exercises",
+        name=name,
+        start_date="2021-10-01",
+        end_date="2021-10-09",
+        domains=["sea", "air"],
+        location="Black <Sea>",
+        latitude=43.0,
+        longitude=34.0,
+        participants=[{"actor": "russia", "role": "host"}, {"actor": "china"}],
+        status="draft",
+    )
+    assert f'id="exercise-{draft["id"]}"' not in html(anonymous, "/exercises").text
+    text = html(writer, "/exercises").text
+    row = text[text.index(f'<tr id="exercise-{draft["id"]}">') :].split("</tr>", 1)[0]
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;drill&lt;/b&gt;"
+    assert f'<strong>{escaped}</strong> <span class="badge draft">draft</span>' in row
+    assert '<span class="note">sea, air</span>' in row
+    assert '<a href="/actors/russia">Russia</a> (host), <a href="/actors/china">China</a> (participant)' in row
+    assert f'Black &lt;Sea&gt; <a href="#mark-{draft["id"]}">on the map</a>' in row
+    assert "<td" in row and "2021-10-09" in row
+    mark = text[text.index(f'id="mark-{draft["id"]}"') :].split("</a>", 1)[0]
+    assert f"<title>{escaped} (43.0, 34.0)</title>" in mark and "<script" not in text
+
+
 def test_the_home_pages_counts_follow_every_write(anonymous, writer, client, nato_russia):
     def counted(browser):
         text = html(browser, "/").text

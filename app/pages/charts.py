@@ -236,6 +236,52 @@ def count_rows(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> Markup
     return Markup("".join(out))
 
 
+def _badge(record: Mapping[str, Any]) -> str:
+    """The status of a record that is not published (the template macro ``status_badge``)."""
+    status = record.get("status")
+    return f' <span class="badge {escape(status)}">{escape(status)}</span>' if status and status != "published" else ""
+
+
+def exercise_rows(exercises: Iterable[Mapping[str, Any]]) -> Markup:
+    """The rows (``<tr>``) of the exercises' table: dates, name and status, domains,
+    participants linked to their pages, and where (linked to its mark on the map when it has
+    coordinates). Drawn here for the reason bars are (:func:`stacked_bars`): a page of them
+    holds hundreds of cells and links."""
+    out = []
+    for e in exercises:
+        key = escape(e["id"])
+        domains = f'<br><span class="note">{escape(", ".join(e["domains"]))}</span>' if e["domains"] else ""
+        participants = ", ".join(
+            f'<a href="/actors/{escape(p["actor"]["slug"])}">{escape(p["actor"]["name"])}</a> ({escape(p["role"])})'
+            for p in e["participants"]
+        )
+        where = ", ".join(escape(part) for part in (e["location"], e["region"]) if part)
+        if e["latitude"] is not None:
+            where += f' <a href="#mark-{key}">on the map</a>'
+        out.append(
+            f'<tr id="exercise-{key}">\n<td class="nowrap">{escape(e["start_date"])}</td>\n'
+            f'<td class="nowrap">{escape(e["end_date"] or "")}</td>\n'
+            f"<td><strong>{escape(e['name'])}</strong>{_badge(e)}{domains}</td>\n"
+            f"<td>{participants}</td>\n<td>{where}</td>\n</tr>\n"
+        )
+    return Markup("".join(out))
+
+
+def map_marks(marks: Iterable[Mapping[str, Any]]) -> Markup:
+    """The exercises' marks on the map (``x``, ``y`` in its units), each a link to its row
+    with the exercise's name as a label and, with its coordinates, as a title."""
+    out = []
+    for m in marks:
+        e, x, y = m["exercise"], m["x"], m["y"]
+        key, name = escape(e["id"]), escape(e["name"])
+        out.append(
+            f'<a href="#exercise-{key}" id="mark-{key}" class="mark" data-id="{key}">\n'
+            f"<title>{name} ({e['latitude']}, {e['longitude']})</title>\n"
+            f'<circle cx="{x}" cy="{y}" r="6"/>\n<text x="{x + 9}" y="{y + 4}">{name}</text>\n</a>\n'
+        )
+    return Markup("".join(out))
+
+
 def _gridlines(highest: int) -> list[int]:
     step = max(1, -(-highest // 4))
     return list(range(0, highest + 1, step))

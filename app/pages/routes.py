@@ -152,7 +152,13 @@ def _query(request: Request, drop: Collection[str] = (), **add: Any) -> str:
     return urlencode(items)
 
 
-templates.env.globals.update(query=_query, static=STATIC, count_rows=charts.count_rows)
+templates.env.globals.update(
+    query=_query,
+    static=STATIC,
+    count_rows=charts.count_rows,
+    exercise_rows=charts.exercise_rows,
+    map_marks=charts.map_marks,
+)
 
 
 @router.post(KEY_PATH)
