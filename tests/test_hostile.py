@@ -467,9 +467,13 @@ def test_writes_are_not_timed(app_with, engine_name):
         assert time.monotonic() - started > 0.1
 
 
-def test_a_slow_import_holds_no_lock_that_other_writers_wait_for(app, database_url, tmp_path, nato_russia):
-    """An import whose body trickles in over seconds: another key's write is answered while
-    the import is still arriving, and the import is written whole afterwards."""
+@pytest.mark.parametrize("idempotency_key", [None, "slow-import"])
+def test_a_slow_import_holds_no_lock_that_other_writers_wait_for(
+    app, database_url, tmp_path, nato_russia, idempotency_key
+):
+    """An import whose body trickles in over seconds, with or without an ``Idempotency-Key``:
+    another key's write is answered while the import is still arriving, and the import is
+    written whole afterwards."""
     importing, writing = new_key(app, KeyScope.write), new_key(app, KeyScope.write)
     lines = [import_incident(n, external_ref=f"slow:{n}") for n in range(1500)]
     arrived = threading.Event()
@@ -489,7 +493,8 @@ def test_a_slow_import_holds_no_lock_that_other_writers_wait_for(app, database_u
             answers["import"] = httpx.post(
                 f"{server.url}/v1/import",
                 content=trickle(),
-                headers={"Authorization": f"Bearer {importing}", "Content-Type": "application/x-ndjson"},
+                headers={"Authorization": f"Bearer {importing}", "Content-Type": "application/x-ndjson"}
+                | ({"Idempotency-Key": idempotency_key} if idempotency_key else {}),
                 timeout=30,
             )
 

@@ -12,6 +12,10 @@ So the writes and the stored answer are committed together or not at all. For a 
   serving process renews while it works; a process that dies leaves it to lapse, and a
   retry after that runs the request anew (nothing of the dead one was committed).
 
+The transaction begins once the whole body has arrived (kept in memory, then in a temporary
+file past ``SPOOL_BYTES``): on SQLite a writer's transaction holds the database's one write
+lock, which a slow upload must not hold for the time it takes to send.
+
 Answers kept: every status below 500 except 401, 403, 408, 409 and 429, which a retry may
 see differently (those give the key up again, and roll the request back). Keys are kept for
 ``idempotency_ttl_hours`` (24 by default), per API key (a key is private to the credential
@@ -25,7 +29,8 @@ import re
 from collections.abc import Set
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from tempfile import SpooledTemporaryFile
+from typing import IO, Any
 
 import orjson
 from sqlalchemy import Connection, Engine, delete, update
@@ -43,6 +48,9 @@ HEADER = "idempotency-key"
 _VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 KEPT_HEADERS = {b"content-type", b"location", b"etag", b"link"}
 NOT_KEPT = {401, 403, 408, 409, 429}
+SPOOL_BYTES = 8 * 1024 * 1024
+"""A body kept in memory up to this size while it arrives, in a temporary file past it."""
+CHUNK_BYTES = 64 * 1024
 
 
 class KeyInFlight(Conflict):
@@ -102,9 +110,7 @@ class Store:
         try:
             if answer is None:
                 connection.rollback()
-                with writing(Session(self.engine)) as session:
-                    session.execute(delete(IdempotencyKey).where(*self._pk(principal, key)))
-                    session.commit()
+                self.release(principal, key)
                 return
             connection.execute(
                 update(IdempotencyKey)
@@ -114,6 +120,12 @@ class Store:
             connection.commit()
         finally:
             connection.close()
+
+    def release(self, principal: str, key: str) -> None:
+        """Give the key up: a retry runs the request anew."""
+        with writing(Session(self.engine)) as session:
+            session.execute(delete(IdempotencyKey).where(*self._pk(principal, key)))
+            session.commit()
 
     @staticmethod
     def _pk(principal: str, key: str) -> tuple[Any, Any]:
@@ -159,17 +171,26 @@ class Idempotency:
         if held is not None:
             await self._answer_held(scope, send, held, fingerprint)
             return
-        connection = await run_in_threadpool(store.begin)
-        scope.setdefault("state", {})[IDEMPOTENCY_CONNECTION] = connection
         renewing = asyncio.create_task(self._renew(store, principal, key))
-        answer = _Recorder()
-        try:
-            await self.app(scope, fingerprint.receive, answer.send)
-            await fingerprint.drain()
-        finally:
-            renewing.cancel()
-            kept = answer.kept(fingerprint.hexdigest()) if fingerprint.complete else None
-            await run_in_threadpool(store.finish, connection, principal, key, kept)
+        with SpooledTemporaryFile(SPOOL_BYTES) as body:
+            try:
+                await fingerprint.drain(body)
+            except BaseException:
+                renewing.cancel()
+                await run_in_threadpool(store.release, principal, key)
+                raise
+            if not fingerprint.complete:  # the client went away before its body was whole
+                renewing.cancel()
+                await run_in_threadpool(store.release, principal, key)
+                return
+            connection = await run_in_threadpool(store.begin)
+            scope.setdefault("state", {})[IDEMPOTENCY_CONNECTION] = connection
+            answer = _Recorder()
+            try:
+                await self.app(scope, _replaying(body, receive), answer.send)
+            finally:
+                renewing.cancel()
+                await run_in_threadpool(store.finish, connection, principal, key, answer.kept(fingerprint.hexdigest()))
         await answer.replay(send)
 
     async def _renew(self, store: Store, principal: str, key: str) -> None:
@@ -208,14 +229,36 @@ class _Fingerprint:
             self.complete = not message.get("more_body", False)
         return message
 
-    async def drain(self) -> None:
-        """Read what the handler left of the body, so the fingerprint covers all of it."""
+    async def drain(self, into: IO[bytes] | None = None) -> None:
+        """Read the rest of the body (into ``into``, if given), so that the fingerprint covers
+        all of it; it stays incomplete if the client goes away first."""
         while not self.complete:
-            if (await self.receive())["type"] == "http.disconnect":
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
                 return
+            if into is not None:
+                into.write(message.get("body", b""))
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+def _replaying(body: IO[bytes], receive: Receive) -> Receive:
+    """A ``receive`` that gives the app ``body`` (read whole already) in chunks, then what
+    the client sends next (a disconnect)."""
+    size = body.seek(0, 2)
+    body.seek(0)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        chunk = body.read(CHUNK_BYTES)
+        sent = body.tell() >= size
+        return {"type": "http.request", "body": chunk, "more_body": not sent}
+
+    return replay
 
 
 class _Recorder:
