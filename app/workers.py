@@ -57,6 +57,12 @@ class Supervisor(Multiprocess):
 
     def keep_subprocess_alive(self) -> None:
         # Called every half second, after the signals (restarts, fewer workers) are handled.
+        for process in self.processes:
+            # The supervisor's copy of the worker's end of the pipe their health checks go
+            # through (the worker has its own once started). Kept open, a worker that dies
+            # while a check is on its way leaves the supervisor waiting out the check's whole
+            # timeout; closed, the check ends at once, and the death is seen.
+            process.child_conn.close()
         super().keep_subprocess_alive()
         alive = {process.pid for process in self.processes if process.pid is not None}
         for pid in self.known - alive:
