@@ -333,3 +333,42 @@ def timeline_lanes(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "height": top + len(TIMELINE_LANES) * lane_h + 4,
         "earlier": sum(day < axis.start for day in days),
     }
+
+
+def timeline_marks(marks: Iterable[Mapping[str, Any]]) -> Markup:
+    """The marks of :func:`timeline_lanes` as SVG: each a link (an incident to its page,
+    another entry to its row) titled with its date and title; an exercise with an end a bar,
+    a channel change a diamond, any other a dot. Drawn here for the reason bars are
+    (:func:`stacked_bars`)."""
+    out = []
+    for m in marks:
+        entry, x, y = m["entry"], m["x"], m["y"]
+        key = escape(entry["id"])
+        href = f"/incidents/{key}" if entry["type"] == "incident" else f"#entry-{key}"
+        if m["w"]:
+            shape = f'<rect x="{x}" y="{y - 7}" width="{m["w"]}" height="14" rx="3"/>'
+        elif entry["type"] == "channel_status":
+            shape = f'<path d="M{x},{y - 8} l8,8 l-8,8 l-8,-8 z"/>'
+        else:
+            shape = f'<circle cx="{x}" cy="{y}" r="7"/>'
+        out.append(
+            f'<a href="{href}" class="mark {escape(m["css"])}" data-type="{escape(entry["type"])}">\n'
+            f"<title>{escape(entry['date'])}: {escape(entry['title'])}</title>\n{shape}\n</a>\n"
+        )
+    return Markup("".join(out))
+
+
+def entry_rows(entries: Iterable[Mapping[str, Any]]) -> Markup:
+    """The rows (``<tr>``) of a timeline's table: date, type, title (an incident's linked to
+    its page) and its actors linked to theirs."""
+    out = []
+    for e in entries:
+        key, title = escape(e["id"]), escape(e["title"])
+        if e["type"] == "incident":
+            title = f'<a href="/incidents/{key}">{title}</a>'
+        actors = ", ".join(f'<a href="/actors/{escape(a["slug"])}">{escape(a["name"])}</a>' for a in e["actors"])
+        out.append(
+            f'<tr id="entry-{key}"><td class="nowrap">{escape(e["date"])}</td>'
+            f"<td>{escape(e['type'].replace('_', ' '))}</td><td>{title}</td><td>{actors}</td></tr>\n"
+        )
+    return Markup("".join(out))

@@ -158,6 +158,8 @@ templates.env.globals.update(
     count_rows=charts.count_rows,
     exercise_rows=charts.exercise_rows,
     map_marks=charts.map_marks,
+    timeline_marks=charts.timeline_marks,
+    entry_rows=charts.entry_rows,
 )
 
 
