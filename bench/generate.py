@@ -507,6 +507,12 @@ class Loader:
         started = time.perf_counter()
         for i in range(0, len(rows), self.batch_size):
             self.conn.execute(table.insert(), rows[i : i + self.batch_size])
+        if self.conn.dialect.name == "postgresql":
+            # The triggers that keep counts join the tables this transaction is filling, and
+            # PostgreSQL plans those joins on the tables' statistics: left as they were (empty),
+            # a plan scans a whole table for every row inserted, and the load slows as it grows
+            # (64 incidents/s by 25,000). ANALYZE in the transaction counts its own rows.
+            self.conn.exec_driver_sql(f"ANALYZE {table.name}")
         self.seconds[table.name] += time.perf_counter() - started
         self.counts[table.name] += len(rows)
 
