@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import IMPORT_ACTORS as ACTORS
 from tests.conftest import import_incident, ndjson, new_key
+from tests.test_statement_budgets import statements
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
 
@@ -174,3 +175,19 @@ def test_lookups_by_external_ref_use_an_index_when_most_records_have_none(app, c
             plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {lookup}"))
             assert "Seq Scan" not in plan, plan
         assert conn.exec_driver_sql(lookup).scalars().all() != []
+
+
+def test_a_large_import_keeps_postgresqls_statistics_as_it_grows_the_tables(app, client, engine_name):
+    """An import that writes more records than the tables held analyzes them in its own
+    transaction, so that the plans of its later batches (the count triggers' joins, the
+    natural-key look-ups) are made for tables of their new size; a small one analyzes nothing."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite's plans for these statements do not depend on table statistics")
+    with statements(app.state.engine) as large:
+        answer = post_import(client, [*ACTORS, *(incident(n) for n in range(1200))])
+    assert answer.status_code == 200, answer.text
+    last_insert = max(n for n, s in enumerate(large) if s.startswith("INSERT INTO incidents"))
+    assert "ANALYZE" in large[:last_insert], "between its batches, not only as it commits"
+    with statements(app.state.engine) as small:
+        assert post_import(client, [incident(n) for n in range(2000, 2010)]).status_code == 200
+    assert not [s for s in small if s.startswith("ANALYZE")]

@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 import orjson
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -42,6 +43,15 @@ REPORTED_ERRORS = 20
 """Errors listed for one bad line (a line of thousands of bad values has as many errors)."""
 
 
+GROWTH_BEFORE_ANALYZE = 500
+"""Records an import writes, and at least as many as its tables held, before it brings
+PostgreSQL's statistics up to date in its own transaction (see :meth:`Importer.feed`)."""
+RECORDS_HELD = text(
+    "SELECT coalesce(sum(greatest(reltuples, 0)), 0) FROM pg_class WHERE relname IN "
+    "('actors', 'sources', 'incidents', 'exercises', 'channels', 'channel_status_changes')"
+)
+
+
 class ImportRejected(ValidationFailed):
     slug, title = "import-rejected", "Import rejected"
 
@@ -60,6 +70,10 @@ class Importer:
     bad: int = 0
     lines: int = 0
     _keys: set[tuple[str, str, str]] = field(default_factory=set)
+    _held: float | None = None
+    """Records the tables held when their statistics were last brought up to date."""
+    _written: int = 0
+    """Records written since."""
 
     def feed(self, lines: Iterable[tuple[int, bytes | Any]]) -> None:
         """Write each ``(line number, raw JSON text or parsed value)``."""
@@ -74,6 +88,27 @@ class Importer:
         self._write(records)
         self.session.flush()
         self.session.expunge_all()
+        self._keep_statistics(len(records))
+
+    def _keep_statistics(self, written: int) -> None:
+        """On PostgreSQL, analyze the tables in the import's own transaction (ANALYZE counts
+        its rows) each time the import has written as many records as they held: the
+        triggers that keep counts, and the look-ups of natural keys, run for every batch on
+        plans made from those statistics, and planned on tables still empty they scan them
+        whole for every row (an import of 20,000 incidents into a new database took 510 s,
+        one of 5,000 took 54 s). An import small beside what the tables hold analyzes
+        nothing; after a large one, :func:`app.db._analyze_stale` runs as it commits."""
+        connection = self.session.connection()
+        if connection.dialect.name != "postgresql":
+            return
+        if self._held is None:
+            self._held = connection.execute(RECORDS_HELD).scalar_one()
+        self._written += written
+        if self._written < max(self._held, GROWTH_BEFORE_ANALYZE):
+            return
+        connection.execute(text("ANALYZE"))  # every table of the database: the kept counts' too
+        self._held += self._written
+        self._written = 0
 
     def result(self) -> dict[str, Any]:
         """The counts; raises :class:`ImportRejected` (and the caller must not commit) when
