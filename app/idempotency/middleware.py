@@ -41,7 +41,7 @@ from app.kit.records import utcnow
 
 HEADER = "idempotency-key"
 _VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-KEPT_HEADERS = {b"content-type", b"location", b"etag", b"link"}
+KEPT_HEADERS = {b"content-type", b"location", b"etag", b"link", b"demarche-sequence"}
 NOT_KEPT = {401, 403, 408, 409, 429}
 
 
