@@ -10,6 +10,7 @@ from app.access.routes import router as access_router
 from app.actors.routes import router as actors_router
 from app.changes.routes import router as changes_router
 from app.channels.routes import router as channels_router
+from app.consistency import SequenceHeaders
 from app.db import MIN_SEQUENCE_HEADER, READ_SOURCE_HEADER, SEQUENCE_HEADER, Replica, head_revision, make_engine
 from app.edge import Edge
 from app.exercises.routes import router as exercises_router
@@ -18,7 +19,6 @@ from app.idempotency import middleware as idempotency
 from app.incidents.routes import router as incidents_router
 from app.ingest.routes import router as ingest_router
 from app.kit import openapi, problems, queries
-from app.kit.consistency import SequenceHeaders
 from app.kit.guards import IMPORT_PATH, BodyGuard, reject_nul
 from app.kit.keys import KeySegments
 from app.kit.observe import configure_logging, observe_pool
@@ -45,6 +45,10 @@ scope it needs under `security`. Queries are strict: a query parameter an operat
 take is 400 `unknown-parameter`, never ignored; write bodies reject unknown fields (422).
 Errors are RFC 9457 problem details (`application/problem+json`) whose `type` is
 `/problems/{name}`.
+
+Read your own writes: a write that changes records answers `Demarche-Sequence`; send it back
+on later reads as the `Demarche-Min-Sequence` header to be answered from a database that has
+the write (reads may come from a lagging replica: `Demarche-Read-Source` says which).
 """
 
 SECRET_PATHS = {access_router.prefix}
