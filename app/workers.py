@@ -17,9 +17,11 @@ counting; its counters stay, so that totals never go back.
 
 import logging
 import os
+import pickle
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +31,7 @@ from prometheus_client import multiprocess
 from uvicorn import Config
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import Process
 
 from app.kit.observe import MULTIPROCESS_DIR
 from app.main import create_app
@@ -47,9 +50,40 @@ def worker_app() -> FastAPI:
         sys.exit(STARTUP_FAILURE)
 
 
+HEALTHCHECK_STEP = 0.1
+"""Seconds between two looks, during a health check, at whether the worker is still running."""
+
+
+def _watched(process: Process) -> None:
+    """Make ``process``'s health check end as soon as the worker is gone. uvicorn's waits for
+    the answer to its ping on a pipe whose worker's end the supervisor holds open too, so a
+    worker that exits after the ping was sent (one that failed to make the app, exiting with
+    the start-up failure status) goes unnoticed for the whole health-check timeout (a minute
+    here), however soon it exited."""
+    if getattr(process, "_demarche_watched", False):
+        return
+
+    def healthcheck(timeout: float) -> bool | None:
+        try:
+            process.parent_conn.send(b"ping")
+            deadline = time.monotonic() + timeout
+            while True:
+                if process.parent_conn.poll(HEALTHCHECK_STEP):
+                    answer: bool = process.parent_conn.recv()
+                    return answer
+                if not process.process.is_alive() or time.monotonic() >= deadline:
+                    return None
+        except (OSError, EOFError, pickle.UnpicklingError):
+            return None
+
+    process._healthcheck = healthcheck  # type: ignore[method-assign]
+    process._demarche_watched = True  # type: ignore[attr-defined]
+
+
 class Supervisor(Multiprocess):
     """uvicorn's supervisor of worker processes; a worker found gone (died and replaced, or
-    retired by SIGHUP or SIGTTOU) is marked dead in the metrics."""
+    retired by SIGHUP or SIGTTOU) is marked dead in the metrics, and one that exits while it
+    is being checked is noticed at once (:func:`_watched`)."""
 
     def __init__(self, config: Config, sockets: list) -> None:
         super().__init__(config, sockets)
@@ -57,6 +91,8 @@ class Supervisor(Multiprocess):
 
     def keep_subprocess_alive(self) -> None:
         # Called every half second, after the signals (restarts, fewer workers) are handled.
+        for process in self.processes:
+            _watched(process)
         super().keep_subprocess_alive()
         alive = {process.pid for process in self.processes if process.pid is not None}
         for pid in self.known - alive:
