@@ -12,7 +12,9 @@ mid-run and started again. Then the checks:
 - rate limits were shared: one key's count goes up by one with each request whichever process
   serves it, and a key at its limit is refused (429) by every process;
 - every client read its own writes: each write is read back at once (by id, through another
-  process, the client's ``Demarche-Min-Sequence`` carried over) and was never 404.
+  process, the client's ``Demarche-Min-Sequence`` carried over) and was never 404. The same
+  read sent again without the sequence (a control, not a check) counts the reads the
+  sequence saved from the lagging replica.
 
 ``make scale`` runs it (``.ci/run`` in its PostgreSQL phase): ``python -m tests.scale`` with
 ``DEMARCHE_TEST_DATABASE_URL`` naming the PostgreSQL (a new database is made beside it),
@@ -163,6 +165,9 @@ class Run:
     resent: int = 0
     reads_back: int = 0
     misses: list[str] = field(default_factory=list)
+    stale_without: int = 0
+    """Control reads (the same read, without the sequence) that missed the write: what the
+    sequence spared."""
     read_sources: Counter[str] = field(default_factory=Counter)
     lists: int = 0
     errors: Counter[str] = field(default_factory=Counter)
@@ -247,9 +252,14 @@ class Run:
                     self.errors[f"read {type(exc).__name__}"] += 1
                 time.sleep(0.1)
                 continue
+            try:  # the control: the same read without the client's sequence (plain httpx)
+                control = api.http.get(f"/v1/incidents/{written.id}").status_code
+            except httpx.TransportError:
+                control = None
             with self.lock:
                 self.reads_back += 1
                 self.read_sources[response.headers.get(SOURCE, "?")] += 1
+                self.stale_without += control == 404
             return
 
     def list(self, clients: list[Client]) -> None:
@@ -502,7 +512,8 @@ def report(
     print("reads served by: " + ", ".join(f"{source}: {n:,}" for source, n in sorted(run.tally.sources.items())))
     print(
         f"read-your-writes: {run.reads_back:,} writes read back at once through another process "
-        f"({', '.join(f'{s}: {n:,}' for s, n in sorted(run.read_sources.items()))}); misses: {len(run.misses)}"
+        f"({', '.join(f'{s}: {n:,}' for s, n in sorted(run.read_sources.items()))}); misses: {len(run.misses)}; "
+        f"the same reads without the sequence that missed the write: {run.stale_without:,}"
     )
     print(f"lists read: {run.lists:,}; errors met (then retried): {dict(run.errors) or 'none'}")
     print(
