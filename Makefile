@@ -6,7 +6,7 @@ RUNTIME := $(VENV)/.installed-runtime
 TOOLS := $(VENV)/.installed-tools
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-postgres soak migrate seed openapi client screenshots bench bench-quick clean
+.PHONY: run test test-postgres soak scale replica migrate seed openapi client screenshots bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,11 +42,19 @@ test: $(TOOLS) $(CHROMIUM)  ## lint, then the whole suite on SQLite, or on DEMAR
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/pytest
 
-test-postgres: $(TOOLS) $(CHROMIUM)  ## the whole suite on the local PostgreSQL
+test-postgres: $(TOOLS) $(CHROMIUM)  ## the whole suite on the local PostgreSQL (its replica's tests too with DEMARCHE_TEST_REPLICA_URL: make replica)
 	DEMARCHE_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres $(BIN)/pytest
 
 soak: $(TOOLS)  ## a minute of readers, writers, an import, hostile requests and slow sockets at once, then checks (tests/soak.py)
 	$(BIN)/python -m tests.soak
+
+replica:  ## a streaming replica of the local PostgreSQL on 127.0.0.1:5433 (.ci/replica; kept if it already streams)
+	bash .ci/replica
+
+scale: $(TOOLS)  ## three processes on PostgreSQL, its replica and Redis, a minute of clients, one process killed (tests/scale.py)
+	DEMARCHE_TEST_DATABASE_URL=$${DEMARCHE_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres} \
+	DEMARCHE_TEST_REPLICA_URL=$${DEMARCHE_TEST_REPLICA_URL:-postgresql+psycopg://postgres@127.0.0.1:5433/postgres} \
+	$(BIN)/python -m tests.scale
 
 migrate: $(RUNTIME)
 	$(BIN)/demarche migrate

@@ -2,11 +2,13 @@
 schema's revision and the lock that migrations take."""
 
 import fcntl
+import logging
+import re
 import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,12 +21,15 @@ from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
-from app.changes.service import KEY_ID, WRITTEN, keep_feed
+from app.changes.service import KEY_ID, SEQUENCE, WRITTEN, keep_feed
 from app.incidents.service import keep_answers
 from app.kit import sqljson
+from app.kit.problems import BadRequest
+
+log = logging.getLogger("demarche")
 
 WRITES = "demarche_writes"
 """Execution option that marks a transaction as one that will write."""
@@ -76,7 +81,9 @@ SQLITE_PRAGMAS = (
 SQLITE_POOL_SIZE = 64
 
 
-def make_engine(url: str, pool_size: int = 20, statement_timeout_ms: int = 0, timed: bool = False) -> Engine:
+def make_engine(
+    url: str, pool_size: int = 20, statement_timeout_ms: int = 0, timed: bool = False, connect_timeout: int = 0
+) -> Engine:
     """An engine for ``url``. On PostgreSQL, ``pool_size`` connections at the most, kept open:
     past them a request waits for one to come back (in a worker thread), rather than opening
     and closing a connection of its own. With ``statement_timeout_ms``, a statement of a read
@@ -85,7 +92,9 @@ def make_engine(url: str, pool_size: int = 20, statement_timeout_ms: int = 0, ti
     so is a statement of a read that would end past its request's :class:`Deadline`. Writes
     are not timed: their work is bounded by the size of their body, and a large import
     rightly runs long statements (writing the answers of thousands of incidents at once).
-    The commands leave both off: a migration may rightly run long."""
+    The commands leave both off: a migration may rightly run long. With ``connect_timeout``
+    (PostgreSQL), a connection not made within that many seconds fails (a read replica's, so
+    that a replica that does not answer costs a read that long at the most)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -157,7 +166,10 @@ def make_engine(url: str, pool_size: int = 20, statement_timeout_ms: int = 0, ti
         # psycopg prepares a statement after five runs, and PostgreSQL may then switch it to a
         # generic plan, one that ignores which actor is asked for; on skewed data (a few actors
         # in most incidents) that plan can be a hundred times slower than a custom one.
-        connect_args={"options": f"-c plan_cache_mode=force_custom_plan -c statement_timeout={statement_timeout_ms}"},
+        connect_args={
+            "options": f"-c plan_cache_mode=force_custom_plan -c statement_timeout={statement_timeout_ms}",
+            **({"connect_timeout": connect_timeout} if connect_timeout else {}),
+        },
         # Every connection busy: wait this long for one, then answer 503 (see app.kit.problems).
         pool_timeout=POOL_TIMEOUT_SECONDS,
     )
@@ -373,6 +385,98 @@ def migration_lock(url: str, waiting: Callable[[], object] = lambda: None) -> It
         engine.dispose()
 
 
+SEQUENCE_HEADER = "Demarche-Sequence"
+"""Answered by a write that changed records: the last change-feed ``seq`` it committed."""
+MIN_SEQUENCE_HEADER = "Demarche-Min-Sequence"
+"""Sent by a read that must see the database at least as of that ``seq`` (a write's own)."""
+READ_SOURCE_HEADER = "Demarche-Read-Source"
+"""Answered by a read when a replica is set: ``replica`` or ``primary``, whichever served it."""
+_SEQUENCE = re.compile(r"[0-9]{1,19}")
+REPLAYED = text("SELECT max(seq) FROM changes")
+"""How far a replica has replayed: the last feed entry it holds (see app/changes/service.py)."""
+READ_SOURCE = "demarche_read_source"
+"""Where a read's session notes which database served it (``session.info``, then ``request.state``)."""
+
+
+class Replica:
+    """A streaming replica of the primary, which reads go to while it answers. One that
+    failed (refused a connection, timed out) is left aside for ``RETRY_SECONDS``, its reads
+    served by the primary meanwhile: an outage of the replica costs no read."""
+
+    RETRY_SECONDS = 5.0
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.down_until = 0.0
+
+    def up(self) -> bool:
+        return time.monotonic() >= self.down_until
+
+    def failed(self, exc: Exception) -> None:
+        self.down_until = time.monotonic() + self.RETRY_SECONDS
+        log.warning(
+            "read replica unavailable, reading from the primary for %g s: %s",
+            self.RETRY_SECONDS,
+            type(exc).__name__,
+        )
+
+
+class ReadSession(Session):
+    """A read's session. Without a replica, the primary's. With one, the database is chosen
+    when the session first queries (in the thread that runs the read, never on the event
+    loop): the replica, when it answers and has replayed ``min_sequence`` (one statement,
+    :data:`REPLAYED`, in the transaction that then serves the read), else the primary. The
+    choice is noted in ``info[READ_SOURCE]``."""
+
+    def __init__(self, primary: Engine, replica: Replica | None, min_sequence: int | None) -> None:
+        super().__init__(primary, expire_on_commit=False, autoflush=False)
+        self.replica, self.min_sequence = replica, min_sequence
+        self.chosen: Engine | None = primary if replica is None else None
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("bind") is not None:
+            return kwargs["bind"]
+        if self.chosen is None:
+            self.chosen = self._choose()
+        return self.chosen
+
+    def read_engine(self) -> Engine:
+        """The engine this read is served by, for work on connections of its own (a
+        streamed export); chooses it now if the session has not queried yet."""
+        return self.get_bind()
+
+    def _choose(self) -> Engine:
+        replica, primary = self.replica, self.bind
+        assert replica is not None and isinstance(primary, Engine)
+        if replica.up():
+            self.chosen = replica.engine  # what the statement below runs on
+            for first in (True, False):
+                try:
+                    replayed = self.execute(REPLAYED).scalar() or 0
+                except SQLAlchemyError as exc:
+                    self.close()
+                    if first and isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                        continue  # a pooled connection the replica had closed (restarted): once more
+                    replica.failed(exc)
+                    break
+                if self.min_sequence is None or replayed >= self.min_sequence:
+                    self.info[READ_SOURCE] = "replica"
+                    return replica.engine
+                self.close()  # behind the caller's last write
+                break
+        self.info[READ_SOURCE] = "primary"
+        return primary
+
+
+def _min_sequence(request: Request) -> int | None:
+    given = request.headers.get(MIN_SEQUENCE_HEADER)
+    if given is None:
+        return None
+    if not _SEQUENCE.fullmatch(given.strip()) or int(given) > 2**63 - 1:
+        raise BadRequest(f"{MIN_SEQUENCE_HEADER} must be a change-feed sequence number (a whole number from 0).")
+    return int(given)
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request, committed once after the handler returns.
 
@@ -380,32 +484,57 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     failed request is written. When middleware has opened a transaction for the request
     (``Idempotency-Key``: its answer is stored in the same transaction), the session joins
     it, and its commit is kept for the middleware to make. The caller's API key id rides on
-    the session, for the change feed to record who wrote.
+    the session, for the change feed to record who wrote. A write that changed records
+    leaves the last feed ``seq`` it committed on ``request.state`` (answered as
+    ``Demarche-Sequence``).
+
+    A read's session is a :class:`ReadSession`: on the read replica when one is set (and has
+    replayed the ``Demarche-Min-Sequence`` the request sends), else on the primary; which one
+    served it is left on ``request.state`` (answered as ``Demarche-Read-Source``).
 
     A session connects only when the handler first queries, in the handler's thread (a
     write's transaction then begins as one that writes: on SQLite ``BEGIN IMMEDIATE``).
     :func:`read` closes a read's session as soon as its work is done; a write's commits and
     closes in a worker thread, since it may wait for the disk.
     """
+    async with _session(request, request.app.state.replica) as session:
+        yield session
+
+
+async def get_primary_session(request: Request) -> AsyncIterator[Session]:
+    """As :func:`get_session`, with reads on the primary always: for what must see every
+    write, whatever its caller sends (API keys)."""
+    async with _session(request, None) as session:
+        yield session
+
+
+@asynccontextmanager
+async def _session(request: Request, replica: Replica | None) -> AsyncIterator[Session]:
     outer = getattr(request.state, IDEMPOTENCY_CONNECTION, None)
     write = request.method in WRITE_METHODS
     engine = request.app.state.engine
-    bind = outer if outer is not None else engine.execution_options(**{WRITES: True}) if write else engine
-    session = Session(bind, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint")
-    session.info[KEY_ID] = getattr(request.state, "key_id", None)
     if not write:
+        session: Session = ReadSession(engine, replica, _min_sequence(request))
+        session.info[KEY_ID] = getattr(request.state, "key_id", None)
         try:
             yield session
         finally:
+            if READ_SOURCE in session.info:
+                setattr(request.state, READ_SOURCE, session.info[READ_SOURCE])
             if session.in_transaction():  # a handler that read without :func:`read`
                 if engine.dialect.name == "sqlite":
                     session.close()
                 else:
                     await _unlimited(session.close)
         return
+    bind = outer if outer is not None else engine.execution_options(**{WRITES: True})
+    session = Session(bind, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint")
+    session.info[KEY_ID] = getattr(request.state, "key_id", None)
     try:
         yield session
         await _unlimited(session.commit)
+        if session.info.get(SEQUENCE) is not None:
+            setattr(request.state, SEQUENCE, session.info.pop(SEQUENCE))
     finally:
         await _unlimited(session.close)
 
@@ -419,3 +548,4 @@ async def _unlimited(work: Callable[[], Any]) -> None:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+PrimarySessionDep = Annotated[Session, Depends(get_primary_session, scope="function")]

@@ -10,7 +10,8 @@ from app.access.routes import router as access_router
 from app.actors.routes import router as actors_router
 from app.changes.routes import router as changes_router
 from app.channels.routes import router as channels_router
-from app.db import head_revision, make_engine
+from app.consistency import SequenceHeaders
+from app.db import MIN_SEQUENCE_HEADER, READ_SOURCE_HEADER, SEQUENCE_HEADER, Replica, head_revision, make_engine
 from app.edge import Edge
 from app.exercises.routes import router as exercises_router
 from app.health import router as health_router
@@ -44,11 +45,23 @@ scope it needs under `security`. Queries are strict: a query parameter an operat
 take is 400 `unknown-parameter`, never ignored; write bodies reject unknown fields (422).
 Errors are RFC 9457 problem details (`application/problem+json`) whose `type` is
 `/problems/{name}`.
+
+Read your own writes: a write that changes records answers `Demarche-Sequence`; send it back
+on later reads as the `Demarche-Min-Sequence` header to be answered from a database that has
+the write (reads may come from a lagging replica: `Demarche-Read-Source` says which).
 """
 
 SECRET_PATHS = {access_router.prefix}
 """POSTs whose answers carry a secret, which is never stored for an ``Idempotency-Key``."""
-CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "X-Request-ID"]
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "Idempotency-Key",
+    "X-Request-ID",
+    MIN_SEQUENCE_HEADER,
+]
 CORS_RESPONSE_HEADERS = [
     "ETag",
     "Location",
@@ -59,12 +72,17 @@ CORS_RESPONSE_HEADERS = [
     "RateLimit-Reset",
     "Idempotent-Replayed",
     "X-Request-ID",
+    SEQUENCE_HEADER,
+    READ_SOURCE_HEADER,
 ]
+REPLICA_CONNECT_TIMEOUT_SECONDS = 2
+"""Longest a read waits for a connection to the read replica before it goes to the primary."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_secrets()
+    settings.check_replica()
     strict_query = queries.StrictQuery()
     configure_logging(settings.log_level)
     app = FastAPI(
@@ -86,10 +104,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timed=settings.request_timeout_seconds > 0,
     )
     observe_pool(app.state.engine)
+    app.state.replica = (
+        Replica(
+            make_engine(
+                settings.read_replica_url,
+                settings.database_pool_size,
+                settings.statement_timeout_ms,
+                timed=settings.request_timeout_seconds > 0,
+                connect_timeout=REPLICA_CONNECT_TIMEOUT_SECONDS,
+            )
+        )
+        if settings.read_replica_url
+        else None
+    )
     app.state.head_revision = head_revision()
     problems.install(app)
     openapi.install(app)
     app.add_middleware(KeySegments)  # innermost: what routing sees, nothing else
+    app.add_middleware(SequenceHeaders)  # inside Idempotency-Key's, which keeps the sequence of an answer
     app.add_middleware(
         idempotency.Idempotency,
         lease_seconds=settings.idempotency_lease_seconds,

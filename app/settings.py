@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 DEVELOPMENT_CURSOR_SECRET = "demarche-development-cursor-secret"
 """Public, being in the source: whoever knows it signs cursors the server takes for its own."""
@@ -17,7 +18,12 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/demarche.db"
     """SQLAlchemy URL: a SQLite file, or ``postgresql+psycopg://user@host/db``."""
     database_pool_size: int = 20
-    """PostgreSQL connections one server process keeps open and uses at the most."""
+    """PostgreSQL connections one server process keeps open and uses at the most (and as many
+    again to the read replica, when one is set)."""
+    read_replica_url: str | None = None
+    """SQLAlchemy URL of a PostgreSQL streaming replica of ``database_url``: reads (lists,
+    records, views, the feed, exports, pages) go to it when it is up and has replayed the
+    caller's last write (``Demarche-Min-Sequence``), else to the primary. PostgreSQL only."""
     max_body_bytes: int = 1024 * 1024
     """Largest request body accepted on ordinary writes; larger ones answer 413."""
     import_max_body_bytes: int = 100 * 1024 * 1024
@@ -77,6 +83,17 @@ class Settings(BaseSettings):
                 "DEMARCHE_CURSOR_SECRET is the development default, which anyone can read in the source, "
                 "and DEMARCHE_PUBLIC_READ is false (a private deployment): set DEMARCHE_CURSOR_SECRET "
                 "to a private value."
+            )
+
+    def check_replica(self) -> None:
+        """Refuse a read replica that is not PostgreSQL's, or beside a SQLite database."""
+        if not self.read_replica_url:
+            return
+        engines = {make_url(url).get_backend_name() for url in (self.database_url, self.read_replica_url)}
+        if engines != {"postgresql"}:
+            raise ValueError(
+                "DEMARCHE_READ_REPLICA_URL names a read replica, which needs PostgreSQL for both it and "
+                "DEMARCHE_DATABASE_URL (a streaming replica of that database); unset it with SQLite."
             )
 
     def worker_processes(self) -> int:

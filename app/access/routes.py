@@ -5,7 +5,7 @@ from fastapi import APIRouter, Path, Request, Response
 from app.access import service
 from app.access.deps import AdminScope
 from app.access.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPage
-from app.db import SessionDep
+from app.db import PrimarySessionDep, SessionDep
 from app.kit import problems
 from app.kit.responses import JSONResponse, created
 
@@ -36,7 +36,7 @@ def create_key(payload: ApiKeyCreate, session: SessionDep, caller: AdminScope) -
     response_model=ApiKeyPage,
     responses=problems.responses(401, 403, 429),
 )
-def list_keys(session: SessionDep, caller: AdminScope) -> JSONResponse:
+def list_keys(session: PrimarySessionDep, caller: AdminScope) -> JSONResponse:
     """Keys not revoked, oldest first, without their secrets. `last_used_at` is kept to
     within a minute."""
     return JSONResponse({"data": [service.public(key) for key in service.live(session)]})

@@ -8,7 +8,10 @@ one transaction gets one entry, for the version that was committed.
 
 Entries are numbered in commit order: on PostgreSQL each transaction takes one advisory lock
 just before it inserts its entries and keeps it until it commits, so no entry can appear
-behind one a reader has already passed; SQLite serialises writers already.
+behind one a reader has already passed; SQLite serialises writers already. So the last
+``seq`` a transaction wrote (``SEQUENCE``, answered as ``Demarche-Sequence``) marks a point
+in the database's history: a database (a read replica) whose feed holds an entry at or past
+it has every write committed up to it, that transaction's included.
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -40,6 +43,8 @@ NOT_IN_SNAPSHOTS = META | {"record_json"}
 """Meta columns, and the answer an incident keeps (it is derived from the snapshot)."""
 WRITTEN = "demarche_written"
 """``session.info`` key of the number of feed entries the committing transaction wrote."""
+SEQUENCE = "demarche_sequence"
+"""``session.info`` key of the last feed ``seq`` the committing transaction wrote."""
 CHUNK = 500
 """Records read back per query."""
 
@@ -241,6 +246,9 @@ def write_pending(session: Session) -> None:
         session.execute(select(func.pg_advisory_xact_lock(FEED_LOCK)))
     executemany(session, Change.__table__, entries)
     session.info[WRITTEN] = len(entries)
+    # Ours: no other transaction inserts into the feed before this one ends (the lock above;
+    # SQLite's one writer).
+    session.info[SEQUENCE] = session.execute(select(func.max(Change.seq))).scalar_one()
 
 
 def _savepoint_began(session: Session, transaction: SessionTransaction) -> None:

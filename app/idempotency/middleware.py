@@ -46,7 +46,7 @@ from app.kit.records import utcnow
 
 HEADER = "idempotency-key"
 _VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-KEPT_HEADERS = {b"content-type", b"location", b"etag", b"link"}
+KEPT_HEADERS = {b"content-type", b"location", b"etag", b"link", b"demarche-sequence"}
 NOT_KEPT = {401, 403, 408, 409, 429}
 SPOOL_BYTES = 8 * 1024 * 1024
 """A body kept in memory up to this size while it arrives, in a temporary file past it."""

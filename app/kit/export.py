@@ -27,7 +27,7 @@ from starlette.responses import StreamingResponse
 from app.kit import sqljson
 from app.kit.fields import Selection
 from app.kit.pagination import EVERY_ROW, Listing, PageQuery, Texts, hydrated, page_response, walk
-from app.kit.reads import read
+from app.kit.reads import read, read_engine
 from app.kit.responses import dumps
 
 Hydrate = Callable[[Session, list[Mapping[str, Any]]], list[dict]]
@@ -233,7 +233,7 @@ async def list_response(
     listing.after = None  # an export is every matching row, wherever a cursor pointed
     return export_response(
         fmt,
-        request.app.state.engine,
+        await read(session, read_engine, session),  # the primary, or a replica that is up to date
         listing,
         stmt,
         collection.id_column,

@@ -10,6 +10,7 @@ the session's transaction ends, and its connection goes back, as soon as the wor
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -18,10 +19,19 @@ T = TypeVar("T")
 
 async def read(session: Session, work: Callable[..., T], *args: Any) -> T:
     """``work(*args)``, run where the session's engine reads best, then the session closed."""
-    if session.get_bind().dialect.name == "sqlite":
+    if session.bind is not None and session.bind.dialect.name == "sqlite":  # not get_bind(): a read
+        # session chooses its database (primary or replica: app.db.ReadSession) as it first queries
         return _then_close(session, work, args)
     # a connection taken in the hop is given back in it: no thread is held waiting for one
     return await run_in_threadpool(_then_close, session, work, args)
+
+
+def read_engine(session: Session) -> Engine:
+    """The engine a read's ``session`` is served by, for work on connections of its own (a
+    streamed export): the primary, or the read replica (:meth:`app.db.ReadSession.read_engine`,
+    which chooses it, with a statement on the replica, if the session has not queried yet)."""
+    choose = getattr(session, "read_engine", None)
+    return choose() if choose is not None else session.get_bind().engine
 
 
 def _then_close(session: Session, work: Callable[..., T], args: tuple[Any, ...]) -> T:

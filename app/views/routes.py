@@ -10,6 +10,7 @@ from app.db import SessionDep
 from app.kit.export import csv_response
 from app.kit.pagination import Listing, hydrated, listing_dependency, page_response, sort_parser
 from app.kit.problems import invalid
+from app.kit.reads import read_engine
 from app.kit.responses import JSONResponse
 from app.kit.routing import LIST_ERRORS, READ_ERRORS, ActorPath
 from app.kit.schemas import DateQuery, IsoDate, repeated_query
@@ -109,7 +110,7 @@ def read_timeline(
     every matching entry as a CSV file, without the records' own fields."""
     if format is TableFormat.csv:
         entries = service.timeline_walk(
-            request.app.state.engine, actor, type, from_, to, listing, caller.sees_unpublished, TIMELINE_CHUNK
+            read_engine(session), actor, type, from_, to, listing, caller.sees_unpublished, TIMELINE_CHUNK
         )
         return csv_response(TIMELINE_COLUMNS, entries, "timeline")
     stmt, id_column = service.timeline_query(actor, type, from_, to, listing, caller.sees_unpublished)

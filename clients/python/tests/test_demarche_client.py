@@ -198,6 +198,41 @@ def test_the_async_client_retries_and_pages(monkeypatch):
     assert len(seen) == 2
 
 
+def test_reads_send_back_the_sequence_of_the_latest_write():
+    """Read-your-writes: a write's ``Demarche-Sequence`` goes back with every later read of
+    the same client as ``Demarche-Min-Sequence``; the highest one seen, never a lower one."""
+    seen = []
+    answered = iter(["7", "5"])
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.headers.get("Demarche-Min-Sequence")))
+        if request.method == "POST":
+            return httpx.Response(201, json={}, headers={"Demarche-Sequence": next(answered)})
+        return httpx.Response(200, json={"data": [], "next_cursor": None})
+
+    async def run_async() -> list[int | None]:
+        async with AsyncClient("http://demarche.test", transport=httpx.MockTransport(handle)) as api:
+            await api.page("incidents")
+            await api.request("POST", "/v1/sources", json={})
+            await api.page("incidents")
+            return [api.sequence]
+
+    with Client("http://demarche.test", transport=httpx.MockTransport(handle)) as api:
+        api.page("incidents")
+        assert api.sequence is None
+        api.request("POST", "/v1/sources", json={})
+        api.page("incidents")
+        api.request("POST", "/v1/sources", json={})  # answered out of order: a lower sequence
+        list(api.iterate("incidents"))
+        assert api.sequence == 7
+    assert seen == [("GET", None), ("POST", None), ("GET", "7"), ("POST", None), ("GET", "7")]
+
+    seen.clear()
+    answered = iter(["9"])
+    assert asyncio.run(run_async()) == [9]
+    assert seen == [("GET", None), ("POST", None), ("GET", "9")]
+
+
 def test_an_unknown_collection_is_refused_before_any_request():
     with Client("http://demarche.test", transport=httpx.MockTransport(lambda r: httpx.Response(500))) as api:
         with pytest.raises(ValueError, match="incidents"):

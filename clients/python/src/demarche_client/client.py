@@ -32,6 +32,9 @@ IN_FLIGHT = "/problems/idempotency-key-in-flight"
 NDJSON = "application/x-ndjson"
 MERGE_PATCH = "application/merge-patch+json"
 REPLAYED = "Idempotent-Replayed"
+SEQUENCE = "Demarche-Sequence"
+MIN_SEQUENCE = "Demarche-Min-Sequence"
+READS = {"GET", "HEAD"}
 COMMA_SEPARATED = {"fields", "group_by"}
 Progress = Callable[[int], None]
 T = TypeVar("T")
@@ -129,6 +132,23 @@ class _Base:
         self.retries = retries
         self.backoff = backoff
         self.max_delay = max_delay
+        self.sequence: int | None = None
+        """The last change-feed ``seq`` a write through this client committed (its answer's
+        ``Demarche-Sequence``), sent back with every read as ``Demarche-Min-Sequence``: a
+        server that reads from a replica then answers from one that has this client's writes
+        (read-your-writes). Copy it to another client to carry the guarantee over."""
+
+    def _headers(self, call: "_Call[Any]") -> dict[str, str]:
+        """The call's headers, with the client's sequence on a read."""
+        if self.sequence is None or call.method not in READS:
+            return call.headers
+        return {**call.headers, MIN_SEQUENCE: str(self.sequence)}
+
+    def _note(self, response: httpx.Response) -> None:
+        """Keep the sequence a write answered (the highest seen: answers may arrive out of order)."""
+        given = response.headers.get(SEQUENCE)
+        if given is not None and given.isascii() and given.isdigit():
+            self.sequence = max(self.sequence or 0, int(given))
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or None when not to retry."""
@@ -401,11 +421,12 @@ class Client(_Base):
 
     def _send(self, call: "_Call[Any]", *, stream: bool, **kwargs: Any) -> httpx.Response:
         request = self.http.build_request(
-            call.method, call.path, params=call.params, content=call.content, headers=call.headers, **kwargs
+            call.method, call.path, params=call.params, content=call.content, headers=self._headers(call), **kwargs
         )
         for attempt in range(self.retries + 1):
             try:
                 response = self.http.send(request, stream=stream)
+                self._note(response)
             except httpx.TransportError:
                 delay = self._delay(attempt, None) if _repeatable(request) else None
                 if delay is None:
@@ -641,11 +662,12 @@ class AsyncClient(_Base):
 
     async def _send(self, call: "_Call[Any]", *, stream: bool, **kwargs: Any) -> httpx.Response:
         request = self.http.build_request(
-            call.method, call.path, params=call.params, content=call.content, headers=call.headers, **kwargs
+            call.method, call.path, params=call.params, content=call.content, headers=self._headers(call), **kwargs
         )
         for attempt in range(self.retries + 1):
             try:
                 response = await self.http.send(request, stream=stream)
+                self._note(response)
             except httpx.TransportError:
                 delay = self._delay(attempt, None) if _repeatable(request) else None
                 if delay is None:
