@@ -85,7 +85,9 @@ def test_gdelt_export_keeps_the_diplomatic_rows_and_counts_every_other(client):
     # the second report of the same BBC story cites the same source: one source record
     bbc = "https://www.bbc.co.uk/news/world-europe-43401311"
     assert [s["url"] for s in first["sources"]] == [bbc] == [s["url"] for s in found["gdelt:737221002"]["sources"]]
-    assert client.get("/v1/sources", params={"q": "bbc"}).json()["data"][0]["publisher"] == "www.bbc.co.uk"
+    sources = {s["url"]: s for s in client.get("/v1/sources").json()["data"]}
+    source = sources[bbc]
+    assert (source["title"], source["publisher"], source["kind"]) == ("www.bbc.co.uk", "www.bbc.co.uk", "news")
     centroid = found["gdelt:737221003"]
     assert centroid["kind"] == "relations_downgraded"
     assert (centroid["latitude"], centroid["longitude"], centroid["location"]) == (None, None, "United States")
@@ -243,3 +245,24 @@ def test_lists_filter_by_cameo_and_plover(client):
     assert incidents(client, cameo="999") == {}
     assert client.get("/v1/incidents", params={"cameo": "1x"}).status_code == 422
     assert client.get("/v1/incidents", params={"plover": "sanction"}).status_code == 422
+
+
+def test_the_command_converts_files_of_each_format(client, database_url):
+    from tests.test_cli_import import demarche
+
+    files = [str(FIXTURES / name) for name in ("gdelt.export.CSV", "gdelt-with-header.csv")]
+    out = demarche(database_url, "import", "--from", "gdelt", *files)
+    assert out.returncode == 0, out.stderr
+    assert "gdelt.export.CSV: read 13 rows, kept 4, skipped 9\n" in out.stdout
+    assert "  skipped out_of_scope: 042 ×1, 999 ×1\n" in out.stdout
+    assert "  actors naming no country: IGOUNO ×1\n" in out.stdout
+    assert "gdelt-with-header.csv: read 2 rows, kept 1, skipped 1\n" in out.stdout
+    for format_, name, kept in (("icews", "icews.tab", 4), ("acled", "acled.csv", 2), ("plover", "plover.jsonl", 3)):
+        out = demarche(database_url, "import", "--from", format_, str(FIXTURES / name))
+        assert out.returncode == 0, out.stderr
+        assert f"{name}: read " in out.stdout and f"kept {kept}," in out.stdout
+        assert f"{kept} incident" in out.stdout.splitlines()[-1]
+    assert len(incidents(client)) == 4 + 1 + 4 + 2 + 3
+
+    wrong = demarche(database_url, "import", "--from", "icews", str(FIXTURES / "acled.csv"))
+    assert wrong.returncode == 1 and "header" in wrong.stderr
