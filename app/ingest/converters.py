@@ -134,9 +134,7 @@ ACLED_USED = {
     "event_type",
     "sub_event_type",
     "actor1",
-    "inter1",
     "actor2",
-    "inter2",
     "country",
     "admin1",
     "location",
@@ -145,9 +143,9 @@ ACLED_USED = {
     "geo_precision",
     "notes",
 }
-ACLED_DERIVED = {"year", "iso", "region", "disorder_type", "interaction"}
+ACLED_DERIVED = {"year", "iso", "region", "disorder_type", "inter1", "inter2", "interaction"}
 """ACLED columns that restate others (the date's year, the event country's codes and region,
-the event type's class, the actor types' pair)."""
+the event type's class, the actors' types, which their names carry, and their pair)."""
 ACLED_KEPT_SUB_EVENTS = frozenset({"Other", "Change to group/activity", "Agreement"})
 """ACLED's codebook has no diplomatic event type: what comes nearest is a strategic
 development between the state forces of two countries; those of these sub-event types are

@@ -144,7 +144,22 @@ async def import_records(
       key or creates a record with a new id;
     - references may be the objects an answer nests: an actor `{"id", "slug", "name"}` is
       taken by its slug, a source `{"id", "title", "url"}` by its url, an incident by its id,
-      a participant `{"actor": {...}, "role"}` as `{"actor": slug, "role"}`."""
+      a participant `{"actor": {...}, "role"}` as `{"actor": slug, "role"}`.
+
+    With `from`, the body is an event data set's own file (GDELT 2.0, ICEWS, ACLED, PLOVER;
+    zipped or not), converted here, row by row, into incident lines and the source and state
+    actor lines they need, then imported as above (one transaction; bad lines are named by the
+    row of the file they come from). Only rows in the diplomatic space are kept: the CAMEO codes
+    of the `cameo` vocabulary (each to the one kind it lists), the PLOVER events and modes that
+    map to them, and ACLED's strategic developments between the state forces of two countries
+    (as `other`); docs/event-data.md maps every field of every format. A side of an event is
+    the `state` actor of its country (ISO alpha-3, a CAMEO actor code's first three letters, a
+    FIPS 10-4 code, an English country name), created (slug from the ISO name, `external_ref`
+    `iso3:XXX`) when none is stored. A source is made from an http(s) URL the row gives (never
+    written over when its URL is stored). The answer's `conversion` counts every row read as
+    kept or skipped (by reason, then by event code), every actor code naming no country, and
+    every source field of a kept row that has no place in the record yet (dropped, by field). A
+    file that is not of the format at all (no header where one is due, a broken zip) is 422."""
     if from_ is not None:
         if type_ is not None:
             raise invalid(["query", "type"], "`type` names the type of NDJSON lines; a converted file has none.")
