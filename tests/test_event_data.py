@@ -215,6 +215,19 @@ def test_a_file_that_is_not_of_the_format_is_refused(client, format_, body, mess
     assert message in response.json()["errors"][0]["msg"]
 
 
+def test_a_zip_member_that_breaks_off_is_refused_and_nothing_written(client):
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("export.CSV", (FIXTURES / "gdelt.export.CSV").read_bytes() * 50)
+    broken = bytearray(archive.getvalue())
+    middle = len(broken) // 2
+    broken[middle : middle + 64] = bytes(64)  # the deflated stream, damaged
+    response = convert(client, "gdelt", "x.zip", bytes(broken))
+    assert response.status_code == 422, response.text
+    assert "cannot be read" in response.json()["errors"][0]["msg"]
+    assert incidents(client) == {}
+
+
 def test_garbage_rows_are_counted_not_fatal(client):
     answer = imported(client, "gdelt", "x", body=b"\x00\x01\x02\nnot\ta\tgdelt\trow\n")
     assert answer["conversion"]["rows"] == 2 and answer["conversion"]["skipped"] == {"bad_row": {"-": 2}}

@@ -10,7 +10,21 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from tests.test_cli_import import DEMO, demarche
 
-INCIDENT_PARAMS = ["limit", "cursor", "format", "kind", "cameo", "plover", "actor", "initiator", "target", "from", "to", "q", "tag"]
+INCIDENT_PARAMS = [
+    "limit",
+    "cursor",
+    "format",
+    "kind",
+    "cameo",
+    "plover",
+    "actor",
+    "initiator",
+    "target",
+    "from",
+    "to",
+    "q",
+    "tag",
+]
 
 
 def refused(response, *unknown):

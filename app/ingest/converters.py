@@ -25,6 +25,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -314,7 +315,7 @@ def convert(format_: str, body: IO[bytes], lookup: Lookup) -> Iterator[Line]:
     reader: Callable[[IO[bytes]], Iterator[tuple[int, Any]]] = READERS[format_]
     read: Callable[[Any, Report], Event] = ROWS[format_]
     seen: set[str] = set()
-    for number, row in reader(body):
+    for number, row in _readable(reader(body)):
         report.rows += 1
         try:
             event = read(row, report)
@@ -329,6 +330,15 @@ def convert(format_: str, body: IO[bytes], lookup: Lookup) -> Iterator[Line]:
         report.keep()
         for line in lines:
             yield number, line
+
+
+def _readable(rows: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+    """The rows, a zip member that breaks off while it is read (a bad CRC, a truncated
+    stream) told as a :class:`ConversionError`."""
+    try:
+        yield from rows
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise ConversionError(f"The file cannot be read to its end: {exc}.") from None
 
 
 def _code(format_: str, row: Any) -> str | None:
