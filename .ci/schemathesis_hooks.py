@@ -25,7 +25,9 @@ must be a cursor the server did not sign, and with 422 only for a rule the schem
 dates in the wrong order, a span too long to count by month, actor filters past their terms).
 Any other refusal still fails.
 An import sent as NDJSON is text to the spec, which cannot describe its lines: its 422 is not
-held to these reasons.
+held to these reasons. Nor can it describe a data set's file (an import with ``from``): a body
+that is no file of that format (no header row where one is due, a broken zip archive) is 422
+``unreadable_file``.
 """
 
 import re
@@ -132,7 +134,7 @@ RULES = {
 def _by_design(error, within=()):
     if "line" in error:  # an import's line, whose errors are located within the line's record
         return all(_by_design(e, ("body",)) for e in error["errors"])
-    if error["type"] in REFERENCE_ERRORS:
+    if error["type"] in REFERENCE_ERRORS or error["type"] == "unreadable_file":
         return True
     loc = (*within, *map(str, error["loc"]))
     return any(loc[: len(where)] == where and said in error["msg"] for where, said in RULES.items())

@@ -233,7 +233,7 @@ def test_garbage_rows_are_counted_not_fatal(client):
     assert answer["conversion"]["rows"] == 2 and answer["conversion"]["skipped"] == {"bad_row": {"-": 2}}
 
 
-def test_converted_bodies_take_file_media_types_and_not_type(client):
+def test_converted_bodies_take_file_media_types_and_ignore_type(client):
     body = (FIXTURES / "plover.jsonl").read_bytes()
     refused = client.post("/v1/import", params={"from": "plover"}, content=body, headers={"Content-Type": "image/png"})
     assert refused.status_code == 415
@@ -243,7 +243,7 @@ def test_converted_bodies_take_file_media_types_and_not_type(client):
         content=body,
         headers={"Content-Type": "application/x-ndjson"},
     )
-    assert both.status_code == 422 and both.json()["errors"][0]["loc"] == ["query", "type"]
+    assert both.status_code == 200 and both.json()["conversion"]["kept"] == 3  # `type` is ignored with `from`
     unknown = client.post("/v1/import", params={"from": "cameo"}, content=body, headers={"Content-Type": "text/csv"})
     assert unknown.status_code == 422
 

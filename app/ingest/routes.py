@@ -101,7 +101,10 @@ async def import_records(
     ] = False,
     type_: Annotated[
         Literal[TYPES] | None,
-        Query(alias="type", description="The record type of lines that do not name one (as in an export)."),
+        Query(
+            alias="type",
+            description="The record type of lines that do not name one (as in an export). Ignored with `from`.",
+        ),
     ] = None,
     from_: Annotated[
         Literal[converters.FORMATS] | None,
@@ -114,7 +117,8 @@ async def import_records(
             "(PLOVER/POLECAT records: JSON lines, or one JSON array). Any of them may be zipped (each member of "
             "the archive is read in turn). Only rows in the diplomatic space are kept (see `GET /v1/vocabularies`, "
             "`cameo`, and docs/event-data.md for each format's mapping); the answer's `conversion` counts every "
-            "row read, kept or skipped (by reason and code), and every source field dropped. Not with `type`.",
+            "row read, kept or skipped (by reason and code), and every source field dropped. With `from`, `type` "
+            "is ignored: the converter names each line's type.",
         ),
     ] = None,
 ) -> Any:
@@ -161,8 +165,6 @@ async def import_records(
     every source field of a kept row that has no place in the record yet (dropped, by field). A
     file that is not of the format at all (no header where one is due, a broken zip) is 422."""
     if from_ is not None:
-        if type_ is not None:
-            raise invalid(["query", "type"], "`type` names the type of NDJSON lines; a converted file has none.")
         return await _convert(from_, request, session, dry_run)
     importer = Importer(session, dry_run=dry_run, default_type=type_)
     if _media_type(request) == NDJSON_TYPE:
