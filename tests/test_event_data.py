@@ -207,6 +207,7 @@ def test_a_dry_run_writes_nothing_and_reports_the_same(client):
         ("icews", b"no header\there\n", "header"),
         ("acled", b"a,b\n1,2\n", "header"),
         ("gdelt", b"PK\x03\x04garbage", "zip"),
+        ("plover", b"", "empty"),
     ],
 )
 def test_a_file_that_is_not_of_the_format_is_refused(client, format_, body, message):

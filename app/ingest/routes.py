@@ -163,7 +163,8 @@ async def import_records(
     written over when its URL is stored). The answer's `conversion` counts every row read as
     kept or skipped (by reason, then by event code), every actor code naming no country, and
     every source field of a kept row that has no place in the record yet (dropped, by field). A
-    file that is not of the format at all (no header where one is due, a broken zip) is 422."""
+    file that is not of the format at all (empty, no header where one is due, a broken zip) is
+    422 (`unreadable_file`)."""
     if from_ is not None:
         return await _convert(from_, request, session, dry_run)
     importer = Importer(session, dry_run=dry_run, default_type=type_)
@@ -182,6 +183,8 @@ async def _convert(format_: str, request: Request, session: SessionDep, dry_run:
     with SpooledTemporaryFile(SPOOL_BYTES) as body:
         async for chunk in request.stream():
             body.write(chunk)
+        if not body.tell():
+            raise invalid(["body"], f"The body is empty: send a {format_} file.", "unreadable_file")
         body.seek(0)
         return await run_in_threadpool(_import_converted, format_, body, session, dry_run)
 
