@@ -53,10 +53,13 @@ REQUEST_BODY = {
             "example": _EXAMPLE_LINES,
         },
         "text/tab-separated-values": {
-            "schema": {"type": "string"},
+            "schema": {"type": "string", "format": "binary"},
             "description": "With `from=gdelt` or `from=icews`: the data set's own file.",
         },
-        "text/csv": {"schema": {"type": "string"}, "description": "With `from=gdelt` (with a header) or `from=acled`."},
+        "text/csv": {
+            "schema": {"type": "string", "format": "binary"},
+            "description": "With `from=gdelt` (with a header) or `from=acled`.",
+        },
         "application/zip": {
             "schema": {"type": "string", "format": "binary"},
             "description": "With `from`: a zip archive of files of that format (as GDELT publishes its exports).",
