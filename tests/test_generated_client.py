@@ -15,8 +15,12 @@ SPEC = ROOT / "openapi" / "openapi.json"
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
 PACKAGE = "demarche_generated"
 """Not ``demarche_client``, the name of the client in clients/python."""
-# The generator has no support for NDJSON bodies; POST /v1/import keeps its JSON form.
-KNOWN_GAPS = ("Unsupported content type application/x-ndjson",)
+# The generator has no support for NDJSON, TSV, CSV or zip bodies; POST /v1/import keeps its
+# JSON form, and a converted file (`from`) its application/octet-stream form.
+KNOWN_GAPS = tuple(
+    f"Unsupported content type {kind}"
+    for kind in ("application/x-ndjson", "text/tab-separated-values", "text/csv", "application/zip")
+)
 
 
 def generate(folder: Path) -> str:

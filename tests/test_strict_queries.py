@@ -10,7 +10,21 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from tests.test_cli_import import DEMO, demarche
 
-INCIDENT_PARAMS = ["limit", "cursor", "format", "kind", "actor", "initiator", "target", "from", "to", "q", "tag"]
+INCIDENT_PARAMS = [
+    "limit",
+    "cursor",
+    "format",
+    "kind",
+    "cameo",
+    "plover",
+    "actor",
+    "initiator",
+    "target",
+    "from",
+    "to",
+    "q",
+    "tag",
+]
 
 
 def refused(response, *unknown):
@@ -158,7 +172,7 @@ def test_export_with_an_unknown_filter_fails_in_the_commands_words(client, datab
     assert out.returncode == 1
     assert out.stdout == "" and not output.exists()
     assert "--filter: incidents cannot be filtered by 'country'" in out.stderr
-    assert "kind, actor, initiator, target, from, to, q, tag, status" in out.stderr
+    assert "kind, cameo, plover, actor, initiator, target, from, to, q, tag, status" in out.stderr
     assert "400" not in out.stderr and "query." not in out.stderr
     known = demarche(database_url, "export", "incidents", "--filter", "kind=expulsion")
     assert known.returncode == 0, known.stderr

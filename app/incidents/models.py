@@ -1,8 +1,8 @@
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import pydantic
-from pydantic import ConfigDict, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, StringConstraints, ValidationInfo, field_validator, model_validator
 from sqlalchemy import Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
@@ -20,7 +20,7 @@ from app.kit.schemas import (
     merge_patch_model,
     repeated,
 )
-from app.vocab import DatePrecision, IncidentKind, RecordStatus
+from app.vocab import PLOVER_EVENTS, DatePrecision, IncidentKind, RecordStatus
 
 PLANNED_KINDS = frozenset(
     {
@@ -227,8 +227,23 @@ walks the actor's incidents as initiator and as target), each ``initiator`` or `
 value once. Every term is one arm of the query's compound select."""
 
 
+CameoCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,4}$")]
+PloverEvent = Literal[PLOVER_EVENTS]
+
+
 class IncidentFilters(SQLModel):
     kind: list[IncidentKind] = repeated("Repeat for OR.")
+    cameo: list[CameoCode] = repeated(
+        "Incidents of the kinds whose CAMEO event code is this code or lies under it (2 to 4 digits: `16` "
+        "names every 16x and 16xx code, `161` the kinds coded 161), as `GET /v1/vocabularies` lists each "
+        "kind's `cameo`; repeat for OR. Kinds to codes is many-to-one: `cameo=161` lists every kind that "
+        "CAMEO codes 161 (downgrades, breaks, recalls, closures, cancelled visits…). A well-formed code that no "
+        "kind carries lists nothing. Combined with `kind` and `plover`, all must hold."
+    )
+    plover: list[PloverEvent] = repeated(
+        "Incidents of the kinds whose PLOVER event category is this one (upper case, as `GET /v1/vocabularies` "
+        "lists each kind's `plover`); repeat for OR. A category that no kind carries lists nothing."
+    )
     actor: list[str] = repeated(
         "Initiator or target (id or slug); repeat for OR. `actor`, `initiator` and `target` together expand to "
         "at most 40 terms, each `actor` value counting 2 (more is 422)."

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from app import vocab
 from app.access.visibility import listable, readable
 from app.actors import service as actors
 from app.actors.models import Actor, Involvement
@@ -293,6 +294,10 @@ def query(filters: IncidentFilters, listing: Any = None, unpublished: bool = Fal
     stmt = select(*LIST_COLUMNS).where(*listable(Incident, filters.status, unpublished))
     if filters.kind:
         stmt = stmt.where(Incident.kind.in_(filters.kind))
+    if filters.cameo:
+        stmt = stmt.where(Incident.kind.in_(sorted({k for c in filters.cameo for k in vocab.kinds_with_cameo(c)})))
+    if filters.plover:
+        stmt = stmt.where(Incident.kind.in_(sorted({k for e in filters.plover for k in vocab.kinds_with_plover(e)})))
     if filters.status:
         stmt = stmt.where(Incident.status.in_(filters.status))
     if filters.tag:

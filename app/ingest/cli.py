@@ -27,6 +27,7 @@ from sqlmodel import Session
 from app.access import service as access
 from app.access.models import ApiKeyCreate, KeyScope
 from app.db import make_engine
+from app.ingest.converters import FORMATS
 from app.ingest.files import FileError, Record, read_records
 from app.ingest.upsert import TYPES
 from app.kit.problems import schema_missing
@@ -44,10 +45,84 @@ GEOJSON_COLLECTIONS = ["incidents", "exercises"]
 ExportCollection = StrEnum("ExportCollection", {name: name for name in COLLECTIONS})
 ExportFormat = StrEnum("ExportFormat", {name: name for name in ("ndjson", "csv", "geojson")})
 RecordType = StrEnum("RecordType", {name: name for name in TYPES})
+SourceFormat = StrEnum("SourceFormat", {name: name for name in FORMATS})
+CHUNK_BYTES = 1 << 20
+"""A converted file is sent in chunks of this size, never read whole."""
+
+
+def _import_converted(file: Path, format_: str, url: str | None, key: str | None, dry_run: bool) -> None:
+    """One file of an event data set, converted and imported by the server; its report printed."""
+
+    def chunks() -> Iterator[bytes]:
+        with file.open("rb") as content:
+            yield from iter(lambda: content.read(CHUNK_BYTES), b"")
+
+    try:
+        with _service(url, key, timeout=None) as client:
+            response = client.request(
+                "POST",
+                "/v1/import",
+                params={"from": format_, "dry_run": "true" if dry_run else "false"},
+                content=chunks(),  # type: ignore[arg-type]  # httpx streams an iterator of bytes
+                headers={"Content-Type": "application/octet-stream"},
+            )
+    except DemarcheError as exc:
+        _fail(f"{file.name}: {_describe(exc, [], 1) if exc.status != 422 else exc.detail}" + _errors(exc))
+    answer = response.json()
+    typer.echo(f"{file.name}: {_conversion(answer['conversion'])}")
+    typer.echo(("dry run: " if dry_run else "") + _outcomes({k: answer[k] for k in OUTCOME_KEYS}))
+
+
+OUTCOME_KEYS = ("created", "updated", "unchanged", "retracted")
+
+
+def _errors(exc: DemarcheError) -> str:
+    """The bad lines of a refused conversion, by the row of the file they come from."""
+    lines = []
+    for entry in exc.errors[:20]:
+        if "line" in entry:
+            for error in entry["errors"]:
+                lines.append(f"\n  row {entry['line']}: {'.'.join(map(str, error['loc'])) or '(row)'}: {error['msg']}")
+        elif entry.get("msg"):
+            lines.append(f"\n  {entry['msg']}")
+    return "".join(lines)
+
+
+def _conversion(report: dict[str, Any]) -> str:
+    """A converter's report in a few lines."""
+
+    def counts(by: dict[str, int]) -> str:
+        return ", ".join(f"{name} ×{n}" for name, n in by.items()) or "none"
+
+    parts = [f"read {report['rows']} rows, kept {report['kept']}, skipped {report['skipped_total']}"]
+    for reason, by_code in report["skipped"].items():
+        parts.append(f"  skipped {reason}: {counts(by_code)}")
+    if report["unmapped_actors"]:
+        parts.append(f"  actors naming no country: {counts(report['unmapped_actors'])}")
+    if report["actors_created"]:
+        parts.append(f"  state actors created: {', '.join(report['actors_created'])}")
+    parts.append(f"  source fields dropped (no place yet), by rows: {counts(report['dropped'])}")
+    return "\n".join(parts)
 
 
 def import_file(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".ndjson, .jsonl, .json or .csv")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            help=".ndjson, .jsonl, .json or .csv; with --from, files of that data set (zipped or not).",
+        ),
+    ],
+    from_: Annotated[
+        SourceFormat | None,
+        typer.Option(
+            "--from",
+            help="The files are an event data set's own: GDELT 2.0 event exports, ICEWS event files, ACLED "
+            "exports or PLOVER/POLECAT records, converted by the server (POST /v1/import?from=…), each file one "
+            "import.",
+        ),
+    ] = None,
     type_: Annotated[
         RecordType | None, typer.Option("--type", help="Record type of lines that do not name one.")
     ] = None,
@@ -72,7 +147,24 @@ def import_file(
     keeps their keys, 24 hours by default): they are reported as replayed, and nothing of them
     is written or compared again, even if the stored records were edited since. --fresh makes
     new keys: every record is compared with what is stored and reported created, updated or
-    unchanged."""
+    unchanged.
+
+    With --from, each FILE is sent whole to the server, which converts it and imports the rows in
+    the diplomatic space as one transaction, then answers what it read, kept, skipped (by
+    reason and event code) and dropped; that report is printed for each file."""
+    if from_ is not None:
+        if type_ is not None:
+            _fail("--type names the type of NDJSON lines; --from files have none.")
+        for file in files:
+            _import_converted(file, from_.value, url, key, dry_run)
+        return
+    for file in files:
+        _import_one(file, type_, url, key, batch_size, dry_run, fresh)
+
+
+def _import_one(
+    file: Path, type_: Any, url: str | None, key: str | None, batch_size: int, dry_run: bool, fresh: bool
+) -> None:
     try:
         type_ = type_ and type_.value
         total = _count(file, type_)
@@ -172,12 +264,16 @@ def _refused_export(exc: DemarcheError, collection: str, fields: str | None, fil
 
 
 @contextmanager
-def _service(url: str | None, key: str | None) -> Iterator[Client]:
+def _service(url: str | None, key: str | None, timeout: float | None = 60.0) -> Iterator[Client]:
     if url:
-        with Client(url, key) as client:
+        with Client(url, key, timeout=timeout) as client:  # type: ignore[arg-type]  # None: no timeout
             yield client
         return
-    with database_errors(), _local_service() as (local_url, secret), Client(local_url, secret) as client:
+    with (
+        database_errors(),
+        _local_service() as (local_url, secret),
+        Client(local_url, secret, timeout=timeout) as client,  # type: ignore[arg-type]
+    ):
         yield client
 
 

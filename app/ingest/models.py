@@ -41,6 +41,11 @@ class ImportResult(BaseModel):
         "exercise; other types are restored with `POST /v1/{collection}/{id}/restore`)."
     )
     dry_run: bool
+    conversion: "ConversionReport | None" = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Only with `from`: what the converter read, kept, skipped and dropped.",
+    )
 
 
 def _line(
@@ -76,3 +81,42 @@ ImportLine = Annotated[
 IMPORT_LINES = TypeAdapter(list[ImportLine])
 """An import's records, one a line. References between them (by slug or external_ref, to
 earlier lines or stored records) are checked as they are written, not by this shape."""
+
+
+class ConversionReport(BaseModel):
+    """What a converter (`POST /v1/import?from=…`) read: every row is counted once, as kept or
+    as skipped for a reason; every non-empty source field of a kept row that has no place in
+    the record is counted as dropped."""
+
+    format: Literal["gdelt", "icews", "acled", "plover"]
+    rows: int = Field(description="Rows (records) read, bad ones included; blank lines and header rows are not rows.")
+    kept: int = Field(
+        description="Rows turned into an incident line (then written as `created`, `updated` or `unchanged` "
+        "incidents, or counted `retracted`)."
+    )
+    skipped_total: int = Field(description="Rows skipped: `rows` − `kept`.")
+    skipped: dict[str, dict[str, int]] = Field(
+        description="Rows skipped, by reason, then by the row's event code (CAMEO code; ACLED `event_type/"
+        "sub_event_type`; PLOVER `event/mode`; `-` when it has none). Reasons: `out_of_scope` (a code outside "
+        "the diplomatic codes mapped), `military_not_converted` (CAMEO 062, 150, 152, 154), `bad_row` (wrong "
+        "number of columns, not JSON, unreadable), `bad_date` (not a date, in the future or before 1800), "
+        "`no_id`, `no_initiator`, `no_target` (no actor on that side), `unmapped_actor` (no actor of that side "
+        "names a country: see `unmapped_actors`), `same_country` (initiators and targets are the same "
+        "countries), `duplicate` (an id met earlier in the file), `no_mode` (PLOVER: an event category that "
+        "maps only with a mode, given none)."
+    )
+    unmapped_actors: dict[str, int] = Field(
+        description="Actor codes or names that name no country, with how many times they were met (in rows "
+        "that got that far)."
+    )
+    dropped: dict[str, int] = Field(
+        description="Source fields of kept rows that have no place in Demarche's record yet, with the number of "
+        "rows in which each was not empty (and was so dropped); also values refused: coordinates of a whole "
+        "country (its centroid), out of range, a URL that is not http(s)."
+    )
+    actors_created: list[str] = Field(
+        description="Slugs of the state actors created for countries that had none (in a dry run: that would be)."
+    )
+
+
+ImportResult.model_rebuild()

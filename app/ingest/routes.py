@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.access.deps import WriteScope
 from app.db import SessionDep
+from app.ingest import converters
 from app.ingest.models import IMPORT_LINES, ImportResult
 from app.ingest.service import Importer
 from app.ingest.upsert import TYPES
@@ -51,6 +52,22 @@ REQUEST_BODY = {
             },
             "example": _EXAMPLE_LINES,
         },
+        "text/tab-separated-values": {
+            "schema": {"type": "string", "format": "binary"},
+            "description": "With `from=gdelt` or `from=icews`: the data set's own file.",
+        },
+        "text/csv": {
+            "schema": {"type": "string", "format": "binary"},
+            "description": "With `from=gdelt` (with a header) or `from=acled`.",
+        },
+        "application/zip": {
+            "schema": {"type": "string", "format": "binary"},
+            "description": "With `from`: a zip archive of files of that format (as GDELT publishes its exports).",
+        },
+        "application/octet-stream": {
+            "schema": {"type": "string", "format": "binary"},
+            "description": "With `from`: a file of that format, zipped or not.",
+        },
     },
 }
 IMPORT_ERRORS = responses(400, 401, 403, 409, 413, 415, 422, 429)
@@ -87,7 +104,25 @@ async def import_records(
     ] = False,
     type_: Annotated[
         Literal[TYPES] | None,
-        Query(alias="type", description="The record type of lines that do not name one (as in an export)."),
+        Query(
+            alias="type",
+            description="The record type of lines that do not name one (as in an export). Ignored with `from`.",
+        ),
+    ] = None,
+    from_: Annotated[
+        Literal[converters.FORMATS] | None,
+        Query(
+            alias="from",
+            description="The body is a file of an event data set, converted here: `gdelt` (a GDELT 2.0 event export: "
+            "61 tab-separated columns without a header, as published, or the same columns with a header row, "
+            "tab- or comma-separated), `icews` (an ICEWS event file: tab-separated with its header row), `acled` "
+            "(an ACLED export, CSV with its header row, as the API and the website give it) or `plover` "
+            "(PLOVER/POLECAT records: JSON lines, or one JSON array). Any of them may be zipped (each member of "
+            "the archive is read in turn). Only rows in the diplomatic space are kept (see `GET /v1/vocabularies`, "
+            "`cameo`, and docs/event-data.md for each format's mapping); the answer's `conversion` counts every "
+            "row read, kept or skipped (by reason and code), and every source field dropped. With `from`, `type` "
+            "is ignored: the converter names each line's type.",
+        ),
     ] = None,
 ) -> Any:
     """Create or update records of every type from NDJSON (`application/x-ndjson`, one record
@@ -116,7 +151,25 @@ async def import_records(
       key or creates a record with a new id;
     - references may be the objects an answer nests: an actor `{"id", "slug", "name"}` is
       taken by its slug, a source `{"id", "title", "url"}` by its url, an incident by its id,
-      a participant `{"actor": {...}, "role"}` as `{"actor": slug, "role"}`."""
+      a participant `{"actor": {...}, "role"}` as `{"actor": slug, "role"}`.
+
+    With `from`, the body is an event data set's own file (GDELT 2.0, ICEWS, ACLED, PLOVER;
+    zipped or not), converted here, row by row, into incident lines and the source and state
+    actor lines they need, then imported as above (one transaction; bad lines are named by the
+    row of the file they come from). Only rows in the diplomatic space are kept: the CAMEO codes
+    of the `cameo` vocabulary (each to the one kind it lists), the PLOVER events and modes that
+    map to them, and ACLED's strategic developments between the state forces of two countries
+    (as `other`); docs/event-data.md maps every field of every format. A side of an event is
+    the `state` actor of its country (ISO alpha-3, a CAMEO actor code's first three letters, a
+    FIPS 10-4 code, an English country name), created (slug from the ISO name, `external_ref`
+    `iso3:XXX`) when none is stored. A source is made from an http(s) URL the row gives (never
+    written over when its URL is stored). The answer's `conversion` counts every row read as
+    kept or skipped (by reason, then by event code), every actor code naming no country, and
+    every source field of a kept row that has no place in the record yet (dropped, by field). A
+    file that is not of the format at all (empty, no header where one is due, a broken zip) is
+    422 (`unreadable_file`)."""
+    if from_ is not None:
+        return await _convert(from_, request, session, dry_run)
     importer = Importer(session, dry_run=dry_run, default_type=type_)
     if _media_type(request) == NDJSON_TYPE:
         with SpooledTemporaryFile(SPOOL_BYTES) as body:
@@ -125,6 +178,42 @@ async def import_records(
             body.seek(0)
             return await run_in_threadpool(_import, importer, _ndjson_batches(body))
     return await run_in_threadpool(_import, importer, _array_batches(await request.body()))
+
+
+async def _convert(format_: str, request: Request, session: SessionDep, dry_run: bool) -> dict[str, Any]:
+    """A file of an event data set, converted (:mod:`app.ingest.converters`) and imported
+    as one import: spooled to a temporary file as it arrives, then read row by row."""
+    with SpooledTemporaryFile(SPOOL_BYTES) as body:
+        async for chunk in request.stream():
+            body.write(chunk)
+        if not body.tell():
+            raise invalid(["body"], f"The body is empty: send a {format_} file.", "unreadable_file")
+        body.seek(0)
+        return await run_in_threadpool(_import_converted, format_, body, session, dry_run)
+
+
+def _import_converted(format_: str, body: IO[bytes], session: SessionDep, dry_run: bool) -> dict[str, Any]:
+    report = converters.Report(format_)
+    importer = Importer(session, dry_run=dry_run)
+    lines = converters.convert(format_, body, converters.Lookup(session, report))
+    try:
+        for batch in _batched(lines):
+            importer.feed(batch)
+    except converters.ConversionError as exc:
+        session.rollback()
+        raise invalid(["body"], str(exc), "unreadable_file") from None
+    return {**importer.result(), "conversion": report.as_dict()}
+
+
+def _batched(lines: Iterator[tuple[int, Any]]) -> Iterator[list[tuple[int, Any]]]:
+    batch: list[tuple[int, Any]] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= BATCH_LINES:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _import(importer: Importer, batches: Iterator[list[tuple[int, Any]]]) -> dict[str, Any]:

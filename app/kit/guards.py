@@ -4,6 +4,7 @@ holds and PostgreSQL cannot store (422)."""
 
 import re
 from email.message import Message
+from urllib.parse import parse_qs
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,16 +21,33 @@ JSON_TYPES = ("application/json",)
 NDJSON_TYPE = "application/x-ndjson"
 FORM_TYPE = "application/x-www-form-urlencoded"
 IMPORT_PATH = "/v1/import"
+CONVERTED_TYPES = frozenset(
+    {
+        "application/json",
+        NDJSON_TYPE,
+        "text/tab-separated-values",
+        "text/csv",
+        "text/plain",
+        "application/zip",
+        "application/x-zip-compressed",
+        "application/octet-stream",
+    }
+)
+"""The media types of an import's body with ``from`` (a data set's own file)."""
 
 
 def has_escaped_nul(text: bytes) -> bool:
     return b"\\u0000" in text and _ESCAPED_NUL.search(text) is not None
 
 
-def _is_json(content_type: str, allow_ndjson: bool) -> bool:
+def _media_type(content_type: str) -> str:
     message = Message()
     message["content-type"] = content_type
-    kind = message.get_content_type()
+    return message.get_content_type()
+
+
+def _is_json(content_type: str, allow_ndjson: bool) -> bool:
+    kind = _media_type(content_type)
     return kind == "application/json" or kind.endswith("+json") or (allow_ndjson and kind == NDJSON_TYPE)
 
 
@@ -63,7 +81,12 @@ class BodyGuard:
             return
         content_type = headers.get("content-type", "")
         is_form = scope["path"] in self.form_paths and content_type.startswith(FORM_TYPE)
-        if has_body and not is_form and not _is_json(content_type, is_import):
+        converted = is_import and "from" in parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if converted and has_body and _media_type(content_type) not in CONVERTED_TYPES:
+            accepted = ", ".join(sorted(CONVERTED_TYPES))
+            await refuse(scope, send, UnsupportedMediaType(f"With `from`, send the file as one of {accepted}."))
+            return
+        if has_body and not converted and not is_form and not _is_json(content_type, is_import):
             accepted = "application/json" + (" or application/x-ndjson" if is_import else "")
             await refuse(scope, send, UnsupportedMediaType(f"Send the body as {accepted}."))
             return

@@ -402,6 +402,45 @@ class ChannelUpdate(Record):
 Collection: TypeAlias = Literal["actors", "sources", "incidents", "exercises", "channels"]
 
 
+@dataclass(kw_only=True)
+class ConversionReport(Record):
+    """
+    What a converter (`POST /v1/import?from=…`) read: every row is counted once, as kept or
+    as skipped for a reason; every non-empty source field of a kept row that has no place in
+    the record is counted as dropped.
+    """
+
+    format: Literal["gdelt", "icews", "acled", "plover"]
+    rows: int
+    """
+    Rows (records) read, bad ones included; blank lines and header rows are not rows.
+    """
+    kept: int
+    """
+    Rows turned into an incident line (then written as `created`, `updated` or `unchanged` incidents, or counted `retracted`).
+    """
+    skipped_total: int
+    """
+    Rows skipped: `rows` − `kept`.
+    """
+    skipped: dict[str, dict[str, int]]
+    """
+    Rows skipped, by reason, then by the row's event code (CAMEO code; ACLED `event_type/sub_event_type`; PLOVER `event/mode`; `-` when it has none). Reasons: `out_of_scope` (a code outside the diplomatic codes mapped), `military_not_converted` (CAMEO 062, 150, 152, 154), `bad_row` (wrong number of columns, not JSON, unreadable), `bad_date` (not a date, in the future or before 1800), `no_id`, `no_initiator`, `no_target` (no actor on that side), `unmapped_actor` (no actor of that side names a country: see `unmapped_actors`), `same_country` (initiators and targets are the same countries), `duplicate` (an id met earlier in the file), `no_mode` (PLOVER: an event category that maps only with a mode, given none).
+    """
+    unmapped_actors: dict[str, int]
+    """
+    Actor codes or names that name no country, with how many times they were met (in rows that got that far).
+    """
+    dropped: dict[str, int]
+    """
+    Source fields of kept rows that have no place in Demarche's record yet, with the number of rows in which each was not empty (and was so dropped); also values refused: coordinates of a whole country (its centroid), out of range, a URL that is not http(s).
+    """
+    actors_created: list[str]
+    """
+    Slugs of the state actors created for countries that had none (in a dry run: that would be).
+    """
+
+
 DatePrecision: TypeAlias = Literal["day", "month", "year"]
 
 
@@ -434,6 +473,10 @@ class ImportResult(Record):
     Existing records that are retracted and were left so, by type: a line names a retracted record's natural key without asking for `status: published` (only that restores an incident or an exercise; other types are restored with `POST /v1/{collection}/{id}/restore`).
     """
     dry_run: bool
+    conversion: ConversionReport | None = None
+    """
+    Only with `from`: what the converter read, kept, skipped and dropped.
+    """
 
 
 @dataclass(kw_only=True)
@@ -472,6 +515,11 @@ IncidentKind: TypeAlias = Literal[
     "ambassador_summons",
     "dialogue_suspension",
     "sanctions",
+    "relations_severed",
+    "relations_downgraded",
+    "relations_restored",
+    "visit_cancelled",
+    "relations_threatened",
     "other",
 ]
 

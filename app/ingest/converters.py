@@ -1,0 +1,821 @@
+"""Converters: the event data sets' own files, as import lines.
+
+``POST /v1/import?from=gdelt|icews|acled|plover`` (and so ``demarche import --from``, which
+sends the files there) reads a file of one of these formats and turns each row that lies in
+the diplomatic space into an incident line (with the source and state actor lines it needs)
+for :class:`app.ingest.service.Importer`, which writes them as any import. Rows are read one
+at a time (a zipped file member by member, as it is inflated): memory holds the rows of one
+batch, the ids seen so far in the file and the countries resolved, not the file.
+
+Every row read is accounted for in a :class:`Report`: kept (and then written as created,
+updated or unchanged), or skipped for a reason, counted per event code; and every non-empty
+source field of a kept row that has no place in the record yet is counted as dropped, by
+field. The mapping per format is in docs/event-data.md.
+
+Countries become actors thus: a country code (ISO alpha-3; CAMEO actor codes by their first
+three letters; GDELT's FIPS 10-4 and ISO numeric and English names through
+:mod:`app.ingest.codes`) names the live ``state`` actor of that ``country_code`` (the first
+by slug if several); when there is none, an actor line creates one (slug from the country's
+English name, ``-`` and the code added when that slug is taken; ``external_ref``
+``iso3:XXX``). An actor code that names no country (``IGOUNO``, an ACLED militia) is counted
+under ``unmapped_actors`` and its row skipped when its side then has no actor.
+"""
+
+import csv
+import io
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+import orjson
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.actors.models import Actor
+from app.incidents.models import latest_day
+from app.ingest import codes
+from app.sources.models import Source
+from app.vocab import CAMEO_KINDS, INCIDENT_CODES, PLOVER_KINDS, ActorKind, IncidentKind, label
+
+FORMATS = ("gdelt", "icews", "acled", "plover")
+
+MILITARY_CAMEO = frozenset({"062", "150", "152", "154"})
+"""CAMEO codes of military cooperation and shows of force (joint exercises are coded 062):
+counted apart, as ``military_not_converted``, since they do not tell an exercise from an arms
+deal or a mobilisation, and Demarche's exercises need what they do not say (name, domains,
+participants' roles)."""
+
+GDELT_COLUMNS = (
+    "GLOBALEVENTID SQLDATE MonthYear Year FractionDate "
+    "Actor1Code Actor1Name Actor1CountryCode Actor1KnownGroupCode Actor1EthnicCode Actor1Religion1Code "
+    "Actor1Religion2Code Actor1Type1Code Actor1Type2Code Actor1Type3Code "
+    "Actor2Code Actor2Name Actor2CountryCode Actor2KnownGroupCode Actor2EthnicCode Actor2Religion1Code "
+    "Actor2Religion2Code Actor2Type1Code Actor2Type2Code Actor2Type3Code "
+    "IsRootEvent EventCode EventBaseCode EventRootCode QuadClass GoldsteinScale NumMentions NumSources "
+    "NumArticles AvgTone "
+    "Actor1Geo_Type Actor1Geo_FullName Actor1Geo_CountryCode Actor1Geo_ADM1Code Actor1Geo_ADM2Code "
+    "Actor1Geo_Lat Actor1Geo_Long Actor1Geo_FeatureID "
+    "Actor2Geo_Type Actor2Geo_FullName Actor2Geo_CountryCode Actor2Geo_ADM1Code Actor2Geo_ADM2Code "
+    "Actor2Geo_Lat Actor2Geo_Long Actor2Geo_FeatureID "
+    "ActionGeo_Type ActionGeo_FullName ActionGeo_CountryCode ActionGeo_ADM1Code ActionGeo_ADM2Code "
+    "ActionGeo_Lat ActionGeo_Long ActionGeo_FeatureID DATEADDED SOURCEURL"
+).split()
+"""The 61 columns of a GDELT 2.0 event export, in order (GDELT 2.0 Event Codebook)."""
+GDELT_USED = {
+    "GLOBALEVENTID",
+    "SQLDATE",
+    "Actor1Code",
+    "Actor1CountryCode",
+    "Actor2Code",
+    "Actor2CountryCode",
+    "EventCode",
+    "ActionGeo_Type",
+    "ActionGeo_FullName",
+    "ActionGeo_CountryCode",
+    "ActionGeo_Lat",
+    "ActionGeo_Long",
+    "SOURCEURL",
+}
+GDELT_DERIVED = {"MonthYear", "Year", "FractionDate", "EventBaseCode", "EventRootCode"}
+"""Columns that restate others (the date, the event code's prefixes): neither mapped nor dropped."""
+
+ICEWS_COLUMNS = (
+    "Event ID",
+    "Event Date",
+    "Source Name",
+    "Source Sectors",
+    "Source Country",
+    "Event Text",
+    "CAMEO Code",
+    "Intensity",
+    "Target Name",
+    "Target Sectors",
+    "Target Country",
+    "Story ID",
+    "Sentence Number",
+    "Publisher",
+    "City",
+    "District",
+    "Province",
+    "Country",
+    "Latitude",
+    "Longitude",
+)
+ICEWS_USED = {
+    "Event ID",
+    "Event Date",
+    "Source Country",
+    "CAMEO Code",
+    "Target Country",
+    "City",
+    "District",
+    "Province",
+    "Country",
+    "Latitude",
+    "Longitude",
+}
+ICEWS_DERIVED = {"Event Text"}
+"""ICEWS's ``Event Text`` is the CAMEO code's label."""
+
+ACLED_COLUMNS = (
+    "event_id_cnty event_date year time_precision disorder_type event_type sub_event_type actor1 "
+    "assoc_actor_1 inter1 actor2 assoc_actor_2 inter2 interaction civilian_targeting iso region country "
+    "admin1 admin2 admin3 location latitude longitude geo_precision source source_scale notes fatalities "
+    "tags timestamp"
+).split()
+ACLED_USED = {
+    "event_id_cnty",
+    "event_date",
+    "time_precision",
+    "event_type",
+    "sub_event_type",
+    "actor1",
+    "actor2",
+    "country",
+    "admin1",
+    "location",
+    "latitude",
+    "longitude",
+    "geo_precision",
+    "notes",
+}
+ACLED_DERIVED = {"year", "iso", "region", "disorder_type", "inter1", "inter2", "interaction"}
+"""ACLED columns that restate others (the date's year, the event country's codes and region,
+the event type's class, the actors' types, which their names carry, and their pair)."""
+ACLED_KEPT_SUB_EVENTS = frozenset({"Other", "Change to group/activity", "Agreement"})
+"""ACLED's codebook has no diplomatic event type: what comes nearest is a strategic
+development between the state forces of two countries; those of these sub-event types are
+kept, as kind ``other``, to be classified by hand."""
+ACLED_STATE = re.compile(r"^(?:Military Forces|Police Forces|Government) of (.+?) \(\d{4}-\d{0,4}\)")
+"""ACLED's naming of state forces: ``Military Forces of Russia (2000-)``,
+``Government of Ukraine (2019-)`` (the years always given), optionally followed by a unit."""
+
+PLOVER_USED = {
+    "id",
+    "date",
+    "actor",
+    "recipient",
+    "source",
+    "target",
+    "event",
+    "mode",
+    "context",
+    "text",
+    "event_loc",
+    "cite_info",
+}
+"""PLOVER fields read (``source``/``target`` are the gold-standard records' 0.5 names for
+``actor``/``recipient``)."""
+
+MAX_TITLE, MAX_LOCATION, MAX_SUMMARY, MAX_REF = 500, 300, 20_000, 200
+
+
+class ConversionError(ValueError):
+    """A file that cannot be read as the format at all (not a zip, no header…)."""
+
+
+@dataclass
+class Report:
+    """What a conversion read: rows, kept, skipped by reason and code, fields dropped."""
+
+    format: str
+    rows: int = 0
+    kept: int = 0
+    skipped: dict[str, dict[str, int]] = field(default_factory=dict)
+    unmapped_actors: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    actors_created: list[str] = field(default_factory=list)
+
+    def skip(self, reason: str, code: str | None) -> None:
+        by_code = self.skipped.setdefault(reason, {})
+        by_code[code or "-"] = by_code.get(code or "-", 0) + 1
+
+    _row_drops: list[str] = field(default_factory=list)
+
+    def drop(self, name: str) -> None:
+        """Count ``name`` as dropped from the row being read, should it be kept."""
+        self._row_drops.append(name)
+
+    def keep(self) -> None:
+        self.kept += 1
+        for name in self._row_drops:
+            self.dropped[name] = self.dropped.get(name, 0) + 1
+        self._row_drops.clear()
+
+    def unmapped(self, code: str) -> None:
+        self.unmapped_actors[code] = self.unmapped_actors.get(code, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        skipped_total = sum(n for by_code in self.skipped.values() for n in by_code.values())
+        return {
+            "format": self.format,
+            "rows": self.rows,
+            "kept": self.kept,
+            "skipped_total": skipped_total,
+            "skipped": {reason: dict(sorted(c.items())) for reason, c in sorted(self.skipped.items())},
+            "unmapped_actors": dict(sorted(self.unmapped_actors.items())),
+            "dropped": dict(sorted(self.dropped.items())),
+            "actors_created": self.actors_created,
+        }
+
+
+class Skip(Exception):  # noqa: N818 - a row's outcome, not an error
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class Lookup:
+    """What a conversion needs from the database: the state actor of each country (made
+    when missing, as an actor line) and whether a source's url is stored."""
+
+    def __init__(self, session: Session, report: Report) -> None:
+        self.session = session
+        self.report = report
+        self._countries: dict[str, str] = {}
+        self.names: dict[str, str] = {}
+        """Each country's actor's name, for titles."""
+        self._sources: set[str] = set()
+
+    def country(self, code: str) -> tuple[str, dict[str, Any] | None]:
+        """The slug of the state actor of ``code`` and, the first time it must be created,
+        its actor line."""
+        if code in self._countries:
+            return self._countries[code], None
+        stmt = (
+            select(Actor.slug, Actor.name)
+            .where(Actor.kind == ActorKind.state, Actor.country_code == code, Actor.retracted_at.is_(None))
+            .order_by(Actor.slug)
+            .limit(1)
+        )
+        found = self.session.execute(stmt).first()
+        slug, name = found if found else (None, codes.country_name(code))
+        line = None
+        if slug is None:
+            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:90] or code.lower()
+            taken = self.session.execute(select(Actor.id).where(Actor.slug == slug)).first()
+            if taken or slug in self._countries.values():
+                slug = f"{slug}-{code.lower()}"
+            line = {
+                "type": "actor",
+                "slug": slug,
+                "name": name,
+                "kind": "state",
+                "country_code": code,
+                "external_ref": f"iso3:{code}",
+            }
+            self.report.actors_created.append(slug)
+        self._countries[code] = slug
+        self.names[code] = name
+        return slug, line
+
+    def source_line(self, url: str, title: str, publisher: str | None) -> dict[str, Any] | None:
+        """A source line for ``url`` the first time it is met and not stored (a stored
+        source is cited as it is, never written over with what a converter guesses)."""
+        if url in self._sources:
+            return None
+        self._sources.add(url)
+        if self.session.execute(select(Source.id).where(Source.url == url)).first():
+            return None
+        return {"type": "source", "url": url, "title": title[:MAX_TITLE], "publisher": publisher, "kind": "news"}
+
+
+Line = tuple[int, dict[str, Any]]
+
+
+@dataclass
+class Event:
+    """One row, read: what an incident line is made of."""
+
+    ref: str
+    kind: IncidentKind
+    code: str
+    occurred_on: date
+    initiators: list[str]
+    targets: list[str]
+    title_action: str
+    precision: str = "day"
+    summary: str | None = None
+    location: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    url: str | None = None
+    url_title: str | None = None
+    publisher: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+def convert(format_: str, body: IO[bytes], lookup: Lookup) -> Iterator[Line]:
+    """The import lines of ``body``, a file of ``format_``, numbered by the row they come from."""
+    report = lookup.report
+    reader: Callable[[IO[bytes]], Iterator[tuple[int, Any]]] = READERS[format_]
+    read: Callable[[Any, Report], Event] = ROWS[format_]
+    seen: set[str] = set()
+    for number, row in _readable(reader(body)):
+        report.rows += 1
+        try:
+            event = read(row, report)
+            if event.ref in seen:
+                raise Skip("duplicate")
+            lines = list(_lines(event, lookup))
+        except Skip as skip:
+            report._row_drops.clear()
+            report.skip(skip.reason, _code(format_, row))
+            continue
+        seen.add(event.ref)
+        report.keep()
+        for line in lines:
+            yield number, line
+
+
+def _readable(rows: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+    """The rows, a zip member that breaks off while it is read (a bad CRC, a truncated
+    stream) told as a :class:`ConversionError`."""
+    try:
+        yield from rows
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise ConversionError(f"The file cannot be read to its end: {exc}.") from None
+
+
+def _code(format_: str, row: Any) -> str | None:
+    """The event code a skipped row is counted under."""
+    if not isinstance(row, dict):
+        return None
+    if format_ == "gdelt":
+        return row.get("EventCode")
+    if format_ == "icews":
+        return _cameo(row.get("CAMEO Code"))
+    if format_ == "acled":
+        return "/".join(v for v in (row.get("event_type"), row.get("sub_event_type")) if v) or None
+    events = _list(row.get("event"))
+    modes = _list(row.get("mode"))
+    return "/".join(str(v) for v in (events[:1] + modes[:1])) or None
+
+
+def _clean(value: Any) -> Any:
+    """Text without NUL characters (which no database column takes)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _lines(event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
+    for line in _raw_lines(event, lookup):
+        yield {key: _clean(value) for key, value in line.items()}
+
+
+def _raw_lines(event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
+    if set(event.initiators) == set(event.targets):
+        raise Skip("same_country")
+    initiators: list[str] = []
+    targets: list[str] = []
+    for codes_, slugs in ((event.initiators, initiators), (event.targets, targets)):
+        for code in codes_:
+            slug, actor_line = lookup.country(code)
+            if actor_line:
+                yield actor_line
+            if slug not in slugs:
+                slugs.append(slug)
+    sources = []
+    if event.url:
+        host = urlsplit(event.url).hostname or event.url
+        source = lookup.source_line(event.url, event.url_title or host, event.publisher or host)
+        if source:
+            yield source
+        sources.append(event.url)
+    names = " and ".join(lookup.names[c] for c in event.initiators)
+    to = " and ".join(lookup.names[c] for c in event.targets)
+    yield {
+        "type": "incident",
+        "kind": event.kind.value,
+        "title": f"{names} → {to}: {event.title_action}"[:MAX_TITLE],
+        "summary": event.summary[:MAX_SUMMARY] if event.summary else None,
+        "occurred_on": event.occurred_on.isoformat(),
+        "date_precision": event.precision,
+        "initiators": initiators,
+        "targets": targets,
+        "location": event.location[:MAX_LOCATION] if event.location else None,
+        "latitude": event.latitude,
+        "longitude": event.longitude,
+        "sources": sources,
+        "tags": event.tags,
+        "external_ref": event.ref[:MAX_REF],
+    }
+
+
+# -- reading files -----------------------------------------------------------------------
+
+
+def _text(body: IO[bytes]) -> Iterator[IO[str]]:
+    """The file as text: each member of a zip archive in turn, or the file itself."""
+    head = body.read(4)
+    body.seek(0)
+    if head == b"PK\x03\x04":
+        try:
+            archive = zipfile.ZipFile(body)
+            members = [m for m in archive.infolist() if not m.is_dir()]
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise ConversionError(f"The body looks like a zip archive but cannot be read: {exc}.") from None
+        for member in members:
+            try:
+                with archive.open(member) as raw:
+                    yield io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
+                raise ConversionError(f"The zip member {member.filename!r} cannot be read: {exc}.") from None
+        return
+    yield io.TextIOWrapper(body, encoding="utf-8-sig", errors="replace", newline="")
+
+
+def _csv_rows(text: Iterable[str], delimiter: str, columns: list[str], offset: int = 1) -> Iterator[tuple[int, Any]]:
+    """Rows as dicts of ``columns``. A row of the wrong number of cells, or one the csv
+    module cannot read (a NUL byte), is passed on as ``None`` (skipped as ``bad_row``)."""
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    rows = csv.reader(text, delimiter=delimiter, quoting=quoting)
+    while True:
+        try:
+            cells = next(rows)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield rows.line_num + offset, None
+            continue
+        if not any(c.strip() for c in cells):
+            continue
+        yield rows.line_num + offset, dict(zip(columns, cells, strict=True)) if len(cells) == len(columns) else None
+
+
+def _header(first: str, delimiter: str) -> list[str]:
+    try:
+        return [c.strip() for c in next(csv.reader([first], delimiter=delimiter))]
+    except (csv.Error, StopIteration):
+        return []
+
+
+def _gdelt_files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    """GDELT 2.0 exports: tab-separated without a header (the published files), or the same
+    columns with a header row (tab- or comma-separated, as BigQuery writes CSV)."""
+    for text in _text(body):
+        first = text.readline()
+        if first.upper().startswith("GLOBALEVENTID"):
+            delimiter = "\t" if "\t" in first else ","
+            header = _header(first, delimiter)
+            missing = [c for c in GDELT_USED if c not in header]
+            if missing:
+                raise ConversionError(f"The GDELT header lacks the columns {', '.join(sorted(missing))}.")
+            yield from _csv_rows(text, delimiter, header)
+        else:
+            yield from _csv_rows(_chain(first, text), "\t", GDELT_COLUMNS, offset=0)
+
+
+def _chain(first: str, text: IO[str]) -> Iterator[str]:
+    yield first
+    yield from text
+
+
+def _icews_files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    for text in _text(body):
+        first = text.readline()
+        header = _header(first, "\t")
+        missing = [c for c in ICEWS_USED if c not in header]
+        if missing:
+            raise ConversionError(
+                f"An ICEWS file starts with its header row; it lacks the columns {', '.join(sorted(missing))}."
+            )
+        yield from _csv_rows(text, "\t", header)
+
+
+def _acled_files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    for text in _text(body):
+        header = _header(text.readline(), ",")
+        missing = [c for c in ACLED_USED if c not in header]
+        if missing:
+            raise ConversionError(
+                f"An ACLED export starts with its header row; it lacks the columns {', '.join(sorted(missing))}."
+            )
+        yield from _csv_rows(text, ",", header)
+
+
+def _plover_files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    """PLOVER records: JSON lines (as the manual suggests), or one JSON array (read whole)."""
+    for text in _text(body):
+        first = text.readline()
+        if first.lstrip().startswith("["):
+            try:
+                items = orjson.loads(first + text.read())
+            except orjson.JSONDecodeError as exc:
+                raise ConversionError(f"The body starts a JSON array but is not JSON: {exc}.") from None
+            yield from enumerate(items if isinstance(items, list) else [items], start=1)
+            continue
+        for number, line in enumerate(_chain(first, text), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, orjson.loads(line)
+            except orjson.JSONDecodeError:
+                yield number, None
+
+
+READERS: dict[str, Callable[[IO[bytes]], Iterator[tuple[int, Any]]]] = {
+    "gdelt": _gdelt_files,
+    "icews": _icews_files,
+    "acled": _acled_files,
+    "plover": _plover_files,
+}
+
+
+# -- reading rows ------------------------------------------------------------------------
+
+
+def _drop_unused(row: dict[str, Any], used: Iterable[str], derived: Iterable[str], report: Report) -> None:
+    skip = {*used, *derived}
+    for name, value in row.items():
+        if name not in skip and value not in (None, "", [], {}):
+            report.drop(name)
+
+
+def _day(text: str, *formats: str) -> date:
+    for format_ in formats:
+        try:
+            day = datetime.strptime(text.strip(), format_).date()
+        except ValueError:
+            continue
+        if day > latest_day(None) or day.year < 1800:
+            raise Skip("bad_date")
+        return day
+    raise Skip("bad_date")
+
+
+def _cameo(code: Any) -> str:
+    """A CAMEO event code as text, its leading zero restored where a spreadsheet took it
+    (``54`` is 054, ``311`` is 0311: roots run from 01 to 20)."""
+    code = str(code or "").strip()
+    if code.isdigit() and int(code[:2]) > 20:
+        code = "0" + code
+    return code
+
+
+def _kind(code: str) -> IncidentKind:
+    kind = CAMEO_KINDS.get(code)
+    if kind is None:
+        raise Skip("military_not_converted" if code in MILITARY_CAMEO else "out_of_scope")
+    return kind
+
+
+def _cameo_action(code: str, kind: IncidentKind) -> str:
+    codes_ = INCIDENT_CODES[kind]
+    text = codes_.cameo_label if codes_.cameo == code else label(kind.value)
+    return f"{text} (CAMEO {code})"
+
+
+def _side(raw: list[str], resolve: Callable[[str], str | None], report: Report, missing: str) -> list[str]:
+    raw = [r for r in raw if r and r.strip()]
+    if not raw:
+        raise Skip(missing)
+    found = []
+    for code in raw:
+        country = resolve(code)
+        if country is None:
+            report.unmapped(code.strip())
+        elif country not in found:
+            found.append(country)
+    if not found:
+        raise Skip("unmapped_actor")
+    return found
+
+
+def _number(text: Any, low: float, high: float) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if low <= value <= high else None
+
+
+def _coordinates(row: dict[str, Any], lat: str, lon: str, report: Report, centroid: bool) -> tuple[Any, Any]:
+    """The row's coordinates, or none: those of a whole country (its centroid, not the place
+    of the event) and those out of range are counted as dropped."""
+    if not (row.get(lat) or row.get(lon)):
+        return None, None
+    latitude, longitude = _number(row.get(lat), -90, 90), _number(row.get(lon), -180, 180)
+    if centroid:
+        report.drop(f"{lat}/{lon} (country centroid)")
+        return None, None
+    if latitude is None or longitude is None:
+        report.drop(f"{lat}/{lon} (out of range)")
+        return None, None
+    return latitude, longitude
+
+
+def _url(text: Any, report: Report, name: str) -> str | None:
+    text = str(text or "").strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme in ("http", "https") and parts.hostname and len(text) <= 2000 and " " not in text:
+        return text
+    report.drop(f"{name} (not an http(s) URL)")
+    return None
+
+
+def _gdelt_row(row: dict[str, str] | None, report: Report) -> Event:
+    if row is None:
+        raise Skip("bad_row")
+    code = _cameo(row.get("EventCode"))
+    kind = _kind(code)
+    day = _day(row.get("SQLDATE", ""), "%Y%m%d", "%Y-%m-%d")
+    event_id = (row.get("GLOBALEVENTID") or "").strip()
+    if not event_id:
+        raise Skip("no_id")
+
+    def actor(n: int, missing: str) -> list[str]:
+        code_ = row.get(f"Actor{n}CountryCode") or row.get(f"Actor{n}Code") or ""
+        return _side([code_], codes.from_cameo, report, missing)
+
+    initiators, targets = actor(1, "no_initiator"), actor(2, "no_target")
+    centroid = row.get("ActionGeo_Type", "").strip() == "1"
+    latitude, longitude = _coordinates(row, "ActionGeo_Lat", "ActionGeo_Long", report, centroid)
+    location = row.get("ActionGeo_FullName") or None
+    if not location and (country := codes.from_fips(row.get("ActionGeo_CountryCode"))):
+        location = codes.country_name(country)
+    for n in (1, 2):  # the role part of a CAMEO actor code (GOV, MIL…) has no place until actors carry codes
+        if len((row.get(f"Actor{n}Code") or "").strip()) > 3:
+            report.drop(f"Actor{n}Code (role)")
+    _drop_unused(row, GDELT_USED, GDELT_DERIVED, report)
+    return Event(
+        ref=f"gdelt:{event_id}",
+        kind=kind,
+        code=code,
+        occurred_on=day,
+        initiators=initiators,
+        targets=targets,
+        title_action=_cameo_action(code, kind),
+        location=location,
+        latitude=latitude,
+        longitude=longitude,
+        url=_url(row.get("SOURCEURL"), report, "SOURCEURL"),
+        tags=["gdelt", f"cameo-{code}"],
+    )
+
+
+def _icews_row(row: dict[str, str] | None, report: Report) -> Event:
+    if row is None:
+        raise Skip("bad_row")
+    code = _cameo(row.get("CAMEO Code"))
+    kind = _kind(code)
+    day = _day(row.get("Event Date", ""), "%Y-%m-%d", "%Y%m%d")
+    event_id = (row.get("Event ID") or "").strip()
+    if not event_id:
+        raise Skip("no_id")
+    initiators = _side([row.get("Source Country", "")], codes.from_name, report, "no_initiator")
+    targets = _side([row.get("Target Country", "")], codes.from_name, report, "no_target")
+    places = [row.get(c, "").strip() for c in ("City", "District", "Province", "Country")]
+    centroid = not any(places[:3])  # geocoded to the country alone
+    latitude, longitude = _coordinates(row, "Latitude", "Longitude", report, centroid)
+    _drop_unused(row, ICEWS_USED, ICEWS_DERIVED, report)
+    return Event(
+        ref=f"icews:{event_id}",
+        kind=kind,
+        code=code,
+        occurred_on=day,
+        initiators=initiators,
+        targets=targets,
+        title_action=_cameo_action(code, kind),
+        location=", ".join(p for p in places if p) or None,
+        latitude=latitude,
+        longitude=longitude,
+        tags=["icews", f"cameo-{code}"],
+    )
+
+
+ACLED_PRECISION = {"1": "day", "2": "month", "3": "month"}
+"""ACLED's time precision (1 the day, 2 the week, 3 the month) as a date precision: a week has
+none of its own yet and is widened to the month (counted as dropped)."""
+
+
+def _acled_state(actor: str) -> str | None:
+    match = ACLED_STATE.match(actor.strip())
+    return codes.from_name(match.group(1)) if match else None
+
+
+def _acled_row(row: dict[str, str] | None, report: Report) -> Event:
+    if row is None:
+        raise Skip("bad_row")
+    if row.get("event_type") != "Strategic developments" or row.get("sub_event_type") not in ACLED_KEPT_SUB_EVENTS:
+        raise Skip("out_of_scope")
+    event_id = (row.get("event_id_cnty") or "").strip()
+    if not event_id:
+        raise Skip("no_id")
+    day = _day(row.get("event_date", ""), "%Y-%m-%d", "%d %B %Y", "%d-%B-%Y")
+    initiators = _side([row.get("actor1", "")], _acled_state, report, "no_initiator")
+    targets = _side([row.get("actor2", "")], _acled_state, report, "no_target")
+    precision = ACLED_PRECISION.get((row.get("time_precision") or "1").strip(), "day")
+    if (row.get("time_precision") or "").strip() == "2":
+        report.drop("time_precision (week, widened to month)")
+    centroid = (row.get("geo_precision") or "").strip() == "3"
+    latitude, longitude = _coordinates(row, "latitude", "longitude", report, centroid)
+    place = ", ".join(p for p in (row.get("location"), row.get("admin1"), row.get("country")) if p)
+    _drop_unused(row, ACLED_USED, ACLED_DERIVED, report)
+    return Event(
+        ref=f"acled:{event_id}",
+        kind=IncidentKind.other,
+        code=f"{row['event_type']}/{row['sub_event_type']}",
+        occurred_on=day,
+        precision=precision,
+        initiators=initiators,
+        targets=targets,
+        title_action=f"{row['sub_event_type']} (ACLED strategic development)",
+        summary=row.get("notes") or None,
+        location=place or None,
+        latitude=latitude,
+        longitude=longitude,
+        tags=["acled"],
+    )
+
+
+def _list(value: Any) -> list[Any]:
+    if value in (None, ""):
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _entities(value: Any, report: Report, name: str) -> list[str]:
+    codes_ = []
+    for entity in _list(value):
+        if not isinstance(entity, dict):
+            continue
+        codes_.append(str(entity.get("code") or ""))
+        for key, item in entity.items():
+            if key != "code" and item not in (None, ""):
+                report.drop(f"{name}.{key}")
+    return codes_
+
+
+def _plover_row(record: Any, report: Report) -> Event:
+    if not isinstance(record, dict):
+        raise Skip("bad_row")
+    record_id = str(record.get("id") or "").strip()
+    if not record_id:
+        raise Skip("no_id")
+    events = [str(e).upper() for e in _list(record.get("event"))]
+    modes = [str(m) for m in _list(record.get("mode"))]
+    contexts = [str(c) for c in _list(record.get("context"))]
+    kind = next((PLOVER_KINDS[(e, m)] for e in events for m in modes if (e, m) in PLOVER_KINDS), None)
+    if kind is None:
+        mapped = {event for event, _ in PLOVER_KINDS}
+        raise Skip("no_mode" if not modes and mapped.intersection(events) else "out_of_scope")
+    if contexts and "diplomatic" not in contexts:
+        raise Skip("out_of_scope")
+    day = _day(str(record.get("date") or ""), "%Y-%m-%d")
+    actor_key = "actor" if "actor" in record else "source"
+    recipient_key = "recipient" if "recipient" in record else "target"
+    initiators = _side(_entities(record.get(actor_key), report, "actor"), codes.from_cameo, report, "no_initiator")
+    targets = _side(_entities(record.get(recipient_key), report, "recipient"), codes.from_cameo, report, "no_target")
+    location = latitude = longitude = None
+    if isinstance(loc := record.get("event_loc"), dict):
+        location = loc.get("resolved_place") or loc.get("extracted_place") or None
+        centroid = str(loc.get("resolution") or "") == "1"
+        latitude, longitude = _coordinates(loc, "lat", "lon", report, centroid)
+        for key in loc:
+            if key not in {"resolved_place", "extracted_place", "lat", "lon", "resolution"}:
+                report.drop(f"event_loc.{key}")
+    url = title = publisher = None
+    if isinstance(cite := record.get("cite_info"), dict):
+        url = _url(cite.get("url"), report, "cite_info.url")
+        title, publisher = cite.get("title") or None, cite.get("publication") or None
+        for key in cite:
+            if key not in {"url", "title", "publication"}:
+                report.drop(f"cite_info.{key}")
+    _drop_unused(record, PLOVER_USED, (), report)
+    mode = next(m for e in events for m in modes if (e, m) in PLOVER_KINDS)
+    code = next(e for e in events if (e, mode) in PLOVER_KINDS)
+    return Event(
+        ref=f"plover:{record_id}",
+        kind=kind,
+        code=f"{code}/{mode}",
+        occurred_on=day,
+        initiators=initiators,
+        targets=targets,
+        title_action=f"{label(kind.value)} (PLOVER {code}, {mode})",
+        summary=str(record["text"]) if record.get("text") else None,
+        location=str(location) if location else None,
+        latitude=latitude,
+        longitude=longitude,
+        url=url,
+        url_title=str(title) if title else None,
+        publisher=str(publisher)[:300] if publisher else None,
+        tags=["plover", f"plover-{code.lower()}"],
+    )
+
+
+ROWS: dict[str, Callable[[Any, Report], Event]] = {
+    "gdelt": _gdelt_row,
+    "icews": _icews_row,
+    "acled": _acled_row,
+    "plover": _plover_row,
+}
