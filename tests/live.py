@@ -195,3 +195,12 @@ def create_key(environ: dict[str, str], scope: str) -> str:
     )
     assert created.returncode == 0, created.stderr
     return created.stdout.strip().splitlines()[-1]
+
+
+def print_checks(checks: dict[str, bool]) -> None:
+    """Print a line per check of a run (the soak's, the scale test's), ``ok`` or ``FAIL``;
+    exit with status 1 if any failed."""
+    for name, ok in checks.items():
+        print(f"{'ok  ' if ok else 'FAIL'} {name}")
+    if not all(checks.values()):
+        sys.exit(1)

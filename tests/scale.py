@@ -30,7 +30,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -51,7 +50,7 @@ from app.access.models import ApiKeyCreate, KeyScope
 from app.access.ratelimit import RateLimiter
 from app.db import make_engine
 from tests.conftest import drop_database, fresh_database
-from tests.live import DEMARCHE, ROOT, free_port
+from tests.live import DEMARCHE, ROOT, free_port, print_checks
 
 PROCESSES = 3
 CLIENTS = 6
@@ -535,11 +534,7 @@ def report(
         "the killed process served again after its restart": any("started again" in n for n in run.tally.served),
         "no process exited on its own": not crashed,
     }
-    failed = [name for name, ok in checks.items() if not ok]
-    for name, ok in checks.items():
-        print(f"{'ok  ' if ok else 'FAIL'} {name}")
-    if failed:
-        sys.exit(1)
+    print_checks(checks)
 
 
 if __name__ == "__main__":

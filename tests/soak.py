@@ -23,7 +23,6 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,7 +35,7 @@ import httpx
 import orjson
 
 from tests.conftest import drop_database, fresh_database
-from tests.live import DEMARCHE, ROOT, answer_of, free_port, serve, slow_sockets
+from tests.live import DEMARCHE, ROOT, answer_of, free_port, print_checks, serve, slow_sockets
 
 LATENCY_BOUND = 1.0
 MEMORY_CEILING = 600 * 1024 * 1024
@@ -253,11 +252,7 @@ def report(soak: Soak, memory: int) -> None:
         "the follower saw the whole feed, in order": soak.followed == soak.final,
         "every acknowledged write is present exactly once": not missing and not duplicated,
     }
-    failed = [name for name, ok in checks.items() if not ok]
-    for name, ok in checks.items():
-        print(f"{'ok  ' if ok else 'FAIL'} {name}")
-    if failed:
-        sys.exit(1)
+    print_checks(checks)
 
 
 if __name__ == "__main__":

@@ -478,27 +478,24 @@ def _chain(first: str, text: IO[str]) -> Iterator[str]:
     yield from text
 
 
-def _icews_files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
-    for text in _text(body):
-        first = text.readline()
-        header = _header(first, "\t")
-        missing = [c for c in ICEWS_USED if c not in header]
-        if missing:
-            raise ConversionError(
-                f"An ICEWS file starts with its header row; it lacks the columns {', '.join(sorted(missing))}."
-            )
-        yield from _csv_rows(text, "\t", header)
+def _header_first(name: str, separator: str, used: set[str]) -> Callable[[IO[bytes]], Iterator[tuple[int, Any]]]:
+    """A reader of files (or zipped files) whose first row names the columns, ``used`` among them."""
+
+    def files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
+        for text in _text(body):
+            header = _header(text.readline(), separator)
+            missing = [c for c in used if c not in header]
+            if missing:
+                raise ConversionError(
+                    f"{name} starts with its header row; it lacks the columns {', '.join(sorted(missing))}."
+                )
+            yield from _csv_rows(text, separator, header)
+
+    return files
 
 
-def _acled_files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
-    for text in _text(body):
-        header = _header(text.readline(), ",")
-        missing = [c for c in ACLED_USED if c not in header]
-        if missing:
-            raise ConversionError(
-                f"An ACLED export starts with its header row; it lacks the columns {', '.join(sorted(missing))}."
-            )
-        yield from _csv_rows(text, ",", header)
+_icews_files = _header_first("An ICEWS file", "\t", ICEWS_USED)
+_acled_files = _header_first("An ACLED export", ",", ACLED_USED)
 
 
 def _plover_files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
@@ -623,15 +620,24 @@ def _url(text: Any, report: Report, name: str) -> str | None:
     return None
 
 
-def _gdelt_row(row: dict[str, str] | None, report: Report) -> Event:
+def _coded(
+    row: dict[str, str] | None, code_column: str, date_column: str, id_column: str, *date_formats: str
+) -> tuple[dict[str, str], str, IncidentKind, date, str]:
+    """A CAMEO-coded row (GDELT's, ICEWS's) with its code, the kind it imports as, its day
+    and its id; skipped when it is none of these."""
     if row is None:
         raise Skip("bad_row")
-    code = _cameo(row.get("EventCode"))
+    code = _cameo(row.get(code_column))
     kind = _kind(code)
-    day = _day(row.get("SQLDATE", ""), "%Y%m%d", "%Y-%m-%d")
-    event_id = (row.get("GLOBALEVENTID") or "").strip()
+    day = _day(row.get(date_column, ""), *date_formats)
+    event_id = (row.get(id_column) or "").strip()
     if not event_id:
         raise Skip("no_id")
+    return row, code, kind, day, event_id
+
+
+def _gdelt_row(row: dict[str, str] | None, report: Report) -> Event:
+    row, code, kind, day, event_id = _coded(row, "EventCode", "SQLDATE", "GLOBALEVENTID", "%Y%m%d", "%Y-%m-%d")
 
     def actor(n: int, missing: str) -> list[str]:
         code_ = row.get(f"Actor{n}CountryCode") or row.get(f"Actor{n}Code") or ""
@@ -664,14 +670,7 @@ def _gdelt_row(row: dict[str, str] | None, report: Report) -> Event:
 
 
 def _icews_row(row: dict[str, str] | None, report: Report) -> Event:
-    if row is None:
-        raise Skip("bad_row")
-    code = _cameo(row.get("CAMEO Code"))
-    kind = _kind(code)
-    day = _day(row.get("Event Date", ""), "%Y-%m-%d", "%Y%m%d")
-    event_id = (row.get("Event ID") or "").strip()
-    if not event_id:
-        raise Skip("no_id")
+    row, code, kind, day, event_id = _coded(row, "CAMEO Code", "Event Date", "Event ID", "%Y-%m-%d", "%Y%m%d")
     initiators = _side([row.get("Source Country", "")], codes.from_name, report, "no_initiator")
     targets = _side([row.get("Target Country", "")], codes.from_name, report, "no_target")
     places = [row.get(c, "").strip() for c in ("City", "District", "Province", "Country")]
