@@ -234,6 +234,17 @@ def test_garbage_rows_are_counted_not_fatal(client):
     assert answer["conversion"]["rows"] == 2 and answer["conversion"]["skipped"] == {"bad_row": {"-": 2}}
 
 
+@pytest.mark.parametrize("media_type", ["application/x-ndjson", "application/json"])
+def test_a_nul_in_a_body_sent_as_text_is_refused(client, media_type):
+    """The API describes NDJSON and JSON bodies as text, which holds no NUL; sent as a file
+    (TSV, CSV, zip, bytes), a row holding one is a bad row, counted (above)."""
+    body = (FIXTURES / "plover.jsonl").read_bytes() + b'{"id": "x\x00"}\n'
+    answer = client.post("/v1/import", params={"from": "plover"}, content=body, headers={"Content-Type": media_type})
+    assert answer.status_code == 422, answer.text
+    assert "NUL" in answer.json()["errors"][0]["msg"]
+    assert incidents(client) == {}
+
+
 def test_converted_bodies_take_file_media_types_and_ignore_type(client):
     body = (FIXTURES / "plover.jsonl").read_bytes()
     refused = client.post("/v1/import", params={"from": "plover"}, content=body, headers={"Content-Type": "image/png"})

@@ -180,14 +180,23 @@ async def import_records(
     return await run_in_threadpool(_import, importer, _array_batches(await request.body()))
 
 
+TEXT_TYPES = (NDJSON_TYPE, "application/json")
+"""The bodies the API describes as text, which holds no NUL; a data set's file (TSV, CSV, zip,
+bytes) is a file, whose rows holding a NUL are bad rows, counted."""
+
+
 async def _convert(format_: str, request: Request, session: SessionDep, dry_run: bool) -> dict[str, Any]:
     """A file of an event data set, converted (:mod:`app.ingest.converters`) and imported
     as one import: spooled to a temporary file as it arrives, then read row by row."""
+    nul = False
     with SpooledTemporaryFile(SPOOL_BYTES) as body:
         async for chunk in request.stream():
             body.write(chunk)
+            nul = nul or b"\x00" in chunk
         if not body.tell():
             raise invalid(["body"], f"The body is empty: send a {format_} file.", "unreadable_file")
+        if nul and _media_type(request) in TEXT_TYPES:  # text, where a file's rows may hold a NUL
+            raise invalid(["body"], "The body contains a NUL character.")
         body.seek(0)
         return await run_in_threadpool(_import_converted, format_, body, session, dry_run)
 
