@@ -40,7 +40,7 @@ from app.actors.models import Actor
 from app.incidents.models import latest_day
 from app.ingest import codes
 from app.sources.models import Source
-from app.vocab import CAMEO_KINDS, INCIDENT_CODES, PLOVER_KINDS, ActorKind, IncidentKind, label
+from app.vocab import CAMEO_KINDS, INCIDENT_CODES, PLOVER_KINDS, ActorKind, DatePrecision, IncidentKind, label
 
 FORMATS = ("gdelt", "icews", "acled", "plover")
 
@@ -168,7 +168,12 @@ PLOVER_USED = {
     "text",
     "event_loc",
     "cite_info",
+    "demarche",
 }
+PLOVER_OWN_USED = {"kind", "title", "date_precision", "sources", "id", "external_ref"}
+"""What the converter reads of the ``demarche`` object of the records Demarche writes
+(``format=plover``, :mod:`app.ingest.plover`); its ``id`` and ``external_ref`` name the
+record it was exported from, which the imported incident is not: neither is counted."""
 """PLOVER fields read (``source``/``target`` are the gold-standard records' 0.5 names for
 ``actor``/``recipient``)."""
 
@@ -306,6 +311,10 @@ class Event:
     url: str | None = None
     url_title: str | None = None
     publisher: str | None = None
+    title: str | None = None
+    """The whole title, where the source gives one (else it is made of the sides and the action)."""
+    further_sources: list[tuple[str | None, str | None, str | None]] = field(default_factory=list)
+    """Sources cited beside ``url``: url, title, publisher."""
     tags: list[str] = field(default_factory=list)
 
 
@@ -382,19 +391,23 @@ def _raw_lines(event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
                 yield actor_line
             if slug not in slugs:
                 slugs.append(slug)
-    sources = []
-    if event.url:
-        host = urlsplit(event.url).hostname or event.url
-        source = lookup.source_line(event.url, event.url_title or host, event.publisher or host)
+    sources: list[str] = []
+    for url, url_title, publisher in ([(event.url, event.url_title, event.publisher)] if event.url else []) + [
+        *event.further_sources
+    ]:
+        if not url or url in sources:
+            continue
+        host = urlsplit(url).hostname or url
+        source = lookup.source_line(url, url_title or host, publisher or host)
         if source:
             yield source
-        sources.append(event.url)
+        sources.append(url)
     names = " and ".join(lookup.names[c] for c in event.initiators)
     to = " and ".join(lookup.names[c] for c in event.targets)
     yield {
         "type": "incident",
         "kind": event.kind.value,
-        "title": f"{names} → {to}: {event.title_action}"[:MAX_TITLE],
+        "title": (event.title or f"{names} → {to}: {event.title_action}")[:MAX_TITLE],
         "summary": event.summary[:MAX_SUMMARY] if event.summary else None,
         "occurred_on": event.occurred_on.isoformat(),
         "date_precision": event.precision,
@@ -755,6 +768,34 @@ def _entities(value: Any, report: Report, name: str) -> list[str]:
     return codes_
 
 
+def _own_kind(record: dict[str, Any], events: list[str], modes: list[str]) -> IncidentKind | None:
+    """The kind a record written by Demarche (``format=plover``) names in ``demarche.kind``,
+    when the record's event and mode are that kind's (PLOVER codes are coarser than kinds:
+    this tells a mission closure from a downgrade, both ``SANCTION``/``withdraw``)."""
+    own = record.get("demarche")
+    kind = own.get("kind") if isinstance(own, dict) else None
+    if kind not in IncidentKind.__members__:
+        return None
+    codes_ = INCIDENT_CODES[IncidentKind(kind)]
+    if codes_.plover in events and (codes_.plover_mode is None or codes_.plover_mode in modes):
+        return IncidentKind(kind)
+    return None
+
+
+def _own_fields(record: dict[str, Any], report: Report) -> tuple[str | None, str | None, list[Any]]:
+    """What a record written by Demarche keeps in ``demarche`` beyond PLOVER's fields: its
+    title, date precision and further sources; the rest of it is counted as dropped."""
+    own = record.get("demarche")
+    if not isinstance(own, dict):
+        return None, None, []
+    for key, value in own.items():
+        if key not in PLOVER_OWN_USED and value not in (None, "", [], {}):
+            report.drop(f"demarche.{key}")
+    title = own.get("title") if isinstance(own.get("title"), str) else None
+    precision = own.get("date_precision") if own.get("date_precision") in DatePrecision.__members__ else None
+    return title, precision, [s for s in _list(own.get("sources")) if isinstance(s, dict)]
+
+
 def _plover_row(record: Any, report: Report) -> Event:
     if not isinstance(record, dict):
         raise Skip("bad_row")
@@ -764,7 +805,8 @@ def _plover_row(record: Any, report: Report) -> Event:
     events = [str(e).upper() for e in _list(record.get("event"))]
     modes = [str(m) for m in _list(record.get("mode"))]
     contexts = [str(c) for c in _list(record.get("context"))]
-    kind = next((PLOVER_KINDS[(e, m)] for e in events for m in modes if (e, m) in PLOVER_KINDS), None)
+    own = _own_kind(record, events, modes)
+    kind = own or next((PLOVER_KINDS[(e, m)] for e in events for m in modes if (e, m) in PLOVER_KINDS), None)
     if kind is None:
         mapped = {event for event, _ in PLOVER_KINDS}
         raise Skip("no_mode" if not modes and mapped.intersection(events) else "out_of_scope")
@@ -785,31 +827,45 @@ def _plover_row(record: Any, report: Report) -> Event:
                 report.drop(f"event_loc.{key}")
     url = title = publisher = None
     if isinstance(cite := record.get("cite_info"), dict):
-        url = _url(cite.get("url"), report, "cite_info.url")
-        title, publisher = cite.get("title") or None, cite.get("publication") or None
+        url, title, publisher = _citation(cite, report, "cite_info")
         for key in cite:
             if key not in {"url", "title", "publication"}:
                 report.drop(f"cite_info.{key}")
+    own_title, precision, further = _own_fields(record, report)
     _drop_unused(record, PLOVER_USED, (), report)
-    mode = next(m for e in events for m in modes if (e, m) in PLOVER_KINDS)
-    code = next(e for e in events if (e, mode) in PLOVER_KINDS)
+    if own:
+        codes_ = INCIDENT_CODES[own]
+        code, mode = str(codes_.plover), codes_.plover_mode
+    else:
+        mode = next(m for e in events for m in modes if (e, m) in PLOVER_KINDS)
+        code = next(e for e in events if (e, mode) in PLOVER_KINDS)
     return Event(
         ref=f"plover:{record_id}",
         kind=kind,
-        code=f"{code}/{mode}",
+        code=f"{code}/{mode}" if mode else code,
         occurred_on=day,
+        precision=precision or "day",
         initiators=initiators,
         targets=targets,
-        title_action=f"{label(kind.value)} (PLOVER {code}, {mode})",
+        title_action=f"{label(kind.value)} (PLOVER {code}{f', {mode}' if mode else ''})",
+        title=own_title,
         summary=str(record["text"]) if record.get("text") else None,
         location=str(location) if location else None,
         latitude=latitude,
         longitude=longitude,
         url=url,
-        url_title=str(title) if title else None,
-        publisher=str(publisher)[:300] if publisher else None,
+        url_title=title,
+        publisher=publisher,
+        further_sources=[c for c in (_citation(s, report, "demarche.sources") for s in further) if c[0]],
         tags=["plover", f"plover-{code.lower()}"],
     )
+
+
+def _citation(cite: dict[str, Any], report: Report, name: str) -> tuple[str | None, str | None, str | None]:
+    """A PLOVER citation's url, title and publication."""
+    url = _url(cite.get("url"), report, f"{name}.url")
+    title, publisher = cite.get("title") or None, cite.get("publication") or None
+    return url, str(title) if title else None, str(publisher)[:300] if publisher else None
 
 
 ROWS: dict[str, Callable[[Any, Report], Event]] = {
