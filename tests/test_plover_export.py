@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from tests.conftest import make
+from tests.test_cli_import import demarche
 from tests.test_event_data import imported
 
 
@@ -173,3 +174,13 @@ def test_fields_do_not_cut_a_plover_record(client, states):
     incident(client, "expulsion", "2021-10-06", ["united-states"], ["russia"])
     records, _ = plover(client, fields="title")
     assert records[0]["event"] == "SANCTION" and records[0]["demarche"]["title"] == "expulsion on 2021-10-06"
+
+
+def test_the_command_line_exports_incidents_as_plover_records_only(client, states, database_url, tmp_path):
+    kept = incident(client, "expulsion", "2021-10-06", ["united-states"], ["russia"])
+    out = tmp_path / "incidents.jsonl"
+    result = demarche(database_url, "export", "incidents", "--format", "plover", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    assert [orjson.loads(line)["id"] for line in out.read_bytes().splitlines()] == [kept["id"]]
+    refused = demarche(database_url, "export", "actors", "--format", "plover")
+    assert refused.returncode == 1 and "only incidents export as them" in refused.stderr
