@@ -21,8 +21,10 @@ English name, ``-`` and the code added when that slug is taken; ``external_ref``
 under ``unmapped_actors`` and its row skipped when its side then has no actor.
 """
 
+import codecs
 import csv
 import io
+import itertools
 import re
 import zipfile
 import zlib
@@ -290,6 +292,9 @@ class Lookup:
 
 
 Line = tuple[int, dict[str, Any]]
+Reader = Callable[[IO[bytes], Report], Iterator[tuple[int, Any]]]
+"""Reads a file's rows, numbered by their line; a reader may count rows it passes over
+itself, in the report, rather than pass them on."""
 
 
 @dataclass
@@ -321,10 +326,11 @@ class Event:
 def convert(format_: str, body: IO[bytes], lookup: Lookup) -> Iterator[Line]:
     """The import lines of ``body``, a file of ``format_``, numbered by the row they come from."""
     report = lookup.report
-    reader: Callable[[IO[bytes]], Iterator[tuple[int, Any]]] = READERS[format_]
+    reader: Reader = READERS[format_]
     read: Callable[[Any, Report], Event] = ROWS[format_]
     seen: set[str] = set()
-    for number, row in _readable(reader(body)):
+    pending: list[Line] = []
+    for number, row in _readable(reader(body, report)):
         report.rows += 1
         try:
             event = read(row, report)
@@ -337,8 +343,25 @@ def convert(format_: str, body: IO[bytes], lookup: Lookup) -> Iterator[Line]:
             continue
         seen.add(event.ref)
         report.keep()
-        for line in lines:
-            yield number, line
+        pending += ((number, line) for line in lines)
+        if len(pending) >= GROUPED_LINES:
+            yield from _grouped(pending)
+    yield from _grouped(pending)
+
+
+GROUPED_LINES = 900
+"""Lines of consecutive rows passed on together, by type (:func:`_grouped`)."""
+TYPE_ORDER = {"actor": 0, "source": 1, "incident": 2}
+
+
+def _grouped(pending: list[Line]) -> Iterator[Line]:
+    """The lines of a few hundred rows, their actors first, then their sources, then their
+    incidents (each type in row order; a line names only those before it), emptied: the
+    import creates records of a type that follow each other together, so that one row's
+    actor, source and incident in turn would make each a write of its own."""
+    pending.sort(key=lambda line: TYPE_ORDER[line[1]["type"]])
+    yield from pending
+    pending.clear()
 
 
 def _readable(rows: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
@@ -425,8 +448,9 @@ def _raw_lines(event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
 # -- reading files -----------------------------------------------------------------------
 
 
-def _text(body: IO[bytes]) -> Iterator[IO[str]]:
-    """The file as text: each member of a zip archive in turn, or the file itself."""
+def _binary(body: IO[bytes]) -> Iterator[IO[bytes]]:
+    """The file's bytes: each member of a zip archive in turn (inflated as it is read), or
+    the file itself."""
     head = body.read(4)
     body.seek(0)
     if head == b"PK\x03\x04":
@@ -438,11 +462,21 @@ def _text(body: IO[bytes]) -> Iterator[IO[str]]:
         for member in members:
             try:
                 with archive.open(member) as raw:
-                    yield io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+                    yield raw
             except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
                 raise ConversionError(f"The zip member {member.filename!r} cannot be read: {exc}.") from None
         return
-    yield io.TextIOWrapper(body, encoding="utf-8-sig", errors="replace", newline="")
+    yield body
+
+
+def _text(body: IO[bytes]) -> Iterator[IO[str]]:
+    """The file as text: each member of a zip archive in turn, or the file itself."""
+    for raw in _binary(body):
+        yield _decoded(raw)
+
+
+def _decoded(raw: IO[bytes]) -> IO[str]:
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
 
 
 def _csv_rows(text: Iterable[str], delimiter: str, columns: list[str], offset: int = 1) -> Iterator[tuple[int, Any]]:
@@ -470,31 +504,71 @@ def _header(first: str, delimiter: str) -> list[str]:
         return []
 
 
-def _gdelt_files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
+def _gdelt_files(body: IO[bytes], report: Report) -> Iterator[tuple[int, Any]]:
     """GDELT 2.0 exports: tab-separated without a header (the published files), or the same
     columns with a header row (tab- or comma-separated, as BigQuery writes CSV)."""
-    for text in _text(body):
-        first = text.readline()
-        if first.upper().startswith("GLOBALEVENTID"):
-            delimiter = "\t" if "\t" in first else ","
-            header = _header(first, delimiter)
+    for raw in _binary(body):
+        first = raw.readline().removeprefix(codecs.BOM_UTF8)
+        if first.upper().startswith(b"GLOBALEVENTID"):
+            text = first.decode("utf-8", "replace")
+            delimiter = "\t" if "\t" in text else ","
+            header = _header(text, delimiter)
             missing = [c for c in GDELT_USED if c not in header]
             if missing:
                 raise ConversionError(f"The GDELT header lacks the columns {', '.join(sorted(missing))}.")
-            yield from _csv_rows(text, delimiter, header)
+            yield from _csv_rows(_decoded(raw), delimiter, header)
         else:
-            yield from _csv_rows(_chain(first, text), "\t", GDELT_COLUMNS, offset=0)
+            yield from _gdelt_scan(itertools.chain((first,), raw), report)
 
 
-def _chain(first: str, text: IO[str]) -> Iterator[str]:
+GDELT_TABS = len(GDELT_COLUMNS) - 1
+GDELT_CODE = GDELT_COLUMNS.index("EventCode")
+
+
+def _gdelt_scan(lines: Iterable[bytes], report: Report) -> Iterator[tuple[int, Any]]:
+    """The rows of a published GDELT export (61 tab-separated columns) that a conversion
+    reads: a row is first looked at by its event code alone, undecoded, and one of a code
+    that is not imported is counted here (``out_of_scope`` or ``military_not_converted``,
+    by code) and goes no further, so that the many rows out of the diplomatic space cost
+    almost nothing. The others are passed on as dicts of the columns; a row of another
+    number of cells, or holding a NUL, as ``None`` (``bad_row``), as :func:`_csv_rows` does."""
+    kinds: dict[bytes, bool] = {}
+    """Whether each event code met (as written) is imported."""
+    passed: dict[bytes, int] = {}
+    """Rows not imported, by their code as written."""
+    try:
+        for number, line in enumerate(lines, start=1):
+            if line.count(b"\t") != GDELT_TABS or b"\x00" in line:
+                if line.strip():
+                    yield number, None
+                continue
+            code = line.split(b"\t", GDELT_CODE + 1)[GDELT_CODE]
+            imported = kinds.get(code)
+            if imported is None:
+                imported = kinds[code] = _cameo(code.decode("utf-8", "replace")) in CAMEO_KINDS
+            if imported:
+                cells = line.decode("utf-8", "replace").rstrip("\r\n").split("\t")
+                yield number, dict(zip(GDELT_COLUMNS, cells, strict=True))
+            elif code or line.strip():  # a line of tabs alone is blank, not a row
+                passed[code] = passed.get(code, 0) + 1
+    finally:
+        for code, n in passed.items():
+            text = code.decode("utf-8", "replace")
+            reason = "military_not_converted" if _cameo(text) in MILITARY_CAMEO else "out_of_scope"
+            by_code = report.skipped.setdefault(reason, {})
+            by_code[text or "-"] = by_code.get(text or "-", 0) + n
+            report.rows += n
+
+
+def _chain(first: Any, text: Iterable[Any]) -> Iterator[Any]:
     yield first
     yield from text
 
 
-def _header_first(name: str, separator: str, used: set[str]) -> Callable[[IO[bytes]], Iterator[tuple[int, Any]]]:
+def _header_first(name: str, separator: str, used: set[str]) -> "Reader":
     """A reader of files (or zipped files) whose first row names the columns, ``used`` among them."""
 
-    def files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    def files(body: IO[bytes], report: Report) -> Iterator[tuple[int, Any]]:
         for text in _text(body):
             header = _header(text.readline(), separator)
             missing = [c for c in used if c not in header]
@@ -511,7 +585,7 @@ _icews_files = _header_first("An ICEWS file", "\t", ICEWS_USED)
 _acled_files = _header_first("An ACLED export", ",", ACLED_USED)
 
 
-def _plover_files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
+def _plover_files(body: IO[bytes], report: Report) -> Iterator[tuple[int, Any]]:
     """PLOVER records: JSON lines (as the manual suggests), or one JSON array (read whole)."""
     for text in _text(body):
         first = text.readline()
@@ -531,7 +605,7 @@ def _plover_files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
                 yield number, None
 
 
-READERS: dict[str, Callable[[IO[bytes]], Iterator[tuple[int, Any]]]] = {
+READERS: dict[str, Reader] = {
     "gdelt": _gdelt_files,
     "icews": _icews_files,
     "acled": _acled_files,
