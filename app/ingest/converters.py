@@ -35,7 +35,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from app.actors.models import Actor
@@ -286,10 +286,13 @@ class Lookup:
         if url in self._sources:
             return None
         self._sources.add(url)
-        if self.session.execute(select(Source.id).where(Source.url == url)).first():
+        if self.session.connection().execute(STORED_URL, {"url": url}).first():
             return None
         return {"type": "source", "url": url, "title": title[:MAX_TITLE], "publisher": publisher, "kind": "news"}
 
+
+STORED_URL = select(Source.id).where(Source.url == bindparam("url")).limit(1)
+"""Whether a source's url is stored: a Core statement (no ORM loading), run for each new url."""
 
 Line = tuple[int, dict[str, Any]]
 Reader = Callable[[IO[bytes], Report], Iterator[tuple[int, Any]]]
