@@ -15,7 +15,7 @@ from app.incidents.models import (
     IncidentUpdate,
 )
 from app.ingest import plover
-from app.kit import etags
+from app.kit import etags, problems
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.fields import Selection, fields_parameter
@@ -64,8 +64,8 @@ IncidentFormatQuery = Annotated[
         "(the incident's `id`, `kind`, `title`, `date_precision`, `external_ref` and further `sources`, which PLOVER "
         "has no field for). Imported again with `POST /v1/import?from=plover`, the file gives back the same kinds, "
         "dates, actors (states, by their country code) and sources. Incidents of a kind with no PLOVER event "
-        "(`other`) are not written; the answer's `Demarche-Plover-Skipped` header counts them. `fields` does not "
-        "apply to `plover` (a PLOVER record has its own shape) and is ignored."
+        "(`other`) are not written; the answer's `Demarche-Plover-Skipped` header counts them. A PLOVER record has "
+        "its own shape: `fields` with `plover` is refused (422 naming `fields`), not ignored."
     ),
 ]
 
@@ -115,6 +115,10 @@ async def list_incidents(
     leaving out the kinds without a PLOVER event, counted in `Demarche-Plover-Skipped`)."""
     headers = None
     if format == "plover":
+        if fields is not None:
+            raise problems.invalid(
+                ["query", "fields"], "fields does not apply to format=plover: a PLOVER record has its own shape."
+            )
         skipped = await read(session, _plover_skipped, session, filters, listing, caller.sees_unpublished)
         headers = {plover.SKIPPED_HEADER: str(skipped)}
     return await list_response(
@@ -124,7 +128,7 @@ async def list_incidents(
         plover.FILE if format == "plover" else ExportFormat(format.value),
         service.query(filters, listing, caller.sees_unpublished),
         COLLECTION,
-        None if format == "plover" else fields,
+        fields,
         count,
         headers,
     )
