@@ -141,6 +141,20 @@ def test_a_merge_by_hand_keeps_everything_and_the_merged_id_redirects(app, clien
     assert [r["id"] for r in late["responds_to"]] == [a["id"]]
 
 
+def test_what_the_merged_incident_caused_the_survivor_caused(client, reader, nato_russia):
+    a, b = incident(client, "One report"), incident(client, "Another report")
+    channel = make(client, "channels", name="NRC", kind="council", parties=["nato", "russia"])
+    change = client.post(
+        f"/v1/channels/{channel['id']}/status-changes",
+        json={"status": "suspended", "effective_on": "2021-10-07", "caused_by": b["id"]},
+    )
+    assert change.status_code == 201, change.text
+    assert merge(client, a["id"], b["id"]).status_code == 200
+    after = reader.get(f"/v1/channels/{channel['id']}").json()
+    assert after["status_history"][-1]["caused_by"]["id"] == a["id"]
+    assert after["version"] == 3  # created, the change recorded, the cause merged
+
+
 def test_merges_that_make_no_sense_are_refused(client, reader, nato_russia):
     one, two = incident(client, "One"), incident(client, "Two")
     draft = incident(client, "Draft", status="draft")

@@ -4,7 +4,8 @@ Two incidents are merged into one (the survivor) by hand (``POST /v1/incidents/{
 or by an import that finds a new incident reporting the same event as an earlier one
 (:func:`merge_reports`). The survivor keeps its own fields and gains every source, actor (as
 initiator or target), answered incident and tag of the other; the incidents that answered the
-other now answer the survivor. The other is retracted and kept as a tombstone that names the
+other now answer the survivor, and the channel status changes it caused were caused by the
+survivor. The other is retracted and kept as a tombstone that names the
 survivor (``merged_into``): its id and ``external_ref`` keep answering, a read with a 308 to
 the survivor, a write with a 409 naming it; its own history and links stay as they were.
 Retracted, it drops out of lists, views and the kept counts (migrations 0009, 0013) as any
@@ -21,6 +22,7 @@ from sqlmodel import Session
 
 from app.actors import service as actors
 from app.actors.models import Involvement
+from app.channels.models import Channel, StatusChange
 from app.incidents import service
 from app.incidents.models import Incident, IncidentCreate, Reply
 from app.kit import etags
@@ -114,6 +116,11 @@ def absorb(session: Session, survivor: Incident, merged: Incident) -> None:
     for incident_id in replying:
         if incident_id != survivor.id:
             mark_changed(session, session.get_one(Incident, incident_id))
+    # Channel status changes it caused were caused by the survivor (each channel a new version).
+    caused = session.execute(select(StatusChange.channel_id).where(StatusChange.caused_by_id == merged.id)).scalars()
+    for channel_id in sorted(set(caused)):
+        mark_changed(session, session.get_one(Channel, channel_id))
+    session.execute(update(StatusChange).where(StatusChange.caused_by_id == merged.id).values(caused_by_id=survivor.id))
     # Earlier tombstones of the merged incident name the survivor: one redirect, never two.
     session.execute(update(Incident).where(Incident.merged_into == merged.id).values(merged_into=survivor.id))
     merged.merged_into = survivor.id

@@ -492,9 +492,9 @@ def read_text(session: Session, incident_id: str, unpublished: bool) -> tuple[by
     caller may read it (a draft or a retracted one only with ``unpublished``), else 404.
     With ``unpublished`` the answer is :func:`editors_answer`. An incident merged into
     another answers 308 to the survivor (:func:`redirect_merged`), looked for only when no
-    live incident answers (a retracted one, to a key that may read it)."""
+    incident answers."""
     try:
-        text, version = sqljson.read_text(
+        return sqljson.read_text(
             session,
             Incident.__table__,
             editors_answer if unpublished else record,
@@ -503,17 +503,11 @@ def read_text(session: Session, incident_id: str, unpublished: bool) -> tuple[by
             published=not unpublished,
             retracted=unpublished,
             built=unpublished,
+            gone="merged_into",
         )
     except NotFound:
         redirect_merged(session, incident_id)
         raise
-    if unpublished and RETRACTED_TEXT in text and orjson.loads(text)["status"] == RecordStatus.retracted:
-        redirect_merged(session, incident_id)
-    return text, version
-
-
-RETRACTED_TEXT = b'"status":"retracted"'
-"""How a retracted incident's answer says so (and maybe an answered one's, to an editor)."""
 
 
 REF_KEYS = ("id", "title", "occurred_on")
