@@ -242,3 +242,9 @@ def test_import_lines_that_share_a_source_and_day_become_one_incident(app, clien
     assert last_seq(client) == seq
     assert reader.get("/v1/incidents/ref:n:1").json() == merged
     assert_kept(app)
+
+    # a retracted survivor stays retracted when its reports are imported again
+    assert client.delete(f"/v1/incidents/{first['id']}").status_code == 204
+    again = client.post("/v1/import", content=ndjson(lines[:4]), headers=headers).json()
+    assert again["retracted"]["incident"] == 2 and again["updated"]["incident"] == 0, again
+    assert reader.get("/v1/incidents/ref:n:1").status_code == 404

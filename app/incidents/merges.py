@@ -144,7 +144,8 @@ def onto_survivor(session: Session, row: Incident, data: IncidentCreate) -> tupl
     merged = select(Incident.id).where(Incident.merged_into == row.id).limit(1)
     if session.execute(merged).first() is None:
         return row, data
-    return row, _joined(session, row, data.model_dump(), data, first=True)
+    # only the fields the line gave: a status it did not give must not restore a retracted survivor
+    return row, _joined(session, row, data.model_dump(exclude_unset=True), data, first=True)
 
 
 def _joined(
