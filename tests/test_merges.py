@@ -248,3 +248,20 @@ def test_import_lines_that_share_a_source_and_day_become_one_incident(app, clien
     again = client.post("/v1/import", content=ndjson(lines[:4]), headers=headers).json()
     assert again["retracted"]["incident"] == 2 and again["updated"]["incident"] == 0, again
     assert reader.get("/v1/incidents/ref:n:1").status_code == 404
+
+
+def test_a_date_of_a_month_is_the_same_event_as_a_day_in_it(client, reader, nato_russia):
+    url = "https://example.org/monthly-review"
+    line = {"type": "incident", "kind": "expulsion", "initiators": ["nato"], "sources": [url]}
+    lines = [
+        {"type": "source", "url": url, "title": "Monthly review"},
+        line | {"title": "In October", "occurred_on": "2021-10-01", "date_precision": "month", "targets": ["russia"]},
+        line | {"title": "On the 18th", "occurred_on": "2021-10-18", "targets": ["russia"], "external_ref": "m:2"},
+        line | {"title": "Other sides", "occurred_on": "2021-10-18", "targets": ["china"], "external_ref": "m:3"},
+        line | {"title": "November", "occurred_on": "2021-11-02", "targets": ["russia"], "external_ref": "m:4"},
+    ]
+    answer = client.post("/v1/import", content=ndjson(lines), headers={"Content-Type": "application/x-ndjson"})
+    assert (answer.json()["created"]["incident"], answer.json()["merged"]["incident"]) == (3, 1)
+    moved = reader.get("/v1/incidents/ref:m:2", follow_redirects=False)
+    assert moved.status_code == 308
+    assert reader.get(moved.headers["location"]).json()["title"] == "In October"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlmodel import Session
 
 from app.actors import service as actors
@@ -39,6 +39,8 @@ rows are events, already deduplicated by its coders."""
 MARGIN = timedelta(days=1)
 """How far apart two rows of a report data set may lie (beyond their precision): a report
 dated the day after the event, as a second publisher's often is."""
+SPAN = timedelta(days=31)
+"""The furthest a date of a month lies from a day in that month."""
 NONE = timedelta(0)
 """How far apart two incidents that cite one source may lie (beyond their precision): not at
 all. One source often tells of several moves, a day or more apart (an expulsion and the
@@ -218,8 +220,18 @@ def merge_reports(session: Session, ids: Sequence[str]) -> int:
     firsts = {next(iter(sorted(r.initiators)), None) for r in new.values()} - {None}
     if not firsts:
         return 0
-    low = min(r.first for r in new.values()) - timedelta(days=367)
-    high = max(r.last for r in new.values()) + timedelta(days=367)
+    low = min(r.first for r in new.values()) - MARGIN
+    high = max(r.last for r in new.values()) + MARGIN
+    # a date of a month or a year lies anywhere in its span: looked for that much further
+    widest = timedelta(days=366)
+    within = or_(
+        and_(Incident.date_precision == DatePrecision.day, Incident.occurred_on.between(low, high)),
+        and_(Incident.date_precision == DatePrecision.month, Incident.occurred_on.between(low - SPAN, high + SPAN)),
+        and_(
+            Incident.date_precision.not_in([DatePrecision.day, DatePrecision.month]),
+            Incident.occurred_on.between(low - widest, high + widest),
+        ),
+    )
     nearby = (
         select(Incident)
         .join(Involvement, Involvement.record_id == Incident.id)
@@ -227,10 +239,11 @@ def merge_reports(session: Session, ids: Sequence[str]) -> int:
             Involvement.resource == service.RESOURCE,
             Involvement.role == "initiator",
             Involvement.actor_id.in_(firsts),
-            Involvement.occurred_on.between(low, high),
+            Involvement.occurred_on.between(low - widest, high + widest),
             Incident.kind.in_({r.kind for r in new.values()}),
             Incident.retracted_at.is_(None),
             Incident.id.not_in(list(ids)),
+            within,
         )
     )
     candidates = list(_reports(session, nearby, {}).values()) + sorted(new.values(), key=lambda r: r.order)
