@@ -174,6 +174,11 @@ def test_merges_that_make_no_sense_are_refused(client, reader, nato_russia):
     # a draft may be merged into a published incident: the editor decides the reports are one
     merged = merge(client, one["id"], draft["id"], **{"If-Match": '"1"'})
     assert merged.status_code == 200 and merged.json()["status"] == "published"
+    # drafts merged together redirect only keys that may read drafts
+    first, second = incident(client, "Draft 1", status="draft"), incident(client, "Draft 2", status="draft")
+    assert merge(client, first["id"], second["id"]).status_code == 200
+    assert reader.get(f"/v1/incidents/{second['id']}", follow_redirects=False).status_code == 404
+    assert client.get(f"/v1/incidents/{second['id']}", follow_redirects=False).status_code == 308
 
 
 def test_imports_merge_the_reports_of_one_event(app, client, reader):

@@ -70,20 +70,24 @@ def get(session: Session, incident_id: str, for_update: bool = False) -> Inciden
         raise
 
 
-def survivor_of(session: Session, ref: str) -> str | None:
+def survivor_of(session: Session, ref: str, published: bool = False) -> str | None:
     """The id of the incident that the incident ``ref`` (its id, or ``ref:{external_ref}``)
-    was merged into, if it was merged away. One statement, by index."""
+    was merged into, if it was merged away (with ``published``, only if that one is live and
+    published). One statement, by index."""
     names, value = path_key(ref, Incident.__table__.c.keys())
-    return session.execute(
-        select(Incident.merged_into)
-        .where(or_(*(getattr(Incident, c) == value for c in names)), Incident.merged_into.is_not(None))
-        .limit(1)
-    ).scalar_one_or_none()
+    stmt = select(Incident.merged_into).where(
+        or_(*(getattr(Incident, c) == value for c in names)), Incident.merged_into.is_not(None)
+    )
+    if published:
+        survivor = aliased(Incident)
+        stmt = stmt.join(survivor, survivor.id == Incident.merged_into).where(*listable(survivor, [], False))
+    return session.execute(stmt.limit(1)).scalar_one_or_none()
 
 
-def redirect_merged(session: Session, ref: str) -> None:
-    """308 to the survivor when ``ref`` names an incident merged into another."""
-    survivor = survivor_of(session, ref)
+def redirect_merged(session: Session, ref: str, unpublished: bool) -> None:
+    """308 to the survivor when ``ref`` names an incident merged into another, and the
+    caller may read the survivor (else the 404 stands: a reader learns nothing of drafts)."""
+    survivor = survivor_of(session, ref, published=not unpublished)
     if survivor is not None:
         raise Moved(f"The incident {ref!r} was merged into {survivor!r}.", ref, survivor)
 
@@ -506,7 +510,7 @@ def read_text(session: Session, incident_id: str, unpublished: bool) -> tuple[by
             gone="merged_into",
         )
     except NotFound:
-        redirect_merged(session, incident_id)
+        redirect_merged(session, incident_id, unpublished)
         raise
 
 
@@ -600,7 +604,7 @@ def chain(session: Session, incident_id: str, unpublished: bool = False) -> list
     try:
         incident_id = readable(session, Incident, incident_id, unpublished).id
     except NotFound:
-        redirect_merged(session, incident_id)
+        redirect_merged(session, incident_id, unpublished)
         raise
     members = select(literal(incident_id).label("id")).cte("members", recursive=True)
     members = members.union(*_chain_steps(members, session.get_bind().dialect.name))
