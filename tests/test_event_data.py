@@ -71,10 +71,12 @@ def test_gdelt_export_keeps_the_diplomatic_rows_and_counts_every_other(client):
     assert dropped["Actor1Code (role)"] == 3  # RUSGOV, USAGOV, CHNGOV
     assert dropped["ActionGeo_Lat/ActionGeo_Long (country centroid)"] == 1
     assert "MonthYear" not in dropped and "EventBaseCode" not in dropped  # they restate SQLDATE and EventCode
-    assert nonzero(answer["created"]) == {"actor": 3, "source": 3, "incident": 4}
+    # the second report of the same BBC story is merged into the first (tests/test_merges.py)
+    assert nonzero(answer["created"]) == {"actor": 3, "source": 3, "incident": 3}
+    assert nonzero(answer["merged"]) == {"incident": 1}
 
     found = incidents(client)
-    assert set(found) == {"gdelt:737221001", "gdelt:737221002", "gdelt:737221003", "gdelt:737221009"}
+    assert set(found) == {"gdelt:737221001", "gdelt:737221003", "gdelt:737221009"}
     first = found["gdelt:737221001"]
     assert first["kind"] == "expulsion" and first["occurred_on"] == "2018-03-17"
     assert [a["id"] for a in first["initiators"]] == [russia["id"]]
@@ -84,7 +86,7 @@ def test_gdelt_export_keeps_the_diplomatic_rows_and_counts_every_other(client):
     assert first["tags"] == ["gdelt", "cameo-166"]
     # the second report of the same BBC story cites the same source: one source record
     bbc = "https://www.bbc.co.uk/news/world-europe-43401311"
-    assert [s["url"] for s in first["sources"]] == [bbc] == [s["url"] for s in found["gdelt:737221002"]["sources"]]
+    assert [s["url"] for s in first["sources"]] == [bbc]
     sources = {s["url"]: s for s in client.get("/v1/sources").json()["data"]}
     source = sources[bbc]
     assert (source["title"], source["publisher"], source["kind"]) == ("www.bbc.co.uk", "www.bbc.co.uk", "news")
@@ -98,7 +100,7 @@ def test_gdelt_export_keeps_the_diplomatic_rows_and_counts_every_other(client):
 
     again = imported(client, "gdelt", "gdelt.export.CSV")
     assert nonzero(again["created"]) == {} and nonzero(again["updated"]) == {}
-    assert nonzero(again["unchanged"]) == {"incident": 4}
+    assert nonzero(again["unchanged"]) == {"incident": 4} and nonzero(again["merged"]) == {}
     assert again["conversion"]["actors_created"] == []
 
 
@@ -131,8 +133,8 @@ def test_icews_events_map_country_names_and_restore_lost_leading_zeros(client):
     assert report["dropped"]["Intensity"] == 4 and report["dropped"]["Source Sectors"] == 3
     assert report["dropped"]["Latitude/Longitude (country centroid)"] == 1
     found = incidents(client)
-    # the same expulsion from two publishers a day apart stays two incidents (merging is to come)
-    assert {found[f"icews:2981100{n}"]["kind"] for n in (1, 2)} == {"expulsion"}
+    # the same expulsion from two publishers a day apart is one incident (tests/test_merges.py)
+    assert "icews:29811002" not in found and found["icews:29811001"]["kind"] == "expulsion"
     assert found["icews:29811001"]["location"] == "Prague, Hlavni mesto Praha, Czech Republic"
     assert found["icews:29811003"]["latitude"] is None
     restored = found["icews:29811004"]
@@ -262,11 +264,11 @@ def test_converted_bodies_take_file_media_types_and_ignore_type(client):
 
 def test_lists_filter_by_cameo_and_plover(client):
     imported(client, "gdelt", "gdelt.export.CSV")
-    assert set(incidents(client, cameo="166")) == {"gdelt:737221001", "gdelt:737221002"}
-    assert set(incidents(client, cameo="16")) == {"gdelt:737221001", "gdelt:737221002", "gdelt:737221003"}
+    assert set(incidents(client, cameo="166")) == {"gdelt:737221001"}  # 737221002 merged into it
+    assert set(incidents(client, cameo="16")) == {"gdelt:737221001", "gdelt:737221003"}
     assert set(incidents(client, cameo="1313")) == {"gdelt:737221009"}
     assert set(incidents(client, plover="THREATEN")) == {"gdelt:737221009"}
-    assert len(incidents(client, plover="SANCTION")) == 3
+    assert len(incidents(client, plover="SANCTION")) == 2
     assert incidents(client, cameo="999") == {}
     assert client.get("/v1/incidents", params={"cameo": "1x"}).status_code == 422
     assert client.get("/v1/incidents", params={"plover": "sanction"}).status_code == 422
@@ -282,12 +284,19 @@ def test_the_command_converts_files_of_each_format(client, database_url):
     assert "  skipped out_of_scope: 042 ×1, 999 ×1\n" in out.stdout
     assert "  actors naming no country: IGOUNO ×1\n" in out.stdout
     assert "gdelt-with-header.csv: read 2 rows, kept 1, skipped 1\n" in out.stdout
-    for format_, name, kept in (("icews", "icews.tab", 4), ("acled", "acled.csv", 2), ("plover", "plover.jsonl", 3)):
+    # the reports of one event are merged: GDELT's two rows of one story, ICEWS's two publishers
+    assert "created 5 actor, 3 source, 3 incident; updated 0; unchanged 0; merged 1 incident\n" in out.stdout
+    for format_, name, kept, created in (
+        ("icews", "icews.tab", 4, 3),
+        ("acled", "acled.csv", 2, 2),
+        ("plover", "plover.jsonl", 3, 3),
+    ):
         out = demarche(database_url, "import", "--from", format_, str(FIXTURES / name))
         assert out.returncode == 0, out.stderr
         assert f"{name}: read " in out.stdout and f"kept {kept}," in out.stdout
-        assert f"{kept} incident" in out.stdout.splitlines()[-1]
-    assert len(incidents(client)) == 4 + 1 + 4 + 2 + 3
+        assert out.stdout.splitlines()[-1].startswith("created ") and f" {created} incident;" in out.stdout
+        assert ("merged 1 incident" in out.stdout) == (kept != created)
+    assert len(incidents(client)) == 3 + 1 + 3 + 2 + 3
 
     wrong = demarche(database_url, "import", "--from", "icews", str(FIXTURES / "acled.csv"))
     assert wrong.returncode == 1 and "header" in wrong.stderr

@@ -97,6 +97,13 @@ class Incident(IncidentBase, RecordColumns, table=True):
             sqlite_where=text("record_json IS NULL"),
             postgresql_where=text("record_json IS NULL"),
         ),
+        # An incident's merged-away ones, and the survivor a merged-away reference names (migration 0016).
+        Index(
+            "ix_incidents_merged_into",
+            "merged_into",
+            sqlite_where=text("merged_into IS NOT NULL"),
+            postgresql_where=text("merged_into IS NOT NULL"),
+        ),
     )
 
     has_status: ClassVar[bool] = True
@@ -105,6 +112,12 @@ class Incident(IncidentBase, RecordColumns, table=True):
         default=None,
         sa_type=Text,
         description="The answer as JSON text; NULL when stale (see app.incidents.service.refill).",
+    )
+    merged_into: str | None = Field(
+        default=None,
+        max_length=36,
+        description="The incident this one was merged into (it is then retracted, a tombstone); see "
+        "app.incidents.service.merge.",
     )
 
 
@@ -211,6 +224,15 @@ class IncidentPublic(RecordMeta, IncidentBase):
         "it by id."
     )
     sources: list[SourceRef]
+
+
+class MergeRequest(WriteModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"merged": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0002"}]})
+
+    merged: Ref = Field(
+        description="The incident merged into this one: its id or `external_ref`. It must be live (a draft may be "
+        "merged into a published incident, not a published one into a draft) and not this incident."
+    )
 
 
 class ChainLink(IncidentPublic):

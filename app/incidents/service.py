@@ -1,4 +1,4 @@
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -26,7 +26,8 @@ from app.actors.models import Actor, Involvement
 from app.incidents.models import Incident, IncidentCreate, IncidentFilters, Reply
 from app.kit import etags, records, search, sqljson
 from app.kit.etags import Precondition
-from app.kit.problems import Conflict, Problem, ValidationFailed, invalid
+from app.kit.keys import path_key
+from app.kit.problems import Conflict, Merged, Moved, NotFound, Problem, ValidationFailed, invalid
 from app.kit.records import (
     PENDING_CHANGES,
     check_refs,
@@ -53,21 +54,74 @@ from app.vocab import RecordStatus
 
 RESOURCE = "incident"
 ROLES = ("initiator", "target")
-PUBLIC_COLUMNS = [c for c in Incident.__table__.c if c.key not in {"retracted_at", "record_json"}]
+PUBLIC_COLUMNS = [c for c in Incident.__table__.c if c.key not in {"retracted_at", "record_json", "merged_into"}]
 LIST_COLUMNS = [*PUBLIC_COLUMNS, Incident.__table__.c.record_json]
 """What a list selects: the answer's own fields, and the answer kept as JSON text."""
 LINKS = {"initiators", "targets", "responds_to", "sources"}
 
 
 def get(session: Session, incident_id: str, for_update: bool = False) -> Incident:
-    return get_live(session, Incident, incident_id, for_update=for_update)
+    """The live incident ``incident_id``; 409 (naming the survivor) when it was merged into
+    another, 404 when there is none."""
+    try:
+        return get_live(session, Incident, incident_id, for_update=for_update)
+    except NotFound:
+        refuse_merged(session, incident_id)
+        raise
+
+
+def survivor_of(session: Session, ref: str, published: bool = False) -> str | None:
+    """The id of the incident that the incident ``ref`` (its id, or ``ref:{external_ref}``)
+    was merged into, if it was merged away (with ``published``, only if that one is live and
+    published). One statement, by index."""
+    names, value = path_key(ref, Incident.__table__.c.keys())
+    stmt = select(Incident.merged_into).where(
+        or_(*(getattr(Incident, c) == value for c in names)), Incident.merged_into.is_not(None)
+    )
+    if published:
+        survivor = aliased(Incident)
+        stmt = stmt.join(survivor, survivor.id == Incident.merged_into).where(*listable(survivor, [], False))
+    return session.execute(stmt.limit(1)).scalar_one_or_none()
+
+
+def redirect_merged(session: Session, ref: str, unpublished: bool) -> None:
+    """308 to the survivor when ``ref`` names an incident merged into another, and the
+    caller may read the survivor (else the 404 stands: a reader learns nothing of drafts)."""
+    survivor = survivor_of(session, ref, published=not unpublished)
+    if survivor is not None:
+        raise Moved(f"The incident {ref!r} was merged into {survivor!r}.", ref, survivor)
+
+
+def refuse_merged(session: Session, ref: str) -> None:
+    """409 naming the survivor when ``ref`` names an incident merged into another: a write
+    goes to the survivor."""
+    survivor = survivor_of(session, ref)
+    if survivor is not None:
+        raise Merged(f"The incident {ref!r} was merged into {survivor!r}; write to that one.", survivor)
+
+
+def with_survivors(session: Session, ids: dict[str, str], refs: Iterable[str]) -> dict[str, str]:
+    """``ids`` (references to live incidents, from :func:`lookup`) with the references among
+    ``refs`` that name merged-away incidents (by id or ``external_ref``) taken as their
+    survivors. One statement when any reference is left unknown."""
+    missing = {r for r in refs if r not in ids}
+    if not missing:
+        return ids
+    rows = session.execute(
+        select(Incident.id, Incident.external_ref, Incident.merged_into).where(
+            or_(Incident.id.in_(missing), Incident.external_ref.in_(missing)), Incident.merged_into.is_not(None)
+        )
+    ).all()
+    found = {key: row.merged_into for row in rows for key in (row.id, row.external_ref) if key in missing}
+    return ids | found
 
 
 def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any], kept: Sequence[str] = ()) -> list[str]:
     """Incident ids for ids or external_refs of live incidents, in order; 422 naming each
     unknown one. The ids in ``kept`` (links an incident already has) are taken as they are,
     live or retracted."""
-    known = lookup(session, Incident, [r for r in refs if r not in kept], "external_ref")
+    asked = [r for r in refs if r not in kept]
+    known = with_survivors(session, lookup(session, Incident, asked, "external_ref"), asked)
     ids, errors = check_refs(known | {r: r for r in refs if r in kept}, refs, loc, "incident")
     if errors:
         raise ValidationFailed(errors[0]["msg"], errors=errors)
@@ -132,7 +186,8 @@ def create_many(session: Session, items: Sequence[IncidentCreate]) -> list[str |
     an item may answer (``responds_to``) an earlier one by its ``external_ref``."""
     actor_ids = lookup(session, Actor, (r for d in items for r in (*d.initiators, *d.targets)), "slug")
     source_ids = lookup(session, Source, (r for d in items for r in d.sources), "url", "external_ref")
-    incident_ids = lookup(session, Incident, (r for d in items for r in d.responds_to), "external_ref")
+    answered_refs = [r for d in items for r in d.responds_to]
+    incident_ids = with_survivors(session, lookup(session, Incident, answered_refs, "external_ref"), answered_refs)
     refs = [d.external_ref for d in items if d.external_ref]
     taken = set(session.execute(select(Incident.external_ref).where(Incident.external_ref.in_(refs))).scalars())
     rows: dict[type, list[dict[str, Any]]] = {Incident: [], Involvement: [], Reply: [], Citation: []}
@@ -194,7 +249,7 @@ def unchanged(session: Session, pairs: Sequence[tuple[Incident, IncidentCreate]]
     actor_ids = lookup(session, Actor, (r for d in items for r in (*d.initiators, *d.targets)), "slug")
     source_ids = lookup(session, Source, (r for d in items for r in d.sources), "url", "external_ref")
     incident_ids = lookup(session, Incident, (r for d in items for r in d.responds_to), "external_ref")
-    stored = _links_of(session, [row.id for row, _ in pairs])
+    stored = links_of(session, [row.id for row, _ in pairs])
     out = []
     for row, data in pairs:
         values = data.model_dump(exclude=LINKS)
@@ -212,7 +267,7 @@ def unchanged(session: Session, pairs: Sequence[tuple[Incident, IncidentCreate]]
     return out
 
 
-def _links_of(session: Session, ids: Sequence[str]) -> dict[str, tuple[list, list, list]]:
+def links_of(session: Session, ids: Sequence[str]) -> dict[str, tuple[list, list, list]]:
     """Each incident's stored links, in order: ``(actor_id, role, occurred_on)`` of its
     involvements, the ids it answers, the ids of the sources it cites. Three statements."""
     out: dict[str, tuple[list, list, list]] = {}
@@ -283,7 +338,9 @@ def delete(session: Session, incident_id: str, precondition: Precondition | None
 
 
 def restore(session: Session, ref: str, precondition: Precondition | None = None) -> Incident:
-    """Make the retracted incident ``ref`` live again (published); 409 when it is not retracted."""
+    """Make the retracted incident ``ref`` live again (published); 409 when it is not
+    retracted, or was merged into another (a merge is not undone by a restore)."""
+    refuse_merged(session, ref)
     return records.restore(session, Incident, ref, precondition)
 
 
@@ -300,6 +357,8 @@ def query(filters: IncidentFilters, listing: Any = None, unpublished: bool = Fal
         stmt = stmt.where(Incident.kind.in_(sorted({k for e in filters.plover for k in vocab.kinds_with_plover(e)})))
     if filters.status:
         stmt = stmt.where(Incident.status.in_(filters.status))
+    if unpublished and RecordStatus.retracted in filters.status:  # merged-away ones are retracted, never listed
+        stmt = stmt.where(Incident.merged_into.is_(None))
     if filters.tag:
         stmt = stmt.where(JSONHasAny(Incident.tags, filters.tag))
     if listing is not None:
@@ -435,17 +494,24 @@ PAGE_COLUMNS = frozenset({"record_json"})
 def read_text(session: Session, incident_id: str, unpublished: bool) -> tuple[bytes, int]:
     """The answer for the incident ``incident_id`` as JSON text, and its version, if the
     caller may read it (a draft or a retracted one only with ``unpublished``), else 404.
-    With ``unpublished`` the answer is :func:`editors_answer`."""
-    return sqljson.read_text(
-        session,
-        Incident.__table__,
-        editors_answer if unpublished else record,
-        incident_id,
-        "incident",
-        published=not unpublished,
-        retracted=unpublished,
-        built=unpublished,
-    )
+    With ``unpublished`` the answer is :func:`editors_answer`. An incident merged into
+    another answers 308 to the survivor (:func:`redirect_merged`), looked for only when no
+    incident answers."""
+    try:
+        return sqljson.read_text(
+            session,
+            Incident.__table__,
+            editors_answer if unpublished else record,
+            incident_id,
+            "incident",
+            published=not unpublished,
+            retracted=unpublished,
+            built=unpublished,
+            gone="merged_into",
+        )
+    except NotFound:
+        redirect_merged(session, incident_id, unpublished)
+        raise
 
 
 REF_KEYS = ("id", "title", "occurred_on")
@@ -535,7 +601,11 @@ def chain(session: Session, incident_id: str, unpublished: bool = False) -> list
     the chain) and one more than the deepest incident an answer responds to. Without
     ``unpublished`` only published incidents are answered.
     """
-    incident_id = readable(session, Incident, incident_id, unpublished).id
+    try:
+        incident_id = readable(session, Incident, incident_id, unpublished).id
+    except NotFound:
+        redirect_merged(session, incident_id, unpublished)
+        raise
     members = select(literal(incident_id).label("id")).cte("members", recursive=True)
     members = members.union(*_chain_steps(members, session.get_bind().dialect.name))
     rows = session.execute(

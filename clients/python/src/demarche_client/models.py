@@ -472,6 +472,10 @@ class ImportResult(Record):
     """
     Existing records that are retracted and were left so, by type: a line names a retracted record's natural key without asking for `status: published` (only that restores an incident or an exercise; other types are restored with `POST /v1/{collection}/{id}/restore`).
     """
+    merged: dict[str, int]
+    """
+    Incidents the import created and then merged into an incident that reports the same event (stored before, or created earlier in the import), as docs/event-data.md defines it: same kind (not `other`), initiators and targets, dates within their precision and a day, and a source in common or both rows of one report data set (GDELT, ICEWS, PLOVER). The survivor gains the merged one's sources, actors, answers and tags; the merged one is kept as a tombstone (its `external_ref` answers 308 to the survivor). Counted here, not under `created`. A line naming a merged-away incident's `external_ref` again writes onto the survivor (so a re-import counts it `unchanged`). Other types: always 0.
+    """
     dry_run: bool
     conversion: ConversionReport | None = None
     """
@@ -540,7 +544,15 @@ What a key may do; each scope implies the ones before it.
 """
 
 
-Op: TypeAlias = Literal["create", "update", "delete", "restore"]
+@dataclass(kw_only=True)
+class MergeRequest(Record):
+    merged: str
+    """
+    The incident merged into this one: its id or `external_ref`. It must be live (a draft may be merged into a published incident, not a published one into a draft) and not this incident.
+    """
+
+
+Op: TypeAlias = Literal["create", "update", "delete", "restore", "merge"]
 
 
 ParticipantRole: TypeAlias = Literal["lead", "participant", "host", "observer"]
@@ -727,6 +739,10 @@ class ProblemDetail(Record):
     accepted: list[str] | None = None
     """
     With `unknown-parameter`: the query parameters the operation takes; with `unknown-field`: the fields a `fields` selection may name, in the record's order.
+    """
+    merged_into: str | None = None
+    """
+    With `moved` (308) and `merged` (409): the id of the incident the one named was merged into.
     """
 
 
@@ -1753,7 +1769,7 @@ class ChangePublic(Record):
     """
     op: Op
     """
-    `delete` is a retraction: the record reads 404 from this version on (to keys without `write`). `restore` undoes one: the record is live (and published, where it has a `status`) again from this version on, by `POST /v1/{collection}/{id}/restore` or by an import line that asks for `status: published`. A record created retracted has a `create` and a `delete` entry, both at version 1.
+    `delete` is a retraction: the record reads 404 from this version on (to keys without `write`). `restore` undoes one: the record is live (and published, where it has a `status`) again from this version on, by `POST /v1/{collection}/{id}/restore` or by an import line that asks for `status: published`. A record created retracted has a `create` and a `delete` entry, both at version 1. `merge` (incidents): two incidents were merged, by `POST /v1/incidents/{id}/merge` or by an import that found two reports of one event; both get an entry. The survivor's names the merged-away ids in `merged` and gained their links; the merged-away one's names the survivor in `merged_into`, and from this version on its id answers 308, redirecting to the survivor. An incident created and merged away by one import has a `create` and a `merge` entry.
     """
     version: int
     """
