@@ -268,6 +268,15 @@ CameoCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,4}$")]
 PloverEvent = Literal[PLOVER_EVENTS]
 
 
+SPAN_RULE = (
+    "An uncertain date counts by its whole span, by `date_precision`: a `week` is the ISO week (Monday to Sunday) "
+    "that holds `occurred_on`, a `month` its calendar month, a `year` its calendar year; an incident is listed when "
+    "its span overlaps the range `[from, to]` (so `2021-10-20` with precision `month` is listed by "
+    "`from=2021-10-01&to=2021-10-05` and by `to=2021-10-01`, but not by `from=2021-11-01`). A day-precision date "
+    "counts as its day."
+)
+
+
 class IncidentFilters(SQLModel):
     kind: list[IncidentKind] = repeated("Repeat for OR.")
     cameo: list[CameoCode] = repeated(
@@ -287,8 +296,16 @@ class IncidentFilters(SQLModel):
     )
     initiator: list[str] = repeated("Id or slug; repeat for OR. Counts 1 term of the 40 (see `actor`).")
     target: list[str] = repeated("Id or slug; repeat for OR. Counts 1 term of the 40 (see `actor`).")
-    from_: IsoDate | None = Field(default=None, alias="from", description="`occurred_on` on or after, inclusive.")
-    to: IsoDate | None = Field(default=None, description="`occurred_on` on or before, inclusive.")
+    from_: IsoDate | None = Field(
+        default=None,
+        alias="from",
+        description="Incidents on or after this day, inclusive: whose date's span ends on or after it. " + SPAN_RULE,
+    )
+    to: IsoDate | None = Field(
+        default=None,
+        description="Incidents on or before this day, inclusive: whose date's span begins on or before it. "
+        + SPAN_RULE,
+    )
     q: str | None = Field(
         default=None,
         description="Full text over title and summary: every word must appear. "
