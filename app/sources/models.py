@@ -185,14 +185,17 @@ class Provenance(WriteModel):
         description="Goldstein scale of the event code, -10 to 10 (GDELT's `GoldsteinScale`).",
     )
     intensity: OptionalNumber = pydantic.Field(
-        default=None, ge=-10, le=10, description="Intensity of the event, -10 to 10 (ICEWS's `Intensity`)."
+        default=None,
+        ge=-10,
+        le=10,
+        description="Intensity of the event, -10 to 10 (ICEWS's `Intensity`, PLOVER's `event_scale`).",
     )
     quad_class: OptionalInteger = pydantic.Field(
         default=None,
         ge=1,
         le=4,
         description="1 verbal cooperation, 2 material cooperation, 3 verbal conflict, 4 material conflict (GDELT's "
-        "`QuadClass`).",
+        "`QuadClass`, PLOVER's `quad_code`).",
     )
     root_event: bool | None = pydantic.Field(
         default=None, description="Whether the event is in a lead sentence (GDELT's `IsRootEvent`)."
