@@ -119,10 +119,15 @@ class SourceFilters(SQLModel):
     publisher: list[str] = repeated("Exact publisher; repeat for OR.")
 
 
+def _absent(value: Any) -> bool:
+    return value is None
+
+
 class Provenance(WriteModel):
     """What the system an event was taken from says of it: the event's own id there and its
     numbers, kept with the citation of the source that reported it. Every field but
-    ``system`` is optional; unknown fields are refused (422)."""
+    ``system`` is optional; unknown fields are refused (422); fields not given are left out of
+    answers."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -152,6 +157,7 @@ class Provenance(WriteModel):
     )
     id: str | None = pydantic.Field(
         default=None,
+        exclude_if=_absent,
         max_length=200,
         pattern=NON_BLANK,
         description="The event's id in that system: GDELT's `GLOBALEVENTID`, ICEWS's `Event ID`, ACLED's "
@@ -159,52 +165,81 @@ class Provenance(WriteModel):
     )
     story_id: str | None = pydantic.Field(
         default=None,
+        exclude_if=_absent,
         max_length=200,
         pattern=NON_BLANK,
         description="The story the event was coded from (ICEWS's `Story ID`).",
     )
     sentence: OptionalInteger = pydantic.Field(
-        default=None, ge=0, le=2_147_483_647, description="The sentence of the story (ICEWS's `Sentence Number`)."
+        default=None,
+        exclude_if=_absent,
+        ge=0,
+        le=2_147_483_647,
+        description="The sentence of the story (ICEWS's `Sentence Number`).",
     )
     mentions: OptionalInteger = pydantic.Field(
-        default=None, ge=0, le=2_147_483_647, description="Mentions of the event (GDELT's `NumMentions`)."
+        default=None,
+        exclude_if=_absent,
+        ge=0,
+        le=2_147_483_647,
+        description="Mentions of the event (GDELT's `NumMentions`).",
     )
     sources: OptionalInteger = pydantic.Field(
-        default=None, ge=0, le=2_147_483_647, description="Sources that mention it (GDELT's `NumSources`)."
+        default=None,
+        exclude_if=_absent,
+        ge=0,
+        le=2_147_483_647,
+        description="Sources that mention it (GDELT's `NumSources`).",
     )
     articles: OptionalInteger = pydantic.Field(
-        default=None, ge=0, le=2_147_483_647, description="Articles that mention it (GDELT's `NumArticles`)."
+        default=None,
+        exclude_if=_absent,
+        ge=0,
+        le=2_147_483_647,
+        description="Articles that mention it (GDELT's `NumArticles`).",
     )
     tone: OptionalNumber = pydantic.Field(
-        default=None, ge=-100, le=100, description="Average tone of those articles, -100 to 100 (GDELT's `AvgTone`)."
+        default=None,
+        exclude_if=_absent,
+        ge=-100,
+        le=100,
+        description="Average tone of those articles, -100 to 100 (GDELT's `AvgTone`).",
     )
     goldstein: OptionalNumber = pydantic.Field(
         default=None,
+        exclude_if=_absent,
         ge=-10,
         le=10,
         description="Goldstein scale of the event code, -10 to 10 (GDELT's `GoldsteinScale`).",
     )
     intensity: OptionalNumber = pydantic.Field(
         default=None,
+        exclude_if=_absent,
         ge=-10,
         le=10,
         description="Intensity of the event, -10 to 10 (ICEWS's `Intensity`, PLOVER's `event_scale`).",
     )
     quad_class: OptionalInteger = pydantic.Field(
         default=None,
+        exclude_if=_absent,
         ge=1,
         le=4,
         description="1 verbal cooperation, 2 material cooperation, 3 verbal conflict, 4 material conflict (GDELT's "
         "`QuadClass`, PLOVER's `quad_code`).",
     )
     root_event: bool | None = pydantic.Field(
-        default=None, description="Whether the event is in a lead sentence (GDELT's `IsRootEvent`)."
+        default=None, exclude_if=_absent, description="Whether the event is in a lead sentence (GDELT's `IsRootEvent`)."
     )
     fatalities: OptionalInteger = pydantic.Field(
-        default=None, ge=0, le=2_147_483_647, description="Reported fatalities (ACLED's `fatalities`)."
+        default=None,
+        exclude_if=_absent,
+        ge=0,
+        le=2_147_483_647,
+        description="Reported fatalities (ACLED's `fatalities`).",
     )
     time_precision: OptionalInteger = pydantic.Field(
         default=None,
+        exclude_if=_absent,
         ge=1,
         le=3,
         description="ACLED's `time_precision` as given: 1 the day, 2 the week, 3 the month (the incident's "
@@ -212,23 +247,27 @@ class Provenance(WriteModel):
     )
     geo_precision: OptionalInteger = pydantic.Field(
         default=None,
+        exclude_if=_absent,
         ge=1,
         le=3,
         description="ACLED's `geo_precision` as given: 1 the place, 2 near it, 3 the region.",
     )
     reported_on: IsoDate | None = pydantic.Field(
         default=None,
+        exclude_if=_absent,
         description="The day the system took the report in: GDELT's `DATEADDED`; ICEWS's `Event Date`, which is "
         "the day of the story, not always the day of the event.",
     )
     reported_by: str | None = pydantic.Field(
         default=None,
+        exclude_if=_absent,
         max_length=2000,
         pattern=NON_BLANK,
         description="Who reported it, as the system names them: ACLED's `source`, ICEWS's `Publisher`.",
     )
     source_scale: str | None = pydantic.Field(
         default=None,
+        exclude_if=_absent,
         max_length=200,
         pattern=NON_BLANK,
         description="ACLED's `source_scale` (`National`, `Local partner`…).",
@@ -247,8 +286,9 @@ class CitedSource(WriteModel):
 
 
 class CitedSourceRef(SourceRef):
-    provenance: Provenance = Field(
+    provenance: Provenance = pydantic.Field(
         default=None,
+        exclude_if=lambda provenance: provenance is None,  # absent, as the answer written in SQL leaves it
         description="What the system the incident was taken from says of it, for this source (see the "
         "`sources` input); absent when the citation keeps none.",
     )

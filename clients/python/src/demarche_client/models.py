@@ -548,7 +548,8 @@ class Provenance(Record):
     """
     What the system an event was taken from says of it: the event's own id there and its
     numbers, kept with the citation of the source that reported it. Every field but
-    ``system`` is optional; unknown fields are refused (422).
+    ``system`` is optional; unknown fields are refused (422); fields not given are left out of
+    answers.
     """
 
     system: str
