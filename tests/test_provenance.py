@@ -198,3 +198,11 @@ def test_a_citation_keeps_its_provenance_through_writes_history_and_exports(clie
     changed = client.post("/v1/import", content=orjson.dumps({"type": "incident", **line}), headers=NDJSON)
     assert changed.json()["updated"]["incident"] == 1
     assert client.get(url).json()["sources"][0]["provenance"]["intensity"] == -7.0
+
+
+def test_the_incident_page_names_a_source_without_a_url_without_a_link(client, anonymous):
+    imported(client, "icews", "icews.tab")
+    czech = incidents(client)["icews:29811001"]
+    page = anonymous.get(f"/incidents/{czech['id']}")
+    assert page.status_code == 200
+    assert "Czech News Agency, story 33541001" in page.text and 'href="None"' not in page.text
