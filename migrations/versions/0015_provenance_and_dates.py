@@ -45,6 +45,9 @@ def _sqlite_url(old: str, new: str) -> None:
     )
     bind.exec_driver_sql(f"PRAGMA schema_version = {version + 1}")
     bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+    written = bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sources'").scalar()
+    if new not in written:
+        raise RuntimeError(f"sources.url could not be changed to {new!r}: the table reads {written!r}.")
 
 
 def upgrade() -> None:
