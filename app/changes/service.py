@@ -30,7 +30,7 @@ from app.incidents.models import Incident, Reply
 from app.kit.keys import path_key
 from app.kit.problems import NotFound
 from app.kit.records import PENDING_CHANGES, PendingChange, executemany, noun
-from app.sources.models import Citation, Source
+from app.sources.models import Citation, Source, citation_snapshot
 from app.vocab import RecordStatus
 
 KEY_ID = "demarche_key_id"
@@ -81,9 +81,25 @@ def _citations(session: Session, resource: str, ids: Sequence[str]) -> dict[str,
     return out
 
 
+def _cited_with_provenance(session: Session, ids: Sequence[str]) -> dict[str, list[Any]]:
+    """Each incident's citations as its input names them: a source id, or ``{source,
+    provenance}`` where the citation keeps a provenance."""
+    rows = session.execute(
+        select(Citation.record_id, Citation.source_id, Citation.provenance)
+        .where(Citation.resource == Resource.incident, Citation.record_id.in_(ids))
+        .order_by(Citation.record_id, Citation.position)
+    )
+    links: dict[str, tuple[list[str], list[Any]]] = {}
+    for record_id, source_id, provenance in rows:
+        ids, kept = links.setdefault(record_id, ([], []))
+        ids.append(source_id)
+        kept.append(provenance)
+    return {record_id: citation_snapshot(*pair) for record_id, pair in links.items()}
+
+
 def _incident_links(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     parties = _involvements(session, Resource.incident, ids)
-    cited = _citations(session, Resource.incident, ids)
+    cited = _cited_with_provenance(session, ids)
     merged: dict[str, list[str]] = {}
     for merged_id, survivor in session.execute(
         select(Incident.id, Incident.merged_into).where(Incident.merged_into.in_(ids)).order_by(Incident.id)

@@ -30,7 +30,8 @@ from app.kit.etags import Precondition
 from app.kit.problems import Conflict, Merged, invalid
 from app.kit.records import mark_changed, replace_links, utcnow
 from app.sources import service as sources
-from app.vocab import DatePrecision, IncidentKind, RecordStatus
+from app.sources.models import citation_snapshot, cited
+from app.vocab import DatePrecision, IncidentKind, RecordStatus, span_end, span_start
 
 REPORT_SETS = frozenset({"gdelt", "icews", "plover"})
 """The event data sets whose rows are reports (one a story or an article), not events: two of
@@ -91,6 +92,16 @@ def union(*lists: Iterable[Any]) -> list[Any]:
     return list(dict.fromkeys(item for items in lists for item in items))
 
 
+def cited_once(*lists: Iterable[tuple[str, dict[str, Any] | None]]) -> dict[str, dict[str, Any] | None]:
+    """Citations, ``(source id, provenance)``, of ``lists``: each source once, in the order
+    first met, with the first provenance kept for it (a citation holds one)."""
+    kept: dict[str, dict[str, Any] | None] = {}
+    for source_id, provenance in (pair for pairs in lists for pair in pairs):
+        if kept.get(source_id) is None:
+            kept[source_id] = provenance
+    return kept
+
+
 def absorb(session: Session, survivor: Incident, merged: Incident) -> None:
     """Merge the live incident ``merged`` into the live incident ``survivor`` (see the
     module's description). Both get a new version."""
@@ -100,7 +111,8 @@ def absorb(session: Session, survivor: Incident, merged: Incident) -> None:
     actors.set_involvements(session, service.RESOURCE, survivor.id, parties, survivor.occurred_on)
     answered = [a for a in union(own[1], other[1]) if a not in (survivor.id, merged.id)]
     replace_links(session, Reply, {"incident_id": survivor.id}, [{"responds_to_id": a} for a in answered])
-    sources.set_citations(session, service.RESOURCE, survivor.id, union(own[2], other[2]))
+    citations = cited_once(own[2], other[2])
+    sources.set_citations(session, service.RESOURCE, survivor.id, list(citations), list(citations.values()))
     tags = union(survivor.tags, merged.tags)
     if tags != survivor.tags:
         survivor.tags = tags
@@ -160,25 +172,20 @@ def _joined(
         "initiators": actors.resolve(session, line.initiators, ["body", "initiators"]),
         "targets": actors.resolve(session, line.targets, ["body", "targets"]),
         "responds_to": service.resolve(session, line.responds_to, ["body", "responds_to"], stored["responds_to"]),
-        "sources": sources.resolve(session, line.sources, ["body", "sources"]),
         "tags": line.tags,
     }
     joined = {key: union(*((given[key], stored[key]) if first else (stored[key], given[key]))) for key in given}
+    refs = cited(line.sources)
+    ids = sources.resolve(session, [ref for ref, _ in refs], ["body", "sources"])
+    lines = [(i, provenance) for i, (_, provenance) in zip(ids, refs, strict=True)]
+    kept = [(s, None) if isinstance(s, str) else (s["source"], s["provenance"]) for s in stored["sources"]]
+    citations = cited_once(*((lines, kept) if first else (kept, lines)))
+    joined["sources"] = citation_snapshot(list(citations), list(citations.values()))
     joined["responds_to"] = [a for a in joined["responds_to"] if a != row.id]
     return IncidentCreate.model_validate(fields | joined)
 
 
 # -- reports of one event, on import -------------------------------------------------------
-
-
-def span(day: date, precision: str) -> tuple[date, date]:
-    """The days a date of ``precision`` may mean."""
-    if precision == DatePrecision.year:
-        return day.replace(month=1, day=1), day.replace(month=12, day=31)
-    if precision == DatePrecision.month:
-        following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-        return day.replace(day=1), following - timedelta(days=1)
-    return day, day
 
 
 @dataclass
@@ -279,8 +286,8 @@ def _reports(session: Session, stmt: Any, order: dict[str, int]) -> dict[str, Re
     links = service.links_of(session, list(rows))
     out = {}
     for incident_id, row in rows.items():
-        parties, _, cited = links.get(incident_id, ([], [], []))
-        first, last = span(row.occurred_on, row.date_precision)
+        parties, _, citations = links.get(incident_id, ([], [], []))
+        first, last = span_start(row.occurred_on, row.date_precision), span_end(row.occurred_on, row.date_precision)
         out[incident_id] = Report(
             id=incident_id,
             kind=row.kind,
@@ -289,7 +296,7 @@ def _reports(session: Session, stmt: Any, order: dict[str, int]) -> dict[str, Re
             last=last,
             initiators=frozenset(a for a, role, _ in parties if role == "initiator"),
             targets=frozenset(a for a, role, _ in parties if role == "target"),
-            sources=set(cited),
+            sources={source_id for source_id, _ in citations},
             sets=set(row.tags or ()) & REPORT_SETS,
             order=(1, order[incident_id], incident_id) if incident_id in order else (0, row.created_at, incident_id),
         )

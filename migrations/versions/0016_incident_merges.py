@@ -1,7 +1,7 @@
 """an incident merged into another is kept, pointing at the one that survives
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-05 17:00:00
 
 ``incidents.merged_into`` names the incident that a merged-away incident was merged into (by
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0013"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
