@@ -80,7 +80,10 @@ def test_a_plover_record_has_the_manuals_shape(client, states):
                 "title": "expulsion on 2018-03-14",
                 "date_precision": "day",
                 "external_ref": None,
-                "sources": [{"url": gov["url"], "title": "PM statement", "publication": "GOV.UK"}],
+                "sources": [
+                    {"url": bbc["url"], "title": "UK expels 23", "publication": "BBC"},
+                    {"url": gov["url"], "title": "PM statement", "publication": "GOV.UK"},
+                ],
             },
         }
     ]

@@ -42,7 +42,9 @@ def test_icews_stories_are_cited_by_publisher_and_story_id(client):
     imported(client, "icews", "icews.tab")
     found = incidents(client)
     czech = found["icews:29811001"]
-    (cited,) = czech["sources"]
+    # the second report of the expulsion (AFP's, a day later) was merged into it: both stories cited
+    cited, merged = czech["sources"]
+    assert merged["title"] == "Agence France-Presse, story 33541777" and merged["provenance"]["id"] == "29811002"
     assert cited["url"] is None and cited["title"] == "Czech News Agency, story 33541001"
     assert cited["provenance"] == {
         "system": "icews",
@@ -109,9 +111,9 @@ def test_plover_placeholder_and_end_dates_give_a_precision(client):
     records = [
         {"id": "GSR-1", "date": "2000-01-01", "source": [{"code": "CHE"}], "target": [{"code": "RUS"}]},
         {"id": "GSR-2", "date": "2022-04-04", "enddate": "2022-04-08", "actor": [{"code": "CHE"}]},
-        {"id": "GSR-3", "date": "2022-04-04", "enddate": "2022-04-28", "actor": [{"code": "CHE"}]},
-        {"id": "GSR-4", "date": "2022-04-04", "enddate": "not a date", "actor": [{"code": "CHE"}]},
-    ]
+        {"id": "GSR-3", "date": "2021-04-05", "enddate": "2021-04-28", "actor": [{"code": "CHE"}]},
+        {"id": "GSR-4", "date": "2020-04-04", "enddate": "not a date", "actor": [{"code": "CHE"}]},
+    ]  # years apart: four events, none a report of another's (tests/test_merges.py)
     body = b"\n".join(
         orjson.dumps(
             {"recipient": [{"code": "RUS"}], **r, "event": "SANCTION", "mode": "expel", "context": "diplomatic"}

@@ -59,13 +59,14 @@ IncidentFormat = StrEnum("IncidentFormat", [*(f.value for f in ExportFormat), "p
 IncidentFormatQuery = Annotated[
     IncidentFormat,
     Query(
-        description=FORMAT_DESCRIPTION + " `plover` streams PLOVER/POLECAT event records, one JSON record a line "
-        "(`application/x-ndjson`, JSON lines as the PLOVER manual advises), for tools built for PLOVER data: `id`, "
-        "`date`, `event`, `mode`, `context` (the kind's codes in the crosswalk of `GET /v1/vocabularies`), `actor` and "
-        "`recipient` (entities: `code` the actor's ISO alpha-3 `country_code`, null where it has none, and "
-        "`entity_text` its name), `text` (the summary), `event_loc`, `cite_info` (the first source) and `demarche` "
-        "(the incident's `id`, `kind`, `title`, `date_precision`, `external_ref` and further `sources`, which PLOVER "
-        "has no field for). Imported again with `POST /v1/import?from=plover`, the file gives back the same kinds, "
+        description=FORMAT_DESCRIPTION
+        + " `plover` streams PLOVER/POLECAT event records, one JSON record a line (`application/x-ndjson`, JSON "
+        "lines as the PLOVER manual advises), for tools built for PLOVER data: `id`, `date`, `event`, `mode`, "
+        "`context` (the kind's codes in the crosswalk of `GET /v1/vocabularies`), `actor` and `recipient` (entities: "
+        "`code` the actor's ISO alpha-3 `country_code`, null where it has none, and `entity_text` its name), `text` "
+        "(the summary), `event_loc`, `cite_info` (the first source) and `demarche` (the incident's `id`, `kind`, "
+        "`title`, `date_precision`, `external_ref` and every `sources` item with its `provenance`, which PLOVER has "
+        "no field for). Imported again with `POST /v1/import?from=plover`, the file gives back the same kinds, "
         "dates, actors (states, by their country code) and sources. Incidents of a kind with no PLOVER event "
         "(`other`) are not written; the answer's `Demarche-Plover-Skipped` header counts them. A PLOVER record has "
         "its own shape: `fields` with `plover` is refused (422 naming `fields`), not ignored."

@@ -37,7 +37,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlmodel import Session
 
 from app.actors.models import Actor
@@ -351,13 +351,16 @@ class Lookup:
         if key in self._sources:
             return None
         self._sources.add(key)
-        if self.session.execute(select(Source.id).where(or_(Source.url == key, Source.external_ref == key))).first():
+        if self.session.connection().execute(STORED_SOURCE, {"key": key}).first():
             return None
         return {"type": "source", **line, "title": line["title"][:MAX_TITLE]}
 
 
-STORED_URL = select(Source.id).where(Source.url == bindparam("url")).limit(1)
-"""Whether a source's url is stored: a Core statement (no ORM loading), run for each new url."""
+STORED_SOURCE = (
+    select(Source.id).where(or_(Source.url == bindparam("key"), Source.external_ref == bindparam("key"))).limit(1)
+)
+"""Whether a source is stored by its url or external_ref: a Core statement (no ORM loading),
+run for each new source."""
 
 Line = tuple[int, dict[str, Any]]
 Reader = Callable[[IO[bytes], Report], Iterator[tuple[int, Any]]]
@@ -385,16 +388,21 @@ class Event:
     url_title: str | None = None
     publisher: str | None = None
     title: str | None = None
-    """The whole title, which only records Demarche wrote (``format=plover``) carry; else it is
-    made of the sides and the action."""
-    further_sources: list[tuple[str | None, str | None, str | None]] = field(default_factory=list)
-    """Sources cited beside ``url``: url, title, publisher."""
+    """The whole title, where the record gives one (a record Demarche wrote); else it is made
+    of the sides and the action."""
+    further_sources: list[tuple[str | None, str | None, str | None, dict[str, Any] | None]] = field(
+        default_factory=list
+    )
+    """Sources cited beside ``url``: url, title, publisher and the citation's provenance."""
     story: tuple[str, str] | None = None
     """A story known by its publisher and its id, with no URL (ICEWS's)."""
     provenance: dict[str, Any] = field(default_factory=dict)
     """What the data set says of the event: its id there and its numbers (see
     :class:`app.sources.models.Provenance`), kept with the citation."""
     tags: list[str] = field(default_factory=list)
+    own: bool = False
+    """A record Demarche wrote (``format=plover``): it cites the sources it names as they are,
+    with no provenance (its id is Demarche's, not a data set's) and no data set."""
 
 
 def convert(format_: str, body: IO[bytes], lookup: Lookup) -> Iterator[Line]:
@@ -495,15 +503,17 @@ def _raw_lines(format_: str, event: Event, lookup: Lookup) -> Iterator[dict[str,
     if key is not None:
         if source := lookup.source_line(key, line):
             yield source
-        citations.append({"source": key, "provenance": {"system": format_, **event.provenance}})
-    for url, url_title, publisher in event.further_sources:
-        if not url or url == key or url in citations:
+        citations.append(key if event.own else {"source": key, "provenance": {"system": format_, **event.provenance}})
+    cited = {key}
+    for url, url_title, publisher, provenance in event.further_sources:
+        if not url or url in cited:
             continue
         host = urlsplit(url).hostname or url
         further = {"url": url, "title": url_title or host, "publisher": (publisher or host)[:300], "kind": "news"}
         if source := lookup.source_line(url, further):
             yield source
-        citations.append(url)
+        citations.append({"source": url, "provenance": provenance} if provenance else url)
+        cited.add(url)
     names = " and ".join(lookup.names[c] for c in event.initiators)
     to = " and ".join(lookup.names[c] for c in event.targets)
     yield {
@@ -538,7 +548,7 @@ def _source(format_: str, event: Event) -> tuple[str | None, dict[str, Any]]:
         ref = f"{format_}-story:{story_id}"[:MAX_REF]
         line = {"title": f"{publisher}, story {story_id}", "publisher": publisher[:300], "kind": "news"}
         return ref, {**line, "external_ref": ref}
-    if event.title is not None:  # a record of Demarche's own (only those carry a whole title)
+    if event.own:
         return None, {}
     dataset = DATASETS[format_]
     return dataset["url"], {**dataset, "kind": "dataset"}
@@ -1036,12 +1046,13 @@ def _own_kind(record: dict[str, Any], events: list[str], modes: list[str]) -> In
     return None
 
 
-def _own_fields(record: dict[str, Any], report: Report) -> tuple[str | None, str | None, list[Any]]:
+def _own_fields(record: dict[str, Any], report: Report) -> tuple[str | None, str | None, list[Any]] | None:
     """What a record written by Demarche keeps in ``demarche`` beyond PLOVER's fields: its
-    title, date precision and further sources; the rest of it is counted as dropped."""
+    title, date precision and sources (each as ``cite_info``, with its provenance); the rest
+    of it is counted as dropped. ``None`` for a record Demarche did not write."""
     own = record.get("demarche")
     if not isinstance(own, dict):
-        return None, None, []
+        return None
     for key, value in own.items():
         if key not in PLOVER_OWN_USED and value not in (None, "", [], {}):
             report.drop(f"demarche.{key}")
@@ -1116,7 +1127,10 @@ def _plover_row(record: Any, report: Report) -> Event:
         for key in cite:
             if key not in {"url", "title", "publication"}:
                 report.drop(f"cite_info.{key}")
-    own_title, own_precision, further = _own_fields(record, report)
+    own_fields = _own_fields(record, report)
+    own_title, own_precision, further = own_fields or (None, None, [])
+    if own_fields is not None:  # a record Demarche wrote: cite_info repeats its first source
+        url = title = publisher = None
     _drop_unused(record, PLOVER_USED, (), report)
     provenance = {"id": record_id, **_provenance(record, PLOVER_NUMBERS, report)}
     if own:
@@ -1135,6 +1149,7 @@ def _plover_row(record: Any, report: Report) -> Event:
         targets=targets,
         title_action=f"{label(kind.value)} (PLOVER {code}{f', {mode}' if mode else ''})",
         title=own_title,
+        own=own_fields is not None,
         summary=str(record["text"]) if record.get("text") else None,
         location=str(location) if location else None,
         latitude=latitude,
@@ -1143,7 +1158,11 @@ def _plover_row(record: Any, report: Report) -> Event:
         url_title=title,
         publisher=publisher,
         provenance=provenance,
-        further_sources=[c for c in (_citation(s, report, "demarche.sources") for s in further) if c[0]],
+        further_sources=[
+            (*cited, s["provenance"] if isinstance(s.get("provenance"), dict) else None)
+            for s in further
+            if (cited := _citation(s, report, "demarche.sources"))[0]
+        ],
         tags=["plover", f"plover-{code.lower()}"],
     )
 

@@ -19,9 +19,10 @@ manual's records are:
 - ``cite_info``: the first source (``url``, ``title``, ``publication`` its publisher);
 - ``demarche``: what PLOVER has no field for, so that the record reads back whole: the
   incident's ``id``, ``kind`` (PLOVER codes are coarser: nine kinds share ``SANCTION``/
-  ``withdraw``), ``title``, ``date_precision``, ``external_ref`` and its further ``sources``.
+  ``withdraw``), ``title``, ``date_precision``, ``external_ref`` and every one of its
+  ``sources`` (as ``cite_info``, with the citation's ``provenance`` where it keeps one).
   PLOVER tools ignore it; the converter reads ``kind``, ``title``, ``date_precision`` and
-  ``sources`` back.
+  ``sources`` back (and not ``cite_info``, which repeats the first).
 
 Incidents of a kind without a PLOVER event (``other``) are not written: the list's answer
 counts them in its ``Demarche-Plover-Skipped`` header.
@@ -52,7 +53,8 @@ def _entity(actor: dict[str, Any], country_codes: dict[str, str | None]) -> dict
 
 
 def _citation(source: dict[str, Any], publishers: dict[str, str | None]) -> dict[str, Any]:
-    return {"url": source["url"], "title": source["title"], "publication": publishers.get(source["id"])}
+    cited = {"url": source["url"], "title": source["title"], "publication": publishers.get(source["id"])}
+    return cited | ({"provenance": source["provenance"]} if "provenance" in source else {})
 
 
 def record(incident: dict[str, Any], country_codes: dict[str, str | None], publishers: dict[str, str | None]) -> dict:
@@ -75,14 +77,14 @@ def record(incident: dict[str, Any], country_codes: dict[str, str | None], publi
     if place or lat is not None or lon is not None:
         out["event_loc"] = {"resolved_place": place, "lat": lat, "lon": lon}
     if sources:
-        out["cite_info"] = sources[0]
+        out["cite_info"] = {key: sources[0][key] for key in ("url", "title", "publication")}
     out["demarche"] = {
         "id": incident["id"],
         "kind": incident["kind"],
         "title": incident["title"],
         "date_precision": incident["date_precision"],
         "external_ref": incident.get("external_ref"),
-        "sources": sources[1:],
+        "sources": sources,
     }
     return out
 
