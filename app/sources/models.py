@@ -123,6 +123,15 @@ def _absent(value: Any) -> bool:
     return value is None
 
 
+def given(description: str, **constraints: Any) -> Any:
+    """An optional field of :class:`Provenance`: left out of answers when not given."""
+    return pydantic.Field(default=None, exclude_if=_absent, description=description, **constraints)
+
+
+COUNT = {"ge": 0, "le": 2_147_483_647}
+"""The bounds of a count (a PostgreSQL integer)."""
+
+
 class Provenance(WriteModel):
     """What the system an event was taken from says of it: the event's own id there and its
     numbers, kept with the citation of the source that reported it. Every field but
@@ -155,122 +164,54 @@ class Provenance(WriteModel):
         description="The data set or system the event comes from, lower case: `gdelt`, `icews`, `acled`, "
         "`plover`, or another's own name.",
     )
-    id: str | None = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
+    id: str | None = given(
+        "The event's id in that system: GDELT's `GLOBALEVENTID`, ICEWS's `Event ID`, ACLED's `event_id_cnty`, "
+        "PLOVER's `id`.",
         max_length=200,
         pattern=NON_BLANK,
-        description="The event's id in that system: GDELT's `GLOBALEVENTID`, ICEWS's `Event ID`, ACLED's "
-        "`event_id_cnty`, PLOVER's `id`.",
     )
-    story_id: str | None = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
-        max_length=200,
-        pattern=NON_BLANK,
-        description="The story the event was coded from (ICEWS's `Story ID`).",
+    story_id: str | None = given(
+        "The story the event was coded from (ICEWS's `Story ID`).", max_length=200, pattern=NON_BLANK
     )
-    sentence: OptionalInteger = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
-        ge=0,
-        le=2_147_483_647,
-        description="The sentence of the story (ICEWS's `Sentence Number`).",
+    sentence: OptionalInteger = given("The sentence of the story (ICEWS's `Sentence Number`).", **COUNT)
+    mentions: OptionalInteger = given("Mentions of the event (GDELT's `NumMentions`).", **COUNT)
+    sources: OptionalInteger = given("Sources that mention it (GDELT's `NumSources`).", **COUNT)
+    articles: OptionalInteger = given("Articles that mention it (GDELT's `NumArticles`).", **COUNT)
+    tone: OptionalNumber = given("Average tone of those articles, -100 to 100 (GDELT's `AvgTone`).", ge=-100, le=100)
+    goldstein: OptionalNumber = given(
+        "Goldstein scale of the event code, -10 to 10 (GDELT's `GoldsteinScale`).", ge=-10, le=10
     )
-    mentions: OptionalInteger = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
-        ge=0,
-        le=2_147_483_647,
-        description="Mentions of the event (GDELT's `NumMentions`).",
+    intensity: OptionalNumber = given(
+        "Intensity of the event, -10 to 10 (ICEWS's `Intensity`, PLOVER's `event_scale`).", ge=-10, le=10
     )
-    sources: OptionalInteger = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
-        ge=0,
-        le=2_147_483_647,
-        description="Sources that mention it (GDELT's `NumSources`).",
-    )
-    articles: OptionalInteger = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
-        ge=0,
-        le=2_147_483_647,
-        description="Articles that mention it (GDELT's `NumArticles`).",
-    )
-    tone: OptionalNumber = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
-        ge=-100,
-        le=100,
-        description="Average tone of those articles, -100 to 100 (GDELT's `AvgTone`).",
-    )
-    goldstein: OptionalNumber = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
-        ge=-10,
-        le=10,
-        description="Goldstein scale of the event code, -10 to 10 (GDELT's `GoldsteinScale`).",
-    )
-    intensity: OptionalNumber = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
-        ge=-10,
-        le=10,
-        description="Intensity of the event, -10 to 10 (ICEWS's `Intensity`, PLOVER's `event_scale`).",
-    )
-    quad_class: OptionalInteger = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
+    quad_class: OptionalInteger = given(
+        "1 verbal cooperation, 2 material cooperation, 3 verbal conflict, 4 material conflict (GDELT's "
+        "`QuadClass`, PLOVER's `quad_code`).",
         ge=1,
         le=4,
-        description="1 verbal cooperation, 2 material cooperation, 3 verbal conflict, 4 material conflict (GDELT's "
-        "`QuadClass`, PLOVER's `quad_code`).",
     )
-    root_event: bool | None = pydantic.Field(
-        default=None, exclude_if=_absent, description="Whether the event is in a lead sentence (GDELT's `IsRootEvent`)."
-    )
-    fatalities: OptionalInteger = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
-        ge=0,
-        le=2_147_483_647,
-        description="Reported fatalities (ACLED's `fatalities`).",
-    )
-    time_precision: OptionalInteger = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
-        ge=1,
-        le=3,
-        description="ACLED's `time_precision` as given: 1 the day, 2 the week, 3 the month (the incident's "
+    root_event: bool | None = given("Whether the event is in a lead sentence (GDELT's `IsRootEvent`).")
+    fatalities: OptionalInteger = given("Reported fatalities (ACLED's `fatalities`).", **COUNT)
+    time_precision: OptionalInteger = given(
+        "ACLED's `time_precision` as given: 1 the day, 2 the week, 3 the month (the incident's "
         "`date_precision` says the same in words).",
-    )
-    geo_precision: OptionalInteger = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
         ge=1,
         le=3,
-        description="ACLED's `geo_precision` as given: 1 the place, 2 near it, 3 the region.",
     )
-    reported_on: IsoDate | None = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
-        description="The day the system took the report in: GDELT's `DATEADDED`; ICEWS's `Event Date`, which is "
-        "the day of the story, not always the day of the event.",
+    geo_precision: OptionalInteger = given(
+        "ACLED's `geo_precision` as given: 1 the place, 2 near it, 3 the region.", ge=1, le=3
     )
-    reported_by: str | None = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
+    reported_on: IsoDate | None = given(
+        "The day the system took the report in: GDELT's `DATEADDED`; ICEWS's `Event Date`, which is the day of "
+        "the story, not always the day of the event."
+    )
+    reported_by: str | None = given(
+        "Who reported it, as the system names them: ACLED's `source`, ICEWS's `Publisher`.",
         max_length=2000,
         pattern=NON_BLANK,
-        description="Who reported it, as the system names them: ACLED's `source`, ICEWS's `Publisher`.",
     )
-    source_scale: str | None = pydantic.Field(
-        default=None,
-        exclude_if=_absent,
-        max_length=200,
-        pattern=NON_BLANK,
-        description="ACLED's `source_scale` (`National`, `Local partner`…).",
+    source_scale: str | None = given(
+        "ACLED's `source_scale` (`National`, `Local partner`…).", max_length=200, pattern=NON_BLANK
     )
 
     def stored(self) -> dict[str, Any]:
