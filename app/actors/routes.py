@@ -49,7 +49,17 @@ async def list_actors(
 ) -> Response:
     """States, organisations, people and bodies, filtered and keyset-paginated.
     With `format=csv|ndjson` every matching actor is streamed as a file."""
-    return await list_response(request, session, listing, format, service.query(filters), COLLECTION, fields, count)
+    return await list_response(
+        request,
+        session,
+        listing,
+        format,
+        service.query(filters),
+        COLLECTION,
+        fields,
+        count,
+        service.known({"affiliation": filters.affiliation}),
+    )
 
 
 @router.post(

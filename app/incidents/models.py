@@ -6,6 +6,7 @@ from pydantic import ConfigDict, StringConstraints, ValidationInfo, field_valida
 from sqlalchemy import Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
+from app.actors import codes
 from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
 from app.kit.schemas import (
     NON_BLANK,
@@ -245,11 +246,17 @@ class IncidentFilters(SQLModel):
         "lists each kind's `plover`); repeat for OR. A category that no kind carries lists nothing."
     )
     actor: list[str] = repeated(
-        "Initiator or target (id or slug); repeat for OR. `actor`, `initiator` and `target` together expand to "
-        "at most 40 terms, each `actor` value counting 2 (more is 422)."
+        f"Initiator or target: {codes.REFERENCE}; repeat for OR. An unknown actor is 422 naming the parameter. "
+        "`actor`, `initiator` and `target` together expand to at most 40 terms, each `actor` value counting 2 "
+        "(more is 422)."
     )
-    initiator: list[str] = repeated("Id or slug; repeat for OR. Counts 1 term of the 40 (see `actor`).")
-    target: list[str] = repeated("Id or slug; repeat for OR. Counts 1 term of the 40 (see `actor`).")
+    initiator: list[str] = repeated(
+        "Like `actor` (an id, slug or `scheme:value` code); repeat for OR. Counts 1 term of the 40 (see `actor`)."
+    )
+    target: list[str] = repeated(
+        "Like `actor` (an id, slug or `scheme:value` code); repeat for OR. Counts 1 term of the 40 (see `actor`)."
+    )
+    include_affiliated: bool = Field(default=False, description=codes.INCLUDE_AFFILIATED)
     from_: IsoDate | None = Field(default=None, alias="from", description="`occurred_on` on or after, inclusive.")
     to: IsoDate | None = Field(default=None, description="`occurred_on` on or before, inclusive.")
     q: str | None = Field(

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.access.deps import ReadScope, WriteScope
+from app.actors import service as actors
 from app.db import SessionDep
 from app.incidents import service
 from app.incidents.models import (
@@ -75,6 +76,7 @@ async def list_incidents(
         COLLECTION,
         fields,
         count,
+        actors.known({"actor": filters.actor, "initiator": filters.initiator, "target": filters.target}),
     )
 
 

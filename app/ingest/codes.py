@@ -17,11 +17,8 @@ from functools import cache
 
 import pycountry
 
+from app.actors.codes import CAMEO_COUNTRY_ALIASES
 from app.vocab import COUNTRY_CODES, COUNTRY_EXCEPTIONS
-
-CAMEO_COUNTRY_ALIASES = {"JAP": "JPN", "ITL": "ITA", "ROM": "ROU", "SER": "SRB", "KOS": "XKX", "YUG": "YUG"}
-"""CAMEO's own country codes where they differ from ISO alpha-3 (CAMEO 1.1b3's actor
-dictionaries and PLOVER's gold-standard records write Japan ``JAP`` and Italy ``ITL``)."""
 
 FIPS_ISO3 = dict(
     pair.split(":")
