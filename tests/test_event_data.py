@@ -64,23 +64,37 @@ def test_gdelt_export_keeps_the_diplomatic_rows_and_counts_every_other(client):
         "unmapped_actor": {"166": 1},
     }
     assert report["unmapped_actors"] == {"IGOUNO": 1}
-    assert report["actors_created"] == ["united-states", "china", "lithuania"]
+    assert report["actors_created"] == [  # a state's body (RUSGOV…) is made beside its state, affiliated to it
+        "russia-government",
+        "united-kingdom-government",
+        "united-states",
+        "united-states-government",
+        "china",
+        "china-government",
+        "lithuania",
+    ]
     dropped = report["dropped"]
     for field in ("NumMentions", "NumSources", "NumArticles", "AvgTone", "GoldsteinScale", "DATEADDED"):
         assert dropped[field] == 4, field
-    assert dropped["Actor1Code (role)"] == 3  # RUSGOV, USAGOV, CHNGOV
+    assert "Actor1Code (role)" not in dropped  # RUSGOV, USAGOV, CHNGOV are actors of their own
     assert dropped["ActionGeo_Lat/ActionGeo_Long (country centroid)"] == 1
     assert "MonthYear" not in dropped and "EventBaseCode" not in dropped  # they restate SQLDATE and EventCode
-    assert nonzero(answer["created"]) == {"actor": 3, "source": 3, "incident": 4}
+    assert nonzero(answer["created"]) == {"actor": 7, "source": 3, "incident": 4}
 
     found = incidents(client)
     assert set(found) == {"gdelt:737221001", "gdelt:737221002", "gdelt:737221003", "gdelt:737221009"}
     first = found["gdelt:737221001"]
     assert first["kind"] == "expulsion" and first["occurred_on"] == "2018-03-17"
-    assert [a["id"] for a in first["initiators"]] == [russia["id"]]
+    assert [a["slug"] for a in first["initiators"]] == ["russia-government"]
+    government = client.get("/v1/actors/cameo:RUSGOV").json()
+    assert (government["kind"], government["affiliation"]["id"], government["country_code"]) == (
+        "body",
+        russia["id"],
+        "RUS",
+    )
     assert [a["slug"] for a in first["targets"]] == ["united-kingdom"]
     assert (first["latitude"], first["longitude"], first["location"]) == (55.7522, 37.6156, "Moscow, Moskva, Russia")
-    assert first["title"] == "Russia → United Kingdom: Expel or withdraw (CAMEO 166)"
+    assert first["title"] == "Government of Russia → United Kingdom: Expel or withdraw (CAMEO 166)"
     assert first["tags"] == ["gdelt", "cameo-166"]
     # the second report of the same BBC story cites the same source: one source record
     bbc = "https://www.bbc.co.uk/news/world-europe-43401311"

@@ -33,9 +33,10 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
+from app.actors.codes import CAMEO_ROLES
 from app.actors.models import Actor
 from app.incidents.models import latest_day
 from app.ingest import codes
@@ -248,7 +249,11 @@ class Lookup:
             return self._countries[code], None
         stmt = (
             select(Actor.slug, Actor.name)
-            .where(Actor.kind == ActorKind.state, Actor.country_code == code, Actor.retracted_at.is_(None))
+            .where(
+                Actor.kind == ActorKind.state,
+                or_(Actor.country_code == code, Actor.code_iso3 == code),
+                Actor.retracted_at.is_(None),
+            )
             .order_by(Actor.slug)
             .limit(1)
         )
@@ -266,12 +271,51 @@ class Lookup:
                 "name": name,
                 "kind": "state",
                 "country_code": code,
+                "codes": codes.state_codes(code),
                 "external_ref": f"iso3:{code}",
             }
             self.report.actors_created.append(slug)
         self._countries[code] = slug
         self.names[code] = name
         return slug, line
+
+    def actor(self, code: str) -> tuple[str, list[dict[str, Any]]]:
+        """The slug of the actor of ``code``, a country's ISO alpha-3 code or a CAMEO code of
+        a country and one of a state's roles (``RUSGOV``), and the actor lines to write first
+        when they must be created: the state, and the body of the role, affiliated to it
+        (``russia-government``, "Government of Russia", CAMEO code ``RUSGOV``)."""
+        country, role = code[:3], code[3:]
+        slug, line = self.country(country)
+        lines = [line] if line else []
+        if not role:
+            return slug, lines
+        if code in self._countries:
+            return self._countries[code], lines
+        stmt = select(Actor.slug, Actor.name).where(Actor.code_cameo == code, Actor.retracted_at.is_(None))
+        found = self.session.execute(stmt).first()
+        if found:
+            body, name = found
+        else:
+            word, label = CAMEO_ROLES[role]
+            body, name = f"{slug}-{word}"[:90], label.format(self.names[country])
+            if self.session.execute(select(Actor.id).where(Actor.slug == body)).first():
+                body = f"{body}-{code.lower()}"
+            lines.append(
+                {
+                    "type": "actor",
+                    "slug": body,
+                    "name": name,
+                    "kind": "body",
+                    "country_code": country,
+                    "affiliation": slug,
+                    "codes": {"cameo": code},
+                    "external_ref": f"cameo:{code}",
+                }
+            )
+            self.report.actors_created.append(body)
+        self._countries[code] = body
+        self.names[code] = name
+        return body, lines
 
     def source_line(self, url: str, title: str, publisher: str | None) -> dict[str, Any] | None:
         """A source line for ``url`` the first time it is met and not stored (a stored
@@ -371,15 +415,14 @@ def _lines(event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
 
 
 def _raw_lines(event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
-    if set(event.initiators) == set(event.targets):
+    if {c[:3] for c in event.initiators} == {c[:3] for c in event.targets}:
         raise Skip("same_country")
     initiators: list[str] = []
     targets: list[str] = []
     for codes_, slugs in ((event.initiators, initiators), (event.targets, targets)):
         for code in codes_:
-            slug, actor_line = lookup.country(code)
-            if actor_line:
-                yield actor_line
+            slug, actor_lines = lookup.actor(code)
+            yield from actor_lines
             if slug not in slugs:
                 slugs.append(slug)
     sources = []
@@ -641,7 +684,11 @@ def _gdelt_row(row: dict[str, str] | None, report: Report) -> Event:
 
     def actor(n: int, missing: str) -> list[str]:
         code_ = row.get(f"Actor{n}CountryCode") or row.get(f"Actor{n}Code") or ""
-        return _side([code_], codes.from_cameo, report, missing)
+        found = _side([code_], codes.from_cameo, report, missing)
+        role = (row.get(f"Actor{n}Code") or "").strip().upper()[3:6]
+        if role in CAMEO_ROLES and codes.from_cameo(row.get(f"Actor{n}Code")) == found[0]:
+            return [found[0] + role]  # a state's own body: RUSGOV, Russia's government
+        return found
 
     initiators, targets = actor(1, "no_initiator"), actor(2, "no_target")
     centroid = row.get("ActionGeo_Type", "").strip() == "1"
@@ -649,8 +696,9 @@ def _gdelt_row(row: dict[str, str] | None, report: Report) -> Event:
     location = row.get("ActionGeo_FullName") or None
     if not location and (country := codes.from_fips(row.get("ActionGeo_CountryCode"))):
         location = codes.country_name(country)
-    for n in (1, 2):  # the role part of a CAMEO actor code (GOV, MIL…) has no place until actors carry codes
-        if len((row.get(f"Actor{n}Code") or "").strip()) > 3:
+    for n in (1, 2):  # a role that is no state body's (BUS, MED, OPP…): its country stands for it
+        actor_code = (row.get(f"Actor{n}Code") or "").strip().upper()
+        if len(actor_code) > 3 and actor_code[3:6] not in CAMEO_ROLES:
             report.drop(f"Actor{n}Code (role)")
     _drop_unused(row, GDELT_USED, GDELT_DERIVED, report)
     return Event(
