@@ -252,7 +252,7 @@ def ids_named(actor_refs: Sequence[str], affiliated: bool = False) -> Any:
     named_ = select(Actor.id).where(named_by(actor_refs))
     if not affiliated:
         return named_
-    tree = named_.cte("affiliated", recursive=True)
+    tree = named_.cte(recursive=True)
     member = aliased(Actor)
     tree = tree.union(select(member.id).join(tree, member.affiliation_id == tree.c.id))
     return select(tree.c.id)
