@@ -166,7 +166,9 @@ _EXAMPLE_CODES = {"iso3": None, "iso2": None, "fips": None, "cameo": None, "cow"
 class ActorCreate(ActorBase, WriteModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
-    affiliation: Ref | None = Field(default=None, description="The actor this one belongs to (id or slug).")
+    affiliation: Ref | None = Field(
+        default=None, description="The actor this one belongs to (id, slug or `scheme:value` code)."
+    )
     country_code: CountryCodeInput = Field(default=None, description=COUNTRY_CODE_DESCRIPTION)
     codes: ActorCodes = Field(
         default_factory=ActorCodes,

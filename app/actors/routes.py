@@ -81,7 +81,8 @@ def create_actor(caller: WriteScope, request: Request, payload: ActorCreate, ses
 async def read_actor(
     caller: ReadScope, request: Request, actor: ActorPath, session: SessionDep, fields: Fields
 ) -> Response:
-    """One actor, by id or slug, with its `ETag`; 304 when `If-None-Match` names it."""
+    """One actor, by id, slug or code (`iso3:RUS`, `cameo:RUSGOV`), with its `ETag`; 304 when
+    `If-None-Match` names it."""
     return etags.answer_text(request, *await read(session, service.read_text, session, actor), selection=fields)
 
 

@@ -139,8 +139,12 @@ _EXAMPLE: dict[str, Any] = {
 class IncidentCreate(IncidentBase, WriteModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
-    initiators: list[Ref] = Field(min_length=1, description="Actor ids or slugs; at least one.")
-    targets: list[Ref] = Field(min_length=1, description="Actor ids or slugs; at least one.")
+    initiators: list[Ref] = Field(
+        min_length=1, description="Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one."
+    )
+    targets: list[Ref] = Field(
+        min_length=1, description="Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one."
+    )
     responds_to: list[Ref] = Field(default_factory=list, description="Incident ids (or external_refs) this answers.")
     sources: list[Ref] = Field(default_factory=list, description="Source ids (or urls or external_refs).")
 
