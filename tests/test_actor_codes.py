@@ -187,11 +187,22 @@ def test_include_affiliated_counts_bodies_and_persons_as_their_state(client, wor
     ).json()["latest_incidents"]
     assert [i["title"] for i in latest] == ["The minister summons", "The government expels", "Russia expels"]
 
+    lead = {"actor": "lavrov", "role": "lead"}
+    make(client, "exercises", name="Zapad", start_date="2021-03-05", participants=[lead])
+    for include, names in (("false", []), ("true", ["Zapad"])):
+        listed = client.get("/v1/exercises", params={"actor": "russia", "include_affiliated": include}).json()
+        assert [e["name"] for e in listed["data"]] == names
+
     def timeline(**params: Any) -> list[str]:
         return [e["title"] for e in client.get("/v1/timeline", params={"actor": "russia", **params}).json()["data"]]
 
     assert timeline() == ["Russia expels"]
-    assert timeline(include_affiliated="true") == ["The minister summons", "The government expels", "Russia expels"]
+    assert timeline(include_affiliated="true") == [
+        "Zapad",
+        "The minister summons",
+        "The government expels",
+        "Russia expels",
+    ]
 
 
 def test_a_gdelt_import_makes_the_body_of_a_cameo_role_once(client):
