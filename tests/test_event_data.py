@@ -142,7 +142,8 @@ def test_icews_events_map_country_names_and_restore_lost_leading_zeros(client):
     assert report["unmapped_actors"] == {"Atlantis": 1}
     # no URL: an ICEWS story cannot be cited yet; its publisher and story id are counted
     assert report["dropped"]["Publisher"] == 4 and report["dropped"]["Story ID"] == 4
-    assert report["dropped"]["Intensity"] == 4 and report["dropped"]["Source Sectors"] == 3
+    assert report["dropped"]["Intensity"] == 4
+    assert "Source Sectors" not in report["dropped"]  # Government: the country's government, an actor
     assert report["dropped"]["Latitude/Longitude (country centroid)"] == 1
     found = incidents(client)
     # the same expulsion from two publishers a day apart stays two incidents (merging is to come)
@@ -151,7 +152,10 @@ def test_icews_events_map_country_names_and_restore_lost_leading_zeros(client):
     assert found["icews:29811003"]["latitude"] is None
     restored = found["icews:29811004"]
     assert restored["kind"] == "relations_restored" and restored["tags"] == ["icews", "cameo-054"]
-    assert [a["slug"] for a in restored["initiators"]] == ["cuba"]
+    assert [a["slug"] for a in restored["initiators"]] == ["cuba-government"]
+    assert [a["slug"] for a in found["icews:29811002"]["initiators"]] == ["czechia"]  # no sector: the state
+    government = client.get("/v1/actors/cameo:CUBGOV").json()
+    assert (government["kind"], government["affiliation"]["slug"]) == ("body", "cuba")
 
 
 def test_acled_keeps_interstate_strategic_developments_as_other(client):

@@ -111,8 +111,10 @@ ICEWS_USED = {
     "Event ID",
     "Event Date",
     "Source Country",
+    "Source Sectors",
     "CAMEO Code",
     "Target Country",
+    "Target Sectors",
     "City",
     "District",
     "Province",
@@ -120,6 +122,19 @@ ICEWS_USED = {
     "Latitude",
     "Longitude",
 }
+ICEWS_SECTOR_ROLES = {
+    "government": "GOV",
+    "military": "MIL",
+    "police": "COP",
+    "intelligence": "SPY",
+    "judicial": "JUD",
+    "legislative / parliamentary": "LEG",
+}
+"""ICEWS's sectors of a state's own bodies, as the CAMEO roles they are
+(:data:`app.actors.codes.CAMEO_ROLES`): a side whose first such sector is ``Government`` is
+its country's government. Other sectors (``Business``, ``Media``, ``Opposition``…) leave the
+country to stand for the side."""
+
 ICEWS_DERIVED = {"Event Text"}
 """ICEWS's ``Event Text`` is the CAMEO code's label."""
 
@@ -717,10 +732,23 @@ def _gdelt_row(row: dict[str, str] | None, report: Report) -> Event:
     )
 
 
+def _icews_side(row: dict[str, str], side: str, report: Report, missing: str) -> list[str]:
+    """A side of an ICEWS event: its country, or that country's body when one of the side's
+    sectors is a state's own (:data:`ICEWS_SECTOR_ROLES`)."""
+    found = _side([row.get(f"{side} Country", "")], codes.from_name, report, missing)
+    sectors = [s.strip().lower() for s in (row.get(f"{side} Sectors") or "").split(",")]
+    role = next((ICEWS_SECTOR_ROLES[s] for s in sectors if s in ICEWS_SECTOR_ROLES), None)
+    if role is None:
+        if any(sectors):
+            report.drop(f"{side} Sectors")
+        return found
+    return [found[0] + role]
+
+
 def _icews_row(row: dict[str, str] | None, report: Report) -> Event:
     row, code, kind, day, event_id = _coded(row, "CAMEO Code", "Event Date", "Event ID", "%Y-%m-%d", "%Y%m%d")
-    initiators = _side([row.get("Source Country", "")], codes.from_name, report, "no_initiator")
-    targets = _side([row.get("Target Country", "")], codes.from_name, report, "no_target")
+    initiators = _icews_side(row, "Source", report, "no_initiator")
+    targets = _icews_side(row, "Target", report, "no_target")
     places = [row.get(c, "").strip() for c in ("City", "District", "Province", "Country")]
     centroid = not any(places[:3])  # geocoded to the country alone
     latitude, longitude = _coordinates(row, "Latitude", "Longitude", report, centroid)
