@@ -73,6 +73,8 @@ def test_codes_round_trip_through_create_patch_read_export_and_import(client, wo
     assert patched.status_code == 200, patched.text
     assert patched.json()["codes"] == RUSSIA_CODES | {"cow": 366, "fips": None}
     assert patched.json()["version"] == russia["version"] + 1
+    history = client.get("/v1/actors/iso3:RUS/history").json()["data"]
+    assert history[-1]["changes"] == {"codes": patched.json()["codes"]}  # the codes, as the actor answers them
     # every read says the same: the record, the list, the NDJSON export
     assert client.get("/v1/actors/cow:366").json()["codes"]["cow"] == 366
     listed = {a["slug"]: a for a in client.get("/v1/actors").json()["data"]}

@@ -182,6 +182,12 @@ class ActorCreate(ActorBase, WriteModel):
         return None if value is None else check_country_code(value)
 
 
+def fold_codes(values: dict[str, Any]) -> dict[str, Any]:
+    """An actor's columns with its code columns gathered as its ``codes``, as answered."""
+    folded = {key: value for key, value in values.items() if key not in codes.COLUMNS.values()}
+    return folded | {"codes": ActorCodes.of(values)}
+
+
 ActorUpdate = merge_patch_model(
     ActorCreate,
     "ActorUpdate",
