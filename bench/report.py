@@ -10,6 +10,7 @@ from importlib.metadata import version
 from pathlib import Path
 from statistics import median
 
+from bench.gdelt import GdeltImport
 from bench.load import Summary
 from bench.processes import ROOT, TOOLS
 from bench.transfer import Export
@@ -55,6 +56,8 @@ class Results:
     reimports: dict[str, tuple[int, float, float] | str] = field(default_factory=dict)
     """engine → (rows, seconds to create them by import, seconds to import them again unchanged),
     or why not run."""
+    gdelt_imports: dict[str, GdeltImport | str] = field(default_factory=dict)
+    """engine → a GDELT export converted and imported through the command line, or why not run."""
     notes: list[str] = field(default_factory=list)
     load_average: float = field(default_factory=lambda: os.getloadavg()[0])
     """The machine's 1-minute load average when the run started."""
@@ -67,7 +70,7 @@ class Results:
     def ratios(self) -> list[Ratio]:
         """Every measure with a target, and a few for information, for each engine measured
         (by loads, or by the export or import alone)."""
-        engines = dict.fromkeys([*self.loads, *self.exports, *self.imports, *self.reimports])
+        engines = dict.fromkeys([*self.loads, *self.exports, *self.imports, *self.reimports, *self.gdelt_imports])
         return [r for engine in engines for r in self._ratios(engine)]
 
     def _ratios(self, engine: str) -> list[Ratio]:
@@ -156,6 +159,21 @@ class Results:
             add(name, again_s / created_s, "<= 1", "issue 16", note=note)
         elif engine in self.reimports:
             add(name, None, "<= 1", "issue 16", note=again or "")
+        if engine in self.gdelt_imports:
+            gdelt = self.gdelt_imports[engine]
+            if isinstance(gdelt, GdeltImport):
+                note = (
+                    f"{gdelt.rows:,} rows ({gdelt.file_mib:,.0f} MiB), {gdelt.kept:,} kept, {gdelt.incidents:,} "
+                    f"incidents created, in {gdelt.seconds:,.2f} s; CPU: the command {gdelt.cli_cpu_s:,.2f} s, the "
+                    f"server {gdelt.server_cpu_s:,.2f} s"
+                )
+                add("gdelt-import: rows scanned/s, command line end to end", gdelt.rows_per_s, ">= 100000", "issue 17",
+                    note=note)  # fmt: skip
+                add("gdelt-import: peak RSS MiB, the command", gdelt.cli_peak_rss_mib, "<= 200", "issue 17")
+                add("gdelt-import: peak RSS MiB, the server (converts)", gdelt.server_peak_rss_mib, "<= 200",
+                    "issue 17")  # fmt: skip
+            else:
+                add("gdelt-import: rows scanned/s, command line end to end", None, ">= 100000", "issue 17", note=gdelt)
         return out
 
 

@@ -8,32 +8,45 @@ unless a run made it already, then for each engine starts the service as product
 Datasette on the SQLite file and the floor (bench/floor.py, the service's own answers as fixed
 bytes), loads them in turns with wrk, exports everything as NDJSON from a fresh server, and
 imports new incidents through HTTP against a raw ``executemany`` of the same rows, each into a
-fresh copy of the data set, and imports 5,000 new incidents then the same again (unchanged).
+fresh copy of the data set, imports 5,000 new incidents then the same again (unchanged), and
+converts and imports a GDELT export of 1,000,000 rows through ``demarche import --from gdelt``.
 Prints the table and writes it to bench/RESULTS.md. One case alone, e.g.:
 
     .venv/bin/python -m bench.run --engines sqlite --incidents 20000 --cases reimport --output /tmp/r.md
+    .venv/bin/python -m bench.run --engines sqlite --incidents 20000 --cases gdelt-import --output /tmp/g.md
 """
 
 import argparse
 import shutil
 import subprocess
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench import transfer
+from bench import gdelt, transfer
 from bench.datasets import DataSet, create_key
 from bench.load import Load, Target
 from bench.processes import ROOT, Server, datasette, ensure_wrk, floor, log, service, tool
 from bench.profile import recording
 from bench.report import DATASETTE_SQL, DATASETTE_TABLE, FLOOR, SERVICE, Results, markdown
 
-PORTS = {"service": 8301, "datasette": 8302, "floor": 8303, "import": 8304, "export": 8305, "reimport": 8306}
-BULK_CASES = ("export", "import", "reimport")
+T = TypeVar("T")
+PORTS = {
+    "service": 8301,
+    "datasette": 8302,
+    "floor": 8303,
+    "import": 8304,
+    "export": 8305,
+    "reimport": 8306,
+    "gdelt-import": 8307,
+}
+BULK_CASES = ("export", "import", "reimport", "gdelt-import")
 """Cases that load no server with wrk."""
 LIST_FILTER = {"kind": "expulsion", "from": "2015-01-01", "to": "2019-12-31"}
 LIST_SQL = (
@@ -244,6 +257,8 @@ def bench_engine(engine: str, args: argparse.Namespace, load: Load, results: Res
     logs = args.work_dir / "logs"
     if "reimport" in args.cases:
         results.reimports[engine] = bench_reimport(data, args, logs)
+    if "gdelt-import" in args.cases:
+        results.gdelt_imports[engine] = bench_gdelt_import(data, args, logs)
     if not set(args.cases) - {*BULK_CASES}:
         if "export" in args.cases:
             bench_export(engine, url, args, logs, *read_access(engine, url, results), results)
@@ -349,22 +364,55 @@ def bench_reimport(data: DataSet, args: argparse.Namespace, logs: Path) -> tuple
     """5,000 new incidents through ``POST /v1/import`` (one batch), then the same lines again,
     which leave every record unchanged, into a fresh copy of the data set."""
     lines = transfer.import_lines(REIMPORT_ROWS, args.seed)
-    url = data.copy("reimport")
+
+    def measure(svc: Server, key: str) -> tuple[int, float, float]:
+        log(f"{data.engine}: import of {len(lines):,} incidents, then again unchanged")
+        created, again = transfer.reimport_http(svc.base, {"Authorization": f"Bearer {key}"}, lines, REIMPORT_ROWS)
+        return len(lines), created, again
+
+    return on_a_copy(data, "reimport", logs, measure)
+
+
+def on_a_copy(data: DataSet, case: str, logs: Path, measure: Callable[[Server, str], T], **settings: str) -> T | str:
+    """``measure(server, write key)`` against the service on a fresh copy of the data set
+    (discarded after), with ``settings``; or why it could not: no key, or its failure."""
+    url = data.copy(case.replace("-", "_"))
     try:
-        key = create_key(url, "write", "bench-reimport")
+        key = create_key(url, "write", f"bench-{case}")
         if key is None:
             return "not available: no write key (`demarche keys create`)"
-        log(f"{data.engine}: import of {len(lines):,} incidents, then again unchanged")
-        with service(f"reimport-{data.engine}", PORTS["reimport"], url, logs):
+        with service(f"{case}-{data.engine}", PORTS[case], url, logs, **settings) as svc:
             try:
-                created, again = transfer.reimport_http(
-                    f"http://127.0.0.1:{PORTS['reimport']}", {"Authorization": f"Bearer {key}"}, lines, REIMPORT_ROWS
-                )
+                return measure(svc, key)
             except RuntimeError as failure:
                 return f"failed: {failure}"
-        return len(lines), created, again
     finally:
         data.discard(url)
+
+
+GDELT_MAX_BODY = 1 << 31
+"""The served instance of ``gdelt-import`` takes import bodies up to 2 GiB: a million GDELT
+rows unzipped are about 340 MiB, past the default limit of 100 MiB (GDELT publishes its files
+zipped, about an eighth of that)."""
+
+
+def bench_gdelt_import(data: DataSet, args: argparse.Namespace, logs: Path) -> gdelt.GdeltImport | str:
+    """A GDELT export of ``args.gdelt_rows`` rows (written once per seed and size, kept in the
+    work directory) converted and imported by ``demarche import --from gdelt`` against a
+    served instance on a fresh copy of the data set."""
+    file = args.work_dir / f"gdelt-{args.gdelt_rows}-{args.seed}.export.CSV"
+    if not file.exists():
+        log(f"writing {args.gdelt_rows:,} GDELT rows to {file}")
+        partial = file.with_suffix(".partial")
+        in_space, duplicates = gdelt.write_export(partial, args.gdelt_rows, args.seed)
+        partial.rename(file)
+        log(f"  {in_space:,} in the diplomatic space, {duplicates:,} of them duplicates")
+
+    def measure(svc: Server, key: str) -> gdelt.GdeltImport:
+        log(f"{data.engine}: demarche import --from gdelt of {args.gdelt_rows:,} rows")
+        return gdelt.run_import(svc.base, key, file, svc.pid)
+
+    return on_a_copy(data, "gdelt-import", logs, measure, import_max_body_bytes=str(GDELT_MAX_BODY))
 
 
 ALL_CASES = [
@@ -391,6 +439,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16).")
     parser.add_argument("--import-rows", type=int, help="Incidents to import (default 100,000; 20,000 with --quick).")
     parser.add_argument("--import-batch", type=int, default=5_000, help="Lines per POST /v1/import (default 5,000).")
+    parser.add_argument(
+        "--gdelt-rows", type=int, default=gdelt.ROWS, help="Rows of the gdelt-import case's file (default 1,000,000)."
+    )
     parser.add_argument(
         "--profile",
         action=argparse.BooleanOptionalAction,

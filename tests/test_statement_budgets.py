@@ -5,17 +5,19 @@ is a decision to write down, not a test to loosen. Transaction control (``BEGIN`
 ``COMMIT``, ``ROLLBACK``, savepoints) is not counted: the engines differ in who sends it.
 """
 
+import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 
+import httpx
 import pytest
 from sqlalchemy import event, select
 
 from app.access import service as access
 from app.access.models import ApiKey, KeyScope
-from tests.conftest import keyed_client
+from tests.conftest import keyed_client, new_key
 
 CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
@@ -115,3 +117,30 @@ def test_a_write_key_reads_a_retracted_record_in_one_statement(app, client, demo
             answer = writer.get(url)
     assert answer.json()["status"] == "retracted"
     assert len(seen) == 1, "\n\n".join(seen)
+
+
+def test_a_burst_of_first_requests_looks_a_key_up_once(app, demo):
+    """Requests that all miss the cache for one key (a client opening its connections at once,
+    or every request in flight when the key's entry expires) share one look-up: each taking a
+    worker thread and a connection of its own made the burst's last answers wait seconds."""
+    secret = new_key(app, KeyScope.read)
+    lookups: list[str] = []
+
+    def slow_lookup(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "api_keys" in statement:
+            lookups.append(statement)
+            time.sleep(0.5)  # in the worker thread: the burst's other requests arrive meanwhile
+
+    async def burst() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {secret}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers) as http:
+            answers = await asyncio.gather(*(http.get("/v1/vocabularies") for _ in range(16)))
+        return [answer.status_code for answer in answers]
+
+    event.listen(app.state.engine, "before_cursor_execute", slow_lookup)
+    try:
+        assert asyncio.run(burst()) == [200] * 16
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", slow_lookup)
+    assert len(lookups) == 1, "\n\n".join(lookups)

@@ -104,12 +104,9 @@ async def recognise(engine: Engine, keys: KeyCache, secret: str) -> tuple[Caller
     cached = keys.get(key_id, secret_digest)
     if cached is not None:
         return cached or None, False
-    found = await anyio.to_thread.run_sync(verify, engine, key_id, secret_digest)
-    if found is None:
-        return None, False
-    caller, stale = found
-    keys.remember(key_id, secret_digest, caller)
-    return caller, stale
+    return await keys.look_up(
+        key_id, secret_digest, lambda: anyio.to_thread.run_sync(verify, engine, key_id, secret_digest)
+    )
 
 
 def touch(engine: Engine, key_id: str) -> None:

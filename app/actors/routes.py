@@ -58,7 +58,7 @@ async def list_actors(
         COLLECTION,
         fields,
         count,
-        service.known({"affiliation": filters.affiliation}),
+        known=service.known({"affiliation": filters.affiliation}),
     )
 
 

@@ -72,7 +72,7 @@ async def list_channels(
         COLLECTION,
         fields,
         count,
-        actors.known({"party": filters.party}),
+        known=actors.known({"party": filters.party}),
     )
 
 

@@ -61,7 +61,7 @@ async def list_exercises(
         COLLECTION,
         fields,
         count,
-        actors.known({"actor": filters.actor}),
+        known=actors.known({"actor": filters.actor}),
     )
 
 

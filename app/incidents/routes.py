@@ -1,3 +1,4 @@
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -14,11 +15,12 @@ from app.incidents.models import (
     IncidentPublic,
     IncidentUpdate,
 )
+from app.ingest import plover
 from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.fields import Selection, fields_parameter
-from app.kit.pagination import Listing, listing_dependency, sort_parser
+from app.kit.pagination import Listing, count_rows, listing_dependency, sort_parser
 from app.kit.reads import read
 from app.kit.responses import JSONResponse
 from app.kit.routing import (
@@ -32,7 +34,7 @@ from app.kit.routing import (
     IdPath,
     merge_patch_body,
 )
-from app.kit.schemas import CountQuery, FormatQuery, Page
+from app.kit.schemas import FORMAT_DESCRIPTION, CountQuery, Page
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 Fields = Annotated[Selection | None, Depends(fields_parameter(IncidentPublic))]
@@ -51,9 +53,53 @@ SORT = sort_parser(
 )
 """How incidents sort, here and on the pages that list them."""
 IncidentListing = Annotated[Listing, Depends(listing_dependency(SORT))]
+IncidentFormat = StrEnum("IncidentFormat", [*(f.value for f in ExportFormat), "plover"])
+IncidentFormatQuery = Annotated[
+    IncidentFormat,
+    Query(
+        description=FORMAT_DESCRIPTION + " `plover` streams PLOVER/POLECAT event records, one JSON record a line "
+        "(`application/x-ndjson`, JSON lines as the PLOVER manual advises), for tools built for PLOVER data: `id`, "
+        "`date`, `event`, `mode`, `context` (the kind's codes in the crosswalk of `GET /v1/vocabularies`), `actor` and "
+        "`recipient` (entities: `code` the actor's ISO alpha-3 `country_code`, null where it has none, and "
+        "`entity_text` its name), `text` (the summary), `event_loc`, `cite_info` (the first source) and `demarche` "
+        "(the incident's `id`, `kind`, `title`, `date_precision`, `external_ref` and further `sources`, which PLOVER "
+        "has no field for). Imported again with `POST /v1/import?from=plover`, the file gives back the same kinds, "
+        "dates, actors (states, by their country code) and sources. Incidents of a kind with no PLOVER event "
+        "(`other`) are not written; the answer's `Demarche-Plover-Skipped` header counts them. `fields` does not "
+        "apply to `plover` (a PLOVER record has its own shape) and is ignored."
+    ),
+]
 
 
-@router.get("", name="list", summary="List incidents", response_model=Page[IncidentPublic], responses=LIST_ERRORS)
+def _plover_skipped(session: SessionDep, filters: IncidentFilters, listing: Listing, unpublished: bool) -> int:
+    """How many incidents of the list are of a kind that a PLOVER export leaves out."""
+    kinds = [k for k in filters.kind or plover.UNWRITTEN_KINDS if k in plover.UNWRITTEN_KINDS]
+    if not kinds:
+        return 0
+    unwritten = filters.model_copy(update={"kind": kinds})
+    return count_rows(listing, session, service.query(unwritten, listing, unpublished), Incident.id)
+
+
+PLOVER_SKIPPED = {
+    200: {
+        "headers": {
+            plover.SKIPPED_HEADER: {
+                "description": "With `format=plover` only: how many incidents of the list are of a kind with no "
+                "PLOVER event (`other`), and so not written.",
+                "schema": {"type": "integer", "minimum": 0},
+            }
+        }
+    }
+}
+
+
+@router.get(
+    "",
+    name="list",
+    summary="List incidents",
+    response_model=Page[IncidentPublic],
+    responses=LIST_ERRORS | PLOVER_SKIPPED,
+)
 async def list_incidents(
     caller: ReadScope,
     request: Request,
@@ -61,22 +107,28 @@ async def list_incidents(
     listing: IncidentListing,
     filters: Annotated[IncidentFilters, Query()],
     fields: Fields,
-    format: FormatQuery = ExportFormat.json,
+    format: IncidentFormatQuery = IncidentFormat.json,
     count: CountQuery = False,
 ) -> Response:
     """Diplomatic incidents, filtered and keyset-paginated, newest first by default.
-    With `format=csv|ndjson|geojson` every matching incident is streamed as a file
-    (GeoJSON holds the incidents that have coordinates)."""
+    With `format=csv|ndjson|geojson|plover` every matching incident is streamed as a file
+    (GeoJSON holds the incidents that have coordinates; `plover` writes PLOVER event records,
+    leaving out the kinds without a PLOVER event, counted in `Demarche-Plover-Skipped`)."""
+    headers = None
+    if format == "plover":
+        skipped = await read(session, _plover_skipped, session, filters, listing, caller.sees_unpublished)
+        headers = {plover.SKIPPED_HEADER: str(skipped)}
     return await list_response(
         request,
         session,
         listing,
-        format,
+        plover.FILE if format == "plover" else ExportFormat(format.value),
         service.query(filters, listing, caller.sees_unpublished),
         COLLECTION,
-        fields,
+        None if format == "plover" else fields,
         count,
-        actors.known({"actor": filters.actor, "initiator": filters.initiator, "target": filters.target}),
+        headers,
+        known=actors.known({"actor": filters.actor, "initiator": filters.initiator, "target": filters.target}),
     )
 
 

@@ -43,7 +43,7 @@ GEOJSON_COLLECTIONS = ["incidents", "exercises"]
 """The collections whose records have coordinates, and so a GeoJSON export."""
 
 ExportCollection = StrEnum("ExportCollection", {name: name for name in COLLECTIONS})
-ExportFormat = StrEnum("ExportFormat", {name: name for name in ("ndjson", "csv", "geojson")})
+ExportFormat = StrEnum("ExportFormat", {name: name for name in ("ndjson", "csv", "geojson", "plover")})
 RecordType = StrEnum("RecordType", {name: name for name in TYPES})
 SourceFormat = StrEnum("SourceFormat", {name: name for name in FORMATS})
 CHUNK_BYTES = 1 << 20
@@ -190,7 +190,11 @@ def export_collection(
     collection: Annotated[ExportCollection, typer.Argument(help="The collection to export.")],
     format: Annotated[
         ExportFormat,
-        typer.Option("--format", help="The file's format; geojson for incidents and exercises only."),
+        typer.Option(
+            "--format",
+            help="The file's format; geojson for incidents and exercises only; plover (PLOVER event records, JSON "
+            "lines) for incidents only.",
+        ),
     ] = ExportFormat.ndjson,
     filter_: Annotated[
         list[str] | None,
@@ -216,6 +220,8 @@ def export_collection(
             f"--format geojson: {collection} have no coordinates; GeoJSON exports are for "
             f"{' and '.join(GEOJSON_COLLECTIONS)}. Use --format ndjson or --format csv."
         )
+    if format == "plover" and collection != "incidents":
+        _fail("--format plover: PLOVER records are events; only incidents export as them. Use --format ndjson or csv.")
     filters: dict[str, list[str]] = {}
     for item in filter_ or []:
         name, sep, value = item.partition("=")

@@ -21,8 +21,10 @@ English name, ``-`` and the code added when that slug is taken; ``external_ref``
 under ``unmapped_actors`` and its row skipped when its side then has no actor.
 """
 
+import codecs
 import csv
 import io
+import itertools
 import re
 import zipfile
 import zlib
@@ -33,7 +35,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlmodel import Session
 
 from app.actors.codes import CAMEO_ROLES
@@ -41,7 +43,7 @@ from app.actors.models import Actor
 from app.incidents.models import latest_day
 from app.ingest import codes
 from app.sources.models import Source
-from app.vocab import CAMEO_KINDS, INCIDENT_CODES, PLOVER_KINDS, ActorKind, IncidentKind, label
+from app.vocab import CAMEO_KINDS, INCIDENT_CODES, PLOVER_KINDS, ActorKind, DatePrecision, IncidentKind, label
 
 FORMATS = ("gdelt", "icews", "acled", "plover")
 
@@ -184,7 +186,12 @@ PLOVER_USED = {
     "text",
     "event_loc",
     "cite_info",
+    "demarche",
 }
+PLOVER_OWN_USED = {"kind", "title", "date_precision", "sources", "id", "external_ref"}
+"""What the converter reads of the ``demarche`` object of the records Demarche writes
+(``format=plover``, :mod:`app.ingest.plover`); its ``id`` and ``external_ref`` name the
+record it was exported from, which the imported incident is not: neither is counted."""
 """PLOVER fields read (``source``/``target`` are the gold-standard records' 0.5 names for
 ``actor``/``recipient``)."""
 
@@ -338,12 +345,18 @@ class Lookup:
         if url in self._sources:
             return None
         self._sources.add(url)
-        if self.session.execute(select(Source.id).where(Source.url == url)).first():
+        if self.session.connection().execute(STORED_URL, {"url": url}).first():
             return None
         return {"type": "source", "url": url, "title": title[:MAX_TITLE], "publisher": publisher, "kind": "news"}
 
 
+STORED_URL = select(Source.id).where(Source.url == bindparam("url")).limit(1)
+"""Whether a source's url is stored: a Core statement (no ORM loading), run for each new url."""
+
 Line = tuple[int, dict[str, Any]]
+Reader = Callable[[IO[bytes], Report], Iterator[tuple[int, Any]]]
+"""Reads a file's rows, numbered by their line; a reader may count rows it passes over
+itself, in the report, rather than pass them on."""
 
 
 @dataclass
@@ -365,16 +378,21 @@ class Event:
     url: str | None = None
     url_title: str | None = None
     publisher: str | None = None
+    title: str | None = None
+    """The whole title, where the source gives one (else it is made of the sides and the action)."""
+    further_sources: list[tuple[str | None, str | None, str | None]] = field(default_factory=list)
+    """Sources cited beside ``url``: url, title, publisher."""
     tags: list[str] = field(default_factory=list)
 
 
 def convert(format_: str, body: IO[bytes], lookup: Lookup) -> Iterator[Line]:
     """The import lines of ``body``, a file of ``format_``, numbered by the row they come from."""
     report = lookup.report
-    reader: Callable[[IO[bytes]], Iterator[tuple[int, Any]]] = READERS[format_]
+    reader: Reader = READERS[format_]
     read: Callable[[Any, Report], Event] = ROWS[format_]
     seen: set[str] = set()
-    for number, row in _readable(reader(body)):
+    pending: list[Line] = []
+    for number, row in _readable(reader(body, report)):
         report.rows += 1
         try:
             event = read(row, report)
@@ -387,8 +405,25 @@ def convert(format_: str, body: IO[bytes], lookup: Lookup) -> Iterator[Line]:
             continue
         seen.add(event.ref)
         report.keep()
-        for line in lines:
-            yield number, line
+        pending += ((number, line) for line in lines)
+        if len(pending) >= GROUPED_LINES:
+            yield from _grouped(pending)
+    yield from _grouped(pending)
+
+
+GROUPED_LINES = 900
+"""Lines of consecutive rows passed on together, by type (:func:`_grouped`)."""
+TYPE_ORDER = {"actor": 0, "source": 1, "incident": 2}
+
+
+def _grouped(pending: list[Line]) -> Iterator[Line]:
+    """The lines of a few hundred rows, their actors first, then their sources, then their
+    incidents (each type in row order; a line names only those before it), emptied: the
+    import creates records of a type that follow each other together, so that one row's
+    actor, source and incident in turn would make each a write of its own."""
+    pending.sort(key=lambda line: TYPE_ORDER[line[1]["type"]])
+    yield from pending
+    pending.clear()
 
 
 def _readable(rows: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
@@ -440,19 +475,23 @@ def _raw_lines(event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
             yield from actor_lines
             if slug not in slugs:
                 slugs.append(slug)
-    sources = []
-    if event.url:
-        host = urlsplit(event.url).hostname or event.url
-        source = lookup.source_line(event.url, event.url_title or host, event.publisher or host)
+    sources: list[str] = []
+    for url, url_title, publisher in ([(event.url, event.url_title, event.publisher)] if event.url else []) + [
+        *event.further_sources
+    ]:
+        if not url or url in sources:
+            continue
+        host = urlsplit(url).hostname or url
+        source = lookup.source_line(url, url_title or host, publisher or host)
         if source:
             yield source
-        sources.append(event.url)
+        sources.append(url)
     names = " and ".join(lookup.names[c] for c in event.initiators)
     to = " and ".join(lookup.names[c] for c in event.targets)
     yield {
         "type": "incident",
         "kind": event.kind.value,
-        "title": f"{names} → {to}: {event.title_action}"[:MAX_TITLE],
+        "title": (event.title or f"{names} → {to}: {event.title_action}")[:MAX_TITLE],
         "summary": event.summary[:MAX_SUMMARY] if event.summary else None,
         "occurred_on": event.occurred_on.isoformat(),
         "date_precision": event.precision,
@@ -470,8 +509,9 @@ def _raw_lines(event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
 # -- reading files -----------------------------------------------------------------------
 
 
-def _text(body: IO[bytes]) -> Iterator[IO[str]]:
-    """The file as text: each member of a zip archive in turn, or the file itself."""
+def _binary(body: IO[bytes]) -> Iterator[IO[bytes]]:
+    """The file's bytes: each member of a zip archive in turn (inflated as it is read), or
+    the file itself."""
     head = body.read(4)
     body.seek(0)
     if head == b"PK\x03\x04":
@@ -483,11 +523,21 @@ def _text(body: IO[bytes]) -> Iterator[IO[str]]:
         for member in members:
             try:
                 with archive.open(member) as raw:
-                    yield io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+                    yield raw
             except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
                 raise ConversionError(f"The zip member {member.filename!r} cannot be read: {exc}.") from None
         return
-    yield io.TextIOWrapper(body, encoding="utf-8-sig", errors="replace", newline="")
+    yield body
+
+
+def _text(body: IO[bytes]) -> Iterator[IO[str]]:
+    """The file as text: each member of a zip archive in turn, or the file itself."""
+    for raw in _binary(body):
+        yield _decoded(raw)
+
+
+def _decoded(raw: IO[bytes]) -> IO[str]:
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
 
 
 def _csv_rows(text: Iterable[str], delimiter: str, columns: list[str], offset: int = 1) -> Iterator[tuple[int, Any]]:
@@ -515,31 +565,71 @@ def _header(first: str, delimiter: str) -> list[str]:
         return []
 
 
-def _gdelt_files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
+def _gdelt_files(body: IO[bytes], report: Report) -> Iterator[tuple[int, Any]]:
     """GDELT 2.0 exports: tab-separated without a header (the published files), or the same
     columns with a header row (tab- or comma-separated, as BigQuery writes CSV)."""
-    for text in _text(body):
-        first = text.readline()
-        if first.upper().startswith("GLOBALEVENTID"):
-            delimiter = "\t" if "\t" in first else ","
-            header = _header(first, delimiter)
+    for raw in _binary(body):
+        first = raw.readline().removeprefix(codecs.BOM_UTF8)
+        if first.upper().startswith(b"GLOBALEVENTID"):
+            text = first.decode("utf-8", "replace")
+            delimiter = "\t" if "\t" in text else ","
+            header = _header(text, delimiter)
             missing = [c for c in GDELT_USED if c not in header]
             if missing:
                 raise ConversionError(f"The GDELT header lacks the columns {', '.join(sorted(missing))}.")
-            yield from _csv_rows(text, delimiter, header)
+            yield from _csv_rows(_decoded(raw), delimiter, header)
         else:
-            yield from _csv_rows(_chain(first, text), "\t", GDELT_COLUMNS, offset=0)
+            yield from _gdelt_scan(itertools.chain((first,), raw), report)
 
 
-def _chain(first: str, text: IO[str]) -> Iterator[str]:
+GDELT_TABS = len(GDELT_COLUMNS) - 1
+GDELT_CODE = GDELT_COLUMNS.index("EventCode")
+
+
+def _gdelt_scan(lines: Iterable[bytes], report: Report) -> Iterator[tuple[int, Any]]:
+    """The rows of a published GDELT export (61 tab-separated columns) that a conversion
+    reads: a row is first looked at by its event code alone, undecoded, and one of a code
+    that is not imported is counted here (``out_of_scope`` or ``military_not_converted``,
+    by code) and goes no further, so that the many rows out of the diplomatic space cost
+    almost nothing. The others are passed on as dicts of the columns; a row of another
+    number of cells, or holding a NUL, as ``None`` (``bad_row``), as :func:`_csv_rows` does."""
+    kinds: dict[bytes, bool] = {}
+    """Whether each event code met (as written) is imported."""
+    passed: dict[bytes, int] = {}
+    """Rows not imported, by their code as written."""
+    try:
+        for number, line in enumerate(lines, start=1):
+            if line.count(b"\t") != GDELT_TABS or b"\x00" in line:
+                if line.strip():
+                    yield number, None
+                continue
+            code = line.split(b"\t", GDELT_CODE + 1)[GDELT_CODE]
+            imported = kinds.get(code)
+            if imported is None:
+                imported = kinds[code] = _cameo(code.decode("utf-8", "replace")) in CAMEO_KINDS
+            if imported:
+                cells = line.decode("utf-8", "replace").rstrip("\r\n").split("\t")
+                yield number, dict(zip(GDELT_COLUMNS, cells, strict=True))
+            elif code or line.strip():  # a line of tabs alone is blank, not a row
+                passed[code] = passed.get(code, 0) + 1
+    finally:
+        for code, n in passed.items():
+            text = code.decode("utf-8", "replace")
+            reason = "military_not_converted" if _cameo(text) in MILITARY_CAMEO else "out_of_scope"
+            by_code = report.skipped.setdefault(reason, {})
+            by_code[text or "-"] = by_code.get(text or "-", 0) + n
+            report.rows += n
+
+
+def _chain(first: Any, text: Iterable[Any]) -> Iterator[Any]:
     yield first
     yield from text
 
 
-def _header_first(name: str, separator: str, used: set[str]) -> Callable[[IO[bytes]], Iterator[tuple[int, Any]]]:
+def _header_first(name: str, separator: str, used: set[str]) -> "Reader":
     """A reader of files (or zipped files) whose first row names the columns, ``used`` among them."""
 
-    def files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    def files(body: IO[bytes], report: Report) -> Iterator[tuple[int, Any]]:
         for text in _text(body):
             header = _header(text.readline(), separator)
             missing = [c for c in used if c not in header]
@@ -556,7 +646,7 @@ _icews_files = _header_first("An ICEWS file", "\t", ICEWS_USED)
 _acled_files = _header_first("An ACLED export", ",", ACLED_USED)
 
 
-def _plover_files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
+def _plover_files(body: IO[bytes], report: Report) -> Iterator[tuple[int, Any]]:
     """PLOVER records: JSON lines (as the manual suggests), or one JSON array (read whole)."""
     for text in _text(body):
         first = text.readline()
@@ -576,7 +666,7 @@ def _plover_files(body: IO[bytes]) -> Iterator[tuple[int, Any]]:
                 yield number, None
 
 
-READERS: dict[str, Callable[[IO[bytes]], Iterator[tuple[int, Any]]]] = {
+READERS: dict[str, Reader] = {
     "gdelt": _gdelt_files,
     "icews": _icews_files,
     "acled": _acled_files,
@@ -831,6 +921,34 @@ def _entities(value: Any, report: Report, name: str) -> list[str]:
     return codes_
 
 
+def _own_kind(record: dict[str, Any], events: list[str], modes: list[str]) -> IncidentKind | None:
+    """The kind a record written by Demarche (``format=plover``) names in ``demarche.kind``,
+    when the record's event and mode are that kind's (PLOVER codes are coarser than kinds:
+    this tells a mission closure from a downgrade, both ``SANCTION``/``withdraw``)."""
+    own = record.get("demarche")
+    kind = own.get("kind") if isinstance(own, dict) else None
+    if kind not in IncidentKind.__members__:
+        return None
+    codes_ = INCIDENT_CODES[IncidentKind(kind)]
+    if codes_.plover in events and (codes_.plover_mode is None or codes_.plover_mode in modes):
+        return IncidentKind(kind)
+    return None
+
+
+def _own_fields(record: dict[str, Any], report: Report) -> tuple[str | None, str | None, list[Any]]:
+    """What a record written by Demarche keeps in ``demarche`` beyond PLOVER's fields: its
+    title, date precision and further sources; the rest of it is counted as dropped."""
+    own = record.get("demarche")
+    if not isinstance(own, dict):
+        return None, None, []
+    for key, value in own.items():
+        if key not in PLOVER_OWN_USED and value not in (None, "", [], {}):
+            report.drop(f"demarche.{key}")
+    title = own.get("title") if isinstance(own.get("title"), str) else None
+    precision = own.get("date_precision") if own.get("date_precision") in DatePrecision.__members__ else None
+    return title, precision, [s for s in _list(own.get("sources")) if isinstance(s, dict)]
+
+
 def _plover_row(record: Any, report: Report) -> Event:
     if not isinstance(record, dict):
         raise Skip("bad_row")
@@ -840,7 +958,8 @@ def _plover_row(record: Any, report: Report) -> Event:
     events = [str(e).upper() for e in _list(record.get("event"))]
     modes = [str(m) for m in _list(record.get("mode"))]
     contexts = [str(c) for c in _list(record.get("context"))]
-    kind = next((PLOVER_KINDS[(e, m)] for e in events for m in modes if (e, m) in PLOVER_KINDS), None)
+    own = _own_kind(record, events, modes)
+    kind = own or next((PLOVER_KINDS[(e, m)] for e in events for m in modes if (e, m) in PLOVER_KINDS), None)
     if kind is None:
         mapped = {event for event, _ in PLOVER_KINDS}
         raise Skip("no_mode" if not modes and mapped.intersection(events) else "out_of_scope")
@@ -861,31 +980,45 @@ def _plover_row(record: Any, report: Report) -> Event:
                 report.drop(f"event_loc.{key}")
     url = title = publisher = None
     if isinstance(cite := record.get("cite_info"), dict):
-        url = _url(cite.get("url"), report, "cite_info.url")
-        title, publisher = cite.get("title") or None, cite.get("publication") or None
+        url, title, publisher = _citation(cite, report, "cite_info")
         for key in cite:
             if key not in {"url", "title", "publication"}:
                 report.drop(f"cite_info.{key}")
+    own_title, precision, further = _own_fields(record, report)
     _drop_unused(record, PLOVER_USED, (), report)
-    mode = next(m for e in events for m in modes if (e, m) in PLOVER_KINDS)
-    code = next(e for e in events if (e, mode) in PLOVER_KINDS)
+    if own:
+        codes_ = INCIDENT_CODES[own]
+        code, mode = str(codes_.plover), codes_.plover_mode
+    else:
+        mode = next(m for e in events for m in modes if (e, m) in PLOVER_KINDS)
+        code = next(e for e in events if (e, mode) in PLOVER_KINDS)
     return Event(
         ref=f"plover:{record_id}",
         kind=kind,
-        code=f"{code}/{mode}",
+        code=f"{code}/{mode}" if mode else code,
         occurred_on=day,
+        precision=precision or "day",
         initiators=initiators,
         targets=targets,
-        title_action=f"{label(kind.value)} (PLOVER {code}, {mode})",
+        title_action=f"{label(kind.value)} (PLOVER {code}{f', {mode}' if mode else ''})",
+        title=own_title,
         summary=str(record["text"]) if record.get("text") else None,
         location=str(location) if location else None,
         latitude=latitude,
         longitude=longitude,
         url=url,
-        url_title=str(title) if title else None,
-        publisher=str(publisher)[:300] if publisher else None,
+        url_title=title,
+        publisher=publisher,
+        further_sources=[c for c in (_citation(s, report, "demarche.sources") for s in further) if c[0]],
         tags=["plover", f"plover-{code.lower()}"],
     )
+
+
+def _citation(cite: dict[str, Any], report: Report, name: str) -> tuple[str | None, str | None, str | None]:
+    """A PLOVER citation's url, title and publication."""
+    url = _url(cite.get("url"), report, f"{name}.url")
+    title, publisher = cite.get("title") or None, cite.get("publication") or None
+    return url, str(title) if title else None, str(publisher)[:300] if publisher else None
 
 
 ROWS: dict[str, Callable[[Any, Report], Event]] = {

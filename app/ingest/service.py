@@ -165,7 +165,7 @@ class Importer:
         gathered while they follow each other and created together; stored ones of a type
         that can be compared in bulk likewise, and only those that differ are written."""
         stored = {
-            type_: existing_by_key(self.session, kind, "external_ref", _values(records, type_, "external_ref"))
+            type_: {key: existing_by_key(self.session, kind, key, _values(records, type_, key)) for key in kind.keys}
             for type_, kind in KINDS.items()
             if kind.create_many
         }
@@ -189,7 +189,10 @@ class Importer:
             except Problem as exc:
                 self._fail(number, exc)
                 continue
-            row = by_id[type_].get(record.get("id")) or stored[type_].get(data.external_ref)
+            row = by_id[type_].get(record.get("id")) or next(
+                (stored[type_][key][value] for key in kind.keys if (value := getattr(data, key)) in stored[type_][key]),
+                None,
+            )
             if row is None:
                 self._compare_run(compared)
                 if run and run[0][1] != type_:
@@ -277,7 +280,7 @@ class Importer:
 
 
 def _values(records: list[tuple[int, dict[str, Any]]], type_: str, key: str) -> list[str]:
-    """The ``key`` (``external_ref``, ``id``) of each record of ``type_`` that has one, read
+    """The ``key`` (``external_ref``, ``id``, a source's ``url``) of each record of ``type_`` that has one, read
     before the records are validated: a value that is not a text is left for validation to
     refuse."""
     values = (record.get(key) for _, record in records if record["type"] == type_)

@@ -48,7 +48,7 @@ class Kind:
 
 KINDS: dict[str, Kind] = {
     "actor": Kind(ActorCreate, Actor, ("external_ref", "slug"), actors.create, actors.replace),
-    "source": Kind(SourceCreate, Source, ("external_ref", "url"), sources.create, sources.replace),
+    "source": Kind(SourceCreate, Source, ("external_ref", "url"), sources.create, sources.replace, sources.create_many),
     "incident": Kind(
         IncidentCreate,
         Incident,

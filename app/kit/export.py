@@ -145,8 +145,35 @@ def _geojson(chunks: Iterator[list[dict]], selection: Selection | None = None) -
     yield b"]}"
 
 
+@dataclass(frozen=True)
+class RecordFile:
+    """A file format of one collection's own (incidents' PLOVER records), written from its
+    records a chunk at a time: ``write`` turns one chunk into the file's bytes, with the
+    session to look up what the records leave out."""
+
+    media_type: str
+    extension: str
+    write: Callable[[Session, list[dict]], bytes]
+
+
+def _chunks(
+    engine: Engine,
+    listing: Listing,
+    stmt: Select,
+    id_column: InstrumentedAttribute,
+    hydrate: Hydrate,
+    then: Callable[[Session, list[dict]], Any] | None = None,
+) -> Iterator[Any]:
+    """Every matching record, a chunk at a time, on a session of its own; with ``then``, what
+    it makes of each chunk."""
+    with Session(engine) as session:
+        for rows in walk(session, listing, stmt, id_column):
+            records = hydrate(session, rows)
+            yield records if then is None else then(session, records)
+
+
 def export_response(
-    fmt: ExportFormat,
+    fmt: ExportFormat | RecordFile,
     engine: Engine,
     listing: Listing,
     stmt: Select,
@@ -157,29 +184,32 @@ def export_response(
     record: sqljson.Record,
     selection: Selection | None = None,
     csv_keys: NaturalKeys | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> StreamingResponse:
     """Stream every row matching ``stmt`` in ``fmt``, on a connection of its own; with a
     ``selection``, only its fields (CSV: its columns; GeoJSON: its properties)."""
 
-    def chunks() -> Iterator[list[dict]]:
-        with Session(engine) as session:
-            for rows in walk(session, listing, stmt, id_column):
-                records = hydrate(session, rows)
-                if csv_keys and fmt is ExportFormat.csv:
-                    csv_keys(session, records)
-                yield records
+    def keyed(session: Session, records: list[dict]) -> list[dict]:
+        if csv_keys:
+            csv_keys(session, records)
+        return records
 
-    if fmt is ExportFormat.csv:
-        body = _csv([c for c in columns if selection is None or c in selection.wanted], chunks())
-    elif fmt is ExportFormat.geojson:
-        body = _geojson(chunks(), selection)
+    if isinstance(fmt, RecordFile):
+        body: Iterator[bytes] = _chunks(engine, listing, stmt, id_column, hydrate, fmt.write)
+        media_type, extension = fmt.media_type, fmt.extension
     else:
-        body = _ndjson(engine, listing, stmt, id_column, record, selection)
-    extension = {"csv": "csv", "ndjson": "ndjson", "geojson": "geojson"}[fmt.value]
+        if fmt is ExportFormat.csv:
+            wanted = [c for c in columns if selection is None or c in selection.wanted]
+            body = _csv(wanted, _chunks(engine, listing, stmt, id_column, hydrate, keyed))
+        elif fmt is ExportFormat.geojson:
+            body = _geojson(_chunks(engine, listing, stmt, id_column, hydrate), selection)
+        else:
+            body = _ndjson(engine, listing, stmt, id_column, record, selection)
+        media_type, extension = MEDIA_TYPES[fmt], fmt.value
     return StreamingResponse(
         body,
-        media_type=MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{name}.{extension}"'},
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{extension}"', **(headers or {})},
     )
 
 
@@ -205,18 +235,19 @@ async def list_response(
     request: Any,
     session: Session,
     listing: Listing,
-    fmt: ExportFormat,
+    fmt: ExportFormat | RecordFile,
     stmt: Select,
     collection: Collection,
     selection: Selection | None = None,
     count: bool = False,
+    headers: Mapping[str, str] | None = None,
     known: Callable[[Session, bool], None] | None = None,
 ) -> Any:
     """A page of JSON (read as :func:`app.kit.reads.read` runs reads), or with ``format`` the
-    whole list streamed as a file; with a ``selection``, the records' fields it names only.
-    With ``count``, a JSON page also holds the ``total`` (files hold every row anyway).
-    ``known`` checks the records the filters name (:func:`app.kit.pagination.page_response`);
-    a file checks them before its first row."""
+    whole list streamed as a file (``headers`` added to its answer); with a ``selection``, the
+    records' fields it names only. With ``count``, a JSON page also holds the ``total`` (files
+    hold every row anyway). ``known`` checks the records the filters name
+    (:func:`app.kit.pagination.page_response`); a file checks them before its first row."""
     if fmt is ExportFormat.json:
         texts = collection.page_texts or hydrated(collection.hydrate)
         if selection is not None:
@@ -249,4 +280,5 @@ async def list_response(
         collection.record,
         selection,
         collection.csv_keys,
+        headers,
     )

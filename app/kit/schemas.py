@@ -101,10 +101,8 @@ class SourceRef(SQLModel):
     url: str
 
 
-FormatQuery = Annotated[
-    ExportFormat,
-    Query(description="`json` (a page), or `csv`, `ndjson`, `geojson` to stream every matching row as a file."),
-]
+FORMAT_DESCRIPTION = "`json` (a page), or `csv`, `ndjson`, `geojson` to stream every matching row as a file."
+FormatQuery = Annotated[ExportFormat, Query(description=FORMAT_DESCRIPTION)]
 
 CountQuery = Annotated[
     bool,

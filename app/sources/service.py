@@ -8,7 +8,20 @@ from sqlmodel import Session
 
 from app.kit import etags, records, search, sqljson
 from app.kit.etags import Precondition
-from app.kit.records import ensure_unique, get_live, replace_links, resolve_refs, retract, settle, write_fields
+from app.kit.problems import Conflict, Problem
+from app.kit.records import (
+    ensure_unique,
+    get_live,
+    insert_rows,
+    new_id,
+    note_created,
+    replace_links,
+    resolve_refs,
+    retract,
+    settle,
+    utcnow,
+    write_fields,
+)
 from app.kit.schemas import validate_merged
 from app.kit.sqljson import Columns, RecordSQL
 from app.sources.models import Citation, Source, SourceCreate, SourceFilters
@@ -43,6 +56,40 @@ def create(session: Session, data: SourceCreate) -> Source:
     source = Source(url=data.url, title=data.title)
     replace(session, source, data)
     return source
+
+
+def create_many(session: Session, items: Sequence[SourceCreate]) -> list[str | Problem]:
+    """Create sources in bulk: one query for each natural key and one insert, whatever the
+    count. Each item answers its new id, or the conflict that kept it out (a url or an
+    ``external_ref`` another source has, retracted ones included, as :func:`replace` refuses)."""
+    taken = {
+        key: set(session.execute(select(column).where(column.in_(values))).scalars()) if values else set()
+        for key, column, values in (
+            ("url", Source.url, [d.url for d in items]),
+            ("external_ref", Source.external_ref, [d.external_ref for d in items if d.external_ref]),
+        )
+    }
+    rows: list[dict[str, Any]] = []
+    snapshots: dict[str, dict[str, Any]] = {}
+    outcomes: list[str | Problem] = []
+    now = utcnow()
+    for data in items:
+        values = data.model_dump()
+        clash = next((key for key in taken if values[key] is not None and values[key] in taken[key]), None)
+        if clash:
+            outcomes.append(Conflict(f"Another source already has {clash} {values[clash]!r}."))
+            continue
+        source_id = new_id()
+        meta = {"id": source_id, "created_at": now, "updated_at": now, "version": 1, "retracted_at": None}
+        rows.append({**values, **meta})
+        snapshots[source_id] = values
+        for key in taken:
+            if values[key] is not None:
+                taken[key].add(values[key])
+        outcomes.append(source_id)
+    insert_rows(session, {Source: rows})
+    note_created(session, Source, snapshots, now)
+    return outcomes
 
 
 def update(session: Session, source_id: str, patch: dict[str, Any], precondition: Precondition | None = None) -> Source:

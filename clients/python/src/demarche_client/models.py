@@ -546,6 +546,9 @@ A record's id (or its natural key where noted).
 """
 
 
+IncidentFormat: TypeAlias = Literal["json", "csv", "ndjson", "geojson", "plover"]
+
+
 IncidentKind: TypeAlias = Literal[
     "expulsion",
     "accreditation_withdrawal",
