@@ -56,29 +56,25 @@ def named_by(actor_refs: Sequence[str], actor: Any = Actor) -> ColumnElement[boo
     return or_(*([actor.id.in_(bare), actor.slug.in_(bare)] if bare else []), *keyed)
 
 
-def _names(row: Any, ref: str) -> int:
-    """How well ``row`` (an actor's id, slug and key columns) answers ``ref``: 2 by id, 1
-    by another key, 0 not at all (an id wins over a natural key)."""
-    names, value = path_key(ref, COLUMN_NAMES, ("slug",))
-    if "id" in names and row.id == value:
-        return 2
-    return int(any(getattr(row, column) == value for column in names if column != "id"))
-
-
 def _found(session: Session, actor_refs: Sequence[str], *columns: Any) -> dict[str, Any]:
-    """The live actor row (``id`` and ``columns``) each of ``actor_refs`` names, by
-    reference: one query."""
+    """The live actor row (``id``, its keys and ``columns``) each of ``actor_refs`` names,
+    by reference: one query, and one dictionary look-up for each reference. An id wins over
+    a natural key, as a CAMEO code wins over the ISO code it falls back to."""
     if not actor_refs:
         return {}
-    keys = [Actor.slug, Actor.external_ref, *CODE_COLUMNS]
-    rows = session.execute(
-        select(Actor.id, *keys, *columns).where(named_by(actor_refs), Actor.retracted_at.is_(None))
-    ).all()
+    keys = [Actor.id, Actor.slug, Actor.external_ref, *CODE_COLUMNS]
+    rows = session.execute(select(*keys, *columns).where(named_by(actor_refs), Actor.retracted_at.is_(None))).all()
+    by_key: dict[tuple[str, Any], Any] = {}
+    for row in rows:
+        for key in keys:
+            if (value := getattr(row, key.key)) is not None:
+                by_key.setdefault((key.key, value), row)
     answers = {}
     for ref in actor_refs:
-        ranked = sorted(((_names(r, ref), r) for r in rows), key=lambda pair: -pair[0])
-        if ranked and ranked[0][0]:
-            answers[ref] = ranked[0][1]
+        names, value = path_key(ref, COLUMN_NAMES, ("slug",))
+        row = next((by_key[(name, value)] for name in names if (name, value) in by_key), None)
+        if row is not None:
+            answers[ref] = row
     return answers
 
 
