@@ -144,6 +144,7 @@ def test_an_unknown_reference_is_404_in_a_path_and_422_in_a_filter_or_a_body(cli
         assert answer.status_code == 422, (path, name, answer.text)
         assert answer.headers["Content-Type"] == "application/problem+json"
         assert answer.json()["errors"][0]["loc"] == ["query", name]
+        assert answer.json()["detail"] == f"Unknown actor {ref!r} in {name}."
     assert client.get("/v1/timeline", params={"actor": ref}).status_code == 422
     assert client.get("/v1/channels", params={"party": ref}).status_code == 422
     assert client.get("/v1/actors", params={"affiliation": ref}).status_code == 422

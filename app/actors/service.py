@@ -117,7 +117,7 @@ def check_known(session: Session, filters: Mapping[str, Sequence[str]]) -> None:
     wanted = [ref for refs_ in filters.values() for ref in refs_]
     found = _found(session, wanted)
     errors = [
-        error_entry(["query", name], f"Unknown actor {ref!r}.", "unknown_reference")
+        error_entry(["query", name], f"Unknown actor {ref!r} in {name}.", "unknown_reference")
         for name, refs_ in filters.items()
         for ref in refs_
         if ref not in found
