@@ -4,6 +4,7 @@ Incident kinds carry their CAMEO (GDELT) code and PLOVER (POLECAT) category so t
 can be joined with those data sets.
 """
 
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -107,8 +108,33 @@ class ParticipantRole(StrEnum):
 
 class DatePrecision(StrEnum):
     day = "day"
+    week = "week"
     month = "month"
     year = "year"
+
+
+def span_start(day: date, precision: str) -> date:
+    """The first day of the period of ``precision`` that holds ``day`` (a week is ISO's,
+    Monday to Sunday)."""
+    if precision == DatePrecision.week:
+        return day - timedelta(days=day.weekday())
+    if precision == DatePrecision.month:
+        return day.replace(day=1)
+    if precision == DatePrecision.year:
+        return day.replace(month=1, day=1)
+    return day
+
+
+def span_end(day: date, precision: str) -> date:
+    """The last day of the period of ``precision`` that holds ``day``."""
+    if precision == DatePrecision.week:
+        return day + timedelta(days=6 - day.weekday())
+    if precision == DatePrecision.month:
+        following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return following - timedelta(days=1)
+    if precision == DatePrecision.year:
+        return day.replace(month=12, day=31)
+    return day
 
 
 class RecordStatus(StrEnum):

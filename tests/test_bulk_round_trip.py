@@ -58,7 +58,14 @@ def _everything(client):
 
 
 def _unchanged(type_: str, n: int) -> dict:
-    return {"created": NONE, "updated": NONE, "unchanged": {**NONE, type_: n}, "retracted": NONE, "dry_run": False}
+    return {
+        "created": NONE,
+        "updated": NONE,
+        "unchanged": {**NONE, type_: n},
+        "retracted": NONE,
+        "merged": NONE,
+        "dry_run": False,
+    }
 
 
 @pytest.mark.parametrize("collection", COLLECTIONS)

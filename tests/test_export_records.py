@@ -120,7 +120,13 @@ def records(client: Any) -> dict[str, dict[str, Any]]:
         initiators=["gamma", "alpha", "nato"],
         targets=["russia", "beta"],
         responds_to=[made["bare incident"]["id"], "eln:2021-10:nato-accreditation-withdrawal"],
-        sources=[made["bare source"]["id"], made["full source"]["id"]],
+        sources=[
+            made["bare source"]["id"],
+            {
+                "source": made["full source"]["id"],
+                "provenance": {"system": "gdelt", "id": ODD_TEXT[:200], "tone": -5.0, "goldstein": 0.1 + 0.2},
+            },
+        ],
     )
     made["odd floats"] = make(
         client,
@@ -236,6 +242,14 @@ def test_the_odd_values_come_out_as_the_api_writes_them(client, records):
     assert [a["slug"] for a in full["targets"]] == ["russia", "beta"]
     assert [i["title"] for i in full["responds_to"]][0] == "Bare"
     assert [s["url"] for s in full["sources"]] == ["https://example.org/bare", "https://example.org/full?q=%22x%22"]
+    provenance = full["sources"][1]["provenance"]
+    assert provenance == {
+        "system": "gdelt",
+        "id": ODD_TEXT[:200].strip(),
+        "tone": -5.0,
+        "goldstein": 0.30000000000000004,
+    }
+    assert exact(provenance["tone"]) == ("float", -5.0) and "provenance" not in full["sources"][0]
     assert lines[records["bare incident"]["id"]]["created_at"] == "2021-10-18T09:00:00Z"
     floats = lines[records["odd floats"]["id"]]
     assert (floats["latitude"], floats["longitude"]) == (-89.99999999999997, 1e-05)

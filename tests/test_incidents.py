@@ -79,7 +79,7 @@ def test_invalid_values_are_422(client, nato_russia):
         {"latitude": 91},
         {"persons_affected": -1},
         {"occurred_on": "2021-13-01"},
-        {"date_precision": "week"},
+        {"date_precision": "fortnight"},
         {"kind": "war"},
         {"status": "hidden"},
     ):

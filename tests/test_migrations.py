@@ -61,9 +61,9 @@ def test_rows_whose_status_contradicts_their_retraction_are_brought_in_line(migr
     """0012: an incident stored as published while retracted (as an import over a retracted
     incident left it) reads as retracted, and so does its kept answer."""
     config = alembic_config(migration_url)
-    command.upgrade(config, "head")  # the demo is loaded by today's models, then taken back to 0011
+    command.upgrade(config, "head")
     engine = make_engine(migration_url)
-    with Session(engine) as session:
+    with Session(engine) as session:  # loaded by the models of today, then taken back to 0011
         load_demo(session)
         session.commit()
     command.downgrade(config, "0011")

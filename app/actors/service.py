@@ -254,6 +254,30 @@ def ids_named(actor_refs: Sequence[str], affiliated: bool = False) -> Any:
     return select(tree.c.id)
 
 
+def belonging(session: Session, actor_ids: Iterable[str]) -> dict[str, str]:
+    """Each of ``actor_ids`` and the actor it belongs to at the top of its affiliations
+    (Lavrov → Russia's ministry → Russia: Russia; an actor affiliated to none, itself), one
+    query for each level walked: the sides that ``include_affiliated`` counts as one."""
+    parents: dict[str, str] = {}
+    frontier = set(actor_ids)
+    while frontier:
+        rows = session.execute(
+            select(Actor.id, Actor.affiliation_id).where(Actor.id.in_(frontier), Actor.affiliation_id.is_not(None))
+        ).all()
+        found = {r.id: r.affiliation_id for r in rows}
+        parents |= found
+        frontier = set(found.values()) - set(parents)
+
+    def top(actor_id: str) -> str:
+        seen = {actor_id}
+        while actor_id in parents and parents[actor_id] not in seen:
+            actor_id = parents[actor_id]
+            seen.add(actor_id)
+        return actor_id
+
+    return {actor_id: top(actor_id) for actor_id in set(actor_ids)}
+
+
 def involved(
     resource: str, actor_refs: Sequence[str], roles: Sequence[str] | None = None, affiliated: bool = False
 ) -> Any:

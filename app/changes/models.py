@@ -23,6 +23,7 @@ class Op(StrEnum):
     update = "update"
     delete = "delete"
     restore = "restore"
+    merge = "merge"
 
 
 class ChangeBase(SQLModel):
@@ -32,7 +33,12 @@ class ChangeBase(SQLModel):
         description="`delete` is a retraction: the record reads 404 from this version on (to keys without "
         "`write`). `restore` undoes one: the record is live (and published, where it has a `status`) again from "
         "this version on, by `POST /v1/{collection}/{id}/restore` or by an import line that asks for "
-        "`status: published`. A record created retracted has a `create` and a `delete` entry, both at version 1.",
+        "`status: published`. A record created retracted has a `create` and a `delete` entry, both at version 1. "
+        "`merge` (incidents): two incidents were merged, by `POST /v1/incidents/{id}/merge` or by an import that "
+        "found two reports of one event; both get an entry. The survivor's names the merged-away ids in `merged` "
+        "and gained their links; the merged-away one's names the survivor in `merged_into`, and from this version "
+        "on its id answers 308, redirecting to the survivor. An incident created and merged away by one import has "
+        "a `create` and a `merge` entry.",
     )
     version: int = Field(description="The record's version after the change.")
     at: datetime = Field(description="When the change was made (the record's `updated_at` at this version).")

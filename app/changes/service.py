@@ -30,7 +30,7 @@ from app.incidents.models import Incident, Reply
 from app.kit.keys import path_key
 from app.kit.problems import NotFound
 from app.kit.records import PENDING_CHANGES, PendingChange, executemany, noun
-from app.sources.models import Citation, Source
+from app.sources.models import Citation, Source, citation_snapshot
 from app.vocab import RecordStatus
 
 KEY_ID = "demarche_key_id"
@@ -41,6 +41,8 @@ FEED_LOCK = 0x64656D6172636865
 META = frozenset({"id", "created_at", "updated_at", "version", "retracted_at"})
 NOT_IN_SNAPSHOTS = META | {"record_json"}
 """Meta columns, and the answer an incident keeps (it is derived from the snapshot)."""
+ONLY_WHEN_SET = frozenset({"merged_into"})
+"""Columns a snapshot holds only when they are set: a merged-away incident's survivor."""
 WRITTEN = "demarche_written"
 """``session.info`` key of the number of feed entries the committing transaction wrote."""
 SEQUENCE = "demarche_sequence"
@@ -79,9 +81,30 @@ def _citations(session: Session, resource: str, ids: Sequence[str]) -> dict[str,
     return out
 
 
+def _cited_with_provenance(session: Session, ids: Sequence[str]) -> dict[str, list[Any]]:
+    """Each incident's citations as its input names them: a source id, or ``{source,
+    provenance}`` where the citation keeps a provenance."""
+    rows = session.execute(
+        select(Citation.record_id, Citation.source_id, Citation.provenance)
+        .where(Citation.resource == Resource.incident, Citation.record_id.in_(ids))
+        .order_by(Citation.record_id, Citation.position)
+    )
+    links: dict[str, tuple[list[str], list[Any]]] = {}
+    for record_id, source_id, provenance in rows:
+        ids, kept = links.setdefault(record_id, ([], []))
+        ids.append(source_id)
+        kept.append(provenance)
+    return {record_id: citation_snapshot(*pair) for record_id, pair in links.items()}
+
+
 def _incident_links(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     parties = _involvements(session, Resource.incident, ids)
-    cited = _citations(session, Resource.incident, ids)
+    cited = _cited_with_provenance(session, ids)
+    merged: dict[str, list[str]] = {}
+    for merged_id, survivor in session.execute(
+        select(Incident.id, Incident.merged_into).where(Incident.merged_into.in_(ids)).order_by(Incident.id)
+    ):
+        merged.setdefault(survivor, []).append(merged_id)
     answered: dict[str, list[str]] = {}
     for incident_id, responds_to_id in session.execute(
         select(Reply.incident_id, Reply.responds_to_id)
@@ -95,6 +118,7 @@ def _incident_links(session: Session, ids: Sequence[str]) -> dict[str, dict[str,
             "targets": [a for role, a in parties.get(i, []) if role == "target"],
             "responds_to": answered.get(i, []),
             "sources": cited.get(i, []),
+            **({"merged": merged[i]} if i in merged else {}),
         }
         for i in ids
     }
@@ -190,7 +214,11 @@ def _read_back(session: Session, kind: Kind, ids: Sequence[str]) -> dict[str, di
         chunk = ids[start : start + CHUNK]
         links = kind.links(session, chunk)
         for row in session.execute(select(kind.table.__table__).where(kind.table.id.in_(chunk))).mappings():
-            snapshot = {names.get(key, key): value for key, value in row.items() if key not in NOT_IN_SNAPSHOTS}
+            snapshot = {
+                names.get(key, key): value
+                for key, value in row.items()
+                if key not in NOT_IN_SNAPSHOTS and not (key in ONLY_WHEN_SET and value is None)
+            }
             if kind.fold is not None:
                 snapshot = kind.fold(snapshot)
             out[row["id"]] = {**row, "snapshot": snapshot | links.get(row["id"], {})}
@@ -205,14 +233,14 @@ def write_pending(session: Session) -> None:
     latest: dict[tuple[type, str], PendingChange] = {}
     created: set[tuple[type, str]] = set()
     restored: set[tuple[type, str]] = set()
+    merged: set[tuple[type, str]] = set()
     for change in pending:
         if change.table in KINDS:
             key = (change.table, change.record_id)
             latest[key] = change
-            if change.created:
-                created.add(key)
-            if change.restored:
-                restored.add(key)
+            for flag, keys in ((change.created, created), (change.restored, restored), (change.merged, merged)):
+                if flag:
+                    keys.add(key)
     if not latest:
         return
     session.flush()
@@ -230,7 +258,9 @@ def write_pending(session: Session) -> None:
         else:
             retracted = row["retracted_at"] is not None
             op = (
-                Op.create
+                Op.merge
+                if key in merged and key not in created
+                else Op.create
                 if key in created
                 else Op.delete
                 if retracted
@@ -249,7 +279,10 @@ def write_pending(session: Session) -> None:
             "snapshot": snapshot,
         }
         entries.append(entry)
-        if op is Op.create and retracted:
+        if op is Op.create and key in merged:
+            # Created and merged away (or into) by one import: the creation, then the merge.
+            entries.append(entry | {"op": Op.merge})
+        elif op is Op.create and retracted:
             # Created as retracted: a follower of the feed must see the tombstone as it sees
             # any retraction's, so the creation is followed by its retraction (same version).
             entries.append(entry | {"op": Op.delete})
@@ -315,7 +348,12 @@ def _record(session: Session, kind: Kind, ref: str) -> Any:
     table = kind.table
     names, value = path_key(ref, table.__table__.c.keys(), kind.keys)
     return session.execute(
-        select(table.id, table.retracted_at, *([table.status] if hasattr(table, "status") else []))
+        select(
+            table.id,
+            table.retracted_at,
+            *([table.status] if hasattr(table, "status") else []),
+            *([table.merged_into] if hasattr(table, "merged_into") else []),
+        )
         .where(or_(*(getattr(table, c) == value for c in names)))
         .order_by((table.id == value).desc())
         .limit(1)
@@ -328,8 +366,10 @@ def history(session: Session, collection: str, ref: str, caller: Caller) -> list
     may see it (404 for anyone else, as reading it is)."""
     kind = BY_COLLECTION[collection]
     row = _record(session, kind, ref)
-    hidden = row is not None and (
-        row.retracted_at is not None or getattr(row, "status", RecordStatus.published) != RecordStatus.published
+    # a merged-away incident's history is its own (not redirected): whoever reads its survivor reads it
+    shown = _record(session, kind, row.merged_into) if row is not None and getattr(row, "merged_into", None) else row
+    hidden = shown is not None and (
+        shown.retracted_at is not None or getattr(shown, "status", RecordStatus.published) != RecordStatus.published
     )
     if row is None or (hidden and not caller.sees_unpublished):
         raise NotFound(f"No {noun(kind.table)} {ref!r}.")

@@ -16,11 +16,11 @@ from app.kit.schemas import (
     OptionalInteger,
     OptionalNumber,
     Ref,
-    SourceRef,
     WriteModel,
     merge_patch_model,
     repeated,
 )
+from app.sources.models import CitedSource, CitedSourceRef
 from app.vocab import PLOVER_EVENTS, DatePrecision, IncidentKind, RecordStatus
 
 PLANNED_KINDS = frozenset(
@@ -60,7 +60,24 @@ class IncidentBase(SQLModel):
         "`office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their "
         "effective date). Today is taken in any time zone (up to UTC+14)."
     )
-    date_precision: DatePrecision = Field(default=DatePrecision.day, sa_type=String(10))
+    date_precision: DatePrecision = Field(
+        default=DatePrecision.day,
+        sa_type=String(10),
+        description="How precisely `occurred_on` is known: `day`; `week` (the ISO week, Monday to Sunday, that "
+        "holds `occurred_on`); `month`; `year`. An uncertain date stands for its whole span: the `from`/`to` "
+        "filters match an incident whose span overlaps the range.",
+    )
+    announced_on: IsoDate | None = Field(
+        default=None,
+        description="The day the measure was announced, where that differs from the day it happened or took "
+        "effect (a closure announced on 18 October to take effect on 1 November). Optional, day precision.",
+    )
+    effective_on: IsoDate | None = Field(
+        default=None,
+        description="The day the measure took or takes effect, where that is known apart from `occurred_on` "
+        "(which stays the incident's main date, that lists sort and filter by). Optional, day precision; may lie "
+        "ahead for measures announced ahead (see `occurred_on`), by up to 366 days.",
+    )
     persons_affected: OptionalInteger = Field(default=None, ge=0, le=2_147_483_647)
     location: str | None = Field(default=None, max_length=300)
     latitude: OptionalNumber = Field(default=None, ge=-90, le=90, description="WGS 84.")
@@ -98,6 +115,13 @@ class Incident(IncidentBase, RecordColumns, table=True):
             sqlite_where=text("record_json IS NULL"),
             postgresql_where=text("record_json IS NULL"),
         ),
+        # An incident's merged-away ones, and the survivor a merged-away reference names (migration 0016).
+        Index(
+            "ix_incidents_merged_into",
+            "merged_into",
+            sqlite_where=text("merged_into IS NOT NULL"),
+            postgresql_where=text("merged_into IS NOT NULL"),
+        ),
     )
 
     has_status: ClassVar[bool] = True
@@ -106,6 +130,12 @@ class Incident(IncidentBase, RecordColumns, table=True):
         default=None,
         sa_type=Text,
         description="The answer as JSON text; NULL when stale (see app.incidents.service.refill).",
+    )
+    merged_into: str | None = Field(
+        default=None,
+        max_length=36,
+        description="The incident this one was merged into (it is then retracted, a tombstone); see "
+        "app.incidents.service.merge.",
     )
 
 
@@ -146,7 +176,12 @@ class IncidentCreate(IncidentBase, WriteModel):
         min_length=1, description="Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one."
     )
     responds_to: list[Ref] = Field(default_factory=list, description="Incident ids (or external_refs) this answers.")
-    sources: list[Ref] = Field(default_factory=list, description="Source ids (or urls or external_refs).")
+    sources: list[Ref | CitedSource] = Field(
+        default_factory=list,
+        description="The sources cited, in order: each a source id (or url or external_ref), or an object "
+        "`{source, provenance}` that keeps with the citation what the system the incident was taken from says of "
+        "it (its id for the event and its numbers: see `Provenance`). A source is cited once.",
+    )
 
     @field_validator("occurred_on")
     @classmethod
@@ -163,6 +198,21 @@ class IncidentCreate(IncidentBase, WriteModel):
                 + ") may be dated ahead."
             )
         return value
+
+    @field_validator("announced_on", "effective_on")
+    @classmethod
+    def _within_horizon(cls, value: date | None, info: ValidationInfo) -> date | None:
+        if value is not None and value > latest_day(IncidentKind.sanctions):
+            raise ValueError(f"{info.field_name} lies more than 366 days ahead.")
+        if info.field_name == "announced_on" and value is not None and value > latest_day(None):
+            raise ValueError("announced_on lies in the future: a measure is announced by today.")
+        return value
+
+    @model_validator(mode="after")
+    def _announced_before_effect(self) -> "IncidentCreate":
+        if self.announced_on and self.effective_on and self.announced_on > self.effective_on:
+            raise ValueError("announced_on is after effective_on: a measure takes effect once it is announced.")
+        return self
 
 
 IncidentUpdate = merge_patch_model(
@@ -215,7 +265,16 @@ class IncidentPublic(RecordMeta, IncidentBase):
         "without it). It shows to everyone again once that incident is published, and the record's history names "
         "it by id."
     )
-    sources: list[SourceRef]
+    sources: list[CitedSourceRef]
+
+
+class MergeRequest(WriteModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"merged": "0192b1c4-8f8e-7c3a-9a51-3c9f1e2d0002"}]})
+
+    merged: Ref = Field(
+        description="The incident merged into this one: its id or `external_ref`. It must be live (a draft may be "
+        "merged into a published incident, not a published one into a draft) and not this incident."
+    )
 
 
 class ChainLink(IncidentPublic):
@@ -234,6 +293,15 @@ value once. Every term is one arm of the query's compound select."""
 
 CameoCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,4}$")]
 PloverEvent = Literal[PLOVER_EVENTS]
+
+
+SPAN_RULE = (
+    "An uncertain date counts by its whole span, by `date_precision`: a `week` is the ISO week (Monday to Sunday) "
+    "that holds `occurred_on`, a `month` its calendar month, a `year` its calendar year; an incident is listed when "
+    "its span overlaps the range `[from, to]` (so `2021-10-20` with precision `month` is listed by "
+    "`from=2021-10-01&to=2021-10-05` and by `to=2021-10-01`, but not by `from=2021-11-01`). A day-precision date "
+    "counts as its day."
+)
 
 
 class IncidentFilters(SQLModel):
@@ -261,8 +329,16 @@ class IncidentFilters(SQLModel):
         "Like `actor` (an id, slug or `scheme:value` code); repeat for OR. Counts 1 term of the 40 (see `actor`)."
     )
     include_affiliated: bool = Field(default=False, description=codes.INCLUDE_AFFILIATED)
-    from_: IsoDate | None = Field(default=None, alias="from", description="`occurred_on` on or after, inclusive.")
-    to: IsoDate | None = Field(default=None, description="`occurred_on` on or before, inclusive.")
+    from_: IsoDate | None = Field(
+        default=None,
+        alias="from",
+        description="Incidents on or after this day, inclusive: whose date's span ends on or after it. " + SPAN_RULE,
+    )
+    to: IsoDate | None = Field(
+        default=None,
+        description="Incidents on or before this day, inclusive: whose date's span begins on or before it. "
+        + SPAN_RULE,
+    )
     q: str | None = Field(
         default=None,
         description="Full text over title and summary: every word must appear. "

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.access.deps import ReadScope, WriteScope
 from app.actors import service as actors
 from app.db import SessionDep
-from app.incidents import service
+from app.incidents import merges, service
 from app.incidents.models import (
     ChainPage,
     Incident,
@@ -14,18 +14,21 @@ from app.incidents.models import (
     IncidentFilters,
     IncidentPublic,
     IncidentUpdate,
+    MergeRequest,
 )
 from app.ingest import plover
-from app.kit import etags
+from app.kit import etags, problems
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.fields import Selection, fields_parameter
 from app.kit.pagination import Listing, count_rows, listing_dependency, sort_parser
+from app.kit.problems import responses
 from app.kit.reads import read
 from app.kit.responses import JSONResponse
 from app.kit.routing import (
     DELETE_ERRORS,
     LIST_ERRORS,
+    MOVED,
     READ_ERRORS,
     RESTORE_DOC,
     RESTORE_ERRORS,
@@ -65,8 +68,8 @@ IncidentFormatQuery = Annotated[
         "(the incident's `id`, `kind`, `title`, `date_precision`, `external_ref` and further `sources`, which PLOVER "
         "has no field for). Imported again with `POST /v1/import?from=plover`, the file gives back the same kinds, "
         "dates, actors (states, by their country code) and sources. Incidents of a kind with no PLOVER event "
-        "(`other`) are not written; the answer's `Demarche-Plover-Skipped` header counts them. `fields` does not "
-        "apply to `plover` (a PLOVER record has its own shape) and is ignored."
+        "(`other`) are not written; the answer's `Demarche-Plover-Skipped` header counts them. A PLOVER record has "
+        "its own shape: `fields` with `plover` is refused (422 naming `fields`), not ignored."
     ),
 ]
 
@@ -116,6 +119,10 @@ async def list_incidents(
     leaving out the kinds without a PLOVER event, counted in `Demarche-Plover-Skipped`)."""
     headers = None
     if format == "plover":
+        if fields is not None:
+            raise problems.invalid(
+                ["query", "fields"], "fields does not apply to format=plover: a PLOVER record has its own shape."
+            )
         skipped = await read(session, _plover_skipped, session, filters, listing, caller.sees_unpublished)
         headers = {plover.SKIPPED_HEADER: str(skipped)}
     return await list_response(
@@ -125,7 +132,7 @@ async def list_incidents(
         plover.FILE if format == "plover" else ExportFormat(format.value),
         service.query(filters, listing, caller.sees_unpublished),
         COLLECTION,
-        None if format == "plover" else fields,
+        fields,
         count,
         headers,
         known=actors.known({"actor": filters.actor, "initiator": filters.initiator, "target": filters.target}),
@@ -154,7 +161,7 @@ def create_incident(caller: WriteScope, request: Request, payload: IncidentCreat
     name="read",
     summary="Read an incident",
     response_model=IncidentPublic,
-    responses=READ_ERRORS | etags.NOT_MODIFIED,
+    responses=READ_ERRORS | MOVED | etags.NOT_MODIFIED,
 )
 async def read_incident(
     caller: ReadScope, request: Request, incident: IdPath, session: SessionDep, fields: Fields
@@ -162,7 +169,9 @@ async def read_incident(
     """One incident, by id, with its `ETag`; 304 when `If-None-Match` names it. A draft is
     answered only to keys with `write` (404 to anyone else), and so is a retracted incident,
     with `status: retracted`, so that an editor may read it back and restore it
-    (`POST .../restore`)."""
+    (`POST .../restore`). An incident merged into another (`POST .../merge`) answers 308
+    Permanent Redirect, its `Location` the survivor's path (and `merged_into` its id), to every
+    caller that may read the survivor: a client that follows redirects reads the survivor."""
     return etags.answer_text(
         request,
         *await read(session, service.read_text, session, incident, caller.sees_unpublished),
@@ -175,14 +184,15 @@ async def read_incident(
     name="chain",
     summary="The retaliation chain of an incident",
     response_model=ChainPage,
-    responses=READ_ERRORS,
+    responses=READ_ERRORS | MOVED,
 )
 def incident_chain(caller: ReadScope, incident: IdPath, session: SessionDep) -> JSONResponse:
     """Every incident reachable from this one through `responds_to`, in either direction,
     oldest first; each carries `depth`: 0 for the chain's first move, n+1 for an answer to an
     incident at depth n (the deepest, when it answers several). An incident alone is a chain
     of one. A chain passes through live incidents only: a retracted incident is in none, and
-    its chain answers 404 to every key."""
+    its chain answers 404 to every key. An incident merged into another answers 308 to the
+    survivor's chain."""
     return JSONResponse({"data": service.chain(session, incident, caller.sees_unpublished)})
 
 
@@ -199,7 +209,9 @@ def update_incident(
 ) -> Response:
     """Apply a JSON merge patch; `version` grows by one when anything changes. Setting
     `status` to `retracted` retracts the incident, as `DELETE` does. With `If-Match`, only
-    if the incident is still at that version (else 412, nothing written)."""
+    if the incident is still at that version (else 412, nothing written). An incident merged
+    into another is 409 (`/problems/merged`, the survivor named in `merged_into`): write to
+    the survivor."""
     row = service.update(session, incident, patch.model_dump(exclude_unset=True), if_match)
     return etags.answer(request, service.public(session, row))
 
@@ -207,7 +219,8 @@ def update_incident(
 @router.delete("/{incident}", name="delete", summary="Retract an incident", status_code=204, responses=DELETE_ERRORS)
 def delete_incident(caller: WriteScope, incident: IdPath, if_match: IfMatch, session: SessionDep) -> Response:
     """Retract the incident: it disappears from lists and reads but stays in the database.
-    With `If-Match`, only if the incident is still at that version (else 412)."""
+    With `If-Match`, only if the incident is still at that version (else 412). An incident
+    merged into another is 409 (`/problems/merged`)."""
     service.delete(session, incident, if_match)
     return Response(status_code=204)
 
@@ -218,10 +231,50 @@ def delete_incident(caller: WriteScope, incident: IdPath, if_match: IfMatch, ses
     summary="Restore a retracted incident",
     response_model=IncidentPublic,
     responses=RESTORE_ERRORS,
-    description=RESTORE_DOC.format(noun="incident", published=" (and published)"),
+    description=RESTORE_DOC.format(noun="incident", published=" (and published)")
+    + " An incident merged into another is not restored: 409 (`/problems/merged`), naming the survivor.",
 )
 def restore_incident(
     caller: WriteScope, request: Request, incident: IdPath, if_match: IfMatch, session: SessionDep
 ) -> Response:
     row = service.restore(session, incident, if_match)
+    return etags.answer(request, service.public(session, row))
+
+
+@router.post(
+    "/{incident}/merge",
+    name="merge",
+    summary="Merge another incident into this one",
+    response_model=IncidentPublic,
+    responses=responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429),
+)
+def merge_incident(
+    caller: WriteScope,
+    request: Request,
+    incident: IdPath,
+    payload: MergeRequest,
+    if_match: IfMatch,
+    session: SessionDep,
+) -> Response:
+    """Merge the incident named in `merged` into this one (the survivor), when both report one
+    event; answers 200 with the survivor and its `ETag`.
+
+    The survivor keeps its own fields (title, dates, summary, place, status, `external_ref`…)
+    and gains everything the other has that it lacks: its sources, its initiators and targets,
+    the incidents it answers (`responds_to`) and its tags, in that order after its own. The
+    incidents that answered the other now answer the survivor (each a new version). Nothing is
+    lost: the other is kept as it was, retracted, pointing at the survivor; its id and
+    `external_ref` keep answering: a read (`GET /v1/incidents/{id}`, its chain) with 308
+    Permanent Redirect to the survivor, a write (`PATCH`, `DELETE`, `restore`, `merge`) with
+    409 `/problems/merged` naming the survivor in `merged_into`; its history stays readable at
+    its own path. It leaves every list, view and count. Both incidents get a new version and a
+    `merge` entry in the change feed and in their history (the survivor's names the merged ids
+    in `merged`, the other's the survivor in `merged_into`).
+
+    Refused: merging an incident with itself, with an unknown or retracted one (422), with one
+    already merged into a third (409 naming it), or a published incident into a draft (409:
+    readers would lose it; merge the draft into the published one). A merge repeated once
+    done changes nothing (200). With `If-Match`, only if the survivor is still at that version
+    (else 412). Needs a `write` key."""
+    row = merges.merge(session, incident, payload.merged, if_match)
     return etags.answer(request, service.public(session, row))

@@ -1,10 +1,13 @@
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Date,
     Select,
     and_,
     case,
@@ -12,6 +15,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -25,7 +29,8 @@ from app.actors.models import Actor, Involvement
 from app.incidents.models import Incident, IncidentCreate, IncidentFilters, Reply
 from app.kit import etags, records, search, sqljson
 from app.kit.etags import Precondition
-from app.kit.problems import Conflict, Problem, ValidationFailed, invalid
+from app.kit.keys import path_key
+from app.kit.problems import Conflict, Merged, Moved, NotFound, Problem, ValidationFailed, invalid
 from app.kit.records import (
     PENDING_CHANGES,
     check_refs,
@@ -47,26 +52,79 @@ from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
 from app.kit.sqljson import Columns, RecordSQL
 from app.sources import service as sources
-from app.sources.models import Citation, Source
-from app.vocab import RecordStatus
+from app.sources.models import Citation, Source, citation_snapshot, cited
+from app.vocab import DatePrecision, RecordStatus, span_end, span_start
 
 RESOURCE = "incident"
 ROLES = ("initiator", "target")
-PUBLIC_COLUMNS = [c for c in Incident.__table__.c if c.key not in {"retracted_at", "record_json"}]
+PUBLIC_COLUMNS = [c for c in Incident.__table__.c if c.key not in {"retracted_at", "record_json", "merged_into"}]
 LIST_COLUMNS = [*PUBLIC_COLUMNS, Incident.__table__.c.record_json]
 """What a list selects: the answer's own fields, and the answer kept as JSON text."""
 LINKS = {"initiators", "targets", "responds_to", "sources"}
 
 
 def get(session: Session, incident_id: str, for_update: bool = False) -> Incident:
-    return get_live(session, Incident, incident_id, for_update=for_update)
+    """The live incident ``incident_id``; 409 (naming the survivor) when it was merged into
+    another, 404 when there is none."""
+    try:
+        return get_live(session, Incident, incident_id, for_update=for_update)
+    except NotFound:
+        refuse_merged(session, incident_id)
+        raise
+
+
+def survivor_of(session: Session, ref: str, published: bool = False) -> str | None:
+    """The id of the incident that the incident ``ref`` (its id, or ``ref:{external_ref}``)
+    was merged into, if it was merged away (with ``published``, only if that one is live and
+    published). One statement, by index."""
+    names, value = path_key(ref, Incident.__table__.c.keys())
+    stmt = select(Incident.merged_into).where(
+        or_(*(getattr(Incident, c) == value for c in names)), Incident.merged_into.is_not(None)
+    )
+    if published:
+        survivor = aliased(Incident)
+        stmt = stmt.join(survivor, survivor.id == Incident.merged_into).where(*listable(survivor, [], False))
+    return session.execute(stmt.limit(1)).scalar_one_or_none()
+
+
+def redirect_merged(session: Session, ref: str, unpublished: bool) -> None:
+    """308 to the survivor when ``ref`` names an incident merged into another, and the
+    caller may read the survivor (else the 404 stands: a reader learns nothing of drafts)."""
+    survivor = survivor_of(session, ref, published=not unpublished)
+    if survivor is not None:
+        raise Moved(f"The incident {ref!r} was merged into {survivor!r}.", ref, survivor)
+
+
+def refuse_merged(session: Session, ref: str) -> None:
+    """409 naming the survivor when ``ref`` names an incident merged into another: a write
+    goes to the survivor."""
+    survivor = survivor_of(session, ref)
+    if survivor is not None:
+        raise Merged(f"The incident {ref!r} was merged into {survivor!r}; write to that one.", survivor)
+
+
+def with_survivors(session: Session, ids: dict[str, str], refs: Iterable[str]) -> dict[str, str]:
+    """``ids`` (references to live incidents, from :func:`lookup`) with the references among
+    ``refs`` that name merged-away incidents (by id or ``external_ref``) taken as their
+    survivors. One statement when any reference is left unknown."""
+    missing = {r for r in refs if r not in ids}
+    if not missing:
+        return ids
+    rows = session.execute(
+        select(Incident.id, Incident.external_ref, Incident.merged_into).where(
+            or_(Incident.id.in_(missing), Incident.external_ref.in_(missing)), Incident.merged_into.is_not(None)
+        )
+    ).all()
+    found = {key: row.merged_into for row in rows for key in (row.id, row.external_ref) if key in missing}
+    return ids | found
 
 
 def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any], kept: Sequence[str] = ()) -> list[str]:
     """Incident ids for ids or external_refs of live incidents, in order; 422 naming each
     unknown one. The ids in ``kept`` (links an incident already has) are taken as they are,
     live or retracted."""
-    known = lookup(session, Incident, [r for r in refs if r not in kept], "external_ref")
+    asked = [r for r in refs if r not in kept]
+    known = with_survivors(session, lookup(session, Incident, asked, "external_ref"), asked)
     ids, errors = check_refs(known | {r: r for r in refs if r in kept}, refs, loc, "incident")
     if errors:
         raise ValidationFailed(errors[0]["msg"], errors=errors)
@@ -104,7 +162,8 @@ def replace(session: Session, incident: Incident, data: IncidentCreate) -> bool:
     answered = resolve(session, data.responds_to, ["body", "responds_to"], kept)
     if incident.id in answered:
         raise invalid(["body", "responds_to"], "An incident cannot respond to itself.")
-    cited = sources.resolve(session, data.sources, ["body", "sources"])
+    citing = cited(data.sources)
+    found = sources.resolve(session, [ref for ref, _ in citing], ["body", "sources"])
     values = data.model_dump(exclude=LINKS)
     # the status names the state: writing one other than retracted over a retracted incident
     # restores it (an import asks for that explicitly; see app.ingest.upsert.write_over)
@@ -114,7 +173,7 @@ def replace(session: Session, incident: Incident, data: IncidentCreate) -> bool:
     links = [(a, "initiator") for a in initiators] + [(a, "target") for a in targets]
     changed |= actors.set_involvements(session, RESOURCE, incident.id, links, incident.occurred_on)
     changed |= replace_links(session, Reply, {"incident_id": incident.id}, [{"responds_to_id": a} for a in answered])
-    changed |= sources.set_citations(session, RESOURCE, incident.id, cited)
+    changed |= sources.set_citations(session, RESOURCE, incident.id, found, [p for _, p in citing])
     return settle(session, incident, is_new, changed, restored)
 
 
@@ -130,8 +189,9 @@ def create_many(session: Session, items: Sequence[IncidentCreate]) -> list[str |
     table, whatever the count. Each item answers its new id, or the problem that kept it out;
     an item may answer (``responds_to``) an earlier one by its ``external_ref``."""
     actor_ids = actors.lookup(session, (r for d in items for r in (*d.initiators, *d.targets)))
-    source_ids = lookup(session, Source, (r for d in items for r in d.sources), "url", "external_ref")
-    incident_ids = lookup(session, Incident, (r for d in items for r in d.responds_to), "external_ref")
+    source_ids = lookup(session, Source, (r for d in items for r, _ in cited(d.sources)), "url", "external_ref")
+    answered_refs = [r for d in items for r in d.responds_to]
+    incident_ids = with_survivors(session, lookup(session, Incident, answered_refs, "external_ref"), answered_refs)
     refs = [d.external_ref for d in items if d.external_ref]
     taken = set(session.execute(select(Incident.external_ref).where(Incident.external_ref.in_(refs))).scalars())
     rows: dict[type, list[dict[str, Any]]] = {Incident: [], Involvement: [], Reply: [], Citation: []}
@@ -142,16 +202,17 @@ def create_many(session: Session, items: Sequence[IncidentCreate]) -> list[str |
         if data.external_ref in taken:
             outcomes.append(Conflict(f"Another incident already has external_ref {data.external_ref!r}."))
             continue
+        citing = cited(data.sources)
         checked = [
-            check_refs(known, getattr(data, field), ["body", field], noun)
-            for field, known, noun in (
-                ("initiators", actor_ids, "actor"),
-                ("targets", actor_ids, "actor"),
-                ("responds_to", incident_ids, "incident"),
-                ("sources", source_ids, "source"),
+            check_refs(known, refs_, ["body", field], noun)
+            for field, refs_, known, noun in (
+                ("initiators", data.initiators, actor_ids, "actor"),
+                ("targets", data.targets, actor_ids, "actor"),
+                ("responds_to", data.responds_to, incident_ids, "incident"),
+                ("sources", [ref for ref, _ in citing], source_ids, "source"),
             )
         ]
-        (initiators, _), (targets, _), (answered, _), (cited, _) = checked
+        (initiators, _), (targets, _), (answered, _), (cited_ids, _) = checked
         errors = [error for _, found in checked for error in found]
         if errors:
             outcomes.append(ValidationFailed(errors[0]["msg"], errors=errors))
@@ -166,13 +227,14 @@ def create_many(session: Session, items: Sequence[IncidentCreate]) -> list[str |
         parties = [(a, "initiator") for a in initiators] + [(a, "target") for a in targets]
         rows[Involvement] += actors.involvement_rows(RESOURCE, incident_id, parties, data.occurred_on)
         rows[Reply] += link_rows({"incident_id": incident_id}, [{"responds_to_id": a} for a in answered])
-        rows[Citation] += link_rows(owner, [{"source_id": s} for s in cited])
+        provenance = [p for _, p in citing]
+        rows[Citation] += link_rows(owner, sources.citation_links(cited_ids, provenance))
         snapshots[incident_id] = {
             **values,
             "initiators": initiators,
             "targets": targets,
             "responds_to": answered,
-            "sources": cited,
+            "sources": citation_snapshot(cited_ids, provenance),
         }
         if data.external_ref:
             taken.add(data.external_ref)
@@ -191,9 +253,9 @@ def unchanged(session: Session, pairs: Sequence[tuple[Incident, IncidentCreate]]
     incident retracted since) or refuse the data (an unknown reference)."""
     items = [data for _, data in pairs]
     actor_ids = actors.lookup(session, (r for d in items for r in (*d.initiators, *d.targets)))
-    source_ids = lookup(session, Source, (r for d in items for r in d.sources), "url", "external_ref")
+    source_ids = lookup(session, Source, (r for d in items for r, _ in cited(d.sources)), "url", "external_ref")
     incident_ids = lookup(session, Incident, (r for d in items for r in d.responds_to), "external_ref")
-    stored = _links_of(session, [row.id for row, _ in pairs])
+    stored = links_of(session, [row.id for row, _ in pairs])
     out = []
     for row, data in pairs:
         values = data.model_dump(exclude=LINKS)
@@ -205,15 +267,16 @@ def unchanged(session: Session, pairs: Sequence[tuple[Incident, IncidentCreate]]
         wanted = (
             [(actor, role, data.occurred_on) for actor, role in parties],
             [incident_ids.get(r) for r in data.responds_to],
-            [source_ids.get(r) for r in data.sources],
+            [(source_ids.get(r), p) for r, p in cited(data.sources)],
         )
         out.append(wanted == stored.get(row.id, ([], [], [])))
     return out
 
 
-def _links_of(session: Session, ids: Sequence[str]) -> dict[str, tuple[list, list, list]]:
+def links_of(session: Session, ids: Sequence[str]) -> dict[str, tuple[list, list, list]]:
     """Each incident's stored links, in order: ``(actor_id, role, occurred_on)`` of its
-    involvements, the ids it answers, the ids of the sources it cites. Three statements."""
+    involvements, the ids it answers, ``(source_id, provenance)`` of the sources it cites.
+    Three statements."""
     out: dict[str, tuple[list, list, list]] = {}
     if not ids:
         return out
@@ -226,11 +289,11 @@ def _links_of(session: Session, ids: Sequence[str]) -> dict[str, tuple[list, lis
     answered = select(Reply.incident_id, Reply.responds_to_id).where(Reply.incident_id.in_(ids))
     for record_id, target in connection.execute(answered.order_by(Reply.incident_id, Reply.position)):
         out.setdefault(record_id, ([], [], []))[1].append(target)
-    cited = select(Citation.record_id, Citation.source_id).where(
+    citing = select(Citation.record_id, Citation.source_id, Citation.provenance).where(
         Citation.resource == RESOURCE, Citation.record_id.in_(ids)
     )
-    for record_id, source_id in connection.execute(cited.order_by(Citation.record_id, Citation.position)):
-        out.setdefault(record_id, ([], [], []))[2].append(source_id)
+    for record_id, source_id, provenance in connection.execute(citing.order_by(Citation.record_id, Citation.position)):
+        out.setdefault(record_id, ([], [], []))[2].append((source_id, provenance))
     return out
 
 
@@ -261,7 +324,12 @@ def as_input(session: Session, incident: Incident) -> dict[str, Any]:
             select(Reply.responds_to_id).where(Reply.incident_id == incident.id).order_by(Reply.position)
         ).scalars()
     )
-    data["sources"] = [s["id"] for s in sources.citations_of(session, RESOURCE, [incident.id]).get(incident.id, [])]
+    links = session.execute(
+        select(Citation.source_id, Citation.provenance)
+        .where(Citation.resource == RESOURCE, Citation.record_id == incident.id)
+        .order_by(Citation.position)
+    ).all()
+    data["sources"] = citation_snapshot([s for s, _ in links], [p for _, p in links])
     return data
 
 
@@ -282,7 +350,9 @@ def delete(session: Session, incident_id: str, precondition: Precondition | None
 
 
 def restore(session: Session, ref: str, precondition: Precondition | None = None) -> Incident:
-    """Make the retracted incident ``ref`` live again (published); 409 when it is not retracted."""
+    """Make the retracted incident ``ref`` live again (published); 409 when it is not
+    retracted, or was merged into another (a merge is not undone by a restore)."""
+    refuse_merged(session, ref)
     return records.restore(session, Incident, ref, precondition)
 
 
@@ -299,15 +369,19 @@ def query(filters: IncidentFilters, listing: Any = None, unpublished: bool = Fal
         stmt = stmt.where(Incident.kind.in_(sorted({k for e in filters.plover for k in vocab.kinds_with_plover(e)})))
     if filters.status:
         stmt = stmt.where(Incident.status.in_(filters.status))
+    if unpublished and RecordStatus.retracted in filters.status:  # merged-away ones are retracted, never listed
+        stmt = stmt.where(Incident.merged_into.is_(None))
     if filters.tag:
         stmt = stmt.where(JSONHasAny(Incident.tags, filters.tag))
+    lo, hi, spanned = overlapping(filters.from_, filters.to)
+    stmt = stmt.where(*spanned)
     if listing is not None:
-        stmt = stmt.where(*listing.range(Incident.occurred_on, filters.from_, filters.to))
+        stmt = stmt.where(*listing.range(Incident.occurred_on, lo, hi))
     else:
-        if filters.from_:
-            stmt = stmt.where(Incident.occurred_on >= filters.from_)
-        if filters.to:
-            stmt = stmt.where(Incident.occurred_on <= filters.to)
+        if lo:
+            stmt = stmt.where(Incident.occurred_on >= lo)
+        if hi:
+            stmt = stmt.where(Incident.occurred_on <= hi)
     by_actor = [
         (refs_, roles)
         for refs_, roles in ((filters.actor, ROLES), (filters.initiator, ["initiator"]), (filters.target, ["target"]))
@@ -320,9 +394,33 @@ def query(filters: IncidentFilters, listing: Any = None, unpublished: bool = Fal
     if filters.q:  # last: sorted by relevance, a search answers a function building each page
         stmt = search.search(stmt, "incidents", filters.q, listing)
     if walk:
-        bounds = (filters.from_, filters.to)
+        bounds = (lo, hi)
         return lambda page, limit: walked(stmt, by_actor, page, bounds, limit)
     return stmt
+
+
+def overlapping(start: date | None, end: date | None) -> tuple[date | None, date | None, list[ColumnElement[bool]]]:
+    """The incidents whose date, taken as its whole span (its day, ISO week, month or year, by
+    ``date_precision``), overlaps ``[start, end]``: the widest bounds on ``occurred_on`` (a
+    year-precision date's, which the list's index answers) and the condition that narrows them
+    to each row's precision. A date's span overlaps the range when ``occurred_on`` lies
+    between the first day of the period that holds ``start`` and the last day of the period
+    that holds ``end``, periods of the row's own precision."""
+    if start is None and end is None:
+        return None, None, []
+    conditions = []
+    for bound, edge, compare in ((start, span_start, operator.ge), (end, span_end, operator.le)):
+        if bound is None:
+            continue
+        by_precision = {p.value: edge(bound, p) for p in DatePrecision if p != DatePrecision.day}
+        widened = case(
+            *((Incident.date_precision == p, literal(d, Date)) for p, d in by_precision.items()),
+            else_=literal(bound, Date),
+        )
+        conditions.append(compare(Incident.occurred_on, widened))
+    lo = span_start(start, DatePrecision.year) if start else None
+    hi = span_end(end, DatePrecision.year) if end else None
+    return lo, hi, conditions
 
 
 ActorFilter = tuple[Sequence[str], Sequence[str]]  # actor ids or slugs, and the roles any of them may have
@@ -429,17 +527,24 @@ PAGE_COLUMNS = frozenset({"record_json"})
 def read_text(session: Session, incident_id: str, unpublished: bool) -> tuple[bytes, int]:
     """The answer for the incident ``incident_id`` as JSON text, and its version, if the
     caller may read it (a draft or a retracted one only with ``unpublished``), else 404.
-    With ``unpublished`` the answer is :func:`editors_answer`."""
-    return sqljson.read_text(
-        session,
-        Incident.__table__,
-        editors_answer if unpublished else record,
-        incident_id,
-        "incident",
-        published=not unpublished,
-        retracted=unpublished,
-        built=unpublished,
-    )
+    With ``unpublished`` the answer is :func:`editors_answer`. An incident merged into
+    another answers 308 to the survivor (:func:`redirect_merged`), looked for only when no
+    incident answers."""
+    try:
+        return sqljson.read_text(
+            session,
+            Incident.__table__,
+            editors_answer if unpublished else record,
+            incident_id,
+            "incident",
+            published=not unpublished,
+            retracted=unpublished,
+            built=unpublished,
+            gone="merged_into",
+        )
+    except NotFound:
+        redirect_merged(session, incident_id, unpublished)
+        raise
 
 
 REF_KEYS = ("id", "title", "occurred_on")
@@ -476,7 +581,7 @@ def answer(sql: RecordSQL, row: Columns, editors: bool = False) -> ColumnElement
             *((c.key, sql.value(row[c.key])) for c in PUBLIC_COLUMNS),
             (None, actors.involvements_by_role_json(sql, RESOURCE, row["id"], [(f"{r}s", r) for r in ROLES])),
             ("responds_to", responds_to),
-            ("sources", sources.cited_json(sql, RESOURCE, row["id"])),
+            ("sources", sources.cited_json(sql, RESOURCE, row["id"], provenance=True)),
         ]
     )
 
@@ -529,7 +634,11 @@ def chain(session: Session, incident_id: str, unpublished: bool = False) -> list
     the chain) and one more than the deepest incident an answer responds to. Without
     ``unpublished`` only published incidents are answered.
     """
-    incident_id = readable(session, Incident, incident_id, unpublished).id
+    try:
+        incident_id = readable(session, Incident, incident_id, unpublished).id
+    except NotFound:
+        redirect_merged(session, incident_id, unpublished)
+        raise
     members = select(literal(incident_id).label("id")).cte("members", recursive=True)
     members = members.union(*_chain_steps(members, session.get_bind().dialect.name))
     rows = session.execute(

@@ -73,7 +73,7 @@ def _import_converted(file: Path, format_: str, url: str | None, key: str | None
     typer.echo(("dry run: " if dry_run else "") + _outcomes({k: answer[k] for k in OUTCOME_KEYS}))
 
 
-OUTCOME_KEYS = ("created", "updated", "unchanged", "retracted")
+OUTCOME_KEYS = ("created", "updated", "unchanged", "retracted", "merged")
 
 
 def _errors(exc: DemarcheError) -> str:

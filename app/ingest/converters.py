@@ -10,7 +10,9 @@ batch, the ids seen so far in the file and the countries resolved, not the file.
 Every row read is accounted for in a :class:`Report`: kept (and then written as created,
 updated or unchanged), or skipped for a reason, counted per event code; and every non-empty
 source field of a kept row that has no place in the record yet is counted as dropped, by
-field. The mapping per format is in docs/event-data.md.
+field. What the data set says of the event (its id there, its numbers) is kept as the
+provenance of the row's citation: of its own source (a story's URL; ICEWS's publisher and
+story id), else of the data set (``DATASETS``). The mapping per format is in docs/event-data.md.
 
 Countries become actors thus: a country code (ISO alpha-3; CAMEO actor codes by their first
 three letters; GDELT's FIPS 10-4 and ISO numeric and English names through
@@ -43,7 +45,17 @@ from app.actors.models import Actor
 from app.incidents.models import latest_day
 from app.ingest import codes
 from app.sources.models import Source
-from app.vocab import CAMEO_KINDS, INCIDENT_CODES, PLOVER_KINDS, ActorKind, DatePrecision, IncidentKind, label
+from app.vocab import (
+    CAMEO_KINDS,
+    INCIDENT_CODES,
+    PLOVER_KINDS,
+    ActorKind,
+    DatePrecision,
+    IncidentKind,
+    label,
+    span_end,
+    span_start,
+)
 
 FORMATS = ("gdelt", "icews", "acled", "plover")
 
@@ -83,6 +95,14 @@ GDELT_USED = {
     "ActionGeo_Lat",
     "ActionGeo_Long",
     "SOURCEURL",
+    "IsRootEvent",
+    "QuadClass",
+    "GoldsteinScale",
+    "NumMentions",
+    "NumSources",
+    "NumArticles",
+    "AvgTone",
+    "DATEADDED",
 }
 GDELT_DERIVED = {"MonthYear", "Year", "FractionDate", "EventBaseCode", "EventRootCode"}
 """Columns that restate others (the date, the event code's prefixes): neither mapped nor dropped."""
@@ -123,6 +143,10 @@ ICEWS_USED = {
     "Country",
     "Latitude",
     "Longitude",
+    "Intensity",
+    "Story ID",
+    "Sentence Number",
+    "Publisher",
 }
 ICEWS_SECTOR_ROLES = {
     "government": "GOV",
@@ -161,6 +185,9 @@ ACLED_USED = {
     "longitude",
     "geo_precision",
     "notes",
+    "fatalities",
+    "source",
+    "source_scale",
 }
 ACLED_DERIVED = {"year", "iso", "region", "disorder_type", "inter1", "inter2", "interaction"}
 """ACLED columns that restate others (the date's year, the event country's codes and region,
@@ -187,6 +214,9 @@ PLOVER_USED = {
     "event_loc",
     "cite_info",
     "demarche",
+    "quad_code",
+    "event_scale",
+    "enddate",
 }
 PLOVER_OWN_USED = {"kind", "title", "date_precision", "sources", "id", "external_ref"}
 """What the converter reads of the ``demarche`` object of the records Demarche writes
@@ -194,6 +224,40 @@ PLOVER_OWN_USED = {"kind", "title", "date_precision", "sources", "id", "external
 record it was exported from, which the imported incident is not: neither is counted."""
 """PLOVER fields read (``source``/``target`` are the gold-standard records' 0.5 names for
 ``actor``/``recipient``)."""
+PLOVER_PLACEHOLDER = date(2000, 1, 1)
+"""The date the PLOVER gold-standard records carry when the story's is not known: taken as
+its year, ``date_precision`` ``year``, and counted as dropped (``date (placeholder)``)."""
+
+DATASETS: dict[str, dict[str, Any]] = {
+    "gdelt": {
+        "url": "https://www.gdeltproject.org/",
+        "title": "GDELT 2.0 Event Database",
+        "publisher": "The GDELT Project",
+        "external_ref": "dataset:gdelt",
+    },
+    "icews": {
+        "url": "https://dataverse.harvard.edu/dataverse/icews",
+        "title": "Integrated Crisis Early Warning System (ICEWS) Coded Event Data",
+        "publisher": "ICEWS",
+        "external_ref": "dataset:icews",
+    },
+    "acled": {
+        "url": "https://acleddata.com/",
+        "title": "Armed Conflict Location & Event Data (ACLED)",
+        "publisher": "ACLED",
+        "external_ref": "dataset:acled",
+    },
+    "plover": {
+        "url": "https://github.com/openeventdata/PLOVER",
+        "title": "PLOVER-coded event data",
+        "publisher": "Open Event Data Alliance",
+        "external_ref": "dataset:plover",
+    },
+}
+"""The data set itself, as the source a row cites when it names none of its own (ACLED's
+rows, which name publishers but no story; a GDELT row whose URL is not one; an ICEWS row
+without its story's id or publisher; a PLOVER record without ``cite_info.url``): the row's
+provenance is kept with that citation."""
 
 MAX_TITLE, MAX_LOCATION, MAX_SUMMARY, MAX_REF = 500, 300, 20_000, 200
 
@@ -339,15 +403,16 @@ class Lookup:
         self.names[code] = name
         return body, lines
 
-    def source_line(self, url: str, title: str, publisher: str | None) -> dict[str, Any] | None:
-        """A source line for ``url`` the first time it is met and not stored (a stored
-        source is cited as it is, never written over with what a converter guesses)."""
-        if url in self._sources:
+    def source_line(self, key: str, line: dict[str, Any]) -> dict[str, Any] | None:
+        """``line``, the source line of the source named by ``key`` (its url, else its
+        external_ref), the first time it is met and not stored (a stored source is cited as it
+        is, never written over with what a converter guesses)."""
+        if key in self._sources:
             return None
-        self._sources.add(url)
-        if self.session.connection().execute(STORED_URL, {"url": url}).first():
+        self._sources.add(key)
+        if self.session.execute(select(Source.id).where(or_(Source.url == key, Source.external_ref == key))).first():
             return None
-        return {"type": "source", "url": url, "title": title[:MAX_TITLE], "publisher": publisher, "kind": "news"}
+        return {"type": "source", **line, "title": line["title"][:MAX_TITLE]}
 
 
 STORED_URL = select(Source.id).where(Source.url == bindparam("url")).limit(1)
@@ -379,9 +444,15 @@ class Event:
     url_title: str | None = None
     publisher: str | None = None
     title: str | None = None
-    """The whole title, where the source gives one (else it is made of the sides and the action)."""
+    """The whole title, which only records Demarche wrote (``format=plover``) carry; else it is
+    made of the sides and the action."""
     further_sources: list[tuple[str | None, str | None, str | None]] = field(default_factory=list)
     """Sources cited beside ``url``: url, title, publisher."""
+    story: tuple[str, str] | None = None
+    """A story known by its publisher and its id, with no URL (ICEWS's)."""
+    provenance: dict[str, Any] = field(default_factory=dict)
+    """What the data set says of the event: its id there and its numbers (see
+    :class:`app.sources.models.Provenance`), kept with the citation."""
     tags: list[str] = field(default_factory=list)
 
 
@@ -398,7 +469,7 @@ def convert(format_: str, body: IO[bytes], lookup: Lookup) -> Iterator[Line]:
             event = read(row, report)
             if event.ref in seen:
                 raise Skip("duplicate")
-            lines = list(_lines(event, lookup))
+            lines = list(_lines(format_, event, lookup))
         except Skip as skip:
             report._row_drops.clear()
             report.skip(skip.reason, _code(format_, row))
@@ -456,15 +527,17 @@ def _clean(value: Any) -> Any:
         return value.replace("\x00", "")
     if isinstance(value, list):
         return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
     return value
 
 
-def _lines(event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
-    for line in _raw_lines(event, lookup):
+def _lines(format_: str, event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
+    for line in _raw_lines(format_, event, lookup):
         yield {key: _clean(value) for key, value in line.items()}
 
 
-def _raw_lines(event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
+def _raw_lines(format_: str, event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
     if {c[:3] for c in event.initiators} == {c[:3] for c in event.targets}:
         raise Skip("same_country")
     initiators: list[str] = []
@@ -475,17 +548,20 @@ def _raw_lines(event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
             yield from actor_lines
             if slug not in slugs:
                 slugs.append(slug)
-    sources: list[str] = []
-    for url, url_title, publisher in ([(event.url, event.url_title, event.publisher)] if event.url else []) + [
-        *event.further_sources
-    ]:
-        if not url or url in sources:
+    key, line = _source(format_, event)
+    citations: list[Any] = []
+    if key is not None:
+        if source := lookup.source_line(key, line):
+            yield source
+        citations.append({"source": key, "provenance": {"system": format_, **event.provenance}})
+    for url, url_title, publisher in event.further_sources:
+        if not url or url == key or url in citations:
             continue
         host = urlsplit(url).hostname or url
-        source = lookup.source_line(url, url_title or host, publisher or host)
-        if source:
+        further = {"url": url, "title": url_title or host, "publisher": (publisher or host)[:300], "kind": "news"}
+        if source := lookup.source_line(url, further):
             yield source
-        sources.append(url)
+        citations.append(url)
     names = " and ".join(lookup.names[c] for c in event.initiators)
     to = " and ".join(lookup.names[c] for c in event.targets)
     yield {
@@ -500,10 +576,30 @@ def _raw_lines(event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
         "location": event.location[:MAX_LOCATION] if event.location else None,
         "latitude": event.latitude,
         "longitude": event.longitude,
-        "sources": sources,
+        "sources": citations,
         "tags": event.tags,
         "external_ref": event.ref[:MAX_REF],
     }
+
+
+def _source(format_: str, event: Event) -> tuple[str | None, dict[str, Any]]:
+    """The source a row cites, by the key an import line names it by (its url, else its
+    external_ref), and its line: the story's own (a URL; ICEWS's publisher and story id), else
+    the data set's; none for a record Demarche wrote (``format=plover``) that names none, as
+    its incident cited none."""
+    if event.url:
+        host = urlsplit(event.url).hostname or event.url
+        title, publisher = event.url_title or host, event.publisher or host
+        return event.url, {"url": event.url, "title": title, "publisher": publisher[:300], "kind": "news"}
+    if event.story:
+        publisher, story_id = event.story
+        ref = f"{format_}-story:{story_id}"[:MAX_REF]
+        line = {"title": f"{publisher}, story {story_id}", "publisher": publisher[:300], "kind": "news"}
+        return ref, {**line, "external_ref": ref}
+    if event.title is not None:  # a record of Demarche's own (only those carry a whole title)
+        return None, {}
+    dataset = DATASETS[format_]
+    return dataset["url"], {**dataset, "kind": "dataset"}
 
 
 # -- reading files -----------------------------------------------------------------------
@@ -757,6 +853,43 @@ def _coordinates(row: dict[str, Any], lat: str, lon: str, report: Report, centro
     return latitude, longitude
 
 
+MAX_COUNT = 2_147_483_647
+Reading = tuple[str, Callable[[Any], Any]]
+"""A provenance field and how a source field's text becomes its value (None when it cannot)."""
+
+
+def _whole(low: int, high: int) -> Callable[[Any], int | None]:
+    def read(text: Any) -> int | None:
+        value = _number(text, low, high)
+        return int(value) if value is not None and value == int(value) else None
+
+    return read
+
+
+def _real(low: float, high: float) -> Callable[[Any], float | None]:
+    return lambda text: _number(text, low, high)
+
+
+def _text_of(limit: int) -> Callable[[Any], str | None]:
+    return lambda text: str(text).strip()[:limit] or None
+
+
+def _provenance(row: dict[str, Any], readings: dict[str, Reading], report: Report) -> dict[str, Any]:
+    """The provenance fields ``readings`` takes from ``row``; a value that is given but cannot
+    be read (not a number, out of its range) is counted as dropped, ``FIELD (unreadable)``."""
+    out: dict[str, Any] = {}
+    for name, (key, read) in readings.items():
+        text = row.get(name)
+        if text in (None, ""):
+            continue
+        value = read(text)
+        if value is None:
+            report.drop(f"{name} (unreadable)")
+        else:
+            out[key] = value
+    return out
+
+
 def _url(text: Any, report: Report, name: str) -> str | None:
     text = str(text or "").strip()
     if not text:
@@ -784,6 +917,27 @@ def _coded(
     return row, code, kind, day, event_id
 
 
+def _added(text: Any) -> str | None:
+    """GDELT's ``DATEADDED`` (``YYYYMMDDHHMMSS``, or ``YYYYMMDD``) as the day, ``YYYY-MM-DD``."""
+    try:
+        return datetime.strptime(str(text).strip()[:8], "%Y%m%d").date().isoformat()
+    except ValueError:
+        return None
+
+
+GDELT_NUMBERS: dict[str, Reading] = {
+    "IsRootEvent": ("root_event", lambda text: {"1": True, "0": False}.get(str(text).strip())),
+    "QuadClass": ("quad_class", _whole(1, 4)),
+    "GoldsteinScale": ("goldstein", _real(-10, 10)),
+    "NumMentions": ("mentions", _whole(0, MAX_COUNT)),
+    "NumSources": ("sources", _whole(0, MAX_COUNT)),
+    "NumArticles": ("articles", _whole(0, MAX_COUNT)),
+    "AvgTone": ("tone", _real(-100, 100)),
+    "DATEADDED": ("reported_on", _added),
+}
+"""GDELT's numbers, as provenance (:class:`app.sources.models.Provenance`)."""
+
+
 def _gdelt_row(row: dict[str, str] | None, report: Report) -> Event:
     row, code, kind, day, event_id = _coded(row, "EventCode", "SQLDATE", "GLOBALEVENTID", "%Y%m%d", "%Y-%m-%d")
 
@@ -806,6 +960,7 @@ def _gdelt_row(row: dict[str, str] | None, report: Report) -> Event:
         if len(actor_code) > 3 and actor_code[3:6] not in CAMEO_ROLES:
             report.drop(f"Actor{n}Code (role)")
     _drop_unused(row, GDELT_USED, GDELT_DERIVED, report)
+    provenance = {"id": event_id, **_provenance(row, GDELT_NUMBERS, report)}
     return Event(
         ref=f"gdelt:{event_id}",
         kind=kind,
@@ -818,6 +973,7 @@ def _gdelt_row(row: dict[str, str] | None, report: Report) -> Event:
         latitude=latitude,
         longitude=longitude,
         url=_url(row.get("SOURCEURL"), report, "SOURCEURL"),
+        provenance=provenance,
         tags=["gdelt", f"cameo-{code}"],
     )
 
@@ -835,6 +991,16 @@ def _icews_side(row: dict[str, str], side: str, report: Report, missing: str) ->
     return [found[0] + role]
 
 
+ICEWS_NUMBERS: dict[str, Reading] = {
+    "Story ID": ("story_id", _text_of(200)),
+    "Sentence Number": ("sentence", _whole(0, MAX_COUNT)),
+    "Intensity": ("intensity", _real(-10, 10)),
+    "Publisher": ("reported_by", _text_of(2000)),
+}
+"""ICEWS's story, sentence, intensity and publisher, as provenance; its ``Event Date``, the
+day of the story, is kept too, as ``reported_on``."""
+
+
 def _icews_row(row: dict[str, str] | None, report: Report) -> Event:
     row, code, kind, day, event_id = _coded(row, "CAMEO Code", "Event Date", "Event ID", "%Y-%m-%d", "%Y%m%d")
     initiators = _icews_side(row, "Source", report, "no_initiator")
@@ -843,6 +1009,8 @@ def _icews_row(row: dict[str, str] | None, report: Report) -> Event:
     centroid = not any(places[:3])  # geocoded to the country alone
     latitude, longitude = _coordinates(row, "Latitude", "Longitude", report, centroid)
     _drop_unused(row, ICEWS_USED, ICEWS_DERIVED, report)
+    provenance = {"id": event_id, **_provenance(row, ICEWS_NUMBERS, report), "reported_on": day.isoformat()}
+    publisher, story_id = provenance.get("reported_by"), provenance.get("story_id")
     return Event(
         ref=f"icews:{event_id}",
         kind=kind,
@@ -854,13 +1022,22 @@ def _icews_row(row: dict[str, str] | None, report: Report) -> Event:
         location=", ".join(p for p in places if p) or None,
         latitude=latitude,
         longitude=longitude,
+        story=(publisher, story_id) if publisher and story_id else None,
+        provenance=provenance,
         tags=["icews", f"cameo-{code}"],
     )
 
 
-ACLED_PRECISION = {"1": "day", "2": "month", "3": "month"}
-"""ACLED's time precision (1 the day, 2 the week, 3 the month) as a date precision: a week has
-none of its own yet and is widened to the month (counted as dropped)."""
+ACLED_PRECISION = {"1": "day", "2": "week", "3": "month"}
+"""ACLED's time precision (1 the day, 2 the week, 3 the month) as a date precision."""
+ACLED_NUMBERS: dict[str, Reading] = {
+    "fatalities": ("fatalities", _whole(0, MAX_COUNT)),
+    "time_precision": ("time_precision", _whole(1, 3)),
+    "geo_precision": ("geo_precision", _whole(1, 3)),
+    "source": ("reported_by", _text_of(2000)),
+    "source_scale": ("source_scale", _text_of(200)),
+}
+"""ACLED's numbers and its sources' names, as provenance."""
 
 
 def _acled_state(actor: str) -> str | None:
@@ -880,12 +1057,11 @@ def _acled_row(row: dict[str, str] | None, report: Report) -> Event:
     initiators = _side([row.get("actor1", "")], _acled_state, report, "no_initiator")
     targets = _side([row.get("actor2", "")], _acled_state, report, "no_target")
     precision = ACLED_PRECISION.get((row.get("time_precision") or "1").strip(), "day")
-    if (row.get("time_precision") or "").strip() == "2":
-        report.drop("time_precision (week, widened to month)")
     centroid = (row.get("geo_precision") or "").strip() == "3"
     latitude, longitude = _coordinates(row, "latitude", "longitude", report, centroid)
     place = ", ".join(p for p in (row.get("location"), row.get("admin1"), row.get("country")) if p)
     _drop_unused(row, ACLED_USED, ACLED_DERIVED, report)
+    provenance = {"id": event_id, **_provenance(row, ACLED_NUMBERS, report)}
     return Event(
         ref=f"acled:{event_id}",
         kind=IncidentKind.other,
@@ -899,6 +1075,7 @@ def _acled_row(row: dict[str, str] | None, report: Report) -> Event:
         location=place or None,
         latitude=latitude,
         longitude=longitude,
+        provenance=provenance,
         tags=["acled"],
     )
 
@@ -949,6 +1126,36 @@ def _own_fields(record: dict[str, Any], report: Report) -> tuple[str | None, str
     return title, precision, [s for s in _list(own.get("sources")) if isinstance(s, dict)]
 
 
+PLOVER_NUMBERS: dict[str, Reading] = {
+    "quad_code": ("quad_class", _whole(1, 4)),
+    "event_scale": ("intensity", _real(-10, 10)),
+}
+"""PLOVER's quad code and event scale, as provenance."""
+
+
+def _plover_precision(day: date, enddate: Any, report: Report) -> str:
+    """The precision of a PLOVER record's date: ``year`` for the gold-standard placeholder
+    (counted as dropped); else the narrowest period (week, month, year) that holds both
+    ``date`` and ``enddate`` when an end is given (an end that is not a later date of the
+    same year is counted as dropped); else the day."""
+    if day == PLOVER_PLACEHOLDER:
+        report.drop("date (placeholder)")
+        return "year"
+    if enddate in (None, ""):
+        return "day"
+    try:
+        end = date.fromisoformat(str(enddate).strip())
+    except ValueError:
+        end = None
+    if end is None or end < day or end.year != day.year:
+        report.drop("enddate (unreadable)")
+        return "day"
+    for precision in ("day", "week", "month"):
+        if span_start(day, precision) <= end <= span_end(day, precision):
+            return precision
+    return "year"
+
+
 def _plover_row(record: Any, report: Report) -> Event:
     if not isinstance(record, dict):
         raise Skip("bad_row")
@@ -966,6 +1173,7 @@ def _plover_row(record: Any, report: Report) -> Event:
     if contexts and "diplomatic" not in contexts:
         raise Skip("out_of_scope")
     day = _day(str(record.get("date") or ""), "%Y-%m-%d")
+    precision = _plover_precision(day, record.get("enddate"), report)
     actor_key = "actor" if "actor" in record else "source"
     recipient_key = "recipient" if "recipient" in record else "target"
     initiators = _side(_entities(record.get(actor_key), report, "actor"), codes.from_cameo, report, "no_initiator")
@@ -984,8 +1192,9 @@ def _plover_row(record: Any, report: Report) -> Event:
         for key in cite:
             if key not in {"url", "title", "publication"}:
                 report.drop(f"cite_info.{key}")
-    own_title, precision, further = _own_fields(record, report)
+    own_title, own_precision, further = _own_fields(record, report)
     _drop_unused(record, PLOVER_USED, (), report)
+    provenance = {"id": record_id, **_provenance(record, PLOVER_NUMBERS, report)}
     if own:
         codes_ = INCIDENT_CODES[own]
         code, mode = str(codes_.plover), codes_.plover_mode
@@ -997,7 +1206,7 @@ def _plover_row(record: Any, report: Report) -> Event:
         kind=kind,
         code=f"{code}/{mode}" if mode else code,
         occurred_on=day,
-        precision=precision or "day",
+        precision=own_precision or precision,
         initiators=initiators,
         targets=targets,
         title_action=f"{label(kind.value)} (PLOVER {code}{f', {mode}' if mode else ''})",
@@ -1009,6 +1218,7 @@ def _plover_row(record: Any, report: Report) -> Event:
         url=url,
         url_title=title,
         publisher=publisher,
+        provenance=provenance,
         further_sources=[c for c in (_citation(s, report, "demarche.sources") for s in further) if c[0]],
         tags=["plover", f"plover-{code.lower()}"],
     )

@@ -9,7 +9,8 @@ ways, both undone here for every record type at once, from the types' own models
   which names the stored record the line writes over when there is one (so that a record
   without a natural key reads back onto itself), and is ignored otherwise;
 - **references** written as the objects an answer nests (``{"id", "slug", "name"}`` of an
-  actor, ``{"id", "title", "url"}`` of a source, ``{"id", "title", "occurred_on"}`` of an
+  actor, ``{"id", "title", "url"}`` of a source (with a ``provenance``, taken as
+  ``{source, provenance}``), ``{"id", "title", "occurred_on"}`` of an
   incident, ``{"actor": {...}, "role"}`` of a participant) are taken by their natural key
   (an actor's slug, a source's url) or else their id, as plain references are.
 """
@@ -70,10 +71,16 @@ REFERENCE_FIELDS: dict[str, frozenset[str]] = {
 
 def reference(value: Any) -> Any:
     """A nested reference object as the text a create body takes: an actor's slug, a
-    source's url, else the id. Anything else is left for validation to judge."""
+    source's url, else the id; a cited source with a provenance as ``{source, provenance}``.
+    Anything else is left for validation to judge."""
     if isinstance(value, dict):
         if "actor" in value and isinstance(value["actor"], dict):  # a participant
             return {**value, "actor": reference(value["actor"])}
+        if value.get("provenance") is not None and "id" in value:  # a citation that keeps a provenance
+            return {
+                "source": reference({k: v for k, v in value.items() if k != "provenance"}),
+                "provenance": value["provenance"],
+            }
         for key in ("slug", "url", "id"):
             if isinstance(value.get(key), str):
                 return value[key]

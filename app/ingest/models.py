@@ -23,6 +23,7 @@ class ImportResult(BaseModel):
                     "updated": {**_COUNTS, "actor": 1},
                     "unchanged": {**_COUNTS, "actor": 2},
                     "retracted": _COUNTS,
+                    "merged": _COUNTS,
                     "dry_run": False,
                 }
             ]
@@ -39,6 +40,15 @@ class ImportResult(BaseModel):
         description="Existing records that are retracted and were left so, by type: a line names a retracted "
         "record's natural key without asking for `status: published` (only that restores an incident or an "
         "exercise; other types are restored with `POST /v1/{collection}/{id}/restore`)."
+    )
+    merged: dict[str, int] = Field(
+        description="Incidents the import created and then merged into an incident that reports the same event "
+        "(stored before, or created earlier in the import), as docs/event-data.md defines it: same kind (not "
+        "`other`), initiators and targets, dates within their precision and a day, and a source in common or "
+        "both rows of one report data set (GDELT, ICEWS, PLOVER). The survivor gains the merged one's sources, "
+        "actors, answers and tags; the merged one is kept as a tombstone (its `external_ref` answers 308 to the "
+        "survivor). Counted here, not under `created`. A line naming a merged-away incident's `external_ref` "
+        "again writes onto the survivor (so a re-import counts it `unchanged`). Other types: always 0."
     )
     dry_run: bool
     conversion: "ConversionReport | None" = Field(

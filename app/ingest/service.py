@@ -74,6 +74,8 @@ class Importer:
     """Records the tables held when their statistics were last brought up to date."""
     _written: int = 0
     """Records written since."""
+    _created: dict[str, list[str]] = field(default_factory=dict)
+    """The ids of the records of each type that merges new ones created in the batch being written, in order."""
 
     def feed(self, lines: Iterable[tuple[int, bytes | Any]]) -> None:
         """Write each ``(line number, raw JSON text or parsed value)``."""
@@ -86,9 +88,20 @@ class Importer:
             else:
                 records.append((number, record))
         self._write(records)
+        self._merge_new()
         self.session.flush()
         self.session.expunge_all()
         self._keep_statistics(len(records))
+
+    def _merge_new(self) -> None:
+        """Merge the records the batch created into those they repeat (incidents: reports of
+        one event, docs/event-data.md): each merged away counts as ``merged``, not
+        ``created``."""
+        for type_, ids in self._created.items():
+            merged = KINDS[type_].merge_new(self.session, ids)
+            self.counts["created"][type_] -= merged
+            self.counts["merged"][type_] += merged
+        self._created.clear()
 
     def _keep_statistics(self, written: int) -> None:
         """On PostgreSQL, analyze the tables in the import's own transaction (ANALYZE counts
@@ -220,6 +233,8 @@ class Importer:
                 self._fail(number, outcome)
             else:
                 self.counts["created"][type_] += 1
+                if kind.merge_new is not None:
+                    self._created.setdefault(type_, []).append(outcome)
         run.clear()
 
     def _compare_run(self, run: list[tuple[int, str, Any, Any]]) -> None:

@@ -1,7 +1,8 @@
 """Create-or-update of one record by its natural key, through the domains' own services.
 
 Records with an ``external_ref`` (or an actor's ``slug``, a source's ``url``) that exists are
-written over when anything differs and left alone when nothing does. A retracted record is
+written over when anything differs and left alone when nothing does (a merged incident keeps
+what its merges brought). A retracted record is
 left alone too (the outcome ``retracted``) unless the line asks for ``status: published``
 (incidents and exercises), which restores it: an import never brings a retraction back by
 accident, and never half-restores one.
@@ -21,6 +22,7 @@ from app.channels import service as channels
 from app.channels.models import Channel, ChannelCreate, StatusChange, StatusChangeCreate
 from app.exercises import service as exercises
 from app.exercises.models import Exercise, ExerciseCreate
+from app.incidents import merges
 from app.incidents import service as incidents
 from app.incidents.models import Incident, IncidentCreate
 from app.kit.problems import NotFound, from_pydantic, invalid
@@ -28,8 +30,8 @@ from app.kit.records import PUBLISHED
 from app.sources import service as sources
 from app.sources.models import Source, SourceCreate
 
-Outcome = Literal["created", "updated", "unchanged", "retracted"]
-OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "retracted")
+Outcome = Literal["created", "updated", "unchanged", "retracted", "merged"]
+OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "retracted", "merged")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,12 @@ class Kind:
     unchanged_many: Callable[[Session, list[tuple[Any, Any]]], list[bool]] | None = None
     """Tells at once, for many ``(stored row, data)``, which ``replace`` would leave as they
     are (True is certain; False is left to ``replace``), where the type has it."""
+    onto: Callable[[Session, Any, Any], tuple[Any, Any]] | None = None
+    """The stored record a line written over ``row`` goes to, and the data it writes
+    (incidents: a merged-away incident's line goes to its survivor)."""
+    merge_new: Callable[[Session, list[str]], int] | None = None
+    """Merges the records an import created (by id, in order) that repeat another; answers
+    how many were merged away (incidents: reports of one event)."""
 
 
 KINDS: dict[str, Kind] = {
@@ -57,6 +65,8 @@ KINDS: dict[str, Kind] = {
         incidents.replace,
         incidents.create_many,
         incidents.unchanged,
+        merges.onto_survivor,
+        merges.merge_reports,
     ),
     "exercise": Kind(ExerciseCreate, Exercise, ("external_ref",), exercises.create, exercises.replace),
     "channel": Kind(ChannelCreate, Channel, ("external_ref",), channels.create, channels.replace),
@@ -97,7 +107,10 @@ def upsert(session: Session, record: dict[str, Any]) -> tuple[str, Outcome]:
 def write_over(session: Session, kind: Kind, row: Any, data: BaseModel) -> Outcome:
     """Write ``data`` over the stored ``row``. A retracted row is left as it is unless
     ``data`` asks for ``status: published`` in so many words: then it is restored (a new
-    version, ``restore`` in the change feed) with the line's fields."""
+    version, ``restore`` in the change feed) with the line's fields. A line over an incident
+    merged into another is written onto the survivor (:func:`app.incidents.merges.onto_survivor`)."""
+    if kind.onto is not None:
+        row, data = kind.onto(session, row, data)
     if row.retracted_at is not None and not asks_to_publish(data):
         return "retracted"
     return "updated" if kind.replace(session, row, data) else "unchanged"

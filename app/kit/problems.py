@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -97,6 +98,32 @@ class NotRetracted(Conflict):
     """A restore of a record that is not retracted: there is nothing to restore."""
 
     slug, title = "not-retracted", "Not retracted"
+
+
+class Moved(Problem):
+    """The record named in the path was merged into another: 308 to the same path naming
+    the other (``Location``), whose answer the client reads instead."""
+
+    status, slug, title = 308, "moved", "Permanent redirect"
+
+    def __init__(self, detail: str, named: str, survivor: str) -> None:
+        super().__init__(detail, extensions={"merged_into": survivor})
+        self.named, self.survivor = named, survivor
+
+    def location(self, request: Request) -> str:
+        """The request's path and query, the segment that named the record naming ``survivor``."""
+        segments = [self.survivor if segment == self.named else segment for segment in request.url.path.split("/")]
+        query = request.url.query
+        return quote("/".join(segments), safe="/:@") + (f"?{query}" if query else "")
+
+
+class Merged(Conflict):
+    """A write to a record merged into another (409), naming it in ``merged_into``."""
+
+    slug, title = "merged", "Merged into another record"
+
+    def __init__(self, detail: str, survivor: str) -> None:
+        super().__init__(detail, extensions={"merged_into": survivor})
 
 
 class PreconditionFailed(Problem):
@@ -211,6 +238,7 @@ async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
 
 def render(request: Request, exc: Problem) -> JSONResponse:
     """The problem-details answer for ``exc``."""
+    headers = exc.headers | {"Location": exc.location(request)} if isinstance(exc, Moved) else exc.headers
     return problem_response(
         request,
         exc.status,
@@ -218,7 +246,7 @@ def render(request: Request, exc: Problem) -> JSONResponse:
         title=exc.title,
         detail=exc.detail,
         errors=exc.errors,
-        headers=exc.headers,
+        headers=headers,
         extensions=exc.extensions,
     )
 
@@ -357,6 +385,10 @@ class ProblemDetail(BaseModel):
         description="With `unknown-parameter`: the query parameters the operation takes; with `unknown-field`: "
         "the fields a `fields` selection may name, in the record's order.",
     )
+    merged_into: str | None = Field(
+        default=None,
+        description="With `moved` (308) and `merged` (409): the id of the incident the one named was merged into.",
+    )
 
 
 SCHEMA_REF = "#/components/schemas/{model}"
@@ -364,13 +396,16 @@ SCHEMA_REF = "#/components/schemas/{model}"
 
 
 _DESCRIPTIONS = {
+    308: "The incident named was merged into another (`merged_into`): `Location` is the same path naming it. "
+    "Clients that follow redirects read the survivor's answer.",
     400: "Malformed JSON, a tampered or foreign cursor, a malformed `Idempotency-Key`, or a query parameter the "
     "operation does not take (`unknown-parameter`: `errors` names each, `accepted` lists those it takes).",
     401: "No API key where one is needed, or an unknown or revoked one.",
     403: "The API key's scope does not allow this operation.",
     404: "No such record (or it was retracted).",
     409: "A unique key (slug, url, external_ref) is already taken, or the first request with this "
-    "`Idempotency-Key` is still running (retry after `Retry-After` seconds).",
+    "`Idempotency-Key` is still running (retry after `Retry-After` seconds), or (`merged`) the incident named was "
+    "merged into another, named in `merged_into`: write to that one.",
     412: "`If-Match` names a version other than the record's current one; nothing was written.",
     413: "The request body is larger than the configured limit.",
     415: "The request body is not JSON.",

@@ -124,12 +124,17 @@ class PendingChange:
     at: datetime | None = None
     restored: bool = False
     """The record was retracted and is live again."""
+    merged: bool = False
+    """The record took part in a merge: it was merged into another, or another into it."""
 
 
-def note_change(session: Session, row: RecordColumns, created: bool = False, restored: bool = False) -> None:
-    """Record for the change feed that ``row`` was created, changed or restored in this
-    transaction."""
-    session.info.setdefault(PENDING_CHANGES, []).append(PendingChange(type(row), row.id, created, restored=restored))
+def note_change(
+    session: Session, row: RecordColumns, created: bool = False, restored: bool = False, merged: bool = False
+) -> None:
+    """Record for the change feed that ``row`` was created, changed, restored or merged in
+    this transaction."""
+    change = PendingChange(type(row), row.id, created, restored=restored, merged=merged)
+    session.info.setdefault(PENDING_CHANGES, []).append(change)
 
 
 def note_created(session: Session, table: type, snapshots: Mapping[str, dict[str, Any]], at: datetime) -> None:
@@ -139,10 +144,10 @@ def note_created(session: Session, table: type, snapshots: Mapping[str, dict[str
     pending.extend(PendingChange(table, record_id, True, fields, at) for record_id, fields in snapshots.items())
 
 
-def mark_changed(session: Session, row: RecordColumns, restored: bool = False) -> None:
+def mark_changed(session: Session, row: RecordColumns, restored: bool = False, merged: bool = False) -> None:
     row.version += 1
     row.updated_at = utcnow()
-    note_change(session, row, restored=restored)
+    note_change(session, row, restored=restored, merged=merged)
 
 
 # A record's state is kept in ``retracted_at``, and in ``status`` where the record has one

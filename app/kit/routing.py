@@ -33,6 +33,8 @@ LIST_ERRORS = problems.responses(400, 401, 422, 429, 503)
 WRITE_ERRORS = problems.responses(400, 401, 403, 409, 413, 415, 422, 429)
 UPDATE_ERRORS = problems.responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429)
 DELETE_ERRORS = problems.responses(401, 403, 404, 412, 422, 429)
+MOVED = problems.responses(308)
+"""A read of an incident merged into another: a redirect to the survivor."""
 RESTORE_ERRORS = problems.responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429) | {
     409: problems.responses(409)[409]
     | {

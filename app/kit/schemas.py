@@ -98,7 +98,7 @@ class IncidentRef(SQLModel):
 class SourceRef(SQLModel):
     id: str
     title: str
-    url: str
+    url: str | None = Field(description="`null` for a source known by its publisher and `external_ref` alone.")
 
 
 FORMAT_DESCRIPTION = "`json` (a page), or `csv`, `ndjson`, `geojson` to stream every matching row as a file."

@@ -223,6 +223,7 @@ def read_text(
     published: bool = False,
     retracted: bool = False,
     built: bool = False,
+    gone: str | None = None,
 ) -> tuple[bytes, int]:
     """The answer of the live record of ``table`` whose id (or one of ``keys``, such as
     ``slug``; an id wins, and a prefixed natural key such as ``ref:{external_ref}`` names
@@ -230,9 +231,10 @@ def read_text(
     its version; with ``published``, only a published one; with ``retracted``, a retracted
     one too. 404 (naming the record a ``noun``) when there is none. One statement; a table
     that keeps its answers (``record_json``) is read from them, unless ``built`` asks for
-    the answer ``record`` builds, and only a stale one is written anew (a second statement)."""
+    the answer ``record`` builds, and only a stale one is written anew (a second statement).
+    A row whose column ``gone`` is set is never answered (an incident merged into another)."""
     columns, value = path_key(ref, table.c.keys(), keys)
-    query = _one(table, record, session.get_bind().dialect.name, columns, published, retracted, built)
+    query = _one(table, record, session.get_bind().dialect.name, columns, published, retracted, built, gone)
     row = session.connection().execute(query, {"ref": value}).first()
     if row is None:
         raise NotFound(f"No {noun} {ref!r}.")
@@ -253,12 +255,21 @@ def refill(connection: Connection, table: Table, record: Record) -> None:
 
 @cache
 def _one(
-    table: Table, record: Record, dialect: str, columns: tuple[str, ...], published: bool, retracted: bool, built: bool
+    table: Table,
+    record: Record,
+    dialect: str,
+    columns: tuple[str, ...],
+    published: bool,
+    retracted: bool,
+    built: bool,
+    gone: str | None,
 ) -> Select:
     ref = bindparam("ref")
     conditions = ([] if retracted else [table.c.retracted_at.is_(None)]) + (
         [table.c.status == "published"] if published else []
     )
+    if gone is not None and retracted:  # a live row's is never set
+        conditions.append(table.c[gone].is_(None))
     kept = "record_json" in table.c and not built
     text = table.c.record_json if kept else record(RecordSQL(dialect), table.c)
     return (

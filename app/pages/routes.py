@@ -44,7 +44,7 @@ from app.incidents import service as incidents
 from app.incidents.models import Incident, IncidentFilters
 from app.incidents.routes import SORT as INCIDENT_SORT
 from app.kit.pagination import Listing, listing_dependency, page_rows
-from app.kit.problems import Problem, Unauthorized, invalid
+from app.kit.problems import Moved, Problem, Unauthorized, invalid
 from app.kit.routing import ActorPath, IdPath
 from app.kit.schemas import DateQuery, IsoDate
 from app.pages import charts, world
@@ -99,6 +99,8 @@ class PageRoute(APIRoute):
                     else "This server shows its records to holders of a read key only."
                 )
                 return page(request, "key.html", 401, message=message, next=_local(str(request.url)))
+            except Moved as exc:  # a merged incident's page: the survivor's
+                return RedirectResponse(exc.location(request), exc.status)
             except Problem as exc:
                 return page(request, "error.html", exc.status, title=exc.title, detail=exc.detail, errors=[])
             except RequestValidationError as exc:

@@ -1,17 +1,52 @@
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import ConfigDict
+import pydantic
+from pydantic import AfterValidator, ConfigDict, model_validator
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
-from app.kit.schemas import NON_BLANK, IsoDate, WriteModel, merge_patch_model, repeated
+from app.kit.schemas import (
+    NON_BLANK,
+    IsoDate,
+    OptionalInteger,
+    OptionalNumber,
+    Ref,
+    SourceRef,
+    WriteModel,
+    merge_patch_model,
+    repeated,
+)
 from app.vocab import SourceKind
 
 
+def _web_address(value: str | None) -> str | None:
+    """An absolute http(s) URL with a host, or a ValueError (``acled:CYP392`` is no URL)."""
+    if value is None:
+        return value
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value.strip()):
+        raise ValueError(
+            "url must be an absolute http(s) URL, such as https://example.org/story; a record id of "
+            "another system is an external_ref."
+        )
+    return value
+
+
+WebAddress = Annotated[str | None, AfterValidator(_web_address)]
+
+
 class SourceBase(SQLModel):
-    url: str = Field(
-        min_length=1, max_length=2000, unique=True, schema_extra={"pattern": NON_BLANK}, description="Unique."
+    url: WebAddress = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        unique=True,
+        schema_extra={"pattern": NON_BLANK},
+        description="Unique. An absolute `http` or `https` URL (else 422). Optional when the source has a "
+        "`publisher` and an `external_ref` (a story of a news agency known by its id, with no address: an "
+        "ICEWS story); a source needs one or the other.",
     )
     title: str = Field(min_length=1, max_length=500, schema_extra={"pattern": NON_BLANK})
     publisher: str | None = Field(default=None, max_length=300)
@@ -46,6 +81,12 @@ _EXAMPLE: dict[str, Any] = {
 class SourceCreate(SourceBase, WriteModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
+    @model_validator(mode="after")
+    def _located(self) -> "SourceCreate":
+        if self.url is None and not (self.publisher and self.external_ref):
+            raise ValueError("A source needs a url, or a publisher and an external_ref (its id at the publisher).")
+        return self
+
 
 SourceUpdate = merge_patch_model(
     SourceCreate,
@@ -78,8 +119,198 @@ class SourceFilters(SQLModel):
     publisher: list[str] = repeated("Exact publisher; repeat for OR.")
 
 
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+class Provenance(WriteModel):
+    """What the system an event was taken from says of it: the event's own id there and its
+    numbers, kept with the citation of the source that reported it. Every field but
+    ``system`` is optional; unknown fields are refused (422); fields not given are left out of
+    answers."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "system": "gdelt",
+                    "id": "1054436563",
+                    "mentions": 10,
+                    "sources": 1,
+                    "articles": 10,
+                    "tone": -5.6,
+                    "goldstein": -4.0,
+                    "quad_class": 4,
+                    "root_event": True,
+                    "reported_on": "2022-07-15",
+                }
+            ]
+        }
+    )
+
+    system: str = pydantic.Field(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[a-z][a-z0-9_.-]*$",
+        description="The data set or system the event comes from, lower case: `gdelt`, `icews`, `acled`, "
+        "`plover`, or another's own name.",
+    )
+    id: str | None = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        max_length=200,
+        pattern=NON_BLANK,
+        description="The event's id in that system: GDELT's `GLOBALEVENTID`, ICEWS's `Event ID`, ACLED's "
+        "`event_id_cnty`, PLOVER's `id`.",
+    )
+    story_id: str | None = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        max_length=200,
+        pattern=NON_BLANK,
+        description="The story the event was coded from (ICEWS's `Story ID`).",
+    )
+    sentence: OptionalInteger = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        ge=0,
+        le=2_147_483_647,
+        description="The sentence of the story (ICEWS's `Sentence Number`).",
+    )
+    mentions: OptionalInteger = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        ge=0,
+        le=2_147_483_647,
+        description="Mentions of the event (GDELT's `NumMentions`).",
+    )
+    sources: OptionalInteger = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        ge=0,
+        le=2_147_483_647,
+        description="Sources that mention it (GDELT's `NumSources`).",
+    )
+    articles: OptionalInteger = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        ge=0,
+        le=2_147_483_647,
+        description="Articles that mention it (GDELT's `NumArticles`).",
+    )
+    tone: OptionalNumber = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        ge=-100,
+        le=100,
+        description="Average tone of those articles, -100 to 100 (GDELT's `AvgTone`).",
+    )
+    goldstein: OptionalNumber = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        ge=-10,
+        le=10,
+        description="Goldstein scale of the event code, -10 to 10 (GDELT's `GoldsteinScale`).",
+    )
+    intensity: OptionalNumber = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        ge=-10,
+        le=10,
+        description="Intensity of the event, -10 to 10 (ICEWS's `Intensity`, PLOVER's `event_scale`).",
+    )
+    quad_class: OptionalInteger = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        ge=1,
+        le=4,
+        description="1 verbal cooperation, 2 material cooperation, 3 verbal conflict, 4 material conflict (GDELT's "
+        "`QuadClass`, PLOVER's `quad_code`).",
+    )
+    root_event: bool | None = pydantic.Field(
+        default=None, exclude_if=_absent, description="Whether the event is in a lead sentence (GDELT's `IsRootEvent`)."
+    )
+    fatalities: OptionalInteger = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        ge=0,
+        le=2_147_483_647,
+        description="Reported fatalities (ACLED's `fatalities`).",
+    )
+    time_precision: OptionalInteger = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        ge=1,
+        le=3,
+        description="ACLED's `time_precision` as given: 1 the day, 2 the week, 3 the month (the incident's "
+        "`date_precision` says the same in words).",
+    )
+    geo_precision: OptionalInteger = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        ge=1,
+        le=3,
+        description="ACLED's `geo_precision` as given: 1 the place, 2 near it, 3 the region.",
+    )
+    reported_on: IsoDate | None = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        description="The day the system took the report in: GDELT's `DATEADDED`; ICEWS's `Event Date`, which is "
+        "the day of the story, not always the day of the event.",
+    )
+    reported_by: str | None = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        max_length=2000,
+        pattern=NON_BLANK,
+        description="Who reported it, as the system names them: ACLED's `source`, ICEWS's `Publisher`.",
+    )
+    source_scale: str | None = pydantic.Field(
+        default=None,
+        exclude_if=_absent,
+        max_length=200,
+        pattern=NON_BLANK,
+        description="ACLED's `source_scale` (`National`, `Local partner`…).",
+    )
+
+    def stored(self) -> dict[str, Any]:
+        """As the citation keeps it: the fields given, in JSON form."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class CitedSource(WriteModel):
+    """A source cited with what the system the record was taken from says of it."""
+
+    source: Ref = pydantic.Field(description="The source's id, url or external_ref.")
+    provenance: Provenance | None = pydantic.Field(default=None, description="Omitted or `null`: the source alone.")
+
+
+class CitedSourceRef(SourceRef):
+    provenance: Provenance = pydantic.Field(
+        default=None,
+        exclude_if=lambda provenance: provenance is None,  # absent, as the answer written in SQL leaves it
+        description="What the system the incident was taken from says of it, for this source (see the "
+        "`sources` input); absent when the citation keeps none.",
+    )
+
+
+def cited(items: list[Any]) -> list[tuple[str, dict[str, Any] | None]]:
+    """A ``sources`` input (refs, or :class:`CitedSource`) as pairs of ref and stored provenance."""
+    return [
+        (item, None) if isinstance(item, str) else (item.source, item.provenance.stored() if item.provenance else None)
+        for item in items
+    ]
+
+
+def citation_snapshot(source_ids: list[str], provenance: list[dict[str, Any] | None]) -> list[Any]:
+    """Citations as an input names them (and a record's history keeps them): a source's id,
+    or ``{source, provenance}`` where the citation keeps a provenance."""
+    return [s if p is None else {"source": s, "provenance": p} for s, p in zip(source_ids, provenance, strict=True)]
+
+
 class Citation(SQLModel, table=True):
-    """A source cited by an incident, exercise, channel or status change."""
+    """A source cited by an incident, exercise, channel or status change; an incident's
+    citation may keep the ``provenance`` of the event the source reported."""
 
     __tablename__ = "citations"
     __table_args__ = (Index("ix_citations_source_id", "source_id"),)
@@ -88,3 +319,4 @@ class Citation(SQLModel, table=True):
     record_id: str = Field(primary_key=True, max_length=36)
     source_id: str = Field(primary_key=True, foreign_key="sources.id", max_length=36)
     position: int = 0
+    provenance: dict[str, Any] | None = Field(default=None, sa_type=JSONType)

@@ -2,7 +2,7 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -141,14 +141,30 @@ def public(session: Session, source: Source) -> dict[str, Any]:
     return hydrate(session, [row])[0]
 
 
-def set_citations(session: Session, resource: str, record_id: str, source_ids: Sequence[str]) -> bool:
-    """Make ``source_ids`` the sources the record cites, in order; True when they changed."""
+def set_citations(
+    session: Session,
+    resource: str,
+    record_id: str,
+    source_ids: Sequence[str],
+    provenance: Sequence[dict[str, Any] | None] | None = None,
+) -> bool:
+    """Make ``source_ids`` the sources the record cites, in order, each with its
+    ``provenance`` where given; True when they changed."""
     return replace_links(
         session,
         Citation,
         {"resource": resource, "record_id": record_id},
-        [{"source_id": source_id} for source_id in source_ids],
+        citation_links(source_ids, provenance),
     )
+
+
+def citation_links(
+    source_ids: Sequence[str], provenance: Sequence[dict[str, Any] | None] | None = None
+) -> list[dict[str, Any]]:
+    """The citation rows' own values for ``source_ids``, in order (``provenance`` beside them)."""
+    if provenance is None:
+        return [{"source_id": source_id} for source_id in source_ids]
+    return [{"source_id": s, "provenance": p} for s, p in zip(source_ids, provenance, strict=True)]
 
 
 def citations_of(session: Session, resource: str, record_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
@@ -170,10 +186,15 @@ def citations_of(session: Session, resource: str, record_ids: Sequence[str]) -> 
     return out
 
 
-def cited_json(sql: RecordSQL, resource: str, record_id: Any) -> ColumnElement[str]:
-    """The sources a record cites, as a JSON array of references, in order."""
+def cited_json(sql: RecordSQL, resource: str, record_id: Any, provenance: bool = False) -> ColumnElement[str]:
+    """The sources a record cites, as a JSON array of references, in order; with
+    ``provenance``, each reference also holds its citation's ``provenance`` (or null)."""
     link = aliased(Citation)
     source, joined = sql.lookup(link, link.source_id, Source, partial(ref_json, sql))
+    if provenance:  # where kept: the reference's object, its closing brace replaced by one more member
+        kept = sql.value(link.provenance)
+        spliced = func.substr(source, 1, func.length(source) - 1) + ',"provenance":' + kept + "}"
+        source = case((kept == "null", source), else_=spliced)
     return sql.array(source, joined, [link.resource == resource, link.record_id == record_id], [link.position])
 
 

@@ -346,6 +346,17 @@ def test_if_match_writes_only_over_what_was_read(demarche, parties):
     assert [v.op for v in versions] == ["create", "update", "update", "delete", "restore"]
 
 
+def test_a_merged_incident_reads_as_its_survivor(demarche, parties, run):
+    survivor = demarche.create("incidents", incident(parties, 1))
+    other = demarche.create("incidents", incident(parties, 2, external_ref=f"test:{run}:other"))
+    merged = demarche.merge(survivor.id, f"test:{run}:other", if_match=survivor)
+    assert (merged.id, merged.version) == (survivor.id, 2)
+    assert demarche.get("incidents", other.id).id == survivor.id  # the 308 is followed
+    with pytest.raises(Conflict):  # a write to it names the survivor instead
+        demarche.update("incidents", other.id, {"persons_affected": 1})
+    assert [v.op for v in demarche.history("incidents", other.id).data] == ["create", "merge"]
+
+
 def test_views_answer_their_models(demarche, parties, run):
     first = demarche.create("incidents", incident(parties, 1, external_ref=f"test:{run}:1"))
     answer = demarche.create("incidents", incident(parties, 2, responds_to=[first.id]))

@@ -185,7 +185,10 @@ class Client(_Base):
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__(retries, backoff, max_delay)
-        self.http = httpx.Client(base_url=url, headers=_headers(key), timeout=timeout, transport=transport)
+        # follow_redirects: an incident merged into another answers 308 to the survivor
+        self.http = httpx.Client(
+            base_url=url, headers=_headers(key), timeout=timeout, transport=transport, follow_redirects=True
+        )
 
     def __enter__(self) -> "Client":
         return self
@@ -334,6 +337,13 @@ class Client(_Base):
         ``status``, ``effective_on``, ``note``, ``caused_by``)."""
         return self._call(_status_change(channel, change, idempotency_key))
 
+    def merge(
+        self, incident: str, merged: str, *, if_match: IfMatch = None, idempotency_key: Key = None
+    ) -> models.IncidentPublic:
+        """Merge the incident ``merged`` (id or external_ref) into ``incident``, which
+        survives; ``merged`` then redirects to it (write keys)."""
+        return self._call(_merge(incident, merged, if_match, idempotency_key))
+
     # Views
 
     def chain(self, incident: str) -> models.ChainPage:
@@ -460,7 +470,9 @@ class AsyncClient(_Base):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(retries, backoff, max_delay)
-        self.http = httpx.AsyncClient(base_url=url, headers=_headers(key), timeout=timeout, transport=transport)
+        self.http = httpx.AsyncClient(
+            base_url=url, headers=_headers(key), timeout=timeout, transport=transport, follow_redirects=True
+        )
 
     async def __aenter__(self) -> "AsyncClient":
         return self
@@ -598,6 +610,11 @@ class AsyncClient(_Base):
         self, channel: str, change: Record_, *, idempotency_key: Key = None
     ) -> models.StatusChangePublic:
         return await self._call(_status_change(channel, change, idempotency_key))
+
+    async def merge(
+        self, incident: str, merged: str, *, if_match: IfMatch = None, idempotency_key: Key = None
+    ) -> models.IncidentPublic:
+        return await self._call(_merge(incident, merged, if_match, idempotency_key))
 
     async def chain(self, incident: str) -> models.ChainPage:
         return await self._call(_view(f"/v1/incidents/{_segment(incident)}/chain", {}, models.ChainPage))
@@ -740,6 +757,20 @@ def _status_change(channel: str, change: Record_, key: str | None) -> _Call[mode
         _record(models.StatusChangePublic),
         content=dumps(change),
         headers={"Content-Type": "application/json", "Idempotency-Key": key or str(uuid.uuid4())},
+    )
+
+
+def _merge(incident: str, merged: str, if_match: IfMatch, key: str | None) -> _Call[models.IncidentPublic]:
+    return _Call(
+        "POST",
+        f"{_path('incidents', incident)}/merge",
+        _record(models.IncidentPublic),
+        content=dumps({"merged": merged}),
+        headers={
+            "Content-Type": "application/json",
+            "Idempotency-Key": key or str(uuid.uuid4()),
+            **_if_match(if_match),
+        },
     )
 
 

@@ -484,7 +484,7 @@ class ConversionReport(Record):
     """
 
 
-DatePrecision: TypeAlias = Literal["day", "month", "year"]
+DatePrecision: TypeAlias = Literal["day", "week", "month", "year"]
 
 
 ExerciseDomain: TypeAlias = Literal["land", "sea", "air", "space", "cyber", "nuclear"]
@@ -514,6 +514,10 @@ class ImportResult(Record):
     retracted: dict[str, int]
     """
     Existing records that are retracted and were left so, by type: a line names a retracted record's natural key without asking for `status: published` (only that restores an incident or an exercise; other types are restored with `POST /v1/{collection}/{id}/restore`).
+    """
+    merged: dict[str, int]
+    """
+    Incidents the import created and then merged into an incident that reports the same event (stored before, or created earlier in the import), as docs/event-data.md defines it: same kind (not `other`), initiators and targets, dates within their precision and a day, and a source in common or both rows of one report data set (GDELT, ICEWS, PLOVER). The survivor gains the merged one's sources, actors, answers and tags; the merged one is kept as a tombstone (its `external_ref` answers 308 to the survivor). Counted here, not under `created`. A line naming a merged-away incident's `external_ref` again writes onto the survivor (so a re-import counts it `unchanged`). Other types: always 0.
     """
     dry_run: bool
     conversion: ConversionReport | None = None
@@ -583,10 +587,101 @@ What a key may do; each scope implies the ones before it.
 """
 
 
-Op: TypeAlias = Literal["create", "update", "delete", "restore"]
+@dataclass(kw_only=True)
+class MergeRequest(Record):
+    merged: str
+    """
+    The incident merged into this one: its id or `external_ref`. It must be live (a draft may be merged into a published incident, not a published one into a draft) and not this incident.
+    """
+
+
+Op: TypeAlias = Literal["create", "update", "delete", "restore", "merge"]
 
 
 ParticipantRole: TypeAlias = Literal["lead", "participant", "host", "observer"]
+
+
+@dataclass(kw_only=True)
+class Provenance(Record):
+    """
+    What the system an event was taken from says of it: the event's own id there and its
+    numbers, kept with the citation of the source that reported it. Every field but
+    ``system`` is optional; unknown fields are refused (422); fields not given are left out of
+    answers.
+    """
+
+    system: str
+    """
+    The data set or system the event comes from, lower case: `gdelt`, `icews`, `acled`, `plover`, or another's own name.
+    """
+    id: str | None = None
+    """
+    The event's id in that system: GDELT's `GLOBALEVENTID`, ICEWS's `Event ID`, ACLED's `event_id_cnty`, PLOVER's `id`.
+    """
+    story_id: str | None = None
+    """
+    The story the event was coded from (ICEWS's `Story ID`).
+    """
+    sentence: int | None = None
+    """
+    The sentence of the story (ICEWS's `Sentence Number`).
+    """
+    mentions: int | None = None
+    """
+    Mentions of the event (GDELT's `NumMentions`).
+    """
+    sources: int | None = None
+    """
+    Sources that mention it (GDELT's `NumSources`).
+    """
+    articles: int | None = None
+    """
+    Articles that mention it (GDELT's `NumArticles`).
+    """
+    tone: float | None = None
+    """
+    Average tone of those articles, -100 to 100 (GDELT's `AvgTone`).
+    """
+    goldstein: float | None = None
+    """
+    Goldstein scale of the event code, -10 to 10 (GDELT's `GoldsteinScale`).
+    """
+    intensity: float | None = None
+    """
+    Intensity of the event, -10 to 10 (ICEWS's `Intensity`, PLOVER's `event_scale`).
+    """
+    quad_class: int | None = None
+    """
+    1 verbal cooperation, 2 material cooperation, 3 verbal conflict, 4 material conflict (GDELT's `QuadClass`, PLOVER's `quad_code`).
+    """
+    root_event: bool | None = None
+    """
+    Whether the event is in a lead sentence (GDELT's `IsRootEvent`).
+    """
+    fatalities: int | None = None
+    """
+    Reported fatalities (ACLED's `fatalities`).
+    """
+    time_precision: int | None = None
+    """
+    ACLED's `time_precision` as given: 1 the day, 2 the week, 3 the month (the incident's `date_precision` says the same in words).
+    """
+    geo_precision: int | None = None
+    """
+    ACLED's `geo_precision` as given: 1 the place, 2 near it, 3 the region.
+    """
+    reported_on: date_aliased | None = None
+    """
+    The day the system took the report in: GDELT's `DATEADDED`; ICEWS's `Event Date`, which is the day of the story, not always the day of the event.
+    """
+    reported_by: str | None = None
+    """
+    Who reported it, as the system names them: ACLED's `source`, ICEWS's `Publisher`.
+    """
+    source_scale: str | None = None
+    """
+    ACLED's `source_scale` (`National`, `Local partner`…).
+    """
 
 
 RecordStatus: TypeAlias = Literal["draft", "published", "retracted"]
@@ -600,15 +695,15 @@ SourceKind: TypeAlias = Literal["news", "official", "analysis", "dataset", "othe
 
 @dataclass(kw_only=True)
 class SourcePublic(Record):
-    url: str
-    """
-    Unique.
-    """
     title: str
     id: str
     created_at: datetime
     updated_at: datetime
     version: int
+    url: str | None = None
+    """
+    Unique. An absolute `http` or `https` URL (else 422). Optional when the source has a `publisher` and an `external_ref` (a story of a news agency known by its id, with no address: an ICEWS story); a source needs one or the other.
+    """
     publisher: str | None = None
     authors: list[str] | None = None
     published_on: date_aliased | None = None
@@ -623,7 +718,10 @@ class SourcePublic(Record):
 class SourceRef(Record):
     id: str
     title: str
-    url: str
+    url: str | None
+    """
+    `null` for a source known by its publisher and `external_ref` alone.
+    """
 
 
 @dataclass(kw_only=True)
@@ -634,7 +732,7 @@ class SourceUpdate(Record):
 
     url: str | None = None
     """
-    Unique.
+    Unique. An absolute `http` or `https` URL (else 422). Optional when the source has a `publisher` and an `external_ref` (a story of a news agency known by its id, with no address: an ICEWS story); a source needs one or the other.
     """
     title: str | None = None
     publisher: str | None = None
@@ -770,6 +868,10 @@ class ProblemDetail(Record):
     accepted: list[str] | None = None
     """
     With `unknown-parameter`: the query parameters the operation takes; with `unknown-field`: the fields a `fields` selection may name, in the record's order.
+    """
+    merged_into: str | None = None
+    """
+    With `moved` (308) and `merged` (409): the id of the incident the one named was merged into.
     """
 
 
@@ -1157,66 +1259,17 @@ class ChannelStatusLine(Record):
 
 
 @dataclass(kw_only=True)
-class IncidentLine(Record):
-    """
-    A line of an import: `type` `incident` and the fields of IncidentCreate.
-    """
-
-    kind: IncidentKind
-    title: str
-    occurred_on: date_aliased
-    """
-    The day the incident happened; never in the future (422), except for measures announced ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, `office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their effective date). Today is taken in any time zone (up to UTC+14).
-    """
-    initiators: list[Initiator]
-    """
-    Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one.
-    """
-    targets: list[Target]
-    """
-    Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one.
-    """
-    type: Literal["incident"]
-    summary: str | None = None
-    date_precision: DatePrecision | None = "day"
-    persons_affected: int | None = None
-    location: str | None = None
-    latitude: float | None = None
-    """
-    WGS 84.
-    """
-    longitude: float | None = None
-    """
-    WGS 84.
-    """
-    tags: list[str] | None = None
-    status: RecordStatus | None = "published"
-    external_ref: str | None = None
-    """
-    Natural key for upserts from other systems.
-    """
-    responds_to: list[str] | None = None
-    """
-    Incident ids (or external_refs) this answers.
-    """
-    sources: list[str] | None = None
-    """
-    Source ids (or urls or external_refs).
-    """
-
-
-@dataclass(kw_only=True)
 class SourceLine(Record):
     """
     A line of an import: `type` `source` and the fields of SourceCreate.
     """
 
-    url: str
-    """
-    Unique.
-    """
     title: str
     type: Literal["source"]
+    url: str | None = None
+    """
+    Unique. An absolute `http` or `https` URL (else 422). Optional when the source has a `publisher` and an `external_ref` (a story of a news agency known by its id, with no address: an ICEWS story); a source needs one or the other.
+    """
     publisher: str | None = None
     authors: list[str] | None = None
     published_on: date_aliased | None = None
@@ -1272,7 +1325,7 @@ class SourcePublicFields(Record):
 
     url: str | None = None
     """
-    Unique.
+    Unique. An absolute `http` or `https` URL (else 422). Optional when the source has a `publisher` and an `external_ref` (a story of a news agency known by its id, with no address: an ICEWS story); a source needs one or the other.
     """
     title: str | None = None
     publisher: str | None = None
@@ -1757,54 +1810,6 @@ class ApiKeyPublic(Record):
 
 
 @dataclass(kw_only=True)
-class ChainLink(Record):
-    kind: IncidentKind
-    title: str
-    occurred_on: date_aliased
-    """
-    The day the incident happened; never in the future (422), except for measures announced ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, `office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their effective date). Today is taken in any time zone (up to UTC+14).
-    """
-    id: str
-    created_at: datetime
-    updated_at: datetime
-    version: int
-    initiators: list[ActorRef]
-    targets: list[ActorRef]
-    responds_to: list[AnsweredRef]
-    """
-    The published incidents this answers. A link to a draft or a retracted incident is kept; it is shown, with its `status`, only on the incident's own path read with a `write` key, which may read those incidents (lists, chains, views and exports show every caller the same answer, without it). It shows to everyone again once that incident is published, and the record's history names it by id.
-    """
-    sources: list[SourceRef]
-    depth: int
-    """
-    0 for the chain's first move, n+1 for an answer to depth n.
-    """
-    summary: str | None = None
-    date_precision: DatePrecision | None = "day"
-    persons_affected: int | None = None
-    location: str | None = None
-    latitude: float | None = None
-    """
-    WGS 84.
-    """
-    longitude: float | None = None
-    """
-    WGS 84.
-    """
-    tags: list[str] | None = None
-    status: RecordStatus | None = "published"
-    external_ref: str | None = None
-    """
-    Natural key for upserts from other systems.
-    """
-
-
-@dataclass(kw_only=True)
-class ChainPage(Record):
-    data: list[ChainLink]
-
-
-@dataclass(kw_only=True)
 class ChangePublic(Record):
     resource: Resource
     """
@@ -1812,7 +1817,7 @@ class ChangePublic(Record):
     """
     op: Op
     """
-    `delete` is a retraction: the record reads 404 from this version on (to keys without `write`). `restore` undoes one: the record is live (and published, where it has a `status`) again from this version on, by `POST /v1/{collection}/{id}/restore` or by an import line that asks for `status: published`. A record created retracted has a `create` and a `delete` entry, both at version 1.
+    `delete` is a retraction: the record reads 404 from this version on (to keys without `write`). `restore` undoes one: the record is live (and published, where it has a `status`) again from this version on, by `POST /v1/{collection}/{id}/restore` or by an import line that asks for `status: published`. A record created retracted has a `create` and a `delete` entry, both at version 1. `merge` (incidents): two incidents were merged, by `POST /v1/incidents/{id}/merge` or by an import that found two reports of one event; both get an entry. The survivor's names the merged-away ids in `merged` and gained their links; the merged-away one's names the survivor in `merged_into`, and from this version on its id answers 308, redirecting to the survivor. An incident created and merged away by one import has a `create` and a `merge` entry.
     """
     version: int
     """
@@ -1894,6 +1899,36 @@ class ChannelPublic(Record):
 
 
 @dataclass(kw_only=True)
+class CitedSource(Record):
+    """
+    A source cited with what the system the record was taken from says of it.
+    """
+
+    source: str
+    """
+    The source's id, url or external_ref.
+    """
+    provenance: Provenance | None = None
+    """
+    Omitted or `null`: the source alone.
+    """
+
+
+@dataclass(kw_only=True)
+class CitedSourceRef(Record):
+    id: str
+    title: str
+    url: str | None
+    """
+    `null` for a source known by its publisher and `external_ref` alone.
+    """
+    provenance: Provenance | None = None
+    """
+    What the system the incident was taken from says of it, for this source (see the `sources` input); absent when the citation keeps none.
+    """
+
+
+@dataclass(kw_only=True)
 class HTTPValidationError(Record):
     detail: list[ValidationError] | None = None
 
@@ -1924,6 +1959,17 @@ class IncidentCreate(Record):
     """
     summary: str | None = None
     date_precision: DatePrecision | None = "day"
+    """
+    How precisely `occurred_on` is known: `day`; `week` (the ISO week, Monday to Sunday, that holds `occurred_on`); `month`; `year`. An uncertain date stands for its whole span: the `from`/`to` filters match an incident whose span overlaps the range.
+    """
+    announced_on: date_aliased | None = None
+    """
+    The day the measure was announced, where that differs from the day it happened or took effect (a closure announced on 18 October to take effect on 1 November). Optional, day precision.
+    """
+    effective_on: date_aliased | None = None
+    """
+    The day the measure took or takes effect, where that is known apart from `occurred_on` (which stays the incident's main date, that lists sort and filter by). Optional, day precision; may lie ahead for measures announced ahead (see `occurred_on`), by up to 366 days.
+    """
     persons_affected: int | None = None
     location: str | None = None
     latitude: float | None = None
@@ -1944,9 +1990,9 @@ class IncidentCreate(Record):
     """
     Incident ids (or external_refs) this answers.
     """
-    sources: list[str] | None = None
+    sources: list[str | CitedSource] | None = None
     """
-    Source ids (or urls or external_refs).
+    The sources cited, in order: each a source id (or url or external_ref), or an object `{source, provenance}` that keeps with the citation what the system the incident was taken from says of it (its id for the event and its numbers: see `Provenance`). A source is cited once.
     """
 
 
@@ -1968,9 +2014,20 @@ class IncidentPublic(Record):
     """
     The published incidents this answers. A link to a draft or a retracted incident is kept; it is shown, with its `status`, only on the incident's own path read with a `write` key, which may read those incidents (lists, chains, views and exports show every caller the same answer, without it). It shows to everyone again once that incident is published, and the record's history names it by id.
     """
-    sources: list[SourceRef]
+    sources: list[CitedSourceRef]
     summary: str | None = None
     date_precision: DatePrecision | None = "day"
+    """
+    How precisely `occurred_on` is known: `day`; `week` (the ISO week, Monday to Sunday, that holds `occurred_on`); `month`; `year`. An uncertain date stands for its whole span: the `from`/`to` filters match an incident whose span overlaps the range.
+    """
+    announced_on: date_aliased | None = None
+    """
+    The day the measure was announced, where that differs from the day it happened or took effect (a closure announced on 18 October to take effect on 1 November). Optional, day precision.
+    """
+    effective_on: date_aliased | None = None
+    """
+    The day the measure took or takes effect, where that is known apart from `occurred_on` (which stays the incident's main date, that lists sort and filter by). Optional, day precision; may lie ahead for measures announced ahead (see `occurred_on`), by up to 366 days.
+    """
     persons_affected: int | None = None
     location: str | None = None
     latitude: float | None = None
@@ -2003,6 +2060,17 @@ class IncidentUpdate(Record):
     The day the incident happened; never in the future (422), except for measures announced ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, `office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their effective date). Today is taken in any time zone (up to UTC+14).
     """
     date_precision: DatePrecision | None = None
+    """
+    How precisely `occurred_on` is known: `day`; `week` (the ISO week, Monday to Sunday, that holds `occurred_on`); `month`; `year`. An uncertain date stands for its whole span: the `from`/`to` filters match an incident whose span overlaps the range.
+    """
+    announced_on: date_aliased | None = None
+    """
+    The day the measure was announced, where that differs from the day it happened or took effect (a closure announced on 18 October to take effect on 1 November). Optional, day precision.
+    """
+    effective_on: date_aliased | None = None
+    """
+    The day the measure took or takes effect, where that is known apart from `occurred_on` (which stays the incident's main date, that lists sort and filter by). Optional, day precision; may lie ahead for measures announced ahead (see `occurred_on`), by up to 366 days.
+    """
     persons_affected: int | None = None
     location: str | None = None
     latitude: float | None = None
@@ -2031,9 +2099,9 @@ class IncidentUpdate(Record):
     """
     Incident ids (or external_refs) this answers.
     """
-    sources: list[str] | None = None
+    sources: list[str | CitedSource] | None = None
     """
-    Source ids (or urls or external_refs).
+    The sources cited, in order: each a source id (or url or external_ref), or an object `{source, provenance}` that keeps with the citation what the system the incident was taken from says of it (its id for the event and its numbers: see `Provenance`). A source is cited once.
     """
 
 
@@ -2093,11 +2161,11 @@ class ParticipantIn(Record):
 
 @dataclass(kw_only=True)
 class SourceCreate(Record):
-    url: str
-    """
-    Unique.
-    """
     title: str
+    url: str | None = None
+    """
+    Unique. An absolute `http` or `https` URL (else 422). Optional when the source has a `publisher` and an `external_ref` (a story of a news agency known by its id, with no address: an ICEWS story); a source needs one or the other.
+    """
     publisher: str | None = None
     authors: list[str] | None = None
     published_on: date_aliased | None = None
@@ -2161,6 +2229,66 @@ class ExerciseLine(Record):
 
 
 @dataclass(kw_only=True)
+class IncidentLine(Record):
+    """
+    A line of an import: `type` `incident` and the fields of IncidentCreate.
+    """
+
+    kind: IncidentKind
+    title: str
+    occurred_on: date_aliased
+    """
+    The day the incident happened; never in the future (422), except for measures announced ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, `office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their effective date). Today is taken in any time zone (up to UTC+14).
+    """
+    initiators: list[Initiator]
+    """
+    Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one.
+    """
+    targets: list[Target]
+    """
+    Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one.
+    """
+    type: Literal["incident"]
+    summary: str | None = None
+    date_precision: DatePrecision | None = "day"
+    """
+    How precisely `occurred_on` is known: `day`; `week` (the ISO week, Monday to Sunday, that holds `occurred_on`); `month`; `year`. An uncertain date stands for its whole span: the `from`/`to` filters match an incident whose span overlaps the range.
+    """
+    announced_on: date_aliased | None = None
+    """
+    The day the measure was announced, where that differs from the day it happened or took effect (a closure announced on 18 October to take effect on 1 November). Optional, day precision.
+    """
+    effective_on: date_aliased | None = None
+    """
+    The day the measure took or takes effect, where that is known apart from `occurred_on` (which stays the incident's main date, that lists sort and filter by). Optional, day precision; may lie ahead for measures announced ahead (see `occurred_on`), by up to 366 days.
+    """
+    persons_affected: int | None = None
+    location: str | None = None
+    latitude: float | None = None
+    """
+    WGS 84.
+    """
+    longitude: float | None = None
+    """
+    WGS 84.
+    """
+    tags: list[str] | None = None
+    status: RecordStatus | None = "published"
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+    responds_to: list[str] | None = None
+    """
+    Incident ids (or external_refs) this answers.
+    """
+    sources: list[str | CitedSource] | None = None
+    """
+    The sources cited, in order: each a source id (or url or external_ref), or an object `{source, provenance}` that keeps with the citation what the system the incident was taken from says of it (its id for the event and its numbers: see `Provenance`). A source is cited once.
+    """
+
+
+@dataclass(kw_only=True)
 class IncidentPublicFields(Record):
     """
     Some fields of a `IncidentPublic`, those `fields` names, in the same order.
@@ -2174,6 +2302,17 @@ class IncidentPublicFields(Record):
     The day the incident happened; never in the future (422), except for measures announced ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, `office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their effective date). Today is taken in any time zone (up to UTC+14).
     """
     date_precision: DatePrecision | None = "day"
+    """
+    How precisely `occurred_on` is known: `day`; `week` (the ISO week, Monday to Sunday, that holds `occurred_on`); `month`; `year`. An uncertain date stands for its whole span: the `from`/`to` filters match an incident whose span overlaps the range.
+    """
+    announced_on: date_aliased | None = None
+    """
+    The day the measure was announced, where that differs from the day it happened or took effect (a closure announced on 18 October to take effect on 1 November). Optional, day precision.
+    """
+    effective_on: date_aliased | None = None
+    """
+    The day the measure took or takes effect, where that is known apart from `occurred_on` (which stays the incident's main date, that lists sort and filter by). Optional, day precision; may lie ahead for measures announced ahead (see `occurred_on`), by up to 366 days.
+    """
     persons_affected: int | None = None
     location: str | None = None
     latitude: float | None = None
@@ -2200,7 +2339,7 @@ class IncidentPublicFields(Record):
     """
     The published incidents this answers. A link to a draft or a retracted incident is kept; it is shown, with its `status`, only on the incident's own path read with a `write` key, which may read those incidents (lists, chains, views and exports show every caller the same answer, without it). It shows to everyone again once that incident is published, and the record's history names it by id.
     """
-    sources: list[SourceRef] | None = None
+    sources: list[CitedSourceRef] | None = None
 
 
 @dataclass(kw_only=True)
@@ -2249,6 +2388,65 @@ class ExercisePublicFields(Record):
 @dataclass(kw_only=True)
 class ApiKeyPage(Record):
     data: list[ApiKeyPublic]
+
+
+@dataclass(kw_only=True)
+class ChainLink(Record):
+    kind: IncidentKind
+    title: str
+    occurred_on: date_aliased
+    """
+    The day the incident happened; never in the future (422), except for measures announced ahead of the day they take effect: `staff_cap`, `mission_suspension`, `mission_closure`, `office_closure`, `liaison_suspension` and `sanctions` may be dated up to 366 days ahead (their effective date). Today is taken in any time zone (up to UTC+14).
+    """
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    initiators: list[ActorRef]
+    targets: list[ActorRef]
+    responds_to: list[AnsweredRef]
+    """
+    The published incidents this answers. A link to a draft or a retracted incident is kept; it is shown, with its `status`, only on the incident's own path read with a `write` key, which may read those incidents (lists, chains, views and exports show every caller the same answer, without it). It shows to everyone again once that incident is published, and the record's history names it by id.
+    """
+    sources: list[CitedSourceRef]
+    depth: int
+    """
+    0 for the chain's first move, n+1 for an answer to depth n.
+    """
+    summary: str | None = None
+    date_precision: DatePrecision | None = "day"
+    """
+    How precisely `occurred_on` is known: `day`; `week` (the ISO week, Monday to Sunday, that holds `occurred_on`); `month`; `year`. An uncertain date stands for its whole span: the `from`/`to` filters match an incident whose span overlaps the range.
+    """
+    announced_on: date_aliased | None = None
+    """
+    The day the measure was announced, where that differs from the day it happened or took effect (a closure announced on 18 October to take effect on 1 November). Optional, day precision.
+    """
+    effective_on: date_aliased | None = None
+    """
+    The day the measure took or takes effect, where that is known apart from `occurred_on` (which stays the incident's main date, that lists sort and filter by). Optional, day precision; may lie ahead for measures announced ahead (see `occurred_on`), by up to 366 days.
+    """
+    persons_affected: int | None = None
+    location: str | None = None
+    latitude: float | None = None
+    """
+    WGS 84.
+    """
+    longitude: float | None = None
+    """
+    WGS 84.
+    """
+    tags: list[str] | None = None
+    status: RecordStatus | None = "published"
+    external_ref: str | None = None
+    """
+    Natural key for upserts from other systems.
+    """
+
+
+@dataclass(kw_only=True)
+class ChainPage(Record):
+    data: list[ChainLink]
 
 
 @dataclass(kw_only=True)
