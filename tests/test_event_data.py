@@ -64,25 +64,41 @@ def test_gdelt_export_keeps_the_diplomatic_rows_and_counts_every_other(client):
         "unmapped_actor": {"166": 1},
     }
     assert report["unmapped_actors"] == {"IGOUNO": 1}
-    assert report["actors_created"] == ["united-states", "china", "lithuania"]
+    assert report["actors_created"] == [  # a state's body (RUSGOV…) is made beside its state, affiliated to it
+        "russia-government",
+        "united-kingdom-government",
+        "united-states",
+        "united-states-government",
+        "china",
+        "china-government",
+        "lithuania",
+    ]
     dropped = report["dropped"]
     for field in ("NumMentions", "NumSources", "NumArticles", "AvgTone", "GoldsteinScale", "DATEADDED"):
         assert field not in dropped, field  # kept as the citation's provenance
-    assert dropped["Actor1Code (role)"] == 3  # RUSGOV, USAGOV, CHNGOV
+    assert "Actor1Code (role)" not in dropped  # RUSGOV, USAGOV, CHNGOV are actors of their own
     assert dropped["ActionGeo_Lat/ActionGeo_Long (country centroid)"] == 1
     assert "MonthYear" not in dropped and "EventBaseCode" not in dropped  # they restate SQLDATE and EventCode
     # the second report of the same BBC story is merged into the first (tests/test_merges.py)
-    assert nonzero(answer["created"]) == {"actor": 3, "source": 3, "incident": 3}
+    assert nonzero(answer["created"]) == {"actor": 7, "source": 3, "incident": 3}
     assert nonzero(answer["merged"]) == {"incident": 1}
 
     found = incidents(client)
     assert set(found) == {"gdelt:737221001", "gdelt:737221003", "gdelt:737221009"}
     first = found["gdelt:737221001"]
     assert first["kind"] == "expulsion" and first["occurred_on"] == "2018-03-17"
-    assert [a["id"] for a in first["initiators"]] == [russia["id"]]
-    assert [a["slug"] for a in first["targets"]] == ["united-kingdom"]
+    # the second row of the story (Russia → the UK's government) is merged in: Russia's government and Russia
+    # are one side, as are the UK and its government (an actor's bodies count as the actor they belong to)
+    assert [a["slug"] for a in first["initiators"]] == ["russia-government", "russia"]
+    government = client.get("/v1/actors/cameo:RUSGOV").json()
+    assert (government["kind"], government["affiliation"]["id"], government["country_code"]) == (
+        "body",
+        russia["id"],
+        "RUS",
+    )
+    assert [a["slug"] for a in first["targets"]] == ["united-kingdom", "united-kingdom-government"]
     assert (first["latitude"], first["longitude"], first["location"]) == (55.7522, 37.6156, "Moscow, Moskva, Russia")
-    assert first["title"] == "Russia → United Kingdom: Expel or withdraw (CAMEO 166)"
+    assert first["title"] == "Government of Russia → United Kingdom: Expel or withdraw (CAMEO 166)"
     assert first["tags"] == ["gdelt", "cameo-166"]
     # the second report of the same BBC story cites the same source: one source record
     bbc = "https://www.bbc.co.uk/news/world-europe-43401311"
@@ -131,7 +147,7 @@ def test_icews_events_map_country_names_and_restore_lost_leading_zeros(client):
     # no URL: an ICEWS story is cited by its publisher and story id, its numbers kept with it
     for field in ("Publisher", "Story ID", "Sentence Number", "Intensity"):
         assert field not in report["dropped"], field
-    assert report["dropped"]["Source Sectors"] == 3
+    assert "Source Sectors" not in report["dropped"]  # Government: the country's government, an actor
     assert report["dropped"]["Latitude/Longitude (country centroid)"] == 1
     found = incidents(client)
     # the same expulsion from two publishers a day apart is one incident (tests/test_merges.py)
@@ -140,7 +156,11 @@ def test_icews_events_map_country_names_and_restore_lost_leading_zeros(client):
     assert found["icews:29811003"]["latitude"] is None
     restored = found["icews:29811004"]
     assert restored["kind"] == "relations_restored" and restored["tags"] == ["icews", "cameo-054"]
-    assert [a["slug"] for a in restored["initiators"]] == ["cuba"]
+    assert [a["slug"] for a in restored["initiators"]] == ["cuba-government"]
+    # the second publisher's row (Czechia, no sector) is merged into the first (Czechia's government): one side
+    assert [a["slug"] for a in found["icews:29811001"]["initiators"]] == ["czechia-government", "czechia"]
+    government = client.get("/v1/actors/cameo:CUBGOV").json()
+    assert (government["kind"], government["affiliation"]["slug"]) == ("body", "cuba")
 
 
 def test_acled_keeps_interstate_strategic_developments_as_other(client):
@@ -285,8 +305,9 @@ def test_the_command_converts_files_of_each_format(client, database_url):
     assert "  skipped out_of_scope: 042 ×1, 999 ×1\n" in out.stdout
     assert "  actors naming no country: IGOUNO ×1\n" in out.stdout
     assert "gdelt-with-header.csv: read 2 rows, kept 1, skipped 1\n" in out.stdout
-    # the reports of one event are merged: GDELT's two rows of one story, ICEWS's two publishers
-    assert "created 5 actor, 3 source, 3 incident; updated 0; unchanged 0; merged 1 incident\n" in out.stdout
+    # the reports of one event are merged: GDELT's two rows of one story, ICEWS's two publishers; the
+    # states of the rows and the bodies of their CAMEO roles (RUSGOV…) are made
+    assert "created 9 actor, 3 source, 3 incident; updated 0; unchanged 0; merged 1 incident\n" in out.stdout
     for format_, name, kept, created in (
         ("icews", "icews.tab", 4, 3),
         ("acled", "acled.csv", 2, 2),

@@ -24,6 +24,7 @@ CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 BUDGETS = {
     "/v1/incidents?kind=expulsion&from=2021-01-01": 1,
     "/v1/incidents?actor=russia": 1,
+    "/v1/incidents?actor=iso3:RUS": 1,
     "/v1/incidents/{incident}": 1,
     "/v1/incidents/ref:eln:2021-10:nato-accreditation-withdrawal": 1,
     "/v1/incidents/ref:eln%3A2021-10%3Anato-accreditation-withdrawal": 1,
@@ -33,9 +34,12 @@ BUDGETS = {
     "/v1/sources/url:https%3A%2F%2Fwww.europeanleadershipnetwork.org%2Fcommentary%2F"
     "network-reflections-how-do-you-view-russias-response-to-nato-expulsions%2F": 1,
     "/v1/actors/slug:russia": 1,
+    "/v1/actors/iso3:RUS": 1,
+    "/v1/actors/wikidata:Q159": 1,
     "/v1/exercises/{exercise}": 1,
     "/v1/dyads/nato/russia?as_of=2021-10-20": 7,
     "/v1/timeline?actor=russia": 4,
+    "/v1/timeline?actor=cameo:RUS": 4,
     "/v1/stats/incidents?group_by=kind,month": 1,
 }
 """Statements per request, after the caller's key was verified once."""

@@ -20,6 +20,7 @@ INCIDENT_PARAMS = [
     "actor",
     "initiator",
     "target",
+    "include_affiliated",
     "from",
     "to",
     "q",
@@ -172,7 +173,7 @@ def test_export_with_an_unknown_filter_fails_in_the_commands_words(client, datab
     assert out.returncode == 1
     assert out.stdout == "" and not output.exists()
     assert "--filter: incidents cannot be filtered by 'country'" in out.stderr
-    assert "kind, cameo, plover, actor, initiator, target, from, to, q, tag, status" in out.stderr
+    assert "kind, cameo, plover, actor, initiator, target, include_affiliated, from, to, q, tag, status" in out.stderr
     assert "400" not in out.stderr and "query." not in out.stderr
     known = demarche(database_url, "export", "incidents", "--filter", "kind=expulsion")
     assert known.returncode == 0, known.stderr

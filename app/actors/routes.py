@@ -49,7 +49,17 @@ async def list_actors(
 ) -> Response:
     """States, organisations, people and bodies, filtered and keyset-paginated.
     With `format=csv|ndjson` every matching actor is streamed as a file."""
-    return await list_response(request, session, listing, format, service.query(filters), COLLECTION, fields, count)
+    return await list_response(
+        request,
+        session,
+        listing,
+        format,
+        service.query(filters),
+        COLLECTION,
+        fields,
+        count,
+        known=service.known({"affiliation": filters.affiliation}),
+    )
 
 
 @router.post(
@@ -71,7 +81,8 @@ def create_actor(caller: WriteScope, request: Request, payload: ActorCreate, ses
 async def read_actor(
     caller: ReadScope, request: Request, actor: ActorPath, session: SessionDep, fields: Fields
 ) -> Response:
-    """One actor, by id or slug, with its `ETag`; 304 when `If-None-Match` names it."""
+    """One actor, by id, slug or code (`iso3:RUS`, `cameo:RUSGOV`), with its `ETag`; 304 when
+    `If-None-Match` names it."""
     return etags.answer_text(request, *await read(session, service.read_text, session, actor), selection=fields)
 
 

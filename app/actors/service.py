@@ -1,23 +1,23 @@
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Integer, cast, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from app.actors.models import Actor, ActorCreate, ActorFilters, Involvement
+from app.actors import codes
+from app.actors.models import Actor, ActorCodes, ActorCreate, ActorFilters, Involvement
 from app.kit import etags, records, sqljson
 from app.kit.etags import Precondition
 from app.kit.keys import path_key
-from app.kit.problems import invalid
+from app.kit.problems import ValidationFailed, error_entry, invalid
 from app.kit.records import (
     ensure_unique,
     get_live,
     link_rows,
     replace_links,
-    resolve_refs,
     retract,
     settle,
     write_fields,
@@ -26,17 +26,104 @@ from app.kit.schemas import validate_merged
 from app.kit.sql import JSONAnyLike, contains_pattern
 from app.kit.sqljson import Columns, RecordSQL
 
-PUBLIC_COLUMNS = [c for c in Actor.__table__.c if c.key not in {"retracted_at", "affiliation_id"}]
+CODE_COLUMNS = [Actor.__table__.c[column] for column in codes.COLUMNS.values()]
+PUBLIC_COLUMNS = [
+    c for c in Actor.__table__.c if c.key not in {"retracted_at", "affiliation_id", *codes.COLUMNS.values()}
+]
+COLUMN_NAMES = Actor.__table__.c.keys()
 
 
 def get(session: Session, ref: str, for_update: bool = False) -> Actor:
-    """The live actor with this id or slug, or 404."""
+    """The live actor with this id or slug (or ``scheme:value`` code, see :func:`named_by`), or 404."""
     return get_live(session, Actor, ref, "slug", for_update=for_update)
 
 
+def named_by(actor_refs: Sequence[str], actor: Any = Actor) -> ColumnElement[bool]:
+    """The condition that ``actor`` (the table or an alias) is named by one of
+    ``actor_refs``: the one place an actor reference is read. A reference is an id or a slug,
+    or a prefixed key (:mod:`app.kit.keys`): ``slug:{slug}``, ``ref:{external_ref}``, or one
+    of the actor's codes, ``scheme:value`` (``iso3:RUS``, ``cameo:RUSGOV``: see
+    :mod:`app.actors.codes`). Bare references are matched as ``id IN (…) OR slug IN (…)``,
+    the index look-ups they always were."""
+    bare: list[str] = []
+    keyed = []
+    for ref in actor_refs:
+        names, value = path_key(ref, COLUMN_NAMES, ("slug",)) if isinstance(ref, str) else (("id", "slug"), ref)
+        if names == ("id", "slug"):  # (or a bound parameter, which names an actor by id or slug)
+            bare.append(ref)
+        else:
+            keyed.extend(getattr(actor, column) == value for column in names)
+    return or_(*([actor.id.in_(bare), actor.slug.in_(bare)] if bare else []), *keyed)
+
+
+def _found(session: Session, actor_refs: Sequence[str], *columns: Any) -> dict[str, Any]:
+    """The live actor row (``id``, its keys and ``columns``) each of ``actor_refs`` names,
+    by reference: one query, and one dictionary look-up for each reference. An id wins over
+    a natural key, as a CAMEO code wins over the ISO code it falls back to."""
+    if not actor_refs:
+        return {}
+    keys = [Actor.id, Actor.slug, Actor.external_ref, *CODE_COLUMNS]
+    rows = session.execute(select(*keys, *columns).where(named_by(actor_refs), Actor.retracted_at.is_(None))).all()
+    by_key: dict[tuple[str, Any], Any] = {}
+    for row in rows:
+        for key in keys:
+            if (value := getattr(row, key.key)) is not None:
+                by_key.setdefault((key.key, value), row)
+    answers = {}
+    for ref in actor_refs:
+        names, value = path_key(ref, COLUMN_NAMES, ("slug",))
+        row = next((by_key[(name, value)] for name in names if (name, value) in by_key), None)
+        if row is not None:
+            answers[ref] = row
+    return answers
+
+
+def lookup(session: Session, refs: Iterable[str]) -> dict[str, str]:
+    """The id of each live actor that one of ``refs`` names (see :func:`named_by`), by
+    reference: one query, however many references."""
+    return {ref: row.id for ref, row in _found(session, list(dict.fromkeys(refs))).items()}
+
+
 def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[str]:
-    """Actor ids for ids or slugs, in order; 422 naming each unknown one."""
-    return resolve_refs(session, Actor, refs, loc, "slug")
+    """Actor ids for ids, slugs or codes, in order; 422 naming each unknown one."""
+    if not refs:
+        return []
+    ids, errors = records.check_refs(lookup(session, refs), refs, loc, "actor")
+    if errors:
+        raise ValidationFailed(errors[0]["msg"], errors=errors)
+    return ids
+
+
+def known(filters: Mapping[str, Sequence[str]]) -> Callable[[Session, bool], None] | None:
+    """The check of a list's actor filters (``{parameter: references}``) that
+    :func:`app.kit.export.list_response` runs: when the page came out empty, or a filter
+    names several actors (one unknown among them would narrow the answer unseen), each
+    reference is looked up, and an unknown one is 422 naming the parameter. A page of rows
+    filtered on one actor each costs no statement more: its actors exist."""
+    filters = {name: refs_ for name, refs_ in filters.items() if refs_}
+    if not filters:
+        return None
+
+    def check(session: Session, empty: bool) -> None:
+        if empty or any(len(refs_) > 1 for refs_ in filters.values()):
+            check_known(session, filters)
+
+    return check
+
+
+def check_known(session: Session, filters: Mapping[str, Sequence[str]]) -> None:
+    """422 naming each actor filter (``{parameter: references}``) that names an unknown
+    actor: a filter on no actor answers no empty list."""
+    wanted = [ref for refs_ in filters.values() for ref in refs_]
+    found = _found(session, wanted)
+    errors = [
+        error_entry(["query", name], f"Unknown actor {ref!r} in {name}.", "unknown_reference")
+        for name, refs_ in filters.items()
+        for ref in refs_
+        if ref not in found
+    ]
+    if errors:
+        raise ValidationFailed(errors[0]["msg"], errors=errors)
 
 
 def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -46,27 +133,10 @@ def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, str]]:
 
 
 def named(session: Session, actor_refs: Sequence[str]) -> dict[str, dict[str, str]]:
-    """``{id, slug, name}`` of each live actor that ``actor_refs`` names by id or slug (an
-    id wins), or by a prefixed natural key (``ref:{external_ref}``, ``slug:{slug}``: see
-    :mod:`app.kit.keys`), by reference: one query."""
-    keyed = {ref: path_key(ref, Actor.__table__.c.keys()) for ref in actor_refs}
-    keyed = {ref: (names[0], value) for ref, (names, value) in keyed.items() if names[0] != "id"}
-    bare = [ref for ref in actor_refs if ref not in keyed]
-    conditions = [Actor.id.in_(bare), Actor.slug.in_(bare)]
-    conditions += [getattr(Actor, column) == value for column, value in keyed.values()]
-    rows = session.execute(
-        select(Actor.id, Actor.slug, Actor.name, Actor.external_ref).where(
-            or_(*conditions), Actor.retracted_at.is_(None)
-        )
-    ).all()
-    found = {r.slug: r for r in rows} | {r.id: r for r in rows}
-    by_key = {(column, getattr(r, column)): r for r in rows for column in ("slug", "external_ref")}
-    answers = {}
-    for ref in actor_refs:
-        r = by_key.get(keyed[ref]) if ref in keyed else found.get(ref)
-        if r is not None:
-            answers[ref] = {"id": r.id, "slug": r.slug, "name": r.name}
-    return answers
+    """``{id, slug, name}`` of each live actor that ``actor_refs`` names (see
+    :func:`named_by`), by reference: one query."""
+    found = _found(session, actor_refs, Actor.name)
+    return {ref: {"id": r.id, "slug": r.slug, "name": r.name} for ref, r in found.items()}
 
 
 def replace(session: Session, actor: Actor, data: ActorCreate) -> bool:
@@ -74,7 +144,9 @@ def replace(session: Session, actor: Actor, data: ActorCreate) -> bool:
     something differs."""
     ensure_unique(session, Actor, "slug", data.slug, actor.id)
     ensure_unique(session, Actor, "external_ref", data.external_ref, actor.id)
-    values = data.model_dump(exclude={"affiliation"})
+    values = data.model_dump(exclude={"affiliation", "codes"}) | data.codes.columns()
+    for column in codes.COLUMNS.values():
+        ensure_unique(session, Actor, column, values[column], actor.id)
     values["affiliation_id"] = (
         resolve(session, [data.affiliation], ["body", "affiliation"])[0] if data.affiliation else None
     )
@@ -91,7 +163,8 @@ def create(session: Session, data: ActorCreate) -> Actor:
 
 
 def as_input(actor: Actor) -> dict[str, Any]:
-    data = actor.model_dump(include=set(ActorCreate.model_fields) - {"affiliation"}, warnings=False)
+    data = actor.model_dump(include=set(ActorCreate.model_fields) - {"affiliation", "codes"}, warnings=False)
+    data["codes"] = {k: v for k, v in ActorCodes.of(actor).items() if v is not None}
     if actor.affiliation_id:
         data["affiliation"] = actor.affiliation_id
     return data
@@ -117,7 +190,7 @@ def restore(session: Session, ref: str, precondition: Precondition | None = None
 
 
 def query(filters: ActorFilters) -> Any:
-    stmt = select(*PUBLIC_COLUMNS, Actor.affiliation_id).where(Actor.retracted_at.is_(None))
+    stmt = select(*PUBLIC_COLUMNS, *CODE_COLUMNS, Actor.affiliation_id).where(Actor.retracted_at.is_(None))
     if filters.kind:
         stmt = stmt.where(Actor.kind.in_(filters.kind))
     if filters.country:
@@ -126,12 +199,7 @@ def query(filters: ActorFilters) -> Any:
         needle = contains_pattern(filters.q)
         stmt = stmt.where(or_(func.lower(Actor.name).like(needle, escape="\\"), JSONAnyLike(Actor.aliases, needle)))
     if filters.affiliation:
-        parent = aliased(Actor)
-        stmt = stmt.where(
-            Actor.affiliation_id.in_(
-                select(parent.id).where(or_(parent.id.in_(filters.affiliation), parent.slug.in_(filters.affiliation)))
-            )
-        )
+        stmt = stmt.where(Actor.affiliation_id.in_(ids_named(filters.affiliation)))
     return stmt
 
 
@@ -141,6 +209,7 @@ def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[st
     for row in rows:
         record = {c.key: row[c.key] for c in PUBLIC_COLUMNS}
         record["affiliation"] = affiliations.get(row["affiliation_id"])
+        record["codes"] = ActorCodes.of(dict(row))
         out.append(record)
     return out
 
@@ -155,25 +224,67 @@ def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
     parent = aliased(Actor)
     affiliation = select(ref_json(sql, parent)).where(parent.id == row["affiliation_id"])
     fields = [(c.key, sql.value(row[c.key])) for c in PUBLIC_COLUMNS]
-    return sql.object([*fields, ("affiliation", sql.optional(affiliation))])
+    numbered = {codes.COLUMNS[scheme] for scheme in codes.NUMBERED}
+    codes_ = sql.object(
+        [
+            (scheme, sql.value(cast(row[column], Integer) if column in numbered else row[column]))
+            for scheme, column in codes.COLUMNS.items()
+        ]
+    )
+    return sql.object([*fields, ("affiliation", sql.optional(affiliation)), ("codes", codes_)])
 
 
 def public(session: Session, actor: Actor) -> dict[str, Any]:
     """The answer for one actor, whatever its state."""
-    row = {c.key: getattr(actor, c.key) for c in PUBLIC_COLUMNS}
+    row = {c.key: getattr(actor, c.key) for c in [*PUBLIC_COLUMNS, *CODE_COLUMNS]}
     row["affiliation_id"] = actor.affiliation_id
     return hydrate(session, [row])[0]
 
 
-def ids_named(actor_refs: Sequence[str]) -> Any:
-    """The ids of the actors named by id or slug in ``actor_refs``, as a subquery."""
-    return select(Actor.id).where(or_(Actor.id.in_(actor_refs), Actor.slug.in_(actor_refs)))
+def ids_named(actor_refs: Sequence[str], affiliated: bool = False) -> Any:
+    """The ids of the actors ``actor_refs`` names (see :func:`named_by`), as a subquery; with
+    ``affiliated``, those of the actors affiliated to them too, at any depth (Russia's
+    government, its ministry of foreign affairs, its minister)."""
+    named_ = select(Actor.id).where(named_by(actor_refs))
+    if not affiliated:
+        return named_
+    tree = named_.cte(recursive=True)
+    member = aliased(Actor)
+    tree = tree.union(select(member.id).join(tree, member.affiliation_id == tree.c.id))
+    return select(tree.c.id)
 
 
-def involved(resource: str, actor_refs: Sequence[str], roles: Sequence[str] | None = None) -> Any:
-    """Ids of the ``resource`` records in which any of these actors (ids or slugs) has a role."""
+def belonging(session: Session, actor_ids: Iterable[str]) -> dict[str, str]:
+    """Each of ``actor_ids`` and the actor it belongs to at the top of its affiliations
+    (Lavrov → Russia's ministry → Russia: Russia; an actor affiliated to none, itself), one
+    query for each level walked: the sides that ``include_affiliated`` counts as one."""
+    parents: dict[str, str] = {}
+    frontier = set(actor_ids)
+    while frontier:
+        rows = session.execute(
+            select(Actor.id, Actor.affiliation_id).where(Actor.id.in_(frontier), Actor.affiliation_id.is_not(None))
+        ).all()
+        found = {r.id: r.affiliation_id for r in rows}
+        parents |= found
+        frontier = set(found.values()) - set(parents)
+
+    def top(actor_id: str) -> str:
+        seen = {actor_id}
+        while actor_id in parents and parents[actor_id] not in seen:
+            actor_id = parents[actor_id]
+            seen.add(actor_id)
+        return actor_id
+
+    return {actor_id: top(actor_id) for actor_id in set(actor_ids)}
+
+
+def involved(
+    resource: str, actor_refs: Sequence[str], roles: Sequence[str] | None = None, affiliated: bool = False
+) -> Any:
+    """Ids of the ``resource`` records in which any of these actors (see :func:`named_by`;
+    with ``affiliated``, or an actor affiliated to one) has a role."""
     stmt = select(Involvement.record_id).where(
-        Involvement.resource == resource, Involvement.actor_id.in_(ids_named(actor_refs))
+        Involvement.resource == resource, Involvement.actor_id.in_(ids_named(actor_refs, affiliated))
     )
     if roles:
         stmt = stmt.where(Involvement.role.in_(roles))

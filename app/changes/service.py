@@ -22,7 +22,7 @@ from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.access.models import Caller
-from app.actors.models import Actor, Involvement
+from app.actors.models import Actor, Involvement, fold_codes
 from app.changes.models import Change, Op, Resource
 from app.channels.models import Channel, StatusChange
 from app.exercises.models import Exercise
@@ -182,12 +182,21 @@ class Kind:
     """Natural keys that name a record in paths, beside its id."""
     renamed: tuple[tuple[str, str], ...] = ()
     """Columns that appear in the API under another name."""
+    fold: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """Gathers columns that the API answers as one object (an actor's ``codes``)."""
 
 
 KINDS = {
     kind.table: kind
     for kind in (
-        Kind(Resource.actor, "actors", Actor, keys=("slug",), renamed=(("affiliation_id", "affiliation"),)),
+        Kind(
+            Resource.actor,
+            "actors",
+            Actor,
+            keys=("slug",),
+            renamed=(("affiliation_id", "affiliation"),),
+            fold=fold_codes,
+        ),
         Kind(Resource.source, "sources", Source),
         Kind(Resource.incident, "incidents", Incident, _incident_links),
         Kind(Resource.exercise, "exercises", Exercise, _exercise_links),
@@ -210,6 +219,8 @@ def _read_back(session: Session, kind: Kind, ids: Sequence[str]) -> dict[str, di
                 for key, value in row.items()
                 if key not in NOT_IN_SNAPSHOTS and not (key in ONLY_WHEN_SET and value is None)
             }
+            if kind.fold is not None:
+                snapshot = kind.fold(snapshot)
             out[row["id"]] = {**row, "snapshot": snapshot | links.get(row["id"], {})}
     return out
 

@@ -104,8 +104,10 @@ _EXAMPLE: dict[str, Any] = {
 class ChannelCreate(ChannelBase, WriteModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
-    parties: list[Ref] = Field(min_length=2, description="Actor ids or slugs; at least two.")
-    host: Ref | None = Field(default=None, description="The hosting actor (id or slug).")
+    parties: list[Ref] = Field(
+        min_length=2, description="Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least two."
+    )
+    host: Ref | None = Field(default=None, description="The hosting actor (id, slug or `scheme:value` code).")
     sources: list[Ref] = Field(default_factory=list, description="Source ids (or urls or external_refs).")
 
 
@@ -150,7 +152,9 @@ class ChannelPublic(RecordMeta, ChannelBase):
 
 
 class ChannelFilters(SQLModel):
-    party: list[str] = repeated("Channels including every given party (id or slug).")
+    party: list[str] = repeated(
+        "Channels including every given party (id, slug or `scheme:value` code). An unknown actor is 422."
+    )
     kind: list[ChannelKind] = repeated("Repeat for OR.")
     status: list[ChannelStatus] = repeated("Status on `as_of`; repeat for OR.")
     as_of: IsoDate | None = Field(

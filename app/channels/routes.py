@@ -3,6 +3,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.access.deps import ReadScope, WriteScope
+from app.actors import service as actors
 from app.channels import service
 from app.channels.models import (
     Channel,
@@ -62,7 +63,17 @@ async def list_channels(
 ) -> Response:
     """Lines of communication between parties, each with its status today or on `as_of`.
     With `as_of`, channels that did not exist on that date are left out."""
-    return await list_response(request, session, listing, format, service.query(filters), COLLECTION, fields, count)
+    return await list_response(
+        request,
+        session,
+        listing,
+        format,
+        service.query(filters),
+        COLLECTION,
+        fields,
+        count,
+        known=actors.known({"party": filters.party}),
+    )
 
 
 @router.post(

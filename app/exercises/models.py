@@ -56,7 +56,7 @@ class Exercise(ExerciseBase, RecordColumns, table=True):
 
 
 class ParticipantIn(WriteModel):
-    actor: Ref = Field(description="Actor id or slug.")
+    actor: Ref = Field(description="Actor id, slug or `scheme:value` code (`iso3:RUS`).")
     role: ParticipantRole = ParticipantRole.participant
 
 
@@ -121,7 +121,14 @@ class ExercisePublic(RecordMeta, ExerciseBase):
 
 
 class ExerciseFilters(SQLModel):
-    actor: list[str] = repeated("Any participant (id or slug); repeat for OR.")
+    actor: list[str] = repeated(
+        "Any participant (id, slug or `scheme:value` code); repeat for OR. An unknown actor is 422."
+    )
+    include_affiliated: bool = Field(
+        default=False,
+        description="With `true`, an actor named by `actor` stands for the actors affiliated to it too, at any "
+        "depth (Russia: its government and armed forces, and their people).",
+    )
     domain: list[ExerciseDomain] = repeated("Repeat for OR.")
     from_: IsoDate | None = Field(
         default=None, alias="from", description="The exercise overlaps the window from this date."

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.access.deps import ReadScope, WriteScope
+from app.actors import service as actors
 from app.db import SessionDep
 from app.exercises import service
 from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters, ExercisePublic, ExerciseUpdate
@@ -60,6 +61,7 @@ async def list_exercises(
         COLLECTION,
         fields,
         count,
+        known=actors.known({"actor": filters.actor}),
     )
 
 

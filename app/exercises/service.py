@@ -90,7 +90,7 @@ def query(filters: ExerciseFilters, listing: Any = None, unpublished: bool = Fal
     ``unpublished`` drafts and asked-for retracted ones too."""
     stmt = select(*PUBLIC_COLUMNS).where(*listable(Exercise, filters.status, unpublished))
     if filters.actor:
-        stmt = stmt.where(Exercise.id.in_(actors.involved(RESOURCE, filters.actor)))
+        stmt = stmt.where(Exercise.id.in_(actors.involved(RESOURCE, filters.actor, None, filters.include_affiliated)))
     if filters.domain:
         stmt = stmt.where(JSONHasAny(Exercise.domains, [d.value for d in filters.domain]))
     if filters.region:

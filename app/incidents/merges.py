@@ -107,7 +107,10 @@ def absorb(session: Session, survivor: Incident, merged: Incident) -> None:
     module's description). Both get a new version."""
     links = service.links_of(session, [survivor.id, merged.id])
     own, other = links.get(survivor.id, ([], [], [])), links.get(merged.id, ([], [], []))
-    parties = union(((a, role) for a, role, _ in own[0]), ((a, role) for a, role, _ in other[0]))
+    pairs = union(((a, role) for a, role, _ in own[0]), ((a, role) for a, role, _ in other[0]))
+    # initiators first, as an incident's write orders them: a line written again over the
+    # survivor then finds its links as they are, in the same positions
+    parties = sorted(pairs, key=lambda pair: pair[1] != "initiator")
     actors.set_involvements(session, service.RESOURCE, survivor.id, parties, survivor.occurred_on)
     answered = [a for a in union(own[1], other[1]) if a not in (survivor.id, merged.id)]
     replace_links(session, Reply, {"incident_id": survivor.id}, [{"responds_to_id": a} for a in answered])
@@ -205,7 +208,8 @@ class Report:
 
     def same_event(self, other: "Report") -> bool:
         """Whether ``other`` reports the event this reports (docs/event-data.md, "One event,
-        many reports"): the same kind (not ``other``), initiators and targets, and either a
+        many reports"): the same kind (not ``other``), initiators and targets (an actor's
+        bodies and people counting as the actor they belong to), and either a
         source in common and dates within their precision (the same day, for two dates of a
         day), or both rows of one report data set and dates within their precision and a day."""
         if self.kind != other.kind or self.kind == IncidentKind.other:
@@ -245,7 +249,7 @@ def merge_reports(session: Session, ids: Sequence[str]) -> int:
         .where(
             Involvement.resource == service.RESOURCE,
             Involvement.role == "initiator",
-            Involvement.actor_id.in_(firsts),
+            Involvement.actor_id.in_(actors.ids_named(sorted(firsts), affiliated=True)),
             Involvement.occurred_on.between(low - widest, high + widest),
             Incident.kind.in_({r.kind for r in new.values()}),
             Incident.retracted_at.is_(None),
@@ -284,6 +288,7 @@ def _reports(session: Session, stmt: Any, order: dict[str, int]) -> dict[str, Re
     after every stored one, in that order."""
     rows = {row.id: row for row in session.execute(stmt).scalars().unique()}
     links = service.links_of(session, list(rows))
+    sides = actors.belonging(session, {a for parties, _, _ in links.values() for a, _, _ in parties})
     out = {}
     for incident_id, row in rows.items():
         parties, _, citations = links.get(incident_id, ([], [], []))
@@ -294,8 +299,8 @@ def _reports(session: Session, stmt: Any, order: dict[str, int]) -> dict[str, Re
             status=row.status,
             first=first,
             last=last,
-            initiators=frozenset(a for a, role, _ in parties if role == "initiator"),
-            targets=frozenset(a for a, role, _ in parties if role == "target"),
+            initiators=frozenset(sides[a] for a, role, _ in parties if role == "initiator"),
+            targets=frozenset(sides[a] for a, role, _ in parties if role == "target"),
             sources={source_id for source_id, _ in citations},
             sets=set(row.tags or ()) & REPORT_SETS,
             order=(1, order[incident_id], incident_id) if incident_id in order else (0, row.created_at, incident_id),

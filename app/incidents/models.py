@@ -6,6 +6,7 @@ from pydantic import ConfigDict, StringConstraints, ValidationInfo, field_valida
 from sqlalchemy import Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
+from app.actors import codes
 from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
 from app.kit.schemas import (
     NON_BLANK,
@@ -168,8 +169,12 @@ _EXAMPLE: dict[str, Any] = {
 class IncidentCreate(IncidentBase, WriteModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
 
-    initiators: list[Ref] = Field(min_length=1, description="Actor ids or slugs; at least one.")
-    targets: list[Ref] = Field(min_length=1, description="Actor ids or slugs; at least one.")
+    initiators: list[Ref] = Field(
+        min_length=1, description="Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one."
+    )
+    targets: list[Ref] = Field(
+        min_length=1, description="Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one."
+    )
     responds_to: list[Ref] = Field(default_factory=list, description="Incident ids (or external_refs) this answers.")
     sources: list[Ref | CitedSource] = Field(
         default_factory=list,
@@ -313,11 +318,17 @@ class IncidentFilters(SQLModel):
         "lists each kind's `plover`); repeat for OR. A category that no kind carries lists nothing."
     )
     actor: list[str] = repeated(
-        "Initiator or target (id or slug); repeat for OR. `actor`, `initiator` and `target` together expand to "
-        "at most 40 terms, each `actor` value counting 2 (more is 422)."
+        f"Initiator or target: {codes.REFERENCE}; repeat for OR. An unknown actor is 422 naming the parameter. "
+        "`actor`, `initiator` and `target` together expand to at most 40 terms, each `actor` value counting 2 "
+        "(more is 422)."
     )
-    initiator: list[str] = repeated("Id or slug; repeat for OR. Counts 1 term of the 40 (see `actor`).")
-    target: list[str] = repeated("Id or slug; repeat for OR. Counts 1 term of the 40 (see `actor`).")
+    initiator: list[str] = repeated(
+        "Like `actor` (an id, slug or `scheme:value` code); repeat for OR. Counts 1 term of the 40 (see `actor`)."
+    )
+    target: list[str] = repeated(
+        "Like `actor` (an id, slug or `scheme:value` code); repeat for OR. Counts 1 term of the 40 (see `actor`)."
+    )
+    include_affiliated: bool = Field(default=False, description=codes.INCLUDE_AFFILIATED)
     from_: IsoDate | None = Field(
         default=None,
         alias="from",

@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.access.deps import ReadScope, WriteScope
+from app.actors import service as actors
 from app.db import SessionDep
 from app.incidents import merges, service
 from app.incidents.models import (
@@ -135,6 +136,7 @@ async def list_incidents(
         fields,
         count,
         headers,
+        known=actors.known({"actor": filters.actor, "initiator": filters.initiator, "target": filters.target}),
     )
 
 

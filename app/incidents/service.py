@@ -188,7 +188,7 @@ def create_many(session: Session, items: Sequence[IncidentCreate]) -> list[str |
     """Create incidents in bulk: one query for each kind of reference and one insert for each
     table, whatever the count. Each item answers its new id, or the problem that kept it out;
     an item may answer (``responds_to``) an earlier one by its ``external_ref``."""
-    actor_ids = lookup(session, Actor, (r for d in items for r in (*d.initiators, *d.targets)), "slug")
+    actor_ids = actors.lookup(session, (r for d in items for r in (*d.initiators, *d.targets)))
     source_ids = lookup(session, Source, (r for d in items for r, _ in cited(d.sources)), "url", "external_ref")
     answered_refs = [r for d in items for r in d.responds_to]
     incident_ids = with_survivors(session, lookup(session, Incident, answered_refs, "external_ref"), answered_refs)
@@ -252,7 +252,7 @@ def unchanged(session: Session, pairs: Sequence[tuple[Incident, IncidentCreate]]
     False is left to ``replace``, which may still find the record unchanged (a link kept to an
     incident retracted since) or refuse the data (an unknown reference)."""
     items = [data for _, data in pairs]
-    actor_ids = lookup(session, Actor, (r for d in items for r in (*d.initiators, *d.targets)), "slug")
+    actor_ids = actors.lookup(session, (r for d in items for r in (*d.initiators, *d.targets)))
     source_ids = lookup(session, Source, (r for d in items for r, _ in cited(d.sources)), "url", "external_ref")
     incident_ids = lookup(session, Incident, (r for d in items for r in d.responds_to), "external_ref")
     stored = links_of(session, [row.id for row, _ in pairs])
@@ -387,9 +387,10 @@ def query(filters: IncidentFilters, listing: Any = None, unpublished: bool = Fal
         for refs_, roles in ((filters.actor, ROLES), (filters.initiator, ["initiator"]), (filters.target, ["target"]))
         if refs_
     ]
-    walk = bool(by_actor) and listing is not None and listing.sort.column is Incident.occurred_on
+    affiliated = filters.include_affiliated
+    walk = bool(by_actor) and not affiliated and listing is not None and listing.sort.column is Incident.occurred_on
     for refs_, roles in [] if walk else by_actor:
-        stmt = stmt.where(Incident.id.in_(actors.involved(RESOURCE, refs_, roles)))
+        stmt = stmt.where(Incident.id.in_(actors.involved(RESOURCE, refs_, roles, affiliated)))
     if filters.q:  # last: sorted by relevance, a search answers a function building each page
         stmt = search.search(stmt, "incidents", filters.q, listing)
     if walk:
@@ -482,14 +483,8 @@ def involvement_probe(actor_ids: Any, roles: Sequence[str], to: Any = None) -> A
 
 
 def actor_id(ref: str) -> Any:
-    """The id of the actor ``ref`` names by id or slug (an id wins), as a subquery."""
-    return (
-        select(Actor.id)
-        .where(or_(Actor.id == ref, Actor.slug == ref))
-        .order_by((Actor.id == ref).desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    """The id of the actor ``ref`` names (an id wins; see :func:`app.actors.service.named_by`), as a subquery."""
+    return select(Actor.id).where(actors.named_by([ref])).order_by((Actor.id == ref).desc()).limit(1).scalar_subquery()
 
 
 def involves(record_id: Any, actor_ids: Any, roles: Sequence[str]) -> Any:

@@ -17,11 +17,8 @@ from functools import cache
 
 import pycountry
 
+from app.actors.codes import CAMEO_COUNTRY_ALIASES
 from app.vocab import COUNTRY_CODES, COUNTRY_EXCEPTIONS
-
-CAMEO_COUNTRY_ALIASES = {"JAP": "JPN", "ITL": "ITA", "ROM": "ROU", "SER": "SRB", "KOS": "XKX", "YUG": "YUG"}
-"""CAMEO's own country codes where they differ from ISO alpha-3 (CAMEO 1.1b3's actor
-dictionaries and PLOVER's gold-standard records write Japan ``JAP`` and Italy ``ITL``)."""
 
 FIPS_ISO3 = dict(
     pair.split(":")
@@ -124,3 +121,10 @@ def country_name(code: str) -> str:
         return COUNTRY_EXCEPTIONS[code]
     country = pycountry.countries.get(alpha_3=code) or pycountry.historic_countries.get(alpha_3=code)
     return getattr(country, "common_name", None) or country.name
+
+
+def state_codes(code: str) -> dict[str, str]:
+    """The codes of the state of the ISO alpha-3 ``code`` that a converter gives the state
+    actor it creates: ``iso3``, and ``iso2`` where ISO has one (withdrawn codes have none)."""
+    country = pycountry.countries.get(alpha_3=code)
+    return {"iso3": code} | ({"iso2": country.alpha_2} if country is not None else {})

@@ -40,6 +40,7 @@ import orjson
 from sqlalchemy import bindparam, or_, select
 from sqlmodel import Session
 
+from app.actors.codes import CAMEO_ROLES
 from app.actors.models import Actor
 from app.incidents.models import latest_day
 from app.ingest import codes
@@ -132,8 +133,10 @@ ICEWS_USED = {
     "Event ID",
     "Event Date",
     "Source Country",
+    "Source Sectors",
     "CAMEO Code",
     "Target Country",
+    "Target Sectors",
     "City",
     "District",
     "Province",
@@ -145,6 +148,19 @@ ICEWS_USED = {
     "Sentence Number",
     "Publisher",
 }
+ICEWS_SECTOR_ROLES = {
+    "government": "GOV",
+    "military": "MIL",
+    "police": "COP",
+    "intelligence": "SPY",
+    "judicial": "JUD",
+    "legislative / parliamentary": "LEG",
+}
+"""ICEWS's sectors of a state's own bodies, as the CAMEO roles they are
+(:data:`app.actors.codes.CAMEO_ROLES`): a side whose first such sector is ``Government`` is
+its country's government. Other sectors (``Business``, ``Media``, ``Opposition``…) leave the
+country to stand for the side."""
+
 ICEWS_DERIVED = {"Event Text"}
 """ICEWS's ``Event Text`` is the CAMEO code's label."""
 
@@ -319,7 +335,11 @@ class Lookup:
             return self._countries[code], None
         stmt = (
             select(Actor.slug, Actor.name)
-            .where(Actor.kind == ActorKind.state, Actor.country_code == code, Actor.retracted_at.is_(None))
+            .where(
+                Actor.kind == ActorKind.state,
+                or_(Actor.country_code == code, Actor.code_iso3 == code),
+                Actor.retracted_at.is_(None),
+            )
             .order_by(Actor.slug)
             .limit(1)
         )
@@ -337,12 +357,51 @@ class Lookup:
                 "name": name,
                 "kind": "state",
                 "country_code": code,
+                "codes": codes.state_codes(code),
                 "external_ref": f"iso3:{code}",
             }
             self.report.actors_created.append(slug)
         self._countries[code] = slug
         self.names[code] = name
         return slug, line
+
+    def actor(self, code: str) -> tuple[str, list[dict[str, Any]]]:
+        """The slug of the actor of ``code``, a country's ISO alpha-3 code or a CAMEO code of
+        a country and one of a state's roles (``RUSGOV``), and the actor lines to write first
+        when they must be created: the state, and the body of the role, affiliated to it
+        (``russia-government``, "Government of Russia", CAMEO code ``RUSGOV``)."""
+        country, role = code[:3], code[3:]
+        slug, line = self.country(country)
+        lines = [line] if line else []
+        if not role:
+            return slug, lines
+        if code in self._countries:
+            return self._countries[code], lines
+        stmt = select(Actor.slug, Actor.name).where(Actor.code_cameo == code, Actor.retracted_at.is_(None))
+        found = self.session.execute(stmt).first()
+        if found:
+            body, name = found
+        else:
+            word, label = CAMEO_ROLES[role]
+            body, name = f"{slug}-{word}"[:90], label.format(self.names[country])
+            if self.session.execute(select(Actor.id).where(Actor.slug == body)).first():
+                body = f"{body}-{code.lower()}"
+            lines.append(
+                {
+                    "type": "actor",
+                    "slug": body,
+                    "name": name,
+                    "kind": "body",
+                    "country_code": country,
+                    "affiliation": slug,
+                    "codes": {"cameo": code},
+                    "external_ref": f"cameo:{code}",
+                }
+            )
+            self.report.actors_created.append(body)
+        self._countries[code] = body
+        self.names[code] = name
+        return body, lines
 
     def source_line(self, key: str, line: dict[str, Any]) -> dict[str, Any] | None:
         """``line``, the source line of the source named by ``key`` (its url, else its
@@ -487,15 +546,14 @@ def _lines(format_: str, event: Event, lookup: Lookup) -> Iterator[dict[str, Any
 
 
 def _raw_lines(format_: str, event: Event, lookup: Lookup) -> Iterator[dict[str, Any]]:
-    if set(event.initiators) == set(event.targets):
+    if {c[:3] for c in event.initiators} == {c[:3] for c in event.targets}:
         raise Skip("same_country")
     initiators: list[str] = []
     targets: list[str] = []
     for codes_, slugs in ((event.initiators, initiators), (event.targets, targets)):
         for code in codes_:
-            slug, actor_line = lookup.country(code)
-            if actor_line:
-                yield actor_line
+            slug, actor_lines = lookup.actor(code)
+            yield from actor_lines
             if slug not in slugs:
                 slugs.append(slug)
     key, line = _source(format_, event)
@@ -895,7 +953,11 @@ def _gdelt_row(row: dict[str, str] | None, report: Report) -> Event:
 
     def actor(n: int, missing: str) -> list[str]:
         code_ = row.get(f"Actor{n}CountryCode") or row.get(f"Actor{n}Code") or ""
-        return _side([code_], codes.from_cameo, report, missing)
+        found = _side([code_], codes.from_cameo, report, missing)
+        role = (row.get(f"Actor{n}Code") or "").strip().upper()[3:6]
+        if role in CAMEO_ROLES and codes.from_cameo(row.get(f"Actor{n}Code")) == found[0]:
+            return [found[0] + role]  # a state's own body: RUSGOV, Russia's government
+        return found
 
     initiators, targets = actor(1, "no_initiator"), actor(2, "no_target")
     centroid = row.get("ActionGeo_Type", "").strip() == "1"
@@ -903,8 +965,9 @@ def _gdelt_row(row: dict[str, str] | None, report: Report) -> Event:
     location = row.get("ActionGeo_FullName") or None
     if not location and (country := codes.from_fips(row.get("ActionGeo_CountryCode"))):
         location = codes.country_name(country)
-    for n in (1, 2):  # the role part of a CAMEO actor code (GOV, MIL…) has no place until actors carry codes
-        if len((row.get(f"Actor{n}Code") or "").strip()) > 3:
+    for n in (1, 2):  # a role that is no state body's (BUS, MED, OPP…): its country stands for it
+        actor_code = (row.get(f"Actor{n}Code") or "").strip().upper()
+        if len(actor_code) > 3 and actor_code[3:6] not in CAMEO_ROLES:
             report.drop(f"Actor{n}Code (role)")
     _drop_unused(row, GDELT_USED, GDELT_DERIVED, report)
     provenance = {"id": event_id, **_provenance(row, GDELT_NUMBERS, report)}
@@ -925,6 +988,19 @@ def _gdelt_row(row: dict[str, str] | None, report: Report) -> Event:
     )
 
 
+def _icews_side(row: dict[str, str], side: str, report: Report, missing: str) -> list[str]:
+    """A side of an ICEWS event: its country, or that country's body when one of the side's
+    sectors is a state's own (:data:`ICEWS_SECTOR_ROLES`)."""
+    found = _side([row.get(f"{side} Country", "")], codes.from_name, report, missing)
+    sectors = [s.strip().lower() for s in (row.get(f"{side} Sectors") or "").split(",")]
+    role = next((ICEWS_SECTOR_ROLES[s] for s in sectors if s in ICEWS_SECTOR_ROLES), None)
+    if role is None:
+        if any(sectors):
+            report.drop(f"{side} Sectors")
+        return found
+    return [found[0] + role]
+
+
 ICEWS_NUMBERS: dict[str, Reading] = {
     "Story ID": ("story_id", _text_of(200)),
     "Sentence Number": ("sentence", _whole(0, MAX_COUNT)),
@@ -937,8 +1013,8 @@ day of the story, is kept too, as ``reported_on``."""
 
 def _icews_row(row: dict[str, str] | None, report: Report) -> Event:
     row, code, kind, day, event_id = _coded(row, "CAMEO Code", "Event Date", "Event ID", "%Y-%m-%d", "%Y%m%d")
-    initiators = _side([row.get("Source Country", "")], codes.from_name, report, "no_initiator")
-    targets = _side([row.get("Target Country", "")], codes.from_name, report, "no_target")
+    initiators = _icews_side(row, "Source", report, "no_initiator")
+    targets = _icews_side(row, "Target", report, "no_target")
     places = [row.get(c, "").strip() for c in ("City", "District", "Province", "Country")]
     centroid = not any(places[:3])  # geocoded to the country alone
     latitude, longitude = _coordinates(row, "Latitude", "Longitude", report, centroid)

@@ -108,8 +108,8 @@ def _cell(annotation: Any, cell: str) -> Any:
         if isinstance(item, type) and issubclass(item, BaseModel):  # participants: slug:role
             return [dict(zip(("actor", "role"), value.rsplit(":", 1), strict=False)) for value in items]
         return items
-    if typing.get_origin(kind) is dict or kind is dict:
-        return orjson.loads(cell)
+    if typing.get_origin(kind) is dict or kind is dict or (isinstance(kind, type) and issubclass(kind, BaseModel)):
+        return orjson.loads(cell)  # an object (an actor's codes) is JSON text
     if kind in (int, float):
         return _number(cell)
     return cell

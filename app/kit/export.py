@@ -241,11 +241,13 @@ async def list_response(
     selection: Selection | None = None,
     count: bool = False,
     headers: Mapping[str, str] | None = None,
+    known: Callable[[Session, bool], None] | None = None,
 ) -> Any:
     """A page of JSON (read as :func:`app.kit.reads.read` runs reads), or with ``format`` the
     whole list streamed as a file (``headers`` added to its answer); with a ``selection``, the
     records' fields it names only. With ``count``, a JSON page also holds the ``total`` (files
-    hold every row anyway)."""
+    hold every row anyway). ``known`` checks the records the filters name
+    (:func:`app.kit.pagination.page_response`); a file checks them before its first row."""
     if fmt is ExportFormat.json:
         texts = collection.page_texts or hydrated(collection.hydrate)
         if selection is not None:
@@ -261,7 +263,10 @@ async def list_response(
             texts,
             collection.page_columns,
             count,
+            known,
         )
+    if known is not None:
+        await read(session, known, session, True)
     listing.after = None  # an export is every matching row, wherever a cursor pointed
     return export_response(
         fmt,

@@ -5,7 +5,9 @@ form that no id (a UUID) and no slug can take, since neither holds a colon:
 
 - ``ref:{external_ref}``: any record type (``/v1/incidents/ref:acled:RUS1234``);
 - ``url:{url}``: a source (``/v1/sources/url:https%3A%2F%2Fexample.org%2Fnews%2F1``);
-- ``slug:{slug}``: an actor (a bare slug is taken too, as it always was).
+- ``slug:{slug}``: an actor (a bare slug is taken too, as it always was);
+- ``{scheme}:{code}``: an actor by one of its codes (``iso3:RUS``, ``cameo:RUSGOV``,
+  ``wikidata:Q159``: :mod:`app.actors.codes`).
 
 The key after the prefix is percent-decoded once, so that a client can always send it
 encoded as one path segment (``quote(key, safe="")`` in Python, ``encodeURIComponent`` in
@@ -19,7 +21,9 @@ from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-PREFIXES = {"ref": "external_ref", "url": "url", "slug": "slug"}
+from app.actors import codes
+
+PREFIXES = {"ref": "external_ref", "url": "url", "slug": "slug", **codes.COLUMNS}
 """Each prefix of a natural key in a path, and the column it names."""
 
 
@@ -27,9 +31,13 @@ def path_key(ref: str, columns: Iterable[str], bare: tuple[str, ...] = ()) -> tu
     """The columns that ``ref`` (a path segment naming a record) is matched against, and
     the value: ``("external_ref",), key`` for ``ref:key`` where the table has that column,
     else the id and the ``bare`` keys (an actor's slug) with ``ref`` as it is. A prefix the
-    table lacks is matched as an id, so it names no record (404)."""
+    table lacks is matched as an id, so it names no record (404). An actor's code
+    (``iso3:RUS``) is matched as :mod:`app.actors.codes` normalises it, against the columns it
+    names there."""
     prefix, colon, key = ref.partition(":")
     if colon and PREFIXES.get(prefix) in set(columns):
+        if prefix in codes.COLUMNS:
+            return codes.columns(prefix), codes.normal(prefix, unquote(key))
         return (PREFIXES[prefix],), unquote(key)
     return ("id", *bare), ref
 

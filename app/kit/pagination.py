@@ -300,12 +300,17 @@ def page_response(
     texts: Texts,
     columns: frozenset[str] | None = None,
     count: bool = False,
+    known: Callable[[Session, bool], None] | None = None,
 ) -> Response:
     """One page of a list: ``{"data": [...], "next_cursor": ...}`` and a ``Link`` to the next;
     with ``count``, also the ``total`` of rows on every page (one statement more). The
-    records' texts are spliced into the answer as they are, never parsed again."""
+    records' texts are spliced into the answer as they are, never parsed again. ``known``
+    checks the records the filters name (refusing an unknown one), told whether the page
+    came out empty: a page that holds rows need not cost the check."""
     total = count_rows(listing, session, stmt, id_column) if count else None
     rows, next_cursor = page_rows(listing, session, stmt, id_column, columns)
+    if known is not None:
+        known(session, not rows)
     headers = {}
     if next_cursor:
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]

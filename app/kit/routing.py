@@ -13,7 +13,12 @@ KEY_FORMS = (
 )
 IdPath = Annotated[str, Path(description="The record's id, or its natural key: " + KEY_FORMS)]
 ActorPath = Annotated[
-    str, Path(description="The actor's id or slug (also as `slug:{slug}`), or its natural key: " + KEY_FORMS)
+    str,
+    Path(
+        description="The actor's id or slug (also as `slug:{slug}`), one of its codes written `scheme:value` "
+        "(`iso3:RUS`, `iso2:RU`, `fips:RS`, `cameo:RUSGOV`, `cow:365`, `gw:365`, `wikidata:Q159`; a CAMEO country "
+        "code names the state with that ISO alpha-3 code too), or its natural key: " + KEY_FORMS
+    ),
 ]
 SourcePath = Annotated[
     str,

@@ -5,6 +5,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from app.access.deps import ReadScope
+from app.actors import codes
+from app.actors import service as actors
 from app.channels.service import today
 from app.db import SessionDep
 from app.kit.export import csv_response
@@ -20,7 +22,11 @@ from app.views.models import GROUP_BY, Dyad, EntryType, Stats, Timeline
 router = APIRouter(prefix="/v1", tags=["views"])
 TIMELINE_SORT = sort_parser([service.TIMELINE_DATE], default="-date")
 TimelineListing = Annotated[Listing, Depends(listing_dependency(TIMELINE_SORT))]
-ActorsQuery = Annotated[list[str], repeated_query("Actor id or slug; repeat for OR.")]
+ActorsQuery = Annotated[
+    list[str],
+    repeated_query(f"Actor: {codes.REFERENCE}; repeat for OR. An unknown actor is 422 naming the parameter."),
+]
+IncludeAffiliatedQuery = Annotated[bool, Query(description=codes.INCLUDE_AFFILIATED)]
 FromQuery = Annotated[IsoDate | None, Query(alias="from", description="Inclusive date, `YYYY-MM-DD`.")]
 
 
@@ -59,6 +65,7 @@ def read_dyad(
     window_days: Annotated[
         int, Query(ge=1, le=36_500, description="Incidents counted in `(as_of - window_days, as_of]`.")
     ] = 90,
+    include_affiliated: IncludeAffiliatedQuery = False,
     format: format_query(
         "the incident counts alone, one row per direction and kind with incidents in the window: "
         "`direction` (`a_to_b` or `b_to_a`), `initiator` and `target` (slugs), `kind`, `count`."
@@ -67,9 +74,11 @@ def read_dyad(
     """The channels between `a` and `b` with their status on `as_of`, incident counts by kind
     in each direction within the window, the latest ten incidents between them on or before
     `as_of`, and the exercises active on `as_of` in which either takes part. `a` equal to `b`
-    is 422; an unknown actor is 404. `a` and `b` are ids or slugs, or natural keys
-    (`ref:{external_ref}`). With `format=csv`, the incident counts as a CSV file."""
-    dyad = service.dyad(session, a, b, as_of or today(), window_days, caller.sees_unpublished)
+    is 422; an unknown actor is 404. `a` and `b` are ids or slugs, codes (`iso3:RUS`,
+    `cameo:RUSGOV`) or natural keys (`ref:{external_ref}`). With `include_affiliated=true`
+    each side is the actor and the actors affiliated to it. With `format=csv`, the incident
+    counts as a CSV file."""
+    dyad = service.dyad(session, a, b, as_of or today(), window_days, caller.sees_unpublished, include_affiliated)
     if format is TableFormat.csv:
         sides = {"a_to_b": (dyad["a"]["slug"], dyad["b"]["slug"]), "b_to_a": (dyad["b"]["slug"], dyad["a"]["slug"])}
         rows = [
@@ -98,6 +107,7 @@ def read_timeline(
     type: Annotated[list[EntryType], repeated_query("Entry types to include; repeat for OR.")] = [],  # noqa: B006
     from_: FromQuery = None,
     to: DateQuery = None,
+    include_affiliated: IncludeAffiliatedQuery = False,
     format: format_query(
         "every matching entry (no pages, as a list's export), in the stream's order: `type`, `date`, "
         "`id`, `title`, `actors` (their slugs, joined by `;`)."
@@ -108,13 +118,26 @@ def read_timeline(
     (by `effective_on`). Each entry is `{type, date, id, title, actors}` with the record's own
     fields under `record`; a status change's record names its `channel`. With `format=csv`,
     every matching entry as a CSV file, without the records' own fields."""
+    known = actors.known({"actor": actor})
     if format is TableFormat.csv:
+        if known is not None:
+            known(session, True)
         entries = service.timeline_walk(
-            read_engine(session), actor, type, from_, to, listing, caller.sees_unpublished, TIMELINE_CHUNK
+            read_engine(session),
+            actor,
+            type,
+            from_,
+            to,
+            listing,
+            caller.sees_unpublished,
+            TIMELINE_CHUNK,
+            include_affiliated,
         )
         return csv_response(TIMELINE_COLUMNS, entries, "timeline")
-    stmt, id_column = service.timeline_query(actor, type, from_, to, listing, caller.sees_unpublished)
-    return page_response(request, listing, session, stmt, id_column, hydrated(service.timeline_hydrate))
+    stmt, id_column = service.timeline_query(
+        actor, type, from_, to, listing, caller.sees_unpublished, include_affiliated
+    )
+    return page_response(request, listing, session, stmt, id_column, hydrated(service.timeline_hydrate), known=known)
 
 
 @router.get(
@@ -159,6 +182,8 @@ def incident_stats(
         )
     keys = group_by.split(",")
     rows = service.incident_stats(session, keys, from_, to, actor, caller.sees_unpublished)
+    if (known := actors.known({"actor": actor})) is not None:
+        known(session, not rows)
     if format is TableFormat.csv:
         return csv_response([*keys, "count"], iter([rows]), "incident-stats")
     return JSONResponse({"group_by": keys, "data": rows})

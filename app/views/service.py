@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     table,
     true,
@@ -200,8 +201,69 @@ def _dyad_statements(unpublished: bool, walk_targets: tuple[bool, bool]) -> Dyad
     )
 
 
+def _affiliated_dyad(
+    session: Session, a_id: str, b_id: str, window: dict[str, Any], unpublished: bool
+) -> tuple[dict[str, dict[str, int]], list[Any], list[str], list[dict[str, str]]]:
+    """A dyad's counts, latest incidents, channel ids and active exercises where each side is
+    the actor and the actors affiliated to it (``include_affiliated``): read from every
+    involvement of each side, not walked."""
+    sides = {"a": a_id, "b": b_id}
+
+    def side(name: str, resource: str, roles: Sequence[str] | None) -> Any:
+        return actors.involved(resource, [sides[name]], roles, affiliated=True)
+
+    directions = {"a_to_b": ("a", "b"), "b_to_a": ("b", "a")}
+    visible = listable(Incident, [], unpublished)
+    between = {
+        key: Incident.id.in_(side(i, incidents.RESOURCE, ["initiator"]))
+        & Incident.id.in_(side(t, incidents.RESOURCE, ["target"]))
+        for key, (i, t) in directions.items()
+    }
+    counts: dict[str, dict[str, int]] = {key: {} for key in DIRECTIONS}
+    in_window = [Incident.occurred_on > window["start"], Incident.occurred_on <= window["as_of"]]
+    for key, condition in between.items():
+        stmt = select(Incident.kind, func.count()).where(condition, *in_window, *visible).group_by(Incident.kind)
+        counts[key] = {kind: n for kind, n in session.execute(stmt)}
+    latest = session.execute(
+        select(*incidents.LIST_COLUMNS)
+        .where(or_(*between.values()), Incident.occurred_on <= window["as_of"], *visible)
+        .order_by(Incident.occurred_on.desc(), Incident.id.desc())
+        .limit(LATEST_INCIDENTS)
+    ).all()
+    channel_ids = list(
+        session.execute(
+            select(Channel.id)
+            .where(
+                Channel.retracted_at.is_(None),
+                channels.exists_on(window["as_of"]),
+                *(Channel.id.in_(side(name, channels.RESOURCE, ["party"])) for name in sides),
+            )
+            .order_by(Channel.name, Channel.id)
+        ).scalars()
+    )
+    active = [
+        {"id": i}
+        for i in session.execute(
+            select(Exercise.id)
+            .where(
+                *listable(Exercise, [], unpublished),
+                exercises.active_on(window["as_of"]),
+                or_(*(Exercise.id.in_(side(name, exercises.RESOURCE, None)) for name in sides)),
+            )
+            .order_by(Exercise.start_date.desc(), Exercise.id.desc())
+        ).scalars()
+    ]
+    return counts, latest, channel_ids, active
+
+
 def dyad(
-    session: Session, a_ref: str, b_ref: str, as_of: date, window_days: int, unpublished: bool = False
+    session: Session,
+    a_ref: str,
+    b_ref: str,
+    as_of: date,
+    window_days: int,
+    unpublished: bool = False,
+    affiliated: bool = False,
 ) -> dict[str, Any]:
     """Relations between two actors on ``as_of``; drafts count only with ``unpublished``.
 
@@ -220,18 +282,10 @@ def dyad(
     if a["id"] == b["id"]:
         raise invalid(["path", "b"], "A dyad needs two different actors.")
     window = {"a": a["id"], "b": b["id"], "start": _days_before(as_of, window_days), "as_of": as_of}
-    *sizes, longest = session.execute(WINDOW_SIZES, window).one()  # sizes in the order of SIDES
-    walk_targets = (sizes[1] < sizes[0], sizes[3] < sizes[2])
-    statements = _dyad_statements(unpublished, walk_targets)
-    counts: dict[str, dict[str, int]] = {key: {} for key in DIRECTIONS}
-    for direction, kind, n in session.execute(statements.counts, window):
-        counts[direction][kind] = n
-    latest = session.execute(statements.latest, window).all()
-    channel_ids = list(session.execute(statements.channels, window).scalars())
-    active = []
-    if longest is not None:
-        earliest = {"earliest": _days_before(as_of, longest)}
-        active = [{"id": i} for i in session.execute(statements.exercises, window | earliest).scalars()]
+    if affiliated:
+        counts, latest, channel_ids, active = _affiliated_dyad(session, a["id"], b["id"], window, unpublished)
+    else:
+        counts, latest, channel_ids, active = _walked_dyad(session, window, unpublished)
     return {
         "a": a,
         "b": b,
@@ -242,6 +296,26 @@ def dyad(
         "latest_incidents": incidents.hydrate(session, [r._mapping for r in latest]),
         "active_exercises": exercises.hydrate(session, active),
     }
+
+
+def _walked_dyad(
+    session: Session, window: dict[str, Any], unpublished: bool
+) -> tuple[dict[str, dict[str, int]], list[Any], list[str], list[dict[str, str]]]:
+    """A dyad's counts, latest incidents, channel ids and active exercises, walked as
+    :func:`dyad` describes."""
+    *sizes, longest = session.execute(WINDOW_SIZES, window).one()  # sizes in the order of SIDES
+    walk_targets = (sizes[1] < sizes[0], sizes[3] < sizes[2])
+    statements = _dyad_statements(unpublished, walk_targets)
+    counts: dict[str, dict[str, int]] = {key: {} for key in DIRECTIONS}
+    for direction, kind, n in session.execute(statements.counts, window):
+        counts[direction][kind] = n
+    latest = session.execute(statements.latest, window).all()
+    channel_ids = list(session.execute(statements.channels, window).scalars())
+    active = []
+    if longest is not None:
+        earliest = {"earliest": _days_before(window["as_of"], longest)}
+        active = [{"id": i} for i in session.execute(statements.exercises, window | earliest).scalars()]
+    return counts, latest, channel_ids, active
 
 
 @cache
@@ -288,7 +362,7 @@ TIMELINE_DATE = literal_column("date", Date())  # what timeline cursors carry
 
 
 def _timeline_branches(
-    actor_refs: Sequence[str], unpublished: bool, listing: Any, bounds: tuple[Any, Any]
+    actor_refs: Sequence[str], unpublished: bool, listing: Any, bounds: tuple[Any, Any], affiliated: bool = False
 ) -> dict[str, tuple[Any, Any, Any]]:
     """Each entry type as ``(select, date column, id column)``, its actor filter applied;
     drafts only with ``unpublished``. The actors' incidents and exercises are walked by date
@@ -309,10 +383,16 @@ def _timeline_branches(
         .join(Channel, Channel.id == StatusChange.channel_id)
         .where(StatusChange.retracted_at.is_(None), Channel.retracted_at.is_(None))
     )
-    if actor_refs:
+    if actor_refs and affiliated:  # the actors and theirs: every involvement of each, no walk
+        incident = incident.where(Incident.id.in_(actors.involved(incidents.RESOURCE, actor_refs, None, True)))
+        exercise = exercise.where(Exercise.id.in_(actors.involved(exercises.RESOURCE, actor_refs, None, True)))
+    elif actor_refs:
         incident = incidents.walked(incident, [(actor_refs, incidents.ROLES)], listing, bounds, listing.limit)
         exercise = _walked_exercises(exercise, actor_refs, listing, bounds)
-        change = change.where(StatusChange.channel_id.in_(actors.involved(channels.RESOURCE, actor_refs, ["party"])))
+    if actor_refs:
+        change = change.where(
+            StatusChange.channel_id.in_(actors.involved(channels.RESOURCE, actor_refs, ["party"], affiliated))
+        )
     return {
         "incident": (incident, Incident.occurred_on, Incident.id),
         "exercise": (exercise, Exercise.start_date, Exercise.id),
@@ -350,13 +430,15 @@ def timeline_query(
     to: date | None,
     listing: Any,
     unpublished: bool = False,
+    affiliated: bool = False,
 ) -> Any:
     """The page's candidates: each entry type walks its own date index to the cursor and
-    yields at most a page, then the union of those few rows is ordered for the page."""
+    yields at most a page, then the union of those few rows is ordered for the page. With
+    ``affiliated``, the actors affiliated to ``actor_refs`` count as they do."""
     parts = [
         select(listing.apply(stmt, id_column, column=date_column, bounds=(from_, to)).subquery())
         for type_, (stmt, date_column, id_column) in _timeline_branches(
-            actor_refs, unpublished, listing, (from_, to)
+            actor_refs, unpublished, listing, (from_, to), affiliated
         ).items()
         if not types or type_ in types
     ]
@@ -374,6 +456,7 @@ def timeline_walk(
     listing: Any,
     unpublished: bool,
     chunk: int,
+    affiliated: bool = False,
 ) -> Iterator[list[dict[str, Any]]]:
     """Every matching entry of the timeline from its start (whatever cursor the listing
     read), ``chunk`` at a time, as pages are read: each chunk's query walks the indexes
@@ -381,7 +464,7 @@ def timeline_walk(
     listing.after, listing.limit = None, chunk
     with Session(engine) as session:
         while True:
-            stmt, id_column = timeline_query(actor_refs, types, from_, to, listing, unpublished)
+            stmt, id_column = timeline_query(actor_refs, types, from_, to, listing, unpublished, affiliated)
             rows, next_cursor = page_rows(listing, session, stmt, id_column)
             if rows:
                 yield timeline_hydrate(session, rows)

@@ -1,7 +1,7 @@
 """citations keep their provenance; sources without a url; incidents' announced and effective dates
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-05 17:00:00
 
 - ``citations.provenance`` (JSON, nullable): what the system an incident was taken from says
@@ -27,7 +27,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

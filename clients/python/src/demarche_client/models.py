@@ -14,6 +14,45 @@ from typing import Any, Literal, TypeAlias
 
 from demarche_client.records import Record
 
+
+@dataclass(kw_only=True)
+class ActorCodes(Record):
+    """
+    An actor's codes in the code systems of event data, each unique within its scheme
+    (another actor's code is 409). Each names the actor wherever an actor is referred to, as
+    `scheme:value` (`iso3:RUS`, `cameo:RUSGOV`, `wikidata:Q159`).
+    """
+
+    iso3: str | None = None
+    """
+    ISO 3166-1 alpha-3 of the state itself (`RUS`); checked as `country_code` is. A body's country is its `country_code`, not this.
+    """
+    iso2: str | None = None
+    """
+    ISO 3166-1 alpha-2 (`RU`).
+    """
+    fips: str | None = None
+    """
+    FIPS 10-4, as GDELT's geography writes countries (`RS` is Russia).
+    """
+    cameo: str | None = None
+    """
+    CAMEO actor code: a country (`RUS`), a country and a role (`RUSGOV`, `RUSMIL`) or an international body (`IGOUNO`). CAMEO's own country codes are kept as ISO writes them (`JAPGOV` is stored `JPNGOV`).
+    """
+    cow: int | None = None
+    """
+    Correlates of War country number (`365`).
+    """
+    gw: int | None = None
+    """
+    Gleditsch–Ward country number (`365`).
+    """
+    wikidata: str | None = None
+    """
+    Wikidata item id (`Q159`).
+    """
+
+
 ActorKind: TypeAlias = Literal["state", "organization", "person", "body"]
 
 
@@ -336,7 +375,11 @@ class ActorUpdate(Record):
     """
     affiliation: str | None = None
     """
-    The actor this one belongs to (id or slug).
+    The actor this one belongs to (id, slug or `scheme:value` code).
+    """
+    codes: ActorCodes | None = None
+    """
+    The actor's codes, each unique within its scheme (another actor's is 409); leave out the schemes it has no code in.
     """
 
 
@@ -387,11 +430,11 @@ class ChannelUpdate(Record):
     """
     parties: list[Party] | None = None
     """
-    Actor ids or slugs; at least two.
+    Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least two.
     """
     host: str | None = None
     """
-    The hosting actor (id or slug).
+    The hosting actor (id, slug or `scheme:value` code).
     """
     sources: list[str] | None = None
     """
@@ -1145,7 +1188,11 @@ class ActorLine(Record):
     """
     affiliation: str | None = None
     """
-    The actor this one belongs to (id or slug).
+    The actor this one belongs to (id, slug or `scheme:value` code).
+    """
+    codes: ActorCodes | None = None
+    """
+    The actor's codes, each unique within its scheme (another actor's is 409); leave out the schemes it has no code in.
     """
 
 
@@ -1159,7 +1206,7 @@ class ChannelLine(Record):
     kind: ChannelKind
     parties: list[Party]
     """
-    Actor ids or slugs; at least two.
+    Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least two.
     """
     type: Literal["channel"]
     location: str | None = None
@@ -1175,7 +1222,7 @@ class ChannelLine(Record):
     """
     host: str | None = None
     """
-    The hosting actor (id or slug).
+    The hosting actor (id, slug or `scheme:value` code).
     """
     sources: list[str] | None = None
     """
@@ -1264,6 +1311,10 @@ class ActorPublicFields(Record):
     updated_at: datetime | None = None
     version: int | None = None
     affiliation: ActorRef | None = None
+    codes: ActorCodes | None = None
+    """
+    The actor's codes; a scheme it has no code in is `null`.
+    """
 
 
 @dataclass(kw_only=True)
@@ -1635,7 +1686,11 @@ class ActorCreate(Record):
     """
     affiliation: str | None = None
     """
-    The actor this one belongs to (id or slug).
+    The actor this one belongs to (id, slug or `scheme:value` code).
+    """
+    codes: ActorCodes | None = None
+    """
+    The actor's codes, each unique within its scheme (another actor's is 409); leave out the schemes it has no code in.
     """
 
 
@@ -1651,6 +1706,10 @@ class ActorPublic(Record):
     created_at: datetime
     updated_at: datetime
     version: int
+    codes: ActorCodes
+    """
+    The actor's codes; a scheme it has no code in is `null`.
+    """
     aliases: list[str] | None = None
     country_code: str | None = None
     """
@@ -1784,7 +1843,7 @@ class ChannelCreate(Record):
     kind: ChannelKind
     parties: list[Party]
     """
-    Actor ids or slugs; at least two.
+    Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least two.
     """
     location: str | None = None
     level: ChannelLevel | None = None
@@ -1799,7 +1858,7 @@ class ChannelCreate(Record):
     """
     host: str | None = None
     """
-    The hosting actor (id or slug).
+    The hosting actor (id, slug or `scheme:value` code).
     """
     sources: list[str] | None = None
     """
@@ -1892,11 +1951,11 @@ class IncidentCreate(Record):
     """
     initiators: list[Initiator]
     """
-    Actor ids or slugs; at least one.
+    Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one.
     """
     targets: list[Target]
     """
-    Actor ids or slugs; at least one.
+    Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one.
     """
     summary: str | None = None
     date_precision: DatePrecision | None = "day"
@@ -2030,11 +2089,11 @@ class IncidentUpdate(Record):
     """
     initiators: list[Initiator] | None = None
     """
-    Actor ids or slugs; at least one.
+    Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one.
     """
     targets: list[Target] | None = None
     """
-    Actor ids or slugs; at least one.
+    Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one.
     """
     responds_to: list[str] | None = None
     """
@@ -2095,7 +2154,7 @@ class Participant(Record):
 class ParticipantIn(Record):
     actor: str
     """
-    Actor id or slug.
+    Actor id, slug or `scheme:value` code (`iso3:RUS`).
     """
     role: ParticipantRole | None = "participant"
 
@@ -2183,11 +2242,11 @@ class IncidentLine(Record):
     """
     initiators: list[Initiator]
     """
-    Actor ids or slugs; at least one.
+    Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one.
     """
     targets: list[Target]
     """
-    Actor ids or slugs; at least one.
+    Actor ids, slugs or `scheme:value` codes (`iso3:RUS`); at least one.
     """
     type: Literal["incident"]
     summary: str | None = None
