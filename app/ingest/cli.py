@@ -100,7 +100,7 @@ def _conversion(report: dict[str, Any]) -> str:
     if report["unmapped_actors"]:
         parts.append(f"  actors naming no country: {counts(report['unmapped_actors'])}")
     if report["actors_created"]:
-        parts.append(f"  state actors created: {', '.join(report['actors_created'])}")
+        parts.append(f"  actors created: {', '.join(report['actors_created'])}")
     parts.append(f"  source fields dropped (no place yet), by rows: {counts(report['dropped'])}")
     return "\n".join(parts)
 

@@ -125,7 +125,9 @@ class ConversionReport(BaseModel):
         "country (its centroid), out of range, a URL that is not http(s)."
     )
     actors_created: list[str] = Field(
-        description="Slugs of the state actors created for countries that had none (in a dry run: that would be)."
+        description="Slugs of the actors created: state actors for countries that had none, and a state's bodies "
+        "(its government, armed forces…) for the CAMEO roles and ICEWS sectors that name one (in a dry run: "
+        "that would be)."
     )
 
 

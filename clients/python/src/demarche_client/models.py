@@ -480,7 +480,7 @@ class ConversionReport(Record):
     """
     actors_created: list[str]
     """
-    Slugs of the state actors created for countries that had none (in a dry run: that would be).
+    Slugs of the actors created: state actors for countries that had none, and a state's bodies (its government, armed forces…) for the CAMEO roles and ICEWS sectors that name one (in a dry run: that would be).
     """
 
 
