@@ -13,11 +13,14 @@ An actor may carry one code in each scheme, unique within the scheme:
 Wherever an actor is named (paths, filters, bodies), ``scheme:value`` names the actor with
 that code (``iso3:RUS``, ``cameo:RUSGOV``, ``wikidata:Q159``; letters in any case). A CAMEO
 code of three letters also names the state with that ISO alpha-3 code (CAMEO's own country
-codes, ``JAP`` for Japan, are read as ISO's). This module imports nothing of the app: the
-path keys (:mod:`app.kit.keys`) read it.
+codes, ``JAP`` for Japan, are read as ISO's). Each scheme is registered as a path key
+(:func:`app.kit.keys.coded`) when this module is imported, as the actors' table does.
 """
 
 import re
+from functools import partial
+
+from app.kit import keys
 
 SCHEMES = ("iso3", "iso2", "fips", "cameo", "cow", "gw", "wikidata")
 """The code schemes, in the order the answer lists them."""
@@ -89,3 +92,11 @@ INCLUDE_AFFILIATED = (
     "at any depth (Russia: its government, ministry and armed forces, and their people), each counted as the "
     "actor it belongs to."
 )
+
+
+def _read(scheme: str, key: str) -> tuple[tuple[str, ...], str]:
+    return columns(scheme), normal(scheme, key)
+
+
+for _scheme in SCHEMES:
+    keys.coded(_scheme, COLUMNS[_scheme], partial(_read, _scheme))
