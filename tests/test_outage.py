@@ -132,8 +132,10 @@ def postgres_outage(url: str) -> Iterator[None]:
 
 @contextmanager
 def sqlite_outage(url: str) -> Iterator[None]:
-    """Another process holds the write lock."""
-    engine = create_engine(url)
+    """Another process holds the write lock. Taking it waits for the server's writers (up to
+    a minute, not sqlite3's five seconds: SQLite grants the lock to no writer in turn, and
+    under load the server's writers may hold it that long between them)."""
+    engine = create_engine(url, connect_args={"timeout": 60})
     with engine.connect() as conn:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
         try:
