@@ -24,8 +24,10 @@ negative on the wire, and is not sent as one.
 A check, ``refusal_by_design``, keeps the statuses that .ci/schemathesis.toml adds to
 ``positive_data_acceptance`` to their documented reasons: schema-valid input refused with 400
 must be a cursor the server did not sign, and with 422 only for a rule the schema cannot state
-(a reference to a record that does not exist or is named twice, a record referring to itself,
-dates in the wrong order, a span too long to count by month, actor filters past their terms).
+(a reference to a record that does not exist or is named twice, a record referring to itself
+or merged with itself or with a retracted one, dates in the wrong order or in the future, a
+source with neither a url nor a publisher and an external_ref, a span too long to count by
+month, actor filters past their terms).
 Any other refusal still fails.
 An import sent as NDJSON is text to the spec, which cannot describe its lines: its 422 is not
 held to these reasons. Nor can it describe a data set's file (an import with ``from``): a body
@@ -144,15 +146,22 @@ REFERENCE_ERRORS = {"unknown_reference", "repeated_reference", "duplicate_key", 
 """Error types of references to records that do not exist or are named twice, and of natural
 keys named by two lines of one import (``duplicate_key``) or taken by another record (a 409
 on its own; in an import, a bad line)."""
-RULES = {
-    ("path", "b"): "A dyad needs two different actors.",
-    ("query",): "actor, initiator and target expand to",
-    ("query", "group_by"): "Grouping by month covers at most",
-    ("body",): "end_date is before start_date",
-    ("body", "affiliation"): "An actor cannot be affiliated to itself.",
-    ("body", "responds_to"): "An incident cannot respond to itself.",
-    ("body", "occurred_on"): "in the future",
-}
+RULES = (
+    (("path", "b"), "A dyad needs two different actors."),
+    (("query",), "actor, initiator and target expand to"),
+    (("query", "group_by"), "Grouping by month covers at most"),
+    (("body",), "end_date is before start_date"),
+    (("body",), "announced_on is after effective_on"),
+    (("body",), "A source needs a url, or a publisher and an external_ref"),
+    (("body", "affiliation"), "An actor cannot be affiliated to itself."),
+    (("body", "responds_to"), "An incident cannot respond to itself."),
+    (("body", "merged"), "An incident cannot be merged with itself."),
+    (("body", "merged"), "is retracted: restore it first"),
+    (("body", "occurred_on"), "in the future"),
+    (("body", "announced_on"), "in the future"),
+    (("body", "announced_on"), "more than 366 days ahead"),
+    (("body", "effective_on"), "more than 366 days ahead"),
+)
 """Where a rule beyond the schema applies, and words of what it says."""
 
 
@@ -162,7 +171,7 @@ def _by_design(error, within=()):
     if error["type"] in REFERENCE_ERRORS or error["type"] == "unreadable_file":
         return True
     loc = (*within, *map(str, error["loc"]))
-    return any(loc[: len(where)] == where and said in error["msg"] for where, said in RULES.items())
+    return any(loc[: len(where)] == where and said in error["msg"] for where, said in RULES)
 
 
 @schemathesis.check

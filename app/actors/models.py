@@ -102,9 +102,8 @@ class ActorCodes(SQLModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    iso3: Annotated[str | None, _code("iso3")] = Field(
+    iso3: Annotated[CountryCodeInput, _code("iso3")] = Field(
         default=None,
-        schema_extra={"pattern": r"^[A-Z]{3}$"},
         description="ISO 3166-1 alpha-3 of the state itself (`RUS`); checked as `country_code` is. A body's "
         "country is its `country_code`, not this.",
     )
