@@ -29,7 +29,10 @@ def _char_class(chars: str) -> str:
     return "".join(f"\\u{a:04x}" + (f"-\\u{b:04x}" if b > a else "") for a, b in runs)
 
 
-NON_BLANK = f"^[^\\u0000]*[^\\u0000{_char_class(WHITESPACE)}][^\\u0000]*$"
+SPACES = _char_class(WHITESPACE)
+"""The whitespace characters as the inside of a regular-expression class, written out so that
+Python and a schema's (ECMAScript's) expressions agree on them (their ``\\s`` differ)."""
+NON_BLANK = f"^[^\\u0000]*[^\\u0000{SPACES}][^\\u0000]*$"
 """Text with something other than whitespace in it (and no NUL, which no text may hold)."""
 
 

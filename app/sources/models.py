@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
 from app.kit.schemas import (
     NON_BLANK,
+    SPACES,
     IsoDate,
     OptionalInteger,
     OptionalNumber,
@@ -21,7 +22,8 @@ from app.kit.schemas import (
 from app.vocab import SourceKind
 
 WEB_ADDRESS = (
-    "^[Hh][Tt][Tt][Pp][Ss]?://(?:[^\\s\\u0000/?#@]*@)?[^\\s\\u0000/?#@:\\[\\]]+(?::[0-9]*)?(?:[/?#][^\\s\\u0000]*)?$"
+    f"^[Hh][Tt][Tt][Pp][Ss]?://(?:[^{SPACES}\\u0000/?#@]*@)?[^{SPACES}\\u0000/?#@:\\[\\]]+(?::[0-9]*)?"
+    f"(?:[/?#][^{SPACES}\\u0000]*)?$"
 )
 """An absolute http(s) URL with a host name, without spaces: the schema's pattern for a
 source's ``url``, and the whole of the server's check (``acled:CYP392`` is no URL)."""
