@@ -404,6 +404,7 @@ def bench_gdelt_import(data: DataSet, args: argparse.Namespace, logs: Path) -> g
     if not file.exists():
         log(f"writing {args.gdelt_rows:,} GDELT rows to {file}")
         partial = file.with_suffix(".partial")
+        partial.parent.mkdir(parents=True, exist_ok=True)
         in_space, duplicates = gdelt.write_export(partial, args.gdelt_rows, args.seed)
         partial.rename(file)
         log(f"  {in_space:,} in the diplomatic space, {duplicates:,} of them duplicates")
