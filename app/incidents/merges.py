@@ -13,7 +13,7 @@ retraction does. Both get a ``merge`` entry in the change feed.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -205,6 +205,11 @@ class Report:
     sources: set[str]
     sets: set[str]
     order: tuple[int, Any, str]
+    sides: tuple[str, frozenset[str], frozenset[str]] = field(init=False)
+    """What two reports of one event share: the kind, the initiators and the targets."""
+
+    def __post_init__(self) -> None:
+        self.sides = self.kind, self.initiators, self.targets
 
     def same_event(self, other: "Report") -> bool:
         """Whether ``other`` reports the event this reports (docs/event-data.md, "One event,
@@ -212,9 +217,7 @@ class Report:
         bodies and people counting as the actor they belong to), and either a
         source in common and dates within their precision (the same day, for two dates of a
         day), or both rows of one report data set and dates within their precision and a day."""
-        if self.kind != other.kind or self.kind == IncidentKind.other:
-            return False
-        if (self.initiators, self.targets) != (other.initiators, other.targets):
+        if self.sides != other.sides or self.kind == IncidentKind.other:
             return False
         apart = max(self.first, other.first) - min(self.last, other.last)
         return bool(self.sources & other.sources) and apart <= NONE or bool(self.sets & other.sets) and apart <= MARGIN
@@ -227,7 +230,7 @@ def merge_reports(session: Session, ids: Sequence[str]) -> int:
     merge."""
     if not ids:
         return 0
-    new = _reports(session, select(Incident).where(Incident.id.in_(ids)), {i: n for n, i in enumerate(ids)})
+    new = _reports(session, select(*REPORTED).where(Incident.id.in_(ids)), {i: n for n, i in enumerate(ids)})
     firsts = {next(iter(sorted(r.initiators)), None) for r in new.values()} - {None}
     if not firsts:
         return 0
@@ -243,29 +246,31 @@ def merge_reports(session: Session, ids: Sequence[str]) -> int:
             Incident.occurred_on.between(low - widest, high + widest),
         ),
     )
-    nearby = (
-        select(Incident)
-        .join(Involvement, Involvement.record_id == Incident.id)
-        .where(
-            Involvement.resource == service.RESOURCE,
-            Involvement.role == "initiator",
-            Involvement.actor_id.in_(actors.ids_named(sorted(firsts), affiliated=True)),
-            Involvement.occurred_on.between(low - widest, high + widest),
-            Incident.kind.in_({r.kind for r in new.values()}),
-            Incident.retracted_at.is_(None),
-            Incident.id.not_in(list(ids)),
-            within,
-        )
+    nearby = select(*REPORTED).where(
+        Incident.id.in_(
+            select(Involvement.record_id).where(
+                Involvement.resource == service.RESOURCE,
+                Involvement.role == "initiator",
+                Involvement.actor_id.in_(actors.ids_named(sorted(firsts), affiliated=True)),
+                Involvement.occurred_on.between(low - widest, high + widest),
+            )
+        ),
+        Incident.kind.in_({r.kind for r in new.values()}),
+        Incident.retracted_at.is_(None),
+        Incident.id.not_in(list(ids)),
+        within,
     )
-    candidates = list(_reports(session, nearby, {}).values()) + sorted(new.values(), key=lambda r: r.order)
-    candidates.sort(key=lambda r: r.order)
+    # only reports of one kind between the same sides can match: matched within those groups
+    groups: dict[tuple[str, frozenset[str], frozenset[str]], list[Report]] = {}
+    for report in sorted([*_reports(session, nearby, {}).values(), *new.values()], key=lambda r: r.order):
+        groups.setdefault(report.sides, []).append(report)
     merged = 0
     gone: set[str] = set()
     for report in sorted(new.values(), key=lambda r: r.order):
         match = next(
             (
                 c
-                for c in candidates
+                for c in groups[report.sides]
                 if c.order < report.order
                 and c.id not in gone
                 and not (c.status == RecordStatus.draft and report.status == RecordStatus.published)
@@ -283,10 +288,22 @@ def merge_reports(session: Session, ids: Sequence[str]) -> int:
     return merged
 
 
+REPORTED = (
+    Incident.id,
+    Incident.kind,
+    Incident.status,
+    Incident.occurred_on,
+    Incident.date_precision,
+    Incident.tags,
+    Incident.created_at,
+)
+"""The columns of an incident the matching of reports reads."""
+
+
 def _reports(session: Session, stmt: Any, order: dict[str, int]) -> dict[str, Report]:
-    """The live incidents ``stmt`` selects, as reports; those in ``order`` (new ones) come
-    after every stored one, in that order."""
-    rows = {row.id: row for row in session.execute(stmt).scalars().unique()}
+    """The live incidents ``stmt`` selects (:data:`REPORTED`), as reports; those in ``order``
+    (new ones) come after every stored one, in that order."""
+    rows = {row.id: row for row in session.execute(stmt)}
     links = service.links_of(session, list(rows))
     sides = actors.belonging(session, {a for parties, _, _ in links.values() for a, _, _ in parties})
     out = {}

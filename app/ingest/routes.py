@@ -12,8 +12,8 @@ from app.access.deps import WriteScope
 from app.db import SessionDep
 from app.ingest import converters
 from app.ingest.models import IMPORT_LINES, ImportResult
+from app.ingest.names import FORMATS, TYPES
 from app.ingest.service import Importer
-from app.ingest.upsert import TYPES
 from app.kit.guards import IMPORT_PATH, NDJSON_TYPE, has_escaped_nul
 from app.kit.problems import SCHEMA_REF, MalformedJSON, invalid, responses
 
@@ -21,6 +21,10 @@ router = APIRouter(tags=["import"])
 
 BATCH_LINES = 1000
 """Lines handed to the database at a time."""
+CONVERTED_BATCH_LINES = 5000
+"""Lines of a converted file handed to the database at a time: small dicts, and each batch's
+new incidents are matched against those of the batches before it (reports of one event,
+:func:`app.incidents.merges.merge_reports`), so fewer batches match fewer times."""
 SPOOL_BYTES = 8 * 1024 * 1024
 """An NDJSON body is kept in memory up to this size while it arrives, then in a temporary file."""
 
@@ -110,7 +114,7 @@ async def import_records(
         ),
     ] = None,
     from_: Annotated[
-        Literal[converters.FORMATS] | None,
+        Literal[FORMATS] | None,
         Query(
             alias="from",
             description="The body is a file of an event data set, converted here: `gdelt` (a GDELT 2.0 event export: "
@@ -218,7 +222,7 @@ def _batched(lines: Iterator[tuple[int, Any]]) -> Iterator[list[tuple[int, Any]]
     batch: list[tuple[int, Any]] = []
     for line in lines:
         batch.append(line)
-        if len(batch) >= BATCH_LINES:
+        if len(batch) >= CONVERTED_BATCH_LINES:
             yield batch
             batch = []
     if batch:
