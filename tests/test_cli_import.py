@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 
+from app.ingest.names import FORMATS, TYPES
 from tests.conftest import IMPORT_ACTORS, import_incident, ndjson, new_key
 from tests.live import ROOT, serve
 
@@ -20,6 +21,28 @@ def demarche(database_url: str, *args: str, **env: str) -> subprocess.CompletedP
     environ = {**os.environ, "DEMARCHE_DATABASE_URL": database_url, "DEMARCHE_LOG_LEVEL": "WARNING", **env}
     command = [sys.executable, "-c", "from app.cli import main; main()", *args]
     return subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
+
+
+def test_the_command_loads_no_models_before_a_command_runs():
+    """``demarche`` names its choices from modules with nothing to import (a command that
+    talks to a server starts in a quarter of a second): the choices are those the import
+    takes, and loading the command loads no models, converters, database or web framework."""
+    from app.ingest.converters import READERS
+    from app.ingest.upsert import KINDS
+
+    assert TYPES == (*KINDS, "channel_status")
+    assert FORMATS == tuple(READERS)
+    heavy = ("app.", "sqlalchemy", "sqlmodel", "fastapi", "alembic", "uvicorn", "pydantic_settings")
+    probe = f"import sys, app.cli; print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert orjson.loads(loaded.stdout.replace("'", '"')) == [
+        "app.access",
+        "app.access.scopes",
+        "app.cli",
+        "app.ingest",
+        "app.ingest.cli",
+        "app.ingest.names",
+    ]
 
 
 def test_import_then_export_round_trips_through_csv(client, database_url, tmp_path):

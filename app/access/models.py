@@ -2,29 +2,14 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from pydantic import ConfigDict
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
+from app.access.scopes import KeyScope
 from app.kit.records import utcnow
 from app.kit.schemas import NON_BLANK, WriteModel
-
-
-class KeyScope(StrEnum):
-    """What a key may do; each scope implies the ones before it."""
-
-    read = "read"
-    write = "write"
-    admin = "admin"
-
-    @property
-    def rank(self) -> int:
-        return list(KeyScope).index(self)
-
-    def allows(self, needed: "KeyScope") -> bool:
-        return self.rank >= needed.rank
 
 
 class ApiKeyBase(SQLModel):

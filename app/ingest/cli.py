@@ -4,6 +4,9 @@ Both talk to a running server (``--url`` and ``--key``, or ``DEMARCHE_URL`` and
 ``DEMARCHE_KEY``). Without a URL they serve the configured database in this process, on a
 free local port, with a write key made for the run and revoked after it, so that files go
 through exactly the same checks either way.
+
+What a command needs beyond the client is imported when it runs, not with the module (see
+:mod:`app.cli`).
 """
 
 import hashlib
@@ -15,23 +18,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
 from demarche_client import Client, DemarcheError, ImportCounts
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session
 
-from app.access import service as access
-from app.access.models import ApiKeyCreate, KeyScope
-from app.db import make_engine
-from app.ingest.converters import FORMATS
-from app.ingest.files import FileError, Record, read_records
-from app.ingest.upsert import TYPES
-from app.kit.problems import schema_missing
-from app.settings import get_settings
+from app.ingest.names import FORMATS, TYPES
+
+if TYPE_CHECKING:
+    from app.ingest.files import Record
 
 UrlOption = Annotated[
     str | None,
@@ -165,6 +160,8 @@ def import_file(
 def _import_one(
     file: Path, type_: Any, url: str | None, key: str | None, batch_size: int, dry_run: bool, fresh: bool
 ) -> None:
+    from app.ingest.files import FileError, read_records
+
     try:
         type_ = type_ and type_.value
         total = _count(file, type_)
@@ -286,7 +283,14 @@ def _service(url: str | None, key: str | None, timeout: float | None = 60.0) -> 
 @contextmanager
 def _local_service() -> Iterator[tuple[str, str]]:
     """The API on the configured database, in this process, with a key for this run."""
+    import uvicorn
+    from sqlmodel import Session
+
+    from app.access import service as access
+    from app.access.models import ApiKeyCreate, KeyScope
+    from app.db import make_engine
     from app.main import create_app
+    from app.settings import get_settings
 
     settings = get_settings().model_copy(update={"rate_limit": "1000000000/minute", "log_level": "WARNING"})
     engine = make_engine(settings.database_url)
@@ -318,6 +322,8 @@ def _local_service() -> Iterator[tuple[str, str]]:
 def _progress(total: int) -> Iterator[Any]:
     """A progress bar (records, records/s, time left) on a terminal; plain lines otherwise."""
     if sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
         columns = [
             TextColumn("importing"),
             BarColumn(),
@@ -349,10 +355,12 @@ def _progress(total: int) -> Iterator[Any]:
 
 
 def _count(file: Path, type_: str | None) -> int:
+    from app.ingest.files import read_records
+
     return sum(1 for _ in read_records(file, type_))
 
 
-def _numbered(records: Iterator[Record], numbers: list[int]) -> Iterator[dict[str, Any]]:
+def _numbered(records: Iterator["Record"], numbers: list[int]) -> Iterator[dict[str, Any]]:
     """The records alone, noting the file line of each (to name lines in errors)."""
     for number, record in records:
         numbers.append(number)
@@ -432,6 +440,10 @@ def _outcomes(counts: dict[str, dict[str, int]]) -> str:
 def database_errors() -> Iterator[None]:
     """A database without the tables of this version told as the command's error, with
     what to do about it, rather than as a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    from app.kit.problems import schema_missing
+
     try:
         yield
     except DBAPIError as exc:

@@ -57,8 +57,6 @@ from app.vocab import (
     span_start,
 )
 
-FORMATS = ("gdelt", "icews", "acled", "plover")
-
 MILITARY_CAMEO = frozenset({"062", "150", "152", "154"})
 """CAMEO codes of military cooperation and shows of force (joint exercises are coded 062):
 counted apart, as ``military_not_converted``, since they do not tell an exercise from an arms

@@ -6,10 +6,11 @@ from app.actors.models import ActorCreate
 from app.channels.models import ChannelCreate, StatusChangeCreate
 from app.exercises.models import ExerciseCreate
 from app.incidents.models import IncidentCreate
+from app.ingest.names import TYPES
 from app.kit.schemas import Ref
 from app.sources.models import SourceCreate
 
-_COUNTS = {"actor": 0, "source": 0, "incident": 0, "exercise": 0, "channel": 0, "channel_status": 0}
+_COUNTS = dict.fromkeys(TYPES, 0)
 
 
 class ImportResult(BaseModel):

@@ -22,11 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.ingest.exported import IDENTIFIED, as_line
+from app.ingest.names import TYPES
 from app.ingest.upsert import (
     KINDS,
     OUTCOMES,
     STATUS_KEYS,
-    TYPES,
     Outcome,
     existing_by_key,
     upsert,

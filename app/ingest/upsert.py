@@ -72,8 +72,6 @@ KINDS: dict[str, Kind] = {
     "channel": Kind(ChannelCreate, Channel, ("external_ref",), channels.create, channels.replace),
 }
 STATUS_KEYS = ("external_ref",)
-TYPES = (*KINDS, "channel_status")
-"""Record types an import line may name, in the order a careful file lists them."""
 
 
 def _existing(session: Session, kind: Kind, data: BaseModel, row_id: Any = None) -> Any:
