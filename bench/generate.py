@@ -33,8 +33,7 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.engine import make_url
 
 from app.actors.service import involvement_rows
-from app.cli import alembic_config
-from app.db import make_engine
+from app.db import alembic_config, make_engine
 from app.incidents.service import refill
 from app.kit.records import new_id, utcnow
 from app.models import Actor, Channel, Citation, Exercise, Incident, Involvement, Reply, Source, StatusChange
