@@ -37,7 +37,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from app.actors.codes import CAMEO_ROLES
@@ -325,6 +325,8 @@ class Lookup:
         self.names: dict[str, str] = {}
         """Each country's actor's name, for titles."""
         self._sources: set[str] = set()
+        self._unchecked: set[str] = set()
+        """The keys of the source lines given since :meth:`drop_stored` last ran."""
 
     def country(self, code: str) -> tuple[str, dict[str, Any] | None]:
         """The slug of the state actor of ``code`` and, the first time it must be created,
@@ -403,21 +405,29 @@ class Lookup:
 
     def source_line(self, key: str, line: dict[str, Any]) -> dict[str, Any] | None:
         """``line``, the source line of the source named by ``key`` (its url, else its
-        external_ref), the first time it is met and not stored (a stored source is cited as it
-        is, never written over with what a converter guesses)."""
+        external_ref), the first time it is met; :meth:`drop_stored` drops it if the source
+        is stored."""
         if key in self._sources:
             return None
         self._sources.add(key)
-        if self.session.connection().execute(STORED_SOURCE, {"key": key}).first():
-            return None
+        self._unchecked.add(key)
         return {"type": "source", **line, "title": line["title"][:MAX_TITLE]}
 
+    def drop_stored(self, lines: list["Line"]) -> None:
+        """Drops from ``lines`` the source lines given since the last call whose source is
+        stored (by its url or external_ref): a stored source is cited as it is, never written
+        over with what a converter guesses. One Core statement (no ORM loading) for them all."""
+        keys, self._unchecked = self._unchecked, set()
+        if not keys:
+            return
+        named = list(keys)
+        rows = self.session.connection().execute(
+            select(Source.url, Source.external_ref).where(or_(Source.url.in_(named), Source.external_ref.in_(named)))
+        )
+        stored = {key for row in rows for key in row if key in keys}
+        if stored:
+            lines[:] = [(n, line) for n, line in lines if line["type"] != "source" or _key(line) not in stored]
 
-STORED_SOURCE = (
-    select(Source.id).where(or_(Source.url == bindparam("key"), Source.external_ref == bindparam("key"))).limit(1)
-)
-"""Whether a source is stored by its url or external_ref: a Core statement (no ORM loading),
-run for each new source."""
 
 Line = tuple[int, dict[str, Any]]
 Reader = Callable[[IO[bytes], Report], Iterator[tuple[int, Any]]]
@@ -484,8 +494,8 @@ def convert(format_: str, body: IO[bytes], lookup: Lookup) -> Iterator[Line]:
         report.keep()
         pending += ((number, line) for line in lines)
         if len(pending) >= GROUPED_LINES:
-            yield from _grouped(pending)
-    yield from _grouped(pending)
+            yield from _grouped(pending, lookup)
+    yield from _grouped(pending, lookup)
 
 
 GROUPED_LINES = 900
@@ -493,11 +503,12 @@ GROUPED_LINES = 900
 TYPE_ORDER = {"actor": 0, "source": 1, "incident": 2}
 
 
-def _grouped(pending: list[Line]) -> Iterator[Line]:
-    """The lines of a few hundred rows, their actors first, then their sources, then their
-    incidents (each type in row order; a line names only those before it), emptied: the
-    import creates records of a type that follow each other together, so that one row's
-    actor, source and incident in turn would make each a write of its own."""
+def _grouped(pending: list[Line], lookup: Lookup) -> Iterator[Line]:
+    """The lines of a few hundred rows, their actors first, then their sources (those not
+    stored), then their incidents (each type in row order; a line names only those before
+    it), emptied: the import creates records of a type that follow each other together, so
+    that one row's actor, source and incident in turn would make each a write of its own."""
+    lookup.drop_stored(pending)
     pending.sort(key=lambda line: TYPE_ORDER[line[1]["type"]])
     yield from pending
     pending.clear()
@@ -588,6 +599,11 @@ def _raw_lines(format_: str, event: Event, lookup: Lookup) -> Iterator[dict[str,
         "tags": event.tags,
         "external_ref": event.ref[:MAX_REF],
     }
+
+
+def _key(source: dict[str, Any]) -> str:
+    """The key a source line is named by: its url, else its external_ref (see :func:`_source`)."""
+    return source.get("url") or source["external_ref"]
 
 
 def _source(format_: str, event: Event) -> tuple[str | None, dict[str, Any]]:
