@@ -128,6 +128,7 @@ def serve(
         host=host,
         port=port,
         http=Guarded,
+        loop="app.serving:event_loop",
         proxy_headers=proxy_headers,
         limit_concurrency=limit_concurrency,
         backlog=backlog,

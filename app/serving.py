@@ -16,16 +16,28 @@ is uvicorn's httptools protocol with four bounds (in :class:`app.settings.Settin
   keep-alive connections included); a new one past that closes the one that has waited the
   longest. The slow are shed, not the fast: an ordinary request arrives whole at once.
 
-``demarche serve`` (and so the image) serves with it. Behind a proxy every connection comes
+Its event loop is uvloop, with one change (:class:`Loop`): a listening socket is served by
+accepting every connection waiting on it each time it is readable, as asyncio's own loop
+does, where libuv (since 1.45) accepts one a turn of the loop. A turn runs every request
+whose bytes have come, and on a loaded server takes as long as they do together: 64 clients
+that connect at once were accepted one a turn, the last ones after a second or two while the
+first were served over and over (``list-c64`` in bench/README.md).
+
+``demarche serve`` (and so the image) serves with both. Behind a proxy every connection comes
 from the proxy's address: set ``DEMARCHE_CONNECTIONS_PER_ADDRESS`` above the proxy's own pool
 of connections to this process, or to 0 (no cap), and let the proxy bound its clients.
 """
 
 import asyncio
+import errno
+import logging
+import socket
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import uvloop
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.settings import Settings, get_settings
@@ -160,3 +172,106 @@ class Guarded(HttpToolsProtocol):
             self._arm(self.bounds.body_idle, self._body_too_slow)
         else:
             self.transport.close()
+
+
+# the event loop
+
+log = logging.getLogger("demarche")
+
+ACCEPT_RETRY_SECONDS = 1.0
+"""How long a listener out of file descriptors (or memory) waits before it accepts again, as
+asyncio's does: the connections wait in the kernel's queue meanwhile."""
+FULL = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+
+class Listener:
+    """Listening sockets, each served by accepting every connection it holds whenever it is
+    readable (up to ``backlog`` at a time), each connection then made a transport of the
+    loop's with a protocol of ``protocol_factory``. What uvicorn needs of an
+    :class:`asyncio.Server`: its sockets, ``close`` and ``wait_closed``."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, sockets: list[socket.socket], protocol_factory: Callable, backlog: int
+    ) -> None:
+        self.loop = loop
+        self.sockets = sockets
+        self.protocol_factory = protocol_factory
+        self.backlog = backlog
+        for sock in sockets:
+            sock.setblocking(False)
+            sock.listen(backlog)  # a socket bound by uvicorn's supervisor is not listening yet
+            loop.add_reader(sock.fileno(), self.accept, sock)
+
+    def accept(self, sock: socket.socket) -> None:
+        for _ in range(self.backlog):
+            try:
+                connection, _ = sock.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            except OSError as exc:
+                if exc.errno not in FULL:
+                    raise
+                log.warning("not accepting connections for %s s: %s", ACCEPT_RETRY_SECONDS, exc)
+                self.loop.remove_reader(sock.fileno())
+                self.loop.call_later(ACCEPT_RETRY_SECONDS, self.loop.add_reader, sock.fileno(), self.accept, sock)
+                return
+            connection.setblocking(False)
+            self.loop.create_task(self.connect(connection))
+
+    async def connect(self, connection: socket.socket) -> None:
+        try:
+            await self.loop.connect_accepted_socket(self.protocol_factory, connection)
+        except OSError:  # the client left before its transport was made
+            connection.close()
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            if sock.fileno() != -1:
+                self.loop.remove_reader(sock.fileno())
+                sock.close()
+
+    async def wait_closed(self) -> None:
+        """Connections are closed by uvicorn itself, as it shuts down."""
+
+
+class Loop(uvloop.Loop):
+    """uvloop, whose plain TCP servers accept as :class:`Listener` does."""
+
+    async def create_server(  # type: ignore[override]
+        self,
+        protocol_factory: Callable,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        sock: socket.socket | None = None,
+        backlog: int = 100,
+        **options: Any,
+    ) -> Any:
+        if options.get("ssl") is not None or (sock is None and port is None):
+            return await super().create_server(protocol_factory, host, port, sock=sock, backlog=backlog, **options)
+        return Listener(self, [sock] if sock is not None else _bound(host, port), protocol_factory, backlog)
+
+
+def _bound(host: str | None, port: int) -> list[socket.socket]:
+    """Sockets bound to every address of ``host`` (all of them, without one), as
+    :meth:`asyncio.loop.create_server` binds them."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, True)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, True)
+            sock.bind(address)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def event_loop() -> asyncio.AbstractEventLoop:
+    """The loop ``demarche serve`` runs uvicorn on (its ``loop`` setting)."""
+    return Loop()

@@ -1,8 +1,10 @@
 """Slow clients against the server as the README and the image start it (``demarche serve``,
 and the Dockerfile's command): 300 sockets that send a request head one byte at a time do not
 slow ordinary requests down, none of which answers 503, and each slow socket is answered and
-closed once its head is late."""
+closed once its head is late. The server's event loop takes in every client waiting to
+connect at once."""
 
+import asyncio
 import socket
 import statistics
 import time
@@ -10,6 +12,7 @@ import time
 import httpx
 import pytest
 
+from app import serving
 from app.serving import TOO_MANY
 from app.settings import Settings
 from tests.live import DEMARCHE, HEAD, answer_of, free_port, serve, slow_sockets
@@ -153,3 +156,35 @@ def test_without_proxy_headers_a_forwarded_address_is_not_believed(database_url,
     with serve(database_url, tmp_path / "server.log", command=command, port=port, env=environ) as server:
         forwarded = [f"203.0.113.{i}" for i in range(4)]
         assert limited_statuses(server.url, forwarded) == [200, 200, 200, 429]
+
+
+def test_the_loop_takes_in_every_client_waiting_to_connect_at_once():
+    """uvloop accepts one connection a turn of the loop, and a loaded server's turns are long
+    (every request that came, served): clients that connected together waited a turn each. The
+    server's loop accepts all that wait each time its socket is readable: one readiness, and
+    every one of them is a connection of the server's."""
+    loop = serving.event_loop()
+    made: list[asyncio.BaseTransport] = []
+
+    class Recorded(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            made.append(transport)
+
+    listener = loop.run_until_complete(loop.create_server(Recorded, "127.0.0.1", 0))
+    clients = []
+    try:
+        assert isinstance(listener, serving.Listener)
+        (sock,) = listener.sockets
+        loop.remove_reader(sock.fileno())  # the test says when the socket is readable
+        clients = [socket.create_connection(sock.getsockname()) for _ in range(20)]
+        listener.accept(sock)
+        loop.run_until_complete(asyncio.gather(*asyncio.all_tasks(loop)))
+        assert len(made) == 20
+    finally:
+        for client in clients:
+            client.close()
+        for transport in made:
+            transport.close()
+        listener.close()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.close()
