@@ -42,6 +42,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.settings import Settings, get_settings
 
+log = logging.getLogger("demarche")
+
 
 @dataclass
 class Bounds:
@@ -176,8 +178,6 @@ class Guarded(HttpToolsProtocol):
 
 # the event loop
 
-log = logging.getLogger("demarche")
-
 ACCEPT_RETRY_SECONDS = 1.0
 """How long a listener out of file descriptors (or memory) waits before it accepts again, as
 asyncio's does: the connections wait in the kernel's queue meanwhile."""
@@ -235,7 +235,8 @@ class Listener:
 
 
 class Loop(uvloop.Loop):
-    """uvloop, whose plain TCP servers accept as :class:`Listener` does."""
+    """uvloop, whose plain TCP servers (a port or a socket, no TLS nor other options)
+    accept as :class:`Listener` does."""
 
     async def create_server(  # type: ignore[override]
         self,
@@ -247,7 +248,7 @@ class Loop(uvloop.Loop):
         backlog: int = 100,
         **options: Any,
     ) -> Any:
-        if options.get("ssl") is not None or (sock is None and port is None):
+        if any(value is not None for value in options.values()) or (sock is None and port is None):
             return await super().create_server(protocol_factory, host, port, sock=sock, backlog=backlog, **options)
         return Listener(self, [sock] if sock is not None else _bound(host, port), protocol_factory, backlog)
 
