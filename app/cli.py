@@ -128,7 +128,6 @@ def serve(
         host=host,
         port=port,
         http=Guarded,
-        loop="app.serving:event_loop",
         proxy_headers=proxy_headers,
         limit_concurrency=limit_concurrency,
         backlog=backlog,
@@ -145,7 +144,9 @@ def serve(
         options["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_SECONDS
         serve_workers(uvicorn.Config(APP, workers=workers, **options))
     else:
-        uvicorn.run(APP, **options)
+        # one process takes in every client waiting to connect at once (app.serving.Loop);
+        # workers sharing a socket keep uvloop's one a turn, which spreads a crowd among them
+        uvicorn.run(APP, loop="app.serving:event_loop", **options)
 
 
 @cli.command()

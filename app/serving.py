@@ -23,9 +23,13 @@ whose bytes have come, and on a loaded server takes as long as they do together:
 that connect at once were accepted one a turn, the last ones after a second or two while the
 first were served over and over (``list-c64`` in bench/README.md).
 
-``demarche serve`` (and so the image) serves with both. Behind a proxy every connection comes
-from the proxy's address: set ``DEMARCHE_CONNECTIONS_PER_ADDRESS`` above the proxy's own pool
-of connections to this process, or to 0 (no cap), and let the proxy bound its clients.
+``demarche serve`` (and so the image) serves with both, the loop when it runs one process:
+workers that share a socket keep uvloop's way, which spreads a crowd of connections among
+them, where one that accepted them all would serve them alone while the others idled.
+
+Behind a proxy every connection comes from the proxy's address: set
+``DEMARCHE_CONNECTIONS_PER_ADDRESS`` above the proxy's own pool of connections to this
+process, or to 0 (no cap), and let the proxy bound its clients.
 """
 
 import asyncio
@@ -197,6 +201,8 @@ class Listener:
         self.sockets = sockets
         self.protocol_factory = protocol_factory
         self.backlog = backlog
+        self.paused: asyncio.TimerHandle | None = None
+        """The retry of a listener out of file descriptors, while it waits."""
         for sock in sockets:
             sock.setblocking(False)
             sock.listen(backlog)  # a socket bound by uvicorn's supervisor is not listening yet
@@ -213,18 +219,27 @@ class Listener:
                     raise
                 log.warning("not accepting connections for %s s: %s", ACCEPT_RETRY_SECONDS, exc)
                 self.loop.remove_reader(sock.fileno())
-                self.loop.call_later(ACCEPT_RETRY_SECONDS, self.loop.add_reader, sock.fileno(), self.accept, sock)
+                self.paused = self.loop.call_later(ACCEPT_RETRY_SECONDS, self.resume, sock)
                 return
             connection.setblocking(False)
             self.loop.create_task(self.connect(connection))
 
+    def resume(self, sock: socket.socket) -> None:
+        self.paused = None
+        if sock.fileno() != -1:
+            self.loop.add_reader(sock.fileno(), self.accept, sock)
+
     async def connect(self, connection: socket.socket) -> None:
         try:
             await self.loop.connect_accepted_socket(self.protocol_factory, connection)
-        except OSError:  # the client left before its transport was made
+        except Exception as exc:  # noqa: BLE001 - the loop's handler logs it, as asyncio's own accept does
             connection.close()
+            if not isinstance(exc, OSError):  # an OSError: the client left before its transport was made
+                self.loop.call_exception_handler({"message": "a connection was not made", "exception": exc})
 
     def close(self) -> None:
+        if self.paused is not None:
+            self.paused.cancel()
         for sock in self.sockets:
             if sock.fileno() != -1:
                 self.loop.remove_reader(sock.fileno())
