@@ -133,7 +133,7 @@ def test_incident_stats(client, october_2021):
         assert client.get(f"/v1/stats/incidents?group_by={bad}").status_code == 422, bad
 
 
-def test_chain_of_a_thousand_and_a_cycle(client, app, nato_russia):
+def test_chain_of_a_thousand_and_a_cycle(client, app, nato_russia, engine_name):
     ids = [new_id() for _ in range(1000)]
     with Session(app.state.engine) as session:
         session.add_all(
@@ -142,6 +142,10 @@ def test_chain_of_a_thousand_and_a_cycle(client, app, nato_russia):
         session.flush()
         session.add_all(Reply(incident_id=b, responds_to_id=a) for a, b in zip(ids, ids[1:], strict=False))
         session.commit()
+    if engine_name == "postgresql":  # written past the app, whose writes keep the statistics (app.db)
+        with app.state.engine.connect() as conn:
+            autocommit = conn.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit.exec_driver_sql("ANALYZE incidents, incident_responses")
     chain = client.get(f"/v1/incidents/{ids[500]}/chain").json()["data"]
     assert len(chain) == 1000
     assert {i["title"]: i["depth"] for i in chain}["move 999"] == 999
