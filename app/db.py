@@ -1,6 +1,7 @@
 """Engine creation and the per-request session (the request's one commit point); the
 schema's revision and the lock that migrations take."""
 
+import asyncio
 import fcntl
 import logging
 import re
@@ -8,10 +9,11 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 import orjson
@@ -30,6 +32,7 @@ from app.kit import sqljson
 from app.kit.problems import BadRequest
 
 log = logging.getLogger("demarche")
+T = TypeVar("T")
 
 WRITES = "demarche_writes"
 """Execution option that marks a transaction as one that will write."""
@@ -144,6 +147,7 @@ def make_engine(
 
         if statement_timeout_ms or timed:
             _time_statements(engine, statement_timeout_ms / 1000)
+            engine.update_execution_options(**{STATEMENT_BUDGET: statement_timeout_ms / 1000})
 
         writers = WriterQueue()
 
@@ -196,10 +200,14 @@ def make_engine(
 
     if timed:
         _shorten_near_deadline(engine, statement_timeout_ms / 1000)
+    engine.update_execution_options(**{STATEMENT_BUDGET: statement_timeout_ms / 1000 if timed else None})
     return engine
 
 
 POOL_TIMEOUT_SECONDS = 10
+STATEMENT_BUDGET = "demarche_statement_budget"
+"""Execution option of an engine whose reads are timed: each statement's budget in seconds
+(0 for none but the request's deadline); absent or None where reads are not timed."""
 DEADLINE = "demarche_deadline"
 """Where a SQLite connection keeps the moment its running statement must end (its pool
 record's ``info``), or None when no statement is timed."""
@@ -250,6 +258,58 @@ def _shorten_near_deadline(engine: Engine, budget: float) -> None:
             return  # the connection's own statement_timeout comes first
         # 0 would mean no timeout: a deadline already past leaves one millisecond
         cursor.execute(f"SET LOCAL statement_timeout = {max(1, int((ends - now) * 1000))}")
+
+
+class DriverReads:
+    """Reads run on a driver cursor (:class:`app.kit.prepared.Prepared`), for the answers
+    that need one short statement. On SQLite on the event loop, as sessions' reads run
+    (:mod:`app.kit.reads`); on PostgreSQL in a thread of this reader's own, as many as the
+    pool's connections, so that a round trip never holds the loop and a hop costs no more
+    than handing the work over. Each statement is timed as a session's: its engine's budget,
+    or less where its request's deadline comes first. A driver's error is raised as
+    SQLAlchemy raises it (:class:`sqlalchemy.exc.DBAPIError`), for the app's error handlers
+    to answer as they answer a route's."""
+
+    def __init__(self, threads: int) -> None:
+        self._threads = threads
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def run(self, engine: Engine, work: Callable[..., T], *args: Any) -> T:
+        """``work(cursor, *args)`` on the cursor of a connection of ``engine``'s pool, which
+        then goes back."""
+        budget = engine.get_execution_options().get(STATEMENT_BUDGET)
+        now = time.monotonic()
+        ends = None if budget is None else _ends_by(now, budget)
+        if engine.dialect.name == "sqlite":
+            return _driver_work(engine, ends, work, args)
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="demarche-read")
+        shorter = ends is not None and (not budget or ends < now + budget)  # else the connection's own timeout
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, _driver_work, engine, ends if shorter else None, work, args
+        )
+
+
+def _driver_work(engine: Engine, ends: float | None, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+    sqlite = engine.dialect.name == "sqlite"
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        if sqlite:
+            if DEADLINE in connection.info:
+                connection.info[DEADLINE] = ends
+        elif ends is not None:  # see _shorten_near_deadline
+            cursor.execute(f"SET LOCAL statement_timeout = {max(1, int((ends - time.monotonic()) * 1000))}")
+        try:
+            return work(cursor, *args)
+        finally:
+            cursor.close()
+    except engine.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(None, None, exc, engine.dialect.loaded_dbapi.Error) from exc
+    finally:
+        if sqlite and DEADLINE in connection.info:
+            connection.info[DEADLINE] = None
+        connection.close()
 
 
 def _watch_time(dbapi_connection: Any, info: dict[str, Any]) -> None:

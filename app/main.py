@@ -4,23 +4,36 @@ from fastapi import Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from app import docs, vocab
+from app.access.deps import admitted
 from app.access.keycache import KeyCache
 from app.access.ratelimit import RateLimiter
 from app.access.routes import router as access_router
+from app.access.scopes import KeyScope
+from app.actors import routes as actors
 from app.actors.routes import router as actors_router
 from app.changes.routes import router as changes_router
 from app.channels.routes import router as channels_router
 from app.consistency import SequenceHeaders
-from app.db import MIN_SEQUENCE_HEADER, READ_SOURCE_HEADER, SEQUENCE_HEADER, Replica, head_revision, make_engine
+from app.db import (
+    MIN_SEQUENCE_HEADER,
+    READ_SOURCE_HEADER,
+    SEQUENCE_HEADER,
+    DriverReads,
+    Replica,
+    head_revision,
+    make_engine,
+)
 from app.edge import Edge
 from app.exercises.routes import router as exercises_router
 from app.health import router as health_router
 from app.idempotency import middleware as idempotency
+from app.incidents import routes as incidents
 from app.incidents.routes import router as incidents_router
 from app.ingest.routes import router as ingest_router
 from app.kit import openapi, problems, queries
 from app.kit.guards import IMPORT_PATH, BodyGuard, reject_nul
 from app.kit.keys import KeySegments
+from app.kit.lean import LeanReads
 from app.kit.observe import configure_logging, observe_pool
 from app.kit.responses import JSONResponse
 from app.pages import routes as pages
@@ -95,6 +108,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(reject_nul), Depends(strict_query)],
         docs_url=None,
         redoc_url=None,
+        # The service's own access log and Prometheus metrics observe every request (app.edge);
+        # FastAPI's OpenTelemetry would only look, on each request, for a provider to report to.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.engine = make_engine(
@@ -135,6 +151,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         import_path=IMPORT_PATH,
         form_paths=pages.FORM_PATHS,
     )
+    app.state.driver_reads = DriverReads(settings.database_pool_size)
+    if settings.lean_reads and app.state.replica is None:  # a replica's reads choose their database per request
+        app.add_middleware(
+            LeanReads,
+            routes=app.router.routes,
+            reads=[
+                (incidents.list_incidents, incidents.lean_list),
+                (incidents.read_incident, incidents.lean_read),
+                (actors.read_actor, actors.lean_read),
+            ],
+            admits=lambda caller: admitted(caller, KeyScope.read, settings.public_read),
+            routed_headers=frozenset({"If-None-Match", MIN_SEQUENCE_HEADER}),
+        )
     app.state.keys = KeyCache(settings.key_cache_seconds)
     app.add_middleware(
         Edge,

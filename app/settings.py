@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     reads off) and one in development (:meth:`worker_processes`)."""
     public_read: bool = True
     """Serve published records to requests without a key; turn off in production."""
+    lean_reads: bool = True
+    """Answer the commonest reads (a first page of incidents, an incident or an actor by id)
+    right after the edge, past the framework (:mod:`app.kit.lean`): the same answers, sooner.
+    Off, every request goes through its route; on with a read replica set, the same."""
     key_cache_seconds: float = 5
     """How long a process serves a verified API key from memory; a key revoked by another
     process is refused by this one at the latest this long after. 0 looks up every request."""

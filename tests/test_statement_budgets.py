@@ -1,15 +1,17 @@
 """How many SQL statements each read costs: the guard on the read path's speed.
 
 A change that adds a statement to a read route fails here on both engines; raising a budget
-is a decision to write down, not a test to loosen. Transaction control (``BEGIN``,
-``COMMIT``, ``ROLLBACK``, savepoints) is not counted: the engines differ in who sends it.
+is a decision to write down, not a test to loosen. Statements are counted on the driver's
+cursors, however they were sent. Transaction control (``BEGIN``, ``COMMIT``,
+``ROLLBACK``, savepoints) is not counted: the engines differ in who sends it.
 """
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.resources import files
+from typing import Any
 
 import httpx
 import pytest
@@ -45,19 +47,48 @@ BUDGETS = {
 """Statements per request, after the caller's key was verified once."""
 
 
+class Counted:
+    """A driver's cursor that notes each statement sent on it (a batch of rows for one
+    statement, ``executemany``, is one)."""
+
+    def __init__(self, cursor: Any, note: Callable[[str], None]) -> None:
+        self._cursor, self._note = cursor, note
+
+    def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        self._note(str(statement))
+        return self._cursor.execute(statement, *args, **kwargs)
+
+    def executemany(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        self._note(str(statement))
+        return self._cursor.executemany(statement, *args, **kwargs)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
 @contextmanager
 def statements(engine) -> Iterator[list[str]]:
+    """The statements sent meanwhile on the cursors of connections checked out of
+    ``engine``'s pool: those SQLAlchemy sends and those sent on the driver's own cursor (the
+    lean reads, :mod:`app.kit.prepared`) alike."""
     seen: list[str] = []
 
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+    def note(statement: str) -> None:
         if not statement.lstrip().upper().startswith(CONTROL):
             seen.append(statement)
 
-    event.listen(engine, "before_cursor_execute", count)
+    def watch(_dbapi_connection, _record, proxy) -> None:
+        opened = type(proxy).cursor  # every cursor of a checked-out connection is made by its proxy
+        proxy.cursor = lambda *args, **kwargs: Counted(opened(proxy, *args, **kwargs), note)
+
+    event.listen(engine, "checkout", watch)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "checkout", watch)
 
 
 @pytest.fixture

@@ -23,6 +23,14 @@ bearer = HTTPBearer(
 )
 
 
+def admitted(caller: Caller, needed: KeyScope, public_read: bool) -> bool:
+    """Whether ``caller`` may call an operation that needs ``needed``: with a key that allows
+    it, or without one for a read where ``DEMARCHE_PUBLIC_READ`` is on."""
+    if caller.scope is None:
+        return needed is KeyScope.read and public_read
+    return caller.scope.allows(needed)
+
+
 def _requiring(needed: KeyScope) -> Callable[..., Awaitable[Caller]]:
     """A dependency that lets through callers allowed ``needed``. Its ``credentials``
     parameter is what puts the bearer scheme and the scope into the operation's OpenAPI
@@ -33,16 +41,14 @@ def _requiring(needed: KeyScope) -> Callable[..., Awaitable[Caller]]:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer, scopes=[needed.value])],
     ) -> Caller:
         caller: Caller = request.state.caller
+        if admitted(caller, needed, request.app.state.settings.public_read):
+            return caller
         if caller.scope is None:
-            if needed is KeyScope.read and request.app.state.settings.public_read:
-                return caller
             raise Unauthorized(
                 f"This operation needs an API key with the {needed} scope: send `Authorization: Bearer <key>`.",
                 headers={"WWW-Authenticate": 'Bearer realm="demarche"'},
             )
-        if not caller.scope.allows(needed):
-            raise Forbidden(f"This operation needs a key with the {needed} scope; this key has {caller.scope}.")
-        return caller
+        raise Forbidden(f"This operation needs a key with the {needed} scope; this key has {caller.scope}.")
 
     require.__name__ = f"require_{needed}"
     return require

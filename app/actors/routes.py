@@ -10,6 +10,7 @@ from app.kit import etags
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.fields import Selection, fields_parameter
+from app.kit.lean import record_read
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.reads import read
 from app.kit.routing import (
@@ -84,6 +85,9 @@ async def read_actor(
     """One actor, by id, slug or code (`iso3:RUS`, `cameo:RUSGOV`), with its `ETag`; 304 when
     `If-None-Match` names it."""
     return etags.answer_text(request, *await read(session, service.read_text, session, actor), selection=fields)
+
+
+lean_read = record_read("actor", service.driver_text, editors_too=True)
 
 
 @router.patch("/{actor}", name="update", summary="Update an actor", response_model=ActorPublic, responses=UPDATE_ERRORS)

@@ -3,7 +3,7 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, cast, func, or_, select
+from sqlalchemy import ColumnElement, Dialect, Integer, cast, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -377,3 +377,8 @@ def first_involved_json(sql: RecordSQL, resource: str, record_id: Any, role: str
 def read_text(session: Session, ref: str) -> tuple[bytes, int]:
     """The answer for the live actor ``ref`` as JSON text, and its version, else 404."""
     return sqljson.read_text(session, Actor.__table__, record, ref, "actor", ("slug",))
+
+
+def driver_text(cursor: Any, dialect: Dialect, ref: str) -> tuple[bytes, int] | None:
+    """:func:`read_text` on a driver ``cursor`` (:mod:`app.kit.lean`), or ``None`` for 404."""
+    return sqljson.driver_text(cursor, dialect, Actor.__table__, record, ref, ("slug",))

@@ -1,7 +1,11 @@
+import re
 from enum import StrEnum
-from typing import Annotated
+from functools import lru_cache
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import ValidationError
+from sqlalchemy import Dialect
 
 from app.access.deps import ReadScope, WriteScope
 from app.actors import service as actors
@@ -21,7 +25,19 @@ from app.kit import etags, problems
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.fields import Selection, fields_parameter
-from app.kit.pagination import Listing, count_rows, listing_dependency, sort_parser
+from app.kit.lean import LeanRequest, record_read
+from app.kit.pagination import (
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    Listing,
+    count_rows,
+    fingerprint,
+    listing_dependency,
+    page_answer,
+    page_query,
+    sort_parser,
+)
+from app.kit.prepared import Prepared
 from app.kit.problems import responses
 from app.kit.reads import read
 from app.kit.responses import JSONResponse
@@ -140,6 +156,63 @@ async def list_incidents(
     )
 
 
+LEAN_FILTERS = frozenset({"kind", "cameo", "plover", "tag", "from", "to"})
+"""The filters of the list's lean first pages: those whose statement is the same for every
+caller who reads published incidents (no actor to look up, no search to rank)."""
+_REPEATED = frozenset({"kind", "cameo", "plover", "tag"})
+_PAGE_SIZE = re.compile(r"[1-9][0-9]{0,2}")
+
+
+@lru_cache(maxsize=1024)
+def _first_page(
+    query: tuple[tuple[str, str], ...], path: str, dialect: Dialect, secret: str
+) -> tuple[Prepared, Listing, int] | None:
+    """The statement of :func:`list_incidents`' first JSON page for ``query`` (of
+    :data:`LEAN_FILTERS` and ``limit`` only), for a caller who reads published incidents, its
+    listing (which signs the next page's cursor) and where its rows hold their answers;
+    ``None`` for a query the route answers otherwise (a parameter it takes more of, a value
+    it refuses). Kept for the queries asked most: dashboards ask the same ones again and again."""
+    values: dict[str, Any] = {}
+    for name, value in query:
+        if name in _REPEATED:
+            values.setdefault(name, []).append(value)
+        elif name in values or (name not in LEAN_FILTERS and name != "limit"):
+            return None
+        else:
+            values[name] = value
+    limit = values.pop("limit", str(PAGE_SIZE))
+    if not _PAGE_SIZE.fullmatch(limit) or int(limit) > MAX_PAGE_SIZE:
+        return None
+    try:
+        filters = IncidentFilters.model_validate(values)
+    except ValidationError:
+        return None
+    sort = SORT.default
+    listing = Listing(sort, int(limit), fingerprint(query, sort, path), secret, dialect.name)
+    stmt = page_query(listing, service.query(filters, listing), Incident.id, service.PAGE_COLUMNS)
+    prepared = Prepared(stmt, dialect)
+    return prepared, listing, prepared.keys.index("record_json")
+
+
+async def lean_list(request: LeanRequest) -> Response | None:
+    """:func:`list_incidents`' first JSON page of published incidents, filtered by
+    :data:`LEAN_FILTERS` (:mod:`app.kit.lean`)."""
+    if request.caller.sees_unpublished:
+        return None
+    engine = request.state.engine
+    http = Request(request.scope)
+    page = _first_page(tuple(request.query), http.url.path, engine.dialect, request.state.settings.cursor_secret)
+    if page is None:
+        return None
+    prepared, listing, answer = page
+    rows = await request.state.driver_reads.run(engine, prepared.rows)
+    texts = [row[answer] for row in rows[: listing.limit]]
+    if None in texts:
+        return None  # a stale answer, which the route builds
+    next_cursor = listing.cursor_after(prepared.mapping(rows[listing.limit - 1])) if len(rows) > listing.limit else None
+    return page_answer(http, [text.encode() for text in texts], next_cursor)
+
+
 @router.post(
     "",
     name="create",
@@ -178,6 +251,9 @@ async def read_incident(
         *await read(session, service.read_text, session, incident, caller.sees_unpublished),
         selection=fields,
     )
+
+
+lean_read = record_read("incident", service.driver_text)
 
 
 @router.get(

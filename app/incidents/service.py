@@ -8,6 +8,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
+    Dialect,
     Select,
     and_,
     case,
@@ -545,6 +546,13 @@ def read_text(session: Session, incident_id: str, unpublished: bool) -> tuple[by
     except NotFound:
         redirect_merged(session, incident_id, unpublished)
         raise
+
+
+def driver_text(cursor: Any, dialect: Dialect, incident_id: str) -> tuple[bytes, int] | None:
+    """:func:`read_text` for a caller who reads published incidents only, on a driver
+    ``cursor`` (:mod:`app.kit.lean`): the kept answer, or ``None`` where :func:`read_text`
+    would answer otherwise."""
+    return sqljson.driver_text(cursor, dialect, Incident.__table__, record, incident_id, published=True)
 
 
 REF_KEYS = ("id", "title", "occurred_on")

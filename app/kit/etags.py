@@ -110,6 +110,11 @@ def answer_text(
         return Response(status_code=304, headers={"ETag": tag})
     if selection is not None:
         text = selection.pick_text(text)
+    return tagged(text, tag, status_code, location)
+
+
+def tagged(text: bytes, tag: str, status_code: int = 200, location: str | None = None) -> Response:
+    """A record's JSON ``text`` answered with its entity ``tag`` (and a new record's ``Location``)."""
     headers = {"ETag": tag} | ({"Location": location} if location else {})
     return Response(text, status_code=status_code, headers=headers, media_type="application/json")
 

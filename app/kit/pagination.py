@@ -68,19 +68,29 @@ def sort_parser(allowed: Iterable[Any], default: str, searchable: bool = False) 
     )
     tokens = Literal[tuple(token for name in columns for token in (name, f"-{name}"))]
 
-    async def parse(request: Request, sort: Annotated[tokens | None, Query(description=described)] = None) -> Sort:
-        token = sort or ("relevance" if searchable and request.query_params.get("q") else default)
+    def of(token: str) -> Sort:
         name = token.removeprefix("-")
-        if name == "relevance" and not request.query_params.get("q"):
-            raise invalid(["query", "sort"], "Sorting by relevance needs a search text `q`.")
         return Sort(name, columns[name], token.startswith("-"))
 
+    async def parse(request: Request, sort: Annotated[tokens | None, Query(description=described)] = None) -> Sort:
+        token = sort or ("relevance" if searchable and request.query_params.get("q") else default)
+        if token.removeprefix("-") == "relevance" and not request.query_params.get("q"):
+            raise invalid(["query", "sort"], "Sorting by relevance needs a search text `q`.")
+        return of(token)
+
+    parse.default = of(default)  # type: ignore[attr-defined]  # a list's sort where it asks for none
     return parse
 
 
 def _fingerprint(request: Request, sort: Sort, path: str | None = None) -> str:
-    items = sorted((k, v) for k, v in request.query_params.multi_items() if k not in UNPAGED_PARAMS | {"sort"})
-    items += [("sort", sort.token), ("path", path or request.url.path)]
+    return fingerprint(request.query_params.multi_items(), sort, path or request.url.path)
+
+
+def fingerprint(query: Iterable[tuple[str, str]], sort: Sort, path: str) -> str:
+    """What a cursor is bound to: the list at ``path``, its filters (the ``query``'s
+    parameters but the page's own) and its sort."""
+    items = sorted((k, v) for k, v in query if k not in UNPAGED_PARAMS | {"sort"})
+    items += [("sort", sort.token), ("path", path)]
     return hashlib.sha256(urlencode(items).encode()).hexdigest()[:16]
 
 
@@ -227,6 +237,11 @@ PageQuery = Select | Callable[[Listing, int], Select]
 are bounded by the page, such as walks of several indexes)."""
 
 
+PAGE_SIZE = 50
+"""Rows of a page where the request does not say (``limit``)."""
+MAX_PAGE_SIZE = 500
+
+
 def listing_dependency(sort: Callable[..., Sort], path: str | None = None) -> Callable[..., Listing]:
     """A dependency building the :class:`Listing` of a request. With ``path``, its cursors are
     those of the list at ``path`` (an HTML page passes the API list it draws, so that one
@@ -235,7 +250,9 @@ def listing_dependency(sort: Callable[..., Sort], path: str | None = None) -> Ca
     async def build(
         request: Request,
         sort: Annotated[Sort, Depends(sort)],
-        limit: Annotated[int, Query(ge=1, le=500, description="Rows per page, 1–500.")] = 50,
+        limit: Annotated[
+            int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Rows per page, 1–{MAX_PAGE_SIZE}.")
+        ] = PAGE_SIZE,
         cursor: Annotated[
             str | None, Query(min_length=1, description="Opaque cursor from a previous page's `next_cursor`.")
         ] = None,
@@ -272,14 +289,21 @@ def page_rows(
 ) -> tuple[list[Mapping[str, Any]], str | None]:
     """The rows of one page and the cursor of the next (``None`` after the last); with
     ``columns``, the statement selects only those (and what the cursor needs)."""
+    rows = session.connection().execute(page_query(listing, stmt, id_column, columns)).mappings().all()
+    has_more = len(rows) > listing.limit
+    rows = rows[: listing.limit]
+    return rows, listing.cursor_after(rows[-1]) if has_more else None
+
+
+def page_query(
+    listing: Listing, stmt: PageQuery, id_column: InstrumentedAttribute, columns: frozenset[str] | None = None
+) -> Select:
+    """The statement of one page (:func:`page_rows`)."""
     query = listing.apply(stmt, id_column)
     if columns is not None:
         kept = columns | {"id", listing.sort.name, "pin"}
         query = query.with_only_columns(*(c for c in query.selected_columns if c.key in kept))
-    rows = session.connection().execute(query).mappings().all()
-    has_more = len(rows) > listing.limit
-    rows = rows[: listing.limit]
-    return rows, listing.cursor_after(rows[-1]) if has_more else None
+    return query
 
 
 def count_rows(listing: Listing, session: Session, stmt: PageQuery, id_column: InstrumentedAttribute) -> int:
@@ -311,12 +335,17 @@ def page_response(
     rows, next_cursor = page_rows(listing, session, stmt, id_column, columns)
     if known is not None:
         known(session, not rows)
+    return page_answer(request, texts(session, rows), next_cursor, total)
+
+
+def page_answer(request: Request, texts: list[bytes], next_cursor: str | None, total: int | None = None) -> Response:
+    """A page's answer: its records' ``texts`` spliced into the envelope, the ``Link`` to the next page."""
     headers = {}
     if next_cursor:
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
         query.append(("cursor", next_cursor))
         headers["Link"] = f'<{request.url.replace(query=urlencode(query))}>; rel="next"'
-    body = b'{"data":[' + b",".join(texts(session, rows)) + b'],"next_cursor":' + dumps(next_cursor)
+    body = b'{"data":[' + b",".join(texts) + b'],"next_cursor":' + dumps(next_cursor)
     body += b"}" if total is None else b',"total":' + dumps(total) + b"}"
     return Response(body, media_type="application/json", headers=headers)
 

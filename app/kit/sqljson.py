@@ -23,6 +23,7 @@ from sqlalchemy import (
     JSON,
     Connection,
     DateTime,
+    Dialect,
     Float,
     FromClause,
     Integer,
@@ -48,6 +49,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import Session
 
 from app.kit.keys import path_key
+from app.kit.prepared import Prepared
 from app.kit.problems import NotFound
 
 Columns = ReadOnlyColumnCollection[str, Any]
@@ -240,6 +242,33 @@ def read_text(
         raise NotFound(f"No {noun} {ref!r}.")
     text = row.text if row.text is not None else answer_texts(session, table, record, [row.id])[0]
     return text.encode(), row.version
+
+
+def driver_text(
+    cursor: Any,
+    dialect: Dialect,
+    table: Table,
+    record: Record,
+    ref: str,
+    keys: tuple[str, ...] = (),
+    published: bool = False,
+) -> tuple[bytes, int] | None:
+    """:func:`read_text` of a live record (published, with ``published``) on a driver's
+    ``cursor`` (:class:`app.kit.prepared.Prepared`): the same statement and answer, or
+    ``None`` where that would be 404 or a stale kept answer (which :func:`read_text` builds)."""
+    columns, value = path_key(ref, table.c.keys(), keys)
+    rows = _prepared_one(table, record, dialect, columns, published).rows(cursor, ref=value)
+    if not rows or rows[0][1] is None:
+        return None
+    _id, text, version = rows[0]
+    return text.encode(), version
+
+
+@cache
+def _prepared_one(
+    table: Table, record: Record, dialect: Dialect, columns: tuple[str, ...], published: bool
+) -> Prepared:
+    return Prepared(_one(table, record, dialect.name, columns, published, False, False, None), dialect)
 
 
 def refill(connection: Connection, table: Table, record: Record) -> None:
