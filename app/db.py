@@ -8,6 +8,7 @@ import re
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
@@ -273,26 +274,56 @@ class DriverReads:
     def __init__(self, threads: int) -> None:
         self._threads = threads
         self._executor: ThreadPoolExecutor | None = None
+        self._loops: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()
 
     async def run(self, engine: Engine, work: Callable[..., T], *args: Any) -> T:
-        """``work(cursor, *args)`` on the cursor of a connection of ``engine``'s pool, which
-        then goes back."""
+        """``work(cursor, *args)`` on the cursor of a connection of ``engine``'s pool: on
+        SQLite the event loop's own, kept for its reads (they run one at a time, and a
+        statement ends its read transaction as it ends); on PostgreSQL one that then goes back."""
         budget = engine.get_execution_options().get(STATEMENT_BUDGET)
         now = time.monotonic()
         ends = None if budget is None else _ends_by(now, budget)
         if engine.dialect.name == "sqlite":
-            return _driver_work(engine, ends, work, args)
+            connection = self._loops.get(engine)
+            if connection is None:
+                connection = self._loops[engine] = _connect(engine)
+            try:
+                return _driver_work(connection, engine.dialect.loaded_dbapi.Error, ends, work, args)
+            except DBAPIError:
+                self._loops.pop(engine, None)  # a connection that failed is not kept
+                connection.invalidate()
+                raise
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="demarche-read")
         shorter = ends is not None and (not budget or ends < now + budget)  # else the connection's own timeout
         return await asyncio.get_running_loop().run_in_executor(
-            self._executor, _driver_work, engine, ends if shorter else None, work, args
+            self._executor, _pooled_work, engine, ends if shorter else None, work, args
         )
 
 
-def _driver_work(engine: Engine, ends: float | None, work: Callable[..., T], args: tuple[Any, ...]) -> T:
-    sqlite = engine.dialect.name == "sqlite"
-    connection = engine.raw_connection()
+def _connect(engine: Engine) -> Any:
+    """A connection of ``engine``'s pool; a driver's error raised as SQLAlchemy raises it."""
+    error = engine.dialect.loaded_dbapi.Error
+    try:
+        return engine.raw_connection()
+    except error as exc:
+        raise DBAPIError.instance(None, None, exc, error) from exc
+
+
+def _pooled_work(engine: Engine, ends: float | None, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+    connection = _connect(engine)
+    try:
+        return _driver_work(connection, engine.dialect.loaded_dbapi.Error, ends, work, args)
+    finally:
+        connection.close()
+
+
+def _driver_work(
+    connection: Any, error: type[Exception], ends: float | None, work: Callable[..., T], args: tuple[Any, ...]
+) -> T:
+    """``work(cursor, *args)`` on a cursor of the pooled ``connection``, its statements to end
+    by ``ends``; a driver's ``error`` raised as SQLAlchemy raises it."""
+    sqlite = isinstance(connection.dbapi_connection, sqlite3.Connection)
     try:
         cursor = connection.cursor()
         if sqlite:
@@ -304,12 +335,11 @@ def _driver_work(engine: Engine, ends: float | None, work: Callable[..., T], arg
             return work(cursor, *args)
         finally:
             cursor.close()
-    except engine.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(None, None, exc, engine.dialect.loaded_dbapi.Error) from exc
+    except error as exc:
+        raise DBAPIError.instance(None, None, exc, error) from exc
     finally:
         if sqlite and DEADLINE in connection.info:
             connection.info[DEADLINE] = None
-        connection.close()
 
 
 def _watch_time(dbapi_connection: Any, info: dict[str, Any]) -> None:

@@ -53,7 +53,7 @@ log = logging.getLogger("demarche")
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 """Probes and scrapes are never refused for their rate."""
 KEY_PARAMETERS = frozenset({"access_token", "api_key", "apikey"})
-_KEY_WORDS = tuple(word.encode() for word in (*KEY_PARAMETERS, service.PREFIX))
+_KEY_HINT = re.compile(b"|".join(re.escape(w.encode()) for w in ("%", *KEY_PARAMETERS, service.PREFIX)), re.IGNORECASE)
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -77,8 +77,7 @@ def host_allowed(host: str, trusted: list[str]) -> bool:
 
 def carries_key(query_string: bytes) -> bool:
     """Whether the query string holds something that looks like an API key."""
-    lowered = query_string.lower()
-    if b"%" not in lowered and not any(word in lowered for word in _KEY_WORDS):
+    if _KEY_HINT.search(query_string) is None:
         return False  # nothing percent-encoded, and none of the words: no key, found without parsing
     return any(
         name.lower() in KEY_PARAMETERS or service.PREFIX in value

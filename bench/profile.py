@@ -20,11 +20,15 @@ DATABASE = ("(sqlalchemy/engine/", "(psycopg/", "(sqlite3/")
 LAYERS = (
     ("log", ("Logger.info", "JSONFormatter", "StreamHandler")),
     ("metrics", ("observe (app/", "_counted (app/", "_timed (app/", "RequestLog.__call__.<locals>")),
-    ("SQL in the driver", ("do_execute (", "fetchone (", "fetchall (", "fetchmany (", "(psycopg/")),
+    (
+        "SQL in the driver",
+        ("do_execute (", "fetchone (", "fetchall (", "fetchmany (", "(psycopg/", "Prepared.rows (app/"),
+    ),
     (
         "connection checkout, session, transaction",
         ("Session.connection", "_connection_for_bind", "Session.close", "Pool.connect", "Connection.begin")
-        + ("Transaction.close", "Session.commit", "do_commit", "do_rollback", "get_session (app/", "_begin (app/"),
+        + ("Transaction.close", "Session.commit", "do_commit", "do_rollback", "get_session (app/", "_begin (app/")
+        + ("raw_connection", "_ConnectionFairy.close", "_pooled_work (app/"),
     ),
     (
         "SQLAlchemy execution and rows",
@@ -34,11 +38,19 @@ LAYERS = (
         "statement building",
         ("query (app/", "Listing.apply", "listable (app/", "with_only_columns", "walked (app/", "search (app/"),
     ),
-    ("serialisation", ("texts (app/", "cursor_after", "dumps (app/", "answer_text", "render (app/", "hydrate (app/")),
+    (
+        "serialisation",
+        ("texts (app/", "cursor_after", "dumps (app/", "answer_text", "render (app/", "hydrate (app/")
+        + ("page_answer (app/", "tagged (app/"),
+    ),
     ("authentication", ("_authenticate (app/", "verify (app/", "authenticate (app/")),
     ("rate limit", ("_count (app/", "RateLimiter.hit")),
     ("dependencies: scopes, parameters, session", ("solve_dependencies",)),
-    ("thread-pool hop", ("run_in_threadpool", "run_sync_in_worker_thread", "to_thread", "WorkerThread")),
+    (
+        "thread-pool hop",
+        ("run_in_threadpool", "run_sync_in_worker_thread", "to_thread", "WorkerThread", "run_in_executor", "_worker ("),
+    ),
+    ("lean reads: dispatch and parameters", ("LeanReads.", "lean_list (app/", "record_read.", "_first_page (app/")),
     ("routing and the handler's plumbing", ("(fastapi/routing.py)", "(starlette/routing.py)")),
     ("response send", ("Response.__call__", "RequestResponseCycle.send", "send_with_headers")),
     ("edge: host, key, headers", ("Edge.__call__", "Edge._admit", "AccessGuard", "RequestLog.__call__")),

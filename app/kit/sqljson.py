@@ -256,12 +256,17 @@ def driver_text(
     """:func:`read_text` of a live record (published, with ``published``) on a driver's
     ``cursor`` (:class:`app.kit.prepared.Prepared`): the same statement and answer, or
     ``None`` where that would be 404 or a stale kept answer (which :func:`read_text` builds)."""
-    columns, value = path_key(ref, table.c.keys(), keys)
+    columns, value = path_key(ref, _columns(table), keys)
     rows = _prepared_one(table, record, dialect, columns, published).rows(cursor, ref=value)
     if not rows or rows[0][1] is None:
         return None
     _id, text, version = rows[0]
     return text.encode(), version
+
+
+@cache
+def _columns(table: Table) -> frozenset[str]:
+    return frozenset(table.c.keys())
 
 
 @cache
