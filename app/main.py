@@ -1,5 +1,7 @@
 """The application factory: routers, middleware and error handlers; nothing else."""
 
+import os
+
 from fastapi import Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
@@ -151,7 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         import_path=IMPORT_PATH,
         form_paths=pages.FORM_PATHS,
     )
-    app.state.driver_reads = DriverReads(settings.database_pool_size)
+    app.state.driver_reads = DriverReads(min(settings.database_pool_size, 2 * (os.cpu_count() or 1)))
     if settings.lean_reads and app.state.replica is None:  # a replica's reads choose their database per request
         app.add_middleware(
             LeanReads,
