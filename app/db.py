@@ -325,14 +325,20 @@ def _driver_work(
     connection: Any, error: type[Exception], ends: float | None, work: Callable[..., T], args: tuple[Any, ...]
 ) -> T:
     """``work(cursor, *args)`` on a cursor of the pooled ``connection``, its statements to end
-    by ``ends``; a driver's ``error`` raised as SQLAlchemy raises it."""
-    sqlite = isinstance(connection.dbapi_connection, sqlite3.Connection)
+    by ``ends``; a driver's ``error`` raised as SQLAlchemy raises it. On PostgreSQL its
+    statements run outside a transaction, each a round trip of its own: a transaction would
+    cost one more to begin it and one more to end it, as the connection goes back (only a
+    statement given less time than its budget, ``SET LOCAL``, runs in one)."""
+    dbapi = connection.dbapi_connection
+    sqlite = isinstance(dbapi, sqlite3.Connection)
     try:
         cursor = connection.cursor()
         if sqlite:
             if DEADLINE in connection.info:
                 connection.info[DEADLINE] = ends
-        elif ends is not None:  # see _shorten_near_deadline
+        elif ends is None:
+            dbapi.autocommit = True
+        else:  # see _shorten_near_deadline
             cursor.execute(f"SET LOCAL statement_timeout = {max(1, int((ends - time.monotonic()) * 1000))}")
         try:
             return work(cursor, *args)
@@ -341,8 +347,11 @@ def _driver_work(
     except error as exc:
         raise DBAPIError.instance(None, None, exc, error) from exc
     finally:
-        if sqlite and DEADLINE in connection.info:
-            connection.info[DEADLINE] = None
+        if sqlite:
+            if DEADLINE in connection.info:
+                connection.info[DEADLINE] = None
+        elif dbapi.autocommit:
+            dbapi.autocommit = False  # as SQLAlchemy's sessions expect it
 
 
 def _watch_time(dbapi_connection: Any, info: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.pool.base import _ConnectionFairy
 
 from app.access import service as access
 from app.access.models import ApiKey, KeyScope
@@ -71,24 +72,26 @@ class Counted:
 
 @contextmanager
 def statements(engine) -> Iterator[list[str]]:
-    """The statements sent meanwhile on the cursors of connections checked out of
-    ``engine``'s pool: those SQLAlchemy sends and those sent on the driver's own cursor (the
-    lean reads, :mod:`app.kit.prepared`) alike."""
+    """The statements sent meanwhile on the cursors of ``engine``'s pooled connections: those
+    SQLAlchemy sends and those sent on the driver's own cursor (the lean reads,
+    :mod:`app.kit.prepared`) alike, on connections checked out before or after it began."""
     seen: list[str] = []
 
     def note(statement: str) -> None:
         if not statement.lstrip().upper().startswith(CONTROL):
             seen.append(statement)
 
-    def watch(_dbapi_connection, _record, proxy) -> None:
-        opened = type(proxy).cursor  # every cursor of a checked-out connection is made by its proxy
-        proxy.cursor = lambda *args, **kwargs: Counted(opened(proxy, *args, **kwargs), note)
+    opened = _ConnectionFairy.cursor  # every cursor of a pooled connection is made here
 
-    event.listen(engine, "checkout", watch)
+    def cursor(connection: _ConnectionFairy, *args: Any, **kwargs: Any) -> Any:
+        made = opened(connection, *args, **kwargs)
+        return Counted(made, note) if connection._pool is engine.pool else made
+
+    _ConnectionFairy.cursor = cursor
     try:
         yield seen
     finally:
-        event.remove(engine, "checkout", watch)
+        _ConnectionFairy.cursor = opened
 
 
 @pytest.fixture

@@ -4,9 +4,11 @@ SQLAlchemy spends, on every execution, more than a short read costs the database
 statement's cache key, its parameters, a transaction's events and a result object whose rows
 are built one by one (about 170 µs for a read by primary key on SQLite, where the driver
 takes 17 µs). A :class:`Prepared` statement is compiled once for a dialect; running it binds
-the values through the same type processors SQLAlchemy would use, and reads the rows as
-tuples whose values have gone through the columns' result processors, so that they are the
-values a SQLAlchemy result would have held.
+the values through the type processors SQLAlchemy would use and answers the rows as the
+driver reads them. :meth:`Prepared.mapping` makes one of them the row a SQLAlchemy result
+would have held (its values through the columns' result processors), for the rows whose
+values are needed as Python values: converting every row of a page had cost a third of the
+list's time.
 """
 
 from collections.abc import Mapping, Sequence
