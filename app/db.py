@@ -350,7 +350,7 @@ def _driver_work(
         if sqlite:
             if DEADLINE in connection.info:
                 connection.info[DEADLINE] = None
-        elif dbapi.autocommit:
+        elif dbapi.autocommit and not dbapi.closed:  # a closed one is invalidated as it goes back
             dbapi.autocommit = False  # as SQLAlchemy's sessions expect it
 
 
