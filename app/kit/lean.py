@@ -39,7 +39,6 @@ class LeanRequest:
     """The path's parameters, named as in the route's template."""
     query: list[tuple[str, str]]
     """The query string's parameters, in order, repeated ones repeated."""
-    headers: dict[bytes, bytes]
     caller: Any
 
     @property
@@ -98,15 +97,13 @@ class LeanReads:
             if match is None or any(shadow.match(path) for shadow in shadows):
                 continue
             caller = scope["state"]["caller"]
-            headers = dict(scope["headers"])
-            if not self.admits(caller) or not self.routed_headers.isdisjoint(headers):
+            if not self.admits(caller) or any(name in self.routed_headers for name, _ in scope["headers"]):
                 return None
             query = scope["query_string"]
             request = LeanRequest(
                 scope,
                 match.groupdict(),
                 parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else [],
-                headers,
                 caller,
             )
             try:
