@@ -150,6 +150,7 @@ RULES = (
     (("path", "b"), "A dyad needs two different actors."),
     (("query",), "actor, initiator and target expand to"),
     (("query", "group_by"), "Grouping by month covers at most"),
+    (("query", "fields"), "fields does not apply to format=plover"),
     (("body",), "end_date is before start_date"),
     (("body",), "announced_on is after effective_on"),
     (("body",), "A source needs a url, or a publisher and an external_ref"),
