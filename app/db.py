@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -22,7 +22,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
@@ -302,6 +302,19 @@ class DriverReads:
         return await asyncio.get_running_loop().run_in_executor(
             self._executor, _pooled_work, engine, ends if shorter else None, work, args
         )
+
+
+def data_version(cursor: Any, dialect: Dialect) -> Hashable:
+    """A value that changes whenever a write commits to the database that the driver
+    ``cursor`` of ``dialect`` reads, whichever process or path wrote it. On SQLite, the connection and its
+    ``data_version``, which counts the commits of other connections (the cursor's own never
+    writes: :class:`DriverReads`); on PostgreSQL the current snapshot, whose text changes as
+    any writing transaction begins or ends."""
+    if dialect.name == "sqlite":
+        cursor.execute("PRAGMA data_version")
+        return cursor.connection, cursor.fetchone()[0]
+    cursor.execute("SELECT pg_current_snapshot()::text")
+    return cursor.fetchone()[0]
 
 
 def _connect(engine: Engine) -> Any:

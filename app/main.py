@@ -15,6 +15,7 @@ from app.actors import routes as actors
 from app.actors.routes import router as actors_router
 from app.changes.routes import router as changes_router
 from app.channels.routes import router as channels_router
+from app.channels.service import today
 from app.consistency import SequenceHeaders
 from app.db import (
     MIN_SEQUENCE_HEADER,
@@ -22,6 +23,7 @@ from app.db import (
     SEQUENCE_HEADER,
     DriverReads,
     Replica,
+    data_version,
     head_revision,
     make_engine,
 )
@@ -34,6 +36,7 @@ from app.incidents.routes import router as incidents_router
 from app.ingest.routes import router as ingest_router
 from app.kit import openapi, problems, queries
 from app.kit.guards import IMPORT_PATH, BodyGuard, reject_nul
+from app.kit.kept import KeptAnswers, kept_read
 from app.kit.keys import KeySegments
 from app.kit.lean import LeanReads
 from app.kit.observe import configure_logging, observe_pool
@@ -41,6 +44,7 @@ from app.kit.responses import JSONResponse
 from app.pages import routes as pages
 from app.settings import Settings, get_settings
 from app.sources.routes import router as sources_router
+from app.views import routes as views
 from app.views.routes import router as views_router
 
 DESCRIPTION = """
@@ -155,14 +159,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.driver_reads = DriverReads(min(settings.database_pool_size, 2 * (os.cpu_count() or 1)))
     if settings.lean_reads and app.state.replica is None:  # a replica's reads choose their database per request
+        reads = [
+            (incidents.list_incidents, incidents.lean_list),
+            (incidents.read_incident, incidents.lean_read),
+            (actors.read_actor, actors.lean_read),
+        ]
+        if settings.kept_answers_mb > 0:
+            kept = kept_read(KeptAnswers(int(settings.kept_answers_mb * 2**20)), today, data_version)
+            reads += [(route, kept) for route in (incidents.list_incidents, *views.KEPT)]
         app.add_middleware(
             LeanReads,
             routes=app.router.routes,
-            reads=[
-                (incidents.list_incidents, incidents.lean_list),
-                (incidents.read_incident, incidents.lean_read),
-                (actors.read_actor, actors.lean_read),
-            ],
+            reads=reads,
             admits=lambda caller: admitted(caller, KeyScope.read, settings.public_read),
             routed_headers=frozenset({"If-None-Match", MIN_SEQUENCE_HEADER}),
         )

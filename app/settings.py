@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     """Answer the commonest reads (a first page of incidents, an incident or an actor by id)
     right after the edge, past the framework (:mod:`app.kit.lean`): the same answers, sooner.
     Off, every request goes through its route; on with a read replica set, the same."""
+    kept_answers_mb: float = 64
+    """Memory for the answers of views and searches kept while no write commits (:mod:`app.kit.kept`),
+    per process; served past the framework, so only with ``lean_reads``. 0 keeps none."""
     key_cache_seconds: float = 5
     """How long a process serves a verified API key from memory; a key revoked by another
     process is refused by this one at the latest this long after. 0 looks up every request."""

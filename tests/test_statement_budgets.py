@@ -20,7 +20,7 @@ from sqlalchemy.pool.base import _ConnectionFairy
 
 from app.access import service as access
 from app.access.models import ApiKey, KeyScope
-from tests.conftest import keyed_client, new_key
+from tests.conftest import keyed_client, make, new_key
 
 CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
@@ -46,6 +46,10 @@ BUDGETS = {
     "/v1/stats/incidents?group_by=kind,month": 1,
 }
 """Statements per request, after the caller's key was verified once."""
+KEPT = {path for path in BUDGETS if path.startswith(("/v1/incidents?actor", "/v1/dyads", "/v1/timeline", "/v1/stats"))}
+"""Reads whose answers are kept while no write commits (app/kit/kept.py): the route's
+statements follow one that reads the data's version, and a request asked again at the same
+version runs that one alone."""
 
 
 class Counted:
@@ -121,14 +125,20 @@ def verified(app, reader, url: str) -> None:
 
 
 @pytest.mark.parametrize("path", list(BUDGETS))
-def test_each_read_runs_its_budget_of_statements(app, demo, path):
+def test_each_read_runs_its_budget_of_statements(app, client, demo, path):
     with keyed_client(app, KeyScope.read) as reader:
         url = path.format(**demo)
         verified(app, reader, url)
+        if path in KEPT:  # a write commits: the answer kept by the first request is not the next one's
+            make(client, "actors", slug="written-meanwhile", name="Written meanwhile", kind="organization")
         with statements(app.state.engine) as seen:
             answer = reader.get(url)
         assert answer.status_code == 200, answer.text
-        assert len(seen) == BUDGETS[path], "\n\n".join(seen)
+        assert len(seen) == BUDGETS[path] + (path in KEPT), "\n\n".join(seen)
+        if path in KEPT:
+            with statements(app.state.engine) as again:
+                assert reader.get(url).content == answer.content
+            assert len(again) == 1, "\n\n".join(again)
 
 
 def test_a_known_key_costs_no_statement(app, demo):

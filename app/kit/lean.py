@@ -46,12 +46,21 @@ class LeanRequest:
         return self.scope["app"].state
 
 
-LeanRead = Callable[[LeanRequest], Awaitable[Response | None]]
+@dataclass(slots=True)
+class Routed:
+    """A lean read's word that the route answers the request, sent through ``watch(send)``."""
+
+    watch: Callable[[Send], Send]
+
+
+LeanRead = Callable[[LeanRequest], Awaitable[Response | Routed | None]]
 
 
 class LeanReads:
-    """Serves the requests that ``reads`` (each a route's handler and its lean read) answer;
-    every other request, and every one they give back, goes to ``app``: one the routes'
+    """Serves the requests that ``reads`` (each a route's handler and a lean read of it; a
+    route's lean reads are tried in their order until one answers) answer, or says the route
+    answers (:class:`Routed`); every other request, and every one they give back, goes to
+    ``app``: one the routes'
     scope does not let its caller in (``admits(caller)``), and one that sends any of the
     ``routed_headers``, which the routes answer (a conditional request, a sequence to read
     at). Made as the app's middleware is built, once every route of ``routes`` is there."""
@@ -72,27 +81,32 @@ class LeanReads:
             for context in iter_route_contexts(routes)
             if context.path is not None and "GET" in (getattr(context.original_route, "methods", None) or ())
         ]
-        self.reads = []
+        by_endpoint: dict[Callable[..., Any], list[LeanRead]] = {}
         for endpoint, read in reads:
+            by_endpoint.setdefault(endpoint, []).append(read)
+        self.reads = []
+        for endpoint, route_reads in by_endpoint.items():
             [at] = [i for i, (route, _, _) in enumerate(gets) if getattr(route, "endpoint", None) is endpoint]
             route, _, pattern = gets[at]
             # the routes declared before it whose paths it would match: routing chooses them first
             shadows = [other for _, path, other in gets[:at] if pattern.match(path) is not None]
-            self.reads.append((route, pattern, read, shadows))
+            self.reads.append((route, pattern, route_reads, shadows))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             answer = await self._answer(scope)
-            if answer is not None:
+            if isinstance(answer, Routed):
+                send = answer.watch(send)
+            elif answer is not None:
                 await answer(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
-    async def _answer(self, scope: Scope) -> Response | None:
+    async def _answer(self, scope: Scope) -> Response | Routed | None:
         if b"%" in scope.get("raw_path", b""):
             return None  # a key sent percent-encoded: routing decodes it (app.kit.keys)
         path = scope["path"]
-        for route, pattern, read, shadows in self.reads:
+        for route, pattern, route_reads, shadows in self.reads:
             match = pattern.match(path)
             if match is None or any(shadow.match(path) for shadow in shadows):
                 continue
@@ -106,13 +120,16 @@ class LeanReads:
                 parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else [],
                 caller,
             )
-            try:
-                answer = await read(request)
-            except Exception as exc:
-                answer = await _handled(scope, exc)
-            if answer is not None:
-                scope["route"] = route  # the access log's and the metrics' name for it
-            return answer
+            for read in route_reads:
+                try:
+                    answer = await read(request)
+                except Exception as exc:
+                    answer = await _handled(scope, exc)
+                if isinstance(answer, Response):
+                    scope["route"] = route  # the access log's and the metrics' name for it
+                if answer is not None:
+                    return answer
+            return None
         return None
 
 

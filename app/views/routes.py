@@ -187,3 +187,7 @@ def incident_stats(
     if format is TableFormat.csv:
         return csv_response([*keys, "count"], iter([rows]), "incident-stats")
     return JSONResponse({"group_by": keys, "data": rows})
+
+
+KEPT = (read_dyad, read_timeline, incident_stats)
+"""The views whose answers are kept while no write commits (:mod:`app.kit.kept`)."""
