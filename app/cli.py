@@ -56,10 +56,11 @@ def seed() -> None:
     as it is (so that a user's own records and edits survive `make run`)."""
     from sqlmodel import Session
 
-    from app.db import make_engine
+    from app.db import install_session_events, make_engine
     from app.seed import holds_records, load_demo
     from app.settings import get_settings
 
+    install_session_events()
     engine = make_engine(get_settings().database_url)
     with database_errors(), Session(engine) as session:
         if holds_records(session):

@@ -84,9 +84,17 @@ def _analyze_stale(session: Session) -> None:
             connection.execute(text(f'ANALYZE "{table}"'))
 
 
-keep_answers(Session)
-keep_feed(Session)
-event.listen(Session, "after_commit", _analyze_stale)
+def install_session_events() -> None:
+    """What every session's commit does, whoever made the session: incidents' stored answers
+    and the change feed are written in the transaction (:func:`keep_answers`,
+    :func:`keep_feed`), and stale statistics are looked for after it (:func:`_analyze_stale`).
+    Installed by what writes (the app as it is made, the ``seed`` command), once a process."""
+    if event.contains(Session, "after_commit", _analyze_stale):
+        return
+    keep_answers(Session)
+    keep_feed(Session)
+    event.listen(Session, "after_commit", _analyze_stale)
+
 
 SQLITE_BUSY_SECONDS = 5
 """How long a writer waits for SQLite's write lock before its write is refused (503)."""

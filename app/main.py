@@ -25,6 +25,7 @@ from app.db import (
     Replica,
     data_version,
     head_revision,
+    install_session_events,
     make_engine,
 )
 from app.edge import Edge
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = head_revision()
     problems.install(app)
     openapi.install(app)
+    install_session_events()
     app.add_middleware(KeySegments)  # innermost: what routing sees, nothing else
     app.add_middleware(SequenceHeaders)  # inside Idempotency-Key's, which keeps the sequence of an answer
     app.add_middleware(

@@ -21,12 +21,14 @@ from sqlmodel import Session
 
 from app.access import service as access
 from app.access.models import ApiKeyCreate, KeyScope
-from app.db import WRITES, alembic_config, make_engine
+from app.db import WRITES, alembic_config, install_session_events, make_engine
 from app.main import create_app
 from app.models import metadata
 from app.seed import load_demo
 from app.settings import Settings
 from tests.live import chromium
+
+install_session_events()  # the tests' own sessions write the change feed, as the app's do
 
 
 def fresh_database(url: str, tmp: Path, name: str) -> str:
