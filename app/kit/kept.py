@@ -26,7 +26,7 @@ from starlette.datastructures import URL
 from starlette.responses import Response
 from starlette.types import Message, Send
 
-from app.kit.lean import LeanRead, LeanRequest, Routed
+from app.kit.lean import LeanRead, LeanRequest, Watch
 
 Key = tuple[str, bool, date]
 
@@ -96,13 +96,13 @@ def kept_read(
     ``version(cursor, dialect)``, the data's version read on a driver cursor, stays the same;
     ``today()`` is the date the routes' answers take as today."""
 
-    async def read(request: LeanRequest) -> Response | Routed:
+    async def read(request: LeanRequest) -> Response | Watch:
         engine = request.state.engine
         now = await request.state.driver_reads.run(engine, version, engine.dialect)
         key = (str(URL(scope=request.scope)), request.caller.sees_unpublished, today())
         kept = kept_answers.get(key, now)
         if kept is None:
-            return Routed(partial(kept_answers.keeping, key, now))
+            return Watch(partial(kept_answers.keeping, key, now))
         answer = Response(kept.body)
         answer.raw_headers = kept.headers
         return answer

@@ -47,20 +47,21 @@ class LeanRequest:
 
 
 @dataclass(slots=True)
-class Routed:
-    """A lean read's word that the route answers the request, sent through ``watch(send)``."""
+class Watch:
+    """A lean read's word that it does not answer the request, and that the answer given
+    instead (by a later lean read, or the route) is to be sent through ``watch(send)``."""
 
     watch: Callable[[Send], Send]
 
 
-LeanRead = Callable[[LeanRequest], Awaitable[Response | Routed | None]]
+LeanRead = Callable[[LeanRequest], Awaitable[Response | Watch | None]]
 
 
 class LeanReads:
-    """Serves the requests that ``reads`` (each a route's handler and a lean read of it; a
-    route's lean reads are tried in their order until one answers) answer, or says the route
-    answers (:class:`Routed`); every other request, and every one they give back, goes to
-    ``app``: one the routes'
+    """Serves the requests that ``reads`` answer: each a route's handler and a lean read of
+    it, a route's lean reads tried in their order until one answers (one that gives back a
+    :class:`Watch` watches the answer). Every other request, and every one they give back,
+    goes to ``app``: one the routes'
     scope does not let its caller in (``admits(caller)``), and one that sends any of the
     ``routed_headers``, which the routes answer (a conditional request, a sequence to read
     at). Made as the app's middleware is built, once every route of ``routes`` is there."""
@@ -94,17 +95,17 @@ class LeanReads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            answer = await self._answer(scope)
-            if isinstance(answer, Routed):
-                send = answer.watch(send)
-            elif answer is not None:
+            answer, watches = await self._answer(scope)
+            for watch in watches:
+                send = watch.watch(send)
+            if answer is not None:
                 await answer(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
-    async def _answer(self, scope: Scope) -> Response | Routed | None:
+    async def _answer(self, scope: Scope) -> tuple[Response | None, list[Watch]]:
         if b"%" in scope.get("raw_path", b""):
-            return None  # a key sent percent-encoded: routing decodes it (app.kit.keys)
+            return None, []  # a key sent percent-encoded: routing decodes it (app.kit.keys)
         path = scope["path"]
         for route, pattern, route_reads, shadows in self.reads:
             match = pattern.match(path)
@@ -112,7 +113,7 @@ class LeanReads:
                 continue
             caller = scope["state"]["caller"]
             if not self.admits(caller) or any(name in self.routed_headers for name, _ in scope["headers"]):
-                return None
+                return None, []
             query = scope["query_string"]
             request = LeanRequest(
                 scope,
@@ -120,17 +121,19 @@ class LeanReads:
                 parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else [],
                 caller,
             )
+            watches = []
             for read in route_reads:
                 try:
                     answer = await read(request)
                 except Exception as exc:
                     answer = await _handled(scope, exc)
-                if isinstance(answer, Response):
+                if isinstance(answer, Watch):
+                    watches.append(answer)
+                elif answer is not None:
                     scope["route"] = route  # the access log's and the metrics' name for it
-                if answer is not None:
-                    return answer
-            return None
-        return None
+                    return answer, watches
+            return None, watches
+        return None, []
 
 
 async def _handled(scope: Scope, exc: Exception) -> Response:
