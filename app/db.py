@@ -18,18 +18,22 @@ from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 import orjson
+import psycopg
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
-from sqlalchemy import Connection, Dialect, Engine, create_engine, event, text
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimedOut
 from sqlmodel import Session
 
 from app.changes.service import KEY_ID, SEQUENCE, WRITTEN, keep_feed
 from app.incidents.service import keep_answers
 from app.kit import sqljson
+from app.kit.prepared import Statement
 from app.kit.problems import BadRequest
 
 log = logging.getLogger("demarche")
@@ -184,6 +188,10 @@ def make_engine(
             writers.leave(record.info)
 
         return engine
+    connect_args = {
+        "options": f"-c plan_cache_mode=force_custom_plan -c statement_timeout={statement_timeout_ms}",
+        **({"connect_timeout": connect_timeout} if connect_timeout else {}),
+    }
     engine = create_engine(
         url,
         pool_size=pool_size,
@@ -193,10 +201,7 @@ def make_engine(
         # psycopg prepares a statement after five runs, and PostgreSQL may then switch it to a
         # generic plan, one that ignores which actor is asked for; on skewed data (a few actors
         # in most incidents) that plan can be a hundred times slower than a custom one.
-        connect_args={
-            "options": f"-c plan_cache_mode=force_custom_plan -c statement_timeout={statement_timeout_ms}",
-            **({"connect_timeout": connect_timeout} if connect_timeout else {}),
-        },
+        connect_args=connect_args,
         # Every connection busy: wait this long for one, then answer 503 (see app.kit.problems).
         pool_timeout=POOL_TIMEOUT_SECONDS,
     )
@@ -209,7 +214,9 @@ def make_engine(
 
     if timed:
         _shorten_near_deadline(engine, statement_timeout_ms / 1000)
-    engine.update_execution_options(**{STATEMENT_BUDGET: statement_timeout_ms / 1000 if timed else None})
+    engine.update_execution_options(
+        **{STATEMENT_BUDGET: statement_timeout_ms / 1000 if timed else None, CONNECT_ARGS: connect_args}
+    )
     return engine
 
 
@@ -217,6 +224,9 @@ POOL_TIMEOUT_SECONDS = 10
 STATEMENT_BUDGET = "demarche_statement_budget"
 """Execution option of an engine whose reads are timed: each statement's budget in seconds
 (0 for none but the request's deadline); absent or None where reads are not timed."""
+CONNECT_ARGS = "demarche_connect_args"
+"""Execution option of a PostgreSQL engine: the driver's arguments beyond its URL's, for the
+connections made past its pool (:class:`DriverReads`)."""
 DEADLINE = "demarche_deadline"
 """Where a SQLite connection keeps the moment its running statement must end (its pool
 record's ``info``), or None when no statement is timed."""
@@ -270,59 +280,99 @@ def _shorten_near_deadline(engine: Engine, budget: float) -> None:
 
 
 class DriverReads:
-    """Reads run on a driver cursor (:class:`app.kit.prepared.Prepared`), for the answers
-    that need one short statement. On SQLite on the event loop, as sessions' reads run
-    (:mod:`app.kit.reads`); on PostgreSQL in one of this reader's own ``threads``, so that a
-    round trip never holds the loop and a hop costs no more than handing the work over. A few
-    threads keep PostgreSQL busy: more wait on each other for the interpreter's lock rather
-    than on the database, and make the slowest answers slower (a list at 1,000,000 incidents
-    under 16 connections, two cores: p99 up to 5.6 times the median with 20 threads, under
-    2.5 with 4). Each statement is timed as a session's: its engine's budget, or less where
-    its request's deadline comes first. A driver's error is raised as SQLAlchemy raises it
-    (:class:`sqlalchemy.exc.DBAPIError`), for the app's error handlers to answer as they
+    """Reads run by the driver itself (:class:`app.kit.prepared.Statement`), for the answers
+    that need one short statement, with no SQLAlchemy between.
+
+    - SQLite: on the event loop, as sessions' reads run (:mod:`app.kit.reads`), on one
+      connection of the pool kept for them (they run one at a time, and a statement ends its
+      read transaction as it ends).
+    - PostgreSQL, while the app runs on the loop (:meth:`on_loop`, in the app's lifespan): on
+      the loop too, on up to ``connections`` of the loop's own (:class:`LoopConnections`),
+      outside a transaction, so that a read is one round trip and no thread hop (an incident
+      by id, read by a bare ASGI app under 16 connections on two cores: 7,200 reads a second
+      this way, 4,600 handed to threads).
+    - PostgreSQL otherwise (an app called without its lifespan, as a test client may): in as
+      many threads of this reader's own, on connections of the engine's pool.
+
+    Each statement is timed as a session's: its engine's budget, or less where its request's
+    deadline comes first. A driver's error is raised as SQLAlchemy raises it
+    (:class:`sqlalchemy.exc.DBAPIError`; a pool with no connection free in time,
+    :class:`sqlalchemy.exc.TimeoutError`), for the app's error handlers to answer as they
     answer a route's."""
 
-    def __init__(self, threads: int) -> None:
-        self._threads = threads
+    def __init__(self, connections: int) -> None:
+        self._size = connections
         self._executor: ThreadPoolExecutor | None = None
-        self._loops: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()
+        self._sqlite: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()
+        self._pools: dict[tuple[Engine, asyncio.AbstractEventLoop], LoopConnections] = {}
 
-    async def run(self, engine: Engine, work: Callable[..., T], *args: Any) -> T:
-        """``work(cursor, *args)`` on the cursor of a connection of ``engine``'s pool: on
-        SQLite the event loop's own, kept for its reads (they run one at a time, and a
-        statement ends its read transaction as it ends); on PostgreSQL one that then goes back."""
+    @asynccontextmanager
+    async def on_loop(self, engine: Engine) -> AsyncIterator[None]:
+        """While the app runs on this event loop: on PostgreSQL, the loop's own connections,
+        taken for dropped when the engine finds one of its own dropped, and closed at the end."""
+        if engine.dialect.name != "postgresql":
+            yield
+            return
+        _, parameters = engine.dialect.create_connect_args(engine.url)
+        pool = LoopConnections(
+            parameters | engine.get_execution_options()[CONNECT_ARGS], self._size, dropped=engine.pool.dispose
+        )
+
+        def dropped(context: Any) -> None:
+            if context.is_disconnect:
+                pool.drop()
+
+        key = (engine, asyncio.get_running_loop())
+        self._pools[key] = pool
+        event.listen(engine, "handle_error", dropped)
+        try:
+            yield
+        finally:
+            event.remove(engine, "handle_error", dropped)
+            del self._pools[key]
+            await pool.close()
+
+    async def run(self, engine: Engine, statement: Statement[T]) -> T:
+        """``statement`` run on a connection of ``engine``; what its rows answer."""
         budget = engine.get_execution_options().get(STATEMENT_BUDGET)
         now = time.monotonic()
         ends = None if budget is None else _ends_by(now, budget)
         if engine.dialect.name == "sqlite":
-            connection = self._loops.get(engine)
+            connection = self._sqlite.get(engine)
             if connection is None:
-                connection = self._loops[engine] = _connect(engine)
+                connection = self._sqlite[engine] = _connect(engine)
             try:
-                return _driver_work(connection, engine.dialect.loaded_dbapi.Error, ends, work, args)
+                return _driver_work(connection, engine.dialect.loaded_dbapi.Error, ends, statement)
             except DBAPIError:
-                self._loops.pop(engine, None)  # a connection that failed is not kept
+                self._sqlite.pop(engine, None)  # a connection that failed is not kept
                 connection.invalidate()
                 raise
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="demarche-read")
         shorter = ends is not None and (not budget or ends < now + budget)  # else the connection's own timeout
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor, _pooled_work, engine, ends if shorter else None, work, args
-        )
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get((engine, loop))
+        if pool is not None:
+            return await _on_loop(pool, ends if shorter else None, statement)
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self._size, thread_name_prefix="demarche-read")
+        return await loop.run_in_executor(self._executor, _pooled_work, engine, ends if shorter else None, statement)
+
+    async def data_version(self, engine: Engine) -> Hashable:
+        """A value that changes whenever a write commits to ``engine``'s database, whichever
+        process or path wrote it: on SQLite the loop's connection and its ``data_version``,
+        which counts the commits of other connections (this one never writes); on PostgreSQL
+        the current snapshot, whose text changes as any writing transaction begins or ends."""
+        if engine.dialect.name == "sqlite":
+            version = await self.run(engine, SQLITE_DATA_VERSION)
+            return self._sqlite[engine], version  # the connection that read it: nothing ran between
+        return await self.run(engine, POSTGRESQL_SNAPSHOT)
 
 
-def data_version(cursor: Any, dialect: Dialect) -> Hashable:
-    """A value that changes whenever a write commits to the database that the driver
-    ``cursor`` of ``dialect`` reads, whichever process or path wrote it. On SQLite, the connection and its
-    ``data_version``, which counts the commits of other connections (the cursor's own never
-    writes: :class:`DriverReads`); on PostgreSQL the current snapshot, whose text changes as
-    any writing transaction begins or ends."""
-    if dialect.name == "sqlite":
-        cursor.execute("PRAGMA data_version")
-        return cursor.connection, cursor.fetchone()[0]
-    cursor.execute("SELECT pg_current_snapshot()::text")
-    return cursor.fetchone()[0]
+def _first_value(rows: list[Any]) -> Any:
+    return rows[0][0]
+
+
+SQLITE_DATA_VERSION = Statement("PRAGMA data_version", (), _first_value)
+POSTGRESQL_SNAPSHOT = Statement("SELECT pg_current_snapshot()::text", (), _first_value)
 
 
 def _connect(engine: Engine) -> Any:
@@ -334,22 +384,105 @@ def _connect(engine: Engine) -> Any:
         raise DBAPIError.instance(None, None, exc, error) from exc
 
 
-def _pooled_work(engine: Engine, ends: float | None, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+class LoopConnections:
+    """An event loop's own PostgreSQL connections (psycopg's asynchronous ones, outside any
+    transaction), up to ``size`` at once, each opened when first needed and kept while it
+    works. As the engine's pool does: a reader waits at most :data:`POOL_TIMEOUT_SECONDS` for
+    one to be free; a database that refuses connections fails a read at once, and the next
+    read that finds it back connects; a connection found dropped has every connection opened
+    before it taken for dropped, here and in the engine's pool (``dropped()``), so that a
+    server that dropped them all costs one failed read, not one each. psycopg's own pool
+    would connect in the background, backing off while the database is away, and make each
+    read wait its whole timeout meanwhile, and for some seconds after the database is back."""
+
+    def __init__(self, parameters: dict[str, Any], size: int, dropped: Callable[[], None]) -> None:
+        self._parameters = parameters | {"autocommit": True}
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[tuple[float, psycopg.AsyncConnection]] = []
+        self._dropped = dropped
+        self._stale_before = 0.0
+        self._closed = False
+
+    def drop(self) -> None:
+        """Take the connections opened so far for dropped: each is closed rather than used.
+        Called from any thread (the engine's, when one of its connections was found dropped)."""
+        self._stale_before = time.monotonic()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        if self._slots.locked():
+            try:
+                await asyncio.wait_for(self._slots.acquire(), POOL_TIMEOUT_SECONDS)
+            except TimeoutError:
+                raise PoolTimedOut(f"no connection of the event loop's free in {POOL_TIMEOUT_SECONDS} s") from None
+        else:
+            await self._slots.acquire()
+        try:
+            while self._idle and self._idle[-1][0] < self._stale_before:
+                await self._idle.pop()[1].close()
+            opened, connection = self._idle.pop() if self._idle else (time.monotonic(), await self._connect())
+            try:
+                yield connection
+            finally:
+                if connection.broken:
+                    self.drop()
+                    self._dropped()
+                if (
+                    self._closed
+                    or connection.closed
+                    or opened < self._stale_before
+                    or connection.info.transaction_status != TransactionStatus.IDLE
+                ):
+                    await connection.close()
+                else:
+                    self._idle.append((opened, connection))
+        finally:
+            self._slots.release()
+
+    async def _connect(self) -> psycopg.AsyncConnection:
+        return await psycopg.AsyncConnection.connect(**self._parameters)
+
+    async def close(self) -> None:
+        self._closed = True
+        while self._idle:
+            await self._idle.pop()[1].close()
+
+
+async def _on_loop(pool: LoopConnections, ends: float | None, statement: Statement[T]) -> T:
+    """``statement`` on a connection of the loop's ``pool``, to end by ``ends`` (``SET LOCAL``,
+    in a transaction; else outside one)."""
+    try:
+        async with pool.connection() as connection:
+            cursor = connection.cursor()
+            if ends is None:
+                await cursor.execute(statement.sql, statement.parameters)
+                return statement.answer(await cursor.fetchall())
+            async with connection.transaction():
+                await cursor.execute(f"SET LOCAL statement_timeout = {_milliseconds_to(ends)}")
+                await cursor.execute(statement.sql, statement.parameters)
+                return statement.answer(await cursor.fetchall())
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(statement.sql, statement.parameters, exc, psycopg.Error) from exc
+
+
+def _milliseconds_to(ends: float) -> int:
+    return max(1, int((ends - time.monotonic()) * 1000))
+
+
+def _pooled_work(engine: Engine, ends: float | None, statement: Statement[T]) -> T:
     connection = _connect(engine)
     try:
-        return _driver_work(connection, engine.dialect.loaded_dbapi.Error, ends, work, args)
+        return _driver_work(connection, engine.dialect.loaded_dbapi.Error, ends, statement)
     finally:
         connection.close()
 
 
-def _driver_work(
-    connection: Any, error: type[Exception], ends: float | None, work: Callable[..., T], args: tuple[Any, ...]
-) -> T:
-    """``work(cursor, *args)`` on a cursor of the pooled ``connection``, its statements to end
-    by ``ends``; a driver's ``error`` raised as SQLAlchemy raises it. On PostgreSQL its
-    statements run outside a transaction, each a round trip of its own: a transaction would
-    cost one more to begin it and one more to end it, as the connection goes back (only a
-    statement given less time than its budget, ``SET LOCAL``, runs in one)."""
+def _driver_work(connection: Any, error: type[Exception], ends: float | None, statement: Statement[T]) -> T:
+    """``statement`` on a cursor of the pooled ``connection``, to end by ``ends``; a driver's
+    ``error`` raised as SQLAlchemy raises it. On PostgreSQL it runs outside a transaction, a
+    round trip of its own: a transaction would cost one more to begin it and one more to end
+    it, as the connection goes back (only a statement given less time than its budget,
+    ``SET LOCAL``, runs in one)."""
     dbapi = connection.dbapi_connection
     sqlite = isinstance(dbapi, sqlite3.Connection)
     try:
@@ -360,13 +493,14 @@ def _driver_work(
         elif ends is None:
             dbapi.autocommit = True
         else:  # see _shorten_near_deadline
-            cursor.execute(f"SET LOCAL statement_timeout = {max(1, int((ends - time.monotonic()) * 1000))}")
+            cursor.execute(f"SET LOCAL statement_timeout = {_milliseconds_to(ends)}")
         try:
-            return work(cursor, *args)
+            cursor.execute(statement.sql, statement.parameters)
+            return statement.answer(cursor.fetchall())
         finally:
             cursor.close()
     except error as exc:
-        raise DBAPIError.instance(None, None, exc, error) from exc
+        raise DBAPIError.instance(statement.sql, statement.parameters, exc, error) from exc
     finally:
         if sqlite:
             if DEADLINE in connection.info:

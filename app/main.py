@@ -1,6 +1,8 @@
 """The application factory: routers, middleware and error handlers; nothing else."""
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -23,7 +25,6 @@ from app.db import (
     SEQUENCE_HEADER,
     DriverReads,
     Replica,
-    data_version,
     head_revision,
     install_session_events,
     make_engine,
@@ -99,6 +100,13 @@ REPLICA_CONNECT_TIMEOUT_SECONDS = 2
 """Longest a read waits for a connection to the read replica before it goes to the primary."""
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the app serves on an event loop: the driver's reads' own connections on it."""
+    async with app.state.driver_reads.on_loop(app.state.engine):
+        yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_secrets()
@@ -115,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(reject_nul), Depends(strict_query)],
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
         # The service's own access log and Prometheus metrics observe every request (app.edge);
         # FastAPI's OpenTelemetry would only look, on each request, for a provider to report to.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -163,7 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.lean_reads and app.state.replica is None:  # a replica's reads choose their database per request
         reads = []
         if settings.kept_answers_mb > 0:  # first: a kept answer costs less than a lean read
-            kept = kept_read(KeptAnswers(int(settings.kept_answers_mb * 2**20)), today, data_version)
+            kept = kept_read(KeptAnswers(int(settings.kept_answers_mb * 2**20)), today)
             reads += [(route, kept) for route in (incidents.list_incidents, *views.KEPT)]
         reads += [
             (incidents.list_incidents, incidents.lean_list),

@@ -2,6 +2,7 @@
 with the very status, headers and bytes their routes answer, whatever the request."""
 
 import asyncio
+import contextlib
 import time
 from importlib.resources import files
 from typing import Any
@@ -20,6 +21,7 @@ from app.access.models import KeyScope
 from app.db import REQUEST_DEADLINE, Deadline
 from app.kit import problems
 from app.kit.lean import LeanReads, LeanRequest
+from app.kit.prepared import Statement
 from tests.conftest import make, new_key
 from tests.test_hostile import COUNT_TO_A_BILLION
 
@@ -184,21 +186,44 @@ def test_a_route_declared_before_the_lean_reads_route_keeps_its_paths():
     assert client.get("/things/deferred").text == "the route"
 
 
+@pytest.mark.parametrize("on_loop", [True, False], ids=["on the loop", "without the app's lifespan"])
 @pytest.mark.parametrize("limits", [{"statement_timeout_ms": 200}, {"request_timeout_seconds": 0.2}])
-def test_a_driver_read_is_timed_as_a_sessions_read(app_with, limits):
-    """Past its statement budget, or its request's deadline, a statement on the driver's
-    cursor is cancelled, raised as SQLAlchemy raises it (answered 503 query-too-expensive),
-    and its connection goes back to the pool."""
+def test_a_driver_read_is_timed_as_a_sessions_read(app_with, limits, on_loop):
+    """Past its statement budget, or its request's deadline, a statement run by the driver
+    is cancelled, raised as SQLAlchemy raises it (answered 503 query-too-expensive), and its
+    connection goes back to its pool, on PostgreSQL whether the app's lifespan gave the
+    event loop connections of its own or not."""
     app = app_with(**{"statement_timeout_ms": 5000, "request_timeout_seconds": 0} | limits)
     deadline = Deadline(limits.get("request_timeout_seconds", 0))
+    reads, engine = app.state.driver_reads, app.state.engine
 
     async def slow() -> None:
         REQUEST_DEADLINE.set(deadline)
-        await app.state.driver_reads.run(app.state.engine, lambda cursor: cursor.execute(str(COUNT_TO_A_BILLION)))
+        async with reads.on_loop(engine) if on_loop else contextlib.nullcontext():
+            await reads.run(engine, Statement(str(COUNT_TO_A_BILLION)))
 
     started = time.monotonic()
     with pytest.raises(DBAPIError) as raised:
         asyncio.run(slow())
     assert time.monotonic() - started < 5
     assert problems._timed_out(raised.value)
-    assert app.state.engine.pool.checkedout() == 0
+    assert engine.pool.checkedout() == 0
+
+
+def test_a_lean_read_on_postgresql_runs_on_the_loops_own_connections(app_with, engine_name):
+    """With the app's lifespan (as a server runs it), no lean read takes a connection of the
+    engine's pool, nor a thread."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite's lean reads run on the loop, on a connection of the engine's pool")
+    app = app_with()
+    taken: list[Any] = []
+    event.listen(app.state.engine, "checkout", lambda *args: taken.append(args))
+    with TestClient(app) as client:
+        taken.clear()  # the app's start
+        assert client.get("/v1/actors/nobody-at-all").status_code == 404  # the route's, through a session
+        assert taken, "a route's read takes a connection of the engine's pool"
+        taken.clear()
+        for _ in range(3):
+            assert client.get("/v1/incidents?kind=expulsion").status_code == 200
+    assert taken == []
+    assert app.state.driver_reads._executor is None

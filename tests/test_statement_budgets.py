@@ -14,6 +14,7 @@ from importlib.resources import files
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.pool.base import _ConnectionFairy
@@ -76,9 +77,10 @@ class Counted:
 
 @contextmanager
 def statements(engine) -> Iterator[list[str]]:
-    """The statements sent meanwhile on the cursors of ``engine``'s pooled connections: those
+    """The statements sent meanwhile on the cursors of ``engine``'s pooled connections, those
     SQLAlchemy sends and those sent on the driver's own cursor (the lean reads,
-    :mod:`app.kit.prepared`) alike, on connections checked out before or after it began."""
+    :mod:`app.kit.prepared`) alike, on connections checked out before or after it began; and
+    those of the event loop's own PostgreSQL connections."""
     seen: list[str] = []
 
     def note(statement: str) -> None:
@@ -86,16 +88,23 @@ def statements(engine) -> Iterator[list[str]]:
             seen.append(statement)
 
     opened = _ConnectionFairy.cursor  # every cursor of a pooled connection is made here
+    sent = psycopg.AsyncCursor.execute  # and here every statement on the event loop's own (app.db.DriverReads)
 
     def cursor(connection: _ConnectionFairy, *args: Any, **kwargs: Any) -> Any:
         made = opened(connection, *args, **kwargs)
         return Counted(made, note) if connection._pool is engine.pool else made
 
+    async def execute(self: psycopg.AsyncCursor, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        note(str(statement))
+        return await sent(self, statement, *args, **kwargs)
+
     _ConnectionFairy.cursor = cursor
+    psycopg.AsyncCursor.execute = execute
     try:
         yield seen
     finally:
         _ConnectionFairy.cursor = opened
+        psycopg.AsyncCursor.execute = sent
 
 
 @pytest.fixture

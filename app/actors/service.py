@@ -12,6 +12,7 @@ from app.actors.models import Actor, ActorCodes, ActorCreate, ActorFilters, Invo
 from app.kit import etags, records, sqljson
 from app.kit.etags import Precondition
 from app.kit.keys import path_key
+from app.kit.prepared import Statement
 from app.kit.problems import ValidationFailed, error_entry, invalid
 from app.kit.records import (
     ensure_unique,
@@ -379,6 +380,6 @@ def read_text(session: Session, ref: str) -> tuple[bytes, int]:
     return sqljson.read_text(session, Actor.__table__, record, ref, "actor", ("slug",))
 
 
-def driver_text(cursor: Any, dialect: Dialect, ref: str) -> tuple[bytes, int] | None:
-    """:func:`read_text` on a driver ``cursor`` (:mod:`app.kit.lean`), or ``None`` for 404."""
-    return sqljson.driver_text(cursor, dialect, Actor.__table__, record, ref, ("slug",))
+def driver_text(dialect: Dialect, ref: str) -> Statement[tuple[bytes, int] | None]:
+    """:func:`read_text` for a driver to run (:mod:`app.kit.lean`), answering ``None`` for 404."""
+    return sqljson.driver_text(dialect, Actor.__table__, record, ref, ("slug",))

@@ -205,7 +205,7 @@ async def lean_list(request: LeanRequest) -> Response | None:
     if page is None:
         return None
     prepared, listing, answer = page
-    rows = await request.state.driver_reads.run(engine, prepared.rows)
+    rows = await request.state.driver_reads.run(engine, prepared.statement())
     texts = [row[answer] for row in rows[: listing.limit]]
     if None in texts:
         return None  # a stale answer, which the route builds

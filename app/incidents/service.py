@@ -31,6 +31,7 @@ from app.incidents.models import Incident, IncidentCreate, IncidentFilters, Repl
 from app.kit import etags, records, search, sqljson
 from app.kit.etags import Precondition
 from app.kit.keys import path_key
+from app.kit.prepared import Statement
 from app.kit.problems import Conflict, Merged, Moved, NotFound, Problem, ValidationFailed, invalid
 from app.kit.records import (
     PENDING_CHANGES,
@@ -548,11 +549,11 @@ def read_text(session: Session, incident_id: str, unpublished: bool) -> tuple[by
         raise
 
 
-def driver_text(cursor: Any, dialect: Dialect, incident_id: str) -> tuple[bytes, int] | None:
-    """:func:`read_text` for a caller who reads published incidents only, on a driver
-    ``cursor`` (:mod:`app.kit.lean`): the kept answer, or ``None`` where :func:`read_text`
-    would answer otherwise."""
-    return sqljson.driver_text(cursor, dialect, Incident.__table__, record, incident_id, published=True)
+def driver_text(dialect: Dialect, incident_id: str) -> Statement[tuple[bytes, int] | None]:
+    """:func:`read_text` for a caller who reads published incidents only, for a driver to
+    run (:mod:`app.kit.lean`): the kept answer, or ``None`` where :func:`read_text` would
+    answer otherwise."""
+    return sqljson.driver_text(dialect, Incident.__table__, record, incident_id, published=True)
 
 
 REF_KEYS = ("id", "title", "occurred_on")

@@ -3,7 +3,7 @@
 A view (a dyad, a timeline, counts in buckets, a search) reads many rows to answer some
 kilobytes, and dashboards ask the same ones again and again. A kept read (:func:`kept_read`,
 a lean read of :mod:`app.kit.lean`) first reads the database's data version, a value that
-changes whenever any write commits to it (:func:`app.db.data_version`: one statement that
+changes whenever any write commits to it (:meth:`app.db.DriverReads.data_version`: one statement that
 reads no table), and answers the bytes kept at that version; when none are, the route
 answers and what it sends is kept. Two requests are alike when their URLs (a page's
 ``Link`` names the host), the caller's view of drafts and retracted records, and the date (a
@@ -19,9 +19,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Any
 
-from sqlalchemy import Dialect
 from starlette.datastructures import URL
 from starlette.responses import Response
 from starlette.types import Message, Send
@@ -89,16 +87,13 @@ class KeptAnswers:
         return send_and_keep
 
 
-def kept_read(
-    kept_answers: KeptAnswers, today: Callable[[], date], version: Callable[[Any, Dialect], Hashable]
-) -> LeanRead:
-    """The lean read of routes whose answers are kept in ``kept_answers`` while
-    ``version(cursor, dialect)``, the data's version read on a driver cursor, stays the same;
-    ``today()`` is the date the routes' answers take as today."""
+def kept_read(kept_answers: KeptAnswers, today: Callable[[], date]) -> LeanRead:
+    """The lean read of routes whose answers are kept in ``kept_answers`` while the data's
+    version (``state.driver_reads``: :meth:`app.db.DriverReads.data_version`) stays the
+    same; ``today()`` is the date the routes' answers take as today."""
 
     async def read(request: LeanRequest) -> Response | Watch:
-        engine = request.state.engine
-        now = await request.state.driver_reads.run(engine, version, engine.dialect)
+        now = await request.state.driver_reads.data_version(request.state.engine)
         key = (str(URL(scope=request.scope)), request.caller.sees_unpublished, today())
         kept = kept_answers.get(key, now)
         if kept is None:

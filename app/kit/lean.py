@@ -24,12 +24,14 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi.routing import iter_route_contexts
+from sqlalchemy import Dialect
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.kit import etags
+from app.kit.prepared import Statement
 
 
 @dataclass(slots=True)
@@ -147,11 +149,13 @@ async def _handled(scope: Scope, exc: Exception) -> Response:
     return await answer if inspect.isawaitable(answer) else answer
 
 
-def record_read(param: str, text: Callable[..., tuple[bytes, int] | None], editors_too: bool = False) -> LeanRead:
+def record_read(
+    param: str, text: Callable[[Dialect, str], Statement[tuple[bytes, int] | None]], editors_too: bool = False
+) -> LeanRead:
     """The lean read of a route that answers one record, named by the path parameter
-    ``param``, with its ``ETag``: ``text(cursor, dialect, ref)`` is the record's JSON text and
-    version, read on a driver cursor (``state.driver_reads``: :class:`app.db.DriverReads`),
-    or ``None`` where the route answers otherwise (no such record: 404, or a redirect). It
+    ``param``, with its ``ETag``: ``text(dialect, ref)`` is the statement that answers the
+    record's JSON text and version, run by a driver (``state.driver_reads``:
+    :class:`app.db.DriverReads`), or ``None`` where the route answers otherwise (no such record: 404, or a redirect). It
     serves a request with no query, from a caller who reads published records only, or from
     any caller with ``editors_too`` (the answer is the same for all)."""
 
@@ -159,7 +163,7 @@ def record_read(param: str, text: Callable[..., tuple[bytes, int] | None], edito
         if request.query or (request.caller.sees_unpublished and not editors_too):
             return None
         engine = request.state.engine
-        found = await request.state.driver_reads.run(engine, text, engine.dialect, request.params[param])
+        found = await request.state.driver_reads.run(engine, text(engine.dialect, request.params[param]))
         return None if found is None else etags.tagged(found[0], etags.entity_tag(found[1]))
 
     return read

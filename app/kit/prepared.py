@@ -1,21 +1,38 @@
-"""Statements compiled once and run on the driver's own cursor.
+"""Statements compiled once and run on the driver's own connection.
 
 SQLAlchemy spends, on every execution, more than a short read costs the database: the
 statement's cache key, its parameters, a transaction's events and a result object whose rows
 are built one by one (about 170 µs for a read by primary key on SQLite, where the driver
-takes 17 µs). A :class:`Prepared` statement is compiled once for a dialect; running it binds
-the values through the type processors SQLAlchemy would use and answers the rows as the
-driver reads them. :meth:`Prepared.mapping` makes one of them the row a SQLAlchemy result
+takes 17 µs). A :class:`Prepared` statement is compiled once for a dialect; it makes a
+:class:`Statement`, its values bound through the type processors SQLAlchemy would use, for a
+driver to run (:class:`app.db.DriverReads`), which answers the rows as the driver reads them.
+:meth:`Prepared.mapping` makes one of them the row a SQLAlchemy result
 would have held (its values through the columns' result processors), for the rows whose
 values are needed as Python values: converting every row of a page had cost a third of the
 list's time.
 """
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Dialect
 from sqlalchemy.sql import Executable
+
+T = TypeVar("T")
+
+
+def _rows(rows: list[Any]) -> list[Any]:
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Statement(Generic[T]):
+    """One statement for a driver to run, with its parameters, and what its rows answer."""
+
+    sql: str
+    parameters: Any = ()
+    answer: Callable[[list[Any]], T] = _rows  # type: ignore[assignment]
 
 
 class Prepared:
@@ -41,11 +58,12 @@ class Prepared:
                 merged[name] = process(merged[name])
         return tuple(merged[name] for name in self._names) if self._names is not None else merged
 
-    def rows(self, cursor: Any, **values: Any) -> list[Any]:
-        """Every row the statement answers on the DB-API ``cursor``, given ``values``, as the
-        driver reads it (:meth:`mapping` makes one the row SQLAlchemy would have read)."""
-        cursor.execute(self.sql, self._fixed if not values and self._fixed is not None else self.parameters(values))
-        return cursor.fetchall()
+    def statement(self, answer: Callable[[list[Any]], T] = _rows, **values: Any) -> Statement[T]:
+        """The statement given ``values``, whose rows, as the driver reads them, make
+        ``answer(rows)`` (by default the rows: :meth:`mapping` makes one the row SQLAlchemy
+        would have read)."""
+        parameters = self._fixed if not values and self._fixed is not None else self.parameters(values)
+        return Statement(self.sql, parameters, answer)
 
     def mapping(self, row: Sequence[Any]) -> dict[str, Any]:
         """A driver's ``row`` as a mapping of the columns' names to their Python values."""

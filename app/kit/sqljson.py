@@ -49,7 +49,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import Session
 
 from app.kit.keys import path_key
-from app.kit.prepared import Prepared
+from app.kit.prepared import Prepared, Statement
 from app.kit.problems import NotFound
 
 Columns = ReadOnlyColumnCollection[str, Any]
@@ -245,19 +245,21 @@ def read_text(
 
 
 def driver_text(
-    cursor: Any,
     dialect: Dialect,
     table: Table,
     record: Record,
     ref: str,
     keys: tuple[str, ...] = (),
     published: bool = False,
-) -> tuple[bytes, int] | None:
-    """:func:`read_text` of a live record (published, with ``published``) on a driver's
-    ``cursor`` (:class:`app.kit.prepared.Prepared`): the same statement and answer, or
-    ``None`` where that would be 404 or a stale kept answer (which :func:`read_text` builds)."""
+) -> Statement[tuple[bytes, int] | None]:
+    """:func:`read_text` of a live record (published, with ``published``) for a driver to run
+    (:class:`app.kit.prepared.Statement`): the same statement, which answers the record's text
+    and version, or ``None`` where :func:`read_text` would answer 404 or build a stale kept answer."""
     columns, value = path_key(ref, _columns(table), keys)
-    rows = _prepared_one(table, record, dialect, columns, published).rows(cursor, ref=value)
+    return _prepared_one(table, record, dialect, columns, published).statement(_text_and_version, ref=value)
+
+
+def _text_and_version(rows: list[Any]) -> tuple[bytes, int] | None:
     if not rows or rows[0][1] is None:
         return None
     _id, text, version = rows[0]
