@@ -171,9 +171,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.driver_reads = DriverReads(min(settings.database_pool_size, 2 * (os.cpu_count() or 1)))
     if settings.lean_reads and app.state.replica is None:  # a replica's reads choose their database per request
         reads = []
-        if settings.kept_answers_mb > 0:  # first: a kept answer costs less than a lean read
+        if settings.kept_answers_mb > 0:  # first: a kept answer costs less than a lean read that builds one
             kept = kept_read(KeptAnswers(int(settings.kept_answers_mb * 2**20)), today)
-            reads += [(route, kept) for route in (incidents.list_incidents, *views.KEPT)]
+            reads += [(route, kept) for route in (incidents.list_incidents, actors.read_actor, *views.KEPT)]
         reads += [
             (incidents.list_incidents, incidents.lean_list),
             (incidents.read_incident, incidents.lean_read),

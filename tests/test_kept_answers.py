@@ -1,5 +1,6 @@
-"""Kept answers (``app/kit/kept.py``): the answers of views and searches, kept while no write
-commits, are the answers their routes give, and a write, by any path, is seen at once."""
+"""Kept answers (``app/kit/kept.py``): the answers of views, lists of incidents and actors,
+kept while no write commits, are the answers their routes give, and a write, by any path, is
+seen at once."""
 
 import asyncio
 from datetime import date
@@ -30,6 +31,10 @@ URLS = [
     "/v1/incidents?actor=russia&limit=3",
     "/v1/incidents?format=csv",
     "/v1/dyads/nato/nobody",
+    "/v1/actors/russia",
+    "/v1/actors/iso3:RUS",
+    "/v1/actors/russia?fields=name",
+    "/v1/actors/nobody",
 ]
 
 

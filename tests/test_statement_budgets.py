@@ -47,7 +47,11 @@ BUDGETS = {
     "/v1/stats/incidents?group_by=kind,month": 1,
 }
 """Statements per request, after the caller's key was verified once."""
-KEPT = {path for path in BUDGETS if path.startswith(("/v1/incidents?", "/v1/dyads", "/v1/timeline", "/v1/stats"))}
+KEPT = {
+    path
+    for path in BUDGETS
+    if path.startswith(("/v1/incidents?", "/v1/actors/", "/v1/dyads", "/v1/timeline", "/v1/stats"))
+}
 """Reads whose answers are kept while no write commits (app/kit/kept.py): the route's
 statements follow one that reads the data's version, and a request asked again at the same
 version runs that one alone."""

@@ -1,7 +1,8 @@
 """Kept answers: a read's answer, kept in the process while no write commits to its database.
 
 A view (a dyad, a timeline, counts in buckets, a search) reads many rows to answer some
-kilobytes, and dashboards ask the same ones again and again. A kept read (:func:`kept_read`,
+kilobytes, an actor's answer is built as it is read, and dashboards ask the same ones again
+and again. A kept read (:func:`kept_read`,
 a lean read of :mod:`app.kit.lean`) first reads the database's data version, a value that
 changes whenever any write commits to it (:meth:`app.db.DriverReads.data_version`: one statement that
 reads no table), and answers the bytes kept at that version; when none are, the route
