@@ -420,7 +420,10 @@ class LoopConnections:
         try:
             while self._idle and self._idle[-1][0] < self._stale_before:
                 await self._idle.pop()[1].close()
-            opened, connection = self._idle.pop() if self._idle else (time.monotonic(), await self._connect())
+            if self._idle:
+                opened, connection = self._idle.pop()
+            else:
+                opened, connection = time.monotonic(), await psycopg.AsyncConnection.connect(**self._parameters)
             try:
                 yield connection
             finally:
@@ -438,9 +441,6 @@ class LoopConnections:
                     self._idle.append((opened, connection))
         finally:
             self._slots.release()
-
-    async def _connect(self) -> psycopg.AsyncConnection:
-        return await psycopg.AsyncConnection.connect(**self._parameters)
 
     async def close(self) -> None:
         self._closed = True

@@ -2,11 +2,11 @@
 
 A view (a dyad, a timeline, counts in buckets, a search) reads many rows to answer some
 kilobytes, an actor's answer is built as it is read, and dashboards ask the same ones again
-and again. A kept read (:func:`kept_read`,
-a lean read of :mod:`app.kit.lean`) first reads the database's data version, a value that
-changes whenever any write commits to it (:meth:`app.db.DriverReads.data_version`: one statement that
-reads no table), and answers the bytes kept at that version; when none are, the route
-answers and what it sends is kept. Two requests are alike when their URLs (a page's
+and again. A kept read (:func:`kept_read`, a lean read of :mod:`app.kit.lean`) first reads
+the database's data version, a value that changes whenever any write commits to it
+(:meth:`app.db.DriverReads.data_version`: one statement that reads no table), and answers
+the bytes kept at that version; when none are, the answer given instead (by a later lean
+read, or the route) is kept as it is sent. Two requests are alike when their URLs (a page's
 ``Link`` names the host), the caller's view of drafts and retracted records, and the date (a
 view's default day is today's) are the same.
 

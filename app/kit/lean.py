@@ -63,10 +63,10 @@ class LeanReads:
     """Serves the requests that ``reads`` answer: each a route's handler and a lean read of
     it, a route's lean reads tried in their order until one answers (one that gives back a
     :class:`Watch` watches the answer). Every other request, and every one they give back,
-    goes to ``app``: one the routes'
-    scope does not let its caller in (``admits(caller)``), and one that sends any of the
-    ``routed_headers``, which the routes answer (a conditional request, a sequence to read
-    at). Made as the app's middleware is built, once every route of ``routes`` is there."""
+    goes to ``app``: one the routes' scope does not let its caller in (``admits(caller)``),
+    and one that sends any of the ``routed_headers``, which the routes answer (a conditional
+    request, a sequence to read at). Made as the app's middleware is built, once every route
+    of ``routes`` is there."""
 
     def __init__(
         self,
@@ -153,11 +153,11 @@ def record_read(
     param: str, text: Callable[[Dialect, str], Statement[tuple[bytes, int] | None]], editors_too: bool = False
 ) -> LeanRead:
     """The lean read of a route that answers one record, named by the path parameter
-    ``param``, with its ``ETag``: ``text(dialect, ref)`` is the statement that answers the
-    record's JSON text and version, run by a driver (``state.driver_reads``:
-    :class:`app.db.DriverReads`), or ``None`` where the route answers otherwise (no such record: 404, or a redirect). It
-    serves a request with no query, from a caller who reads published records only, or from
-    any caller with ``editors_too`` (the answer is the same for all)."""
+    ``param``, with its ``ETag``: ``text(dialect, ref)`` is the statement, run by a driver
+    (``state.driver_reads``: :class:`app.db.DriverReads`), that answers the record's JSON
+    text and version, or ``None`` where the route answers otherwise (no such record: 404,
+    or a redirect). It serves a request with no query, from a caller who reads published
+    records only, or from any caller with ``editors_too`` (the answer is the same for all)."""
 
     async def read(request: LeanRequest) -> Response | None:
         if request.query or (request.caller.sees_unpublished and not editors_too):
