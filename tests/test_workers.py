@@ -115,10 +115,13 @@ def test_metrics_add_up_across_two_workers_and_forget_a_dead_one(app, client, da
         scrapes = both_answering(server, "/metrics", lambda: httpx.get(f"{server.url}/metrics", headers=admin), 8)
 
         assert set(answered_by(server, "/metrics")) == {first, second}
+        # On SQLite each worker's event loop keeps one connection for its lean and kept reads
+        # (app.db.DriverReads), which every /v1/incidents read takes; none is a request's.
+        kept = 2 if engine_name == "sqlite" else 0
         for scrape in scrapes:
             assert sample(scrape.text, "demarche_requests_total", route="/v1/incidents", status="200") == n
             assert sample(scrape.text, "demarche_db_pool_connections", state="size") == 2 * pool
-            assert sample(scrape.text, "demarche_db_pool_connections", state="checked_out") == 0
+            assert sample(scrape.text, "demarche_db_pool_connections", state="checked_out") == kept
 
         os.kill(first, signal.SIGKILL)
         replacement = started(server, 3)[-1]

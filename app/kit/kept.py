@@ -71,10 +71,10 @@ class KeptAnswers:
 
         async def send_and_keep(message: Message) -> None:
             nonlocal status, headers, size
-            await send(message)
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start":  # before the layers outside add theirs to it
                 status, headers = message["status"], list(message.get("headers", []))
-            elif message["type"] == "http.response.body" and status == 200:
+            await send(message)
+            if message["type"] == "http.response.body" and status == 200:
                 body = message.get("body", b"")
                 size += len(body)
                 if size > self.largest:

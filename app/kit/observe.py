@@ -39,7 +39,8 @@ LATENCY = Histogram(
 )
 POOL = Gauge(
     "demarche_db_pool_connections",
-    "Database connections of the server's processes: checked out by a request, open, and the pools' size.",
+    "Database connections of the server's processes: checked out (by a request, or on SQLite kept by a "
+    "process's event loop for its lean reads, one a process), open, and the pools' size.",
     ["state"],
     multiprocess_mode="livesum",  # the sum over the worker processes alive
 )
