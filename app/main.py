@@ -1,6 +1,5 @@
 """The application factory: routers, middleware and error handlers; nothing else."""
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -96,6 +95,10 @@ CORS_RESPONSE_HEADERS = [
     SEQUENCE_HEADER,
     READ_SOURCE_HEADER,
 ]
+DRIVER_CONNECTIONS = 4
+"""Connections (threads, without the app's lifespan) of a process's driver reads on
+PostgreSQL, at most its pool's size (app.db.DriverReads): one event loop keeps four busy,
+and a process is about one core's work."""
 REPLICA_CONNECT_TIMEOUT_SECONDS = 2
 """Longest a read waits for a connection to the read replica before it goes to the primary."""
 
@@ -168,7 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         import_path=IMPORT_PATH,
         form_paths=pages.FORM_PATHS,
     )
-    app.state.driver_reads = DriverReads(min(settings.database_pool_size, 2 * (os.cpu_count() or 1)))
+    app.state.driver_reads = DriverReads(min(settings.database_pool_size, DRIVER_CONNECTIONS))
     if settings.lean_reads and app.state.replica is None:  # a replica's reads choose their database per request
         reads = []
         if settings.kept_answers_mb > 0:  # first: a kept answer costs less than a lean read that builds one

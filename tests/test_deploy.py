@@ -19,6 +19,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
+from app.main import DRIVER_CONNECTIONS
 from app.settings import Settings
 from tests.conftest import drop_database, fresh_database
 from tests.live import ROOT, LiveServer, create_key, free_port, serve
@@ -123,11 +124,13 @@ def test_the_kit_holds_the_services_and_settings_production_needs(compose):
     stop_after = int(app["command"][app["command"].index("--timeout-graceful-shutdown") + 1])
     assert int(app["stop_grace_period"].removesuffix("s")) > stop_after, "requests in flight finish on a stop"
 
-    # Every server process's pool, the migrate job and a command or two fit in PostgreSQL's
-    # connections. The processes per replica are set, not left to the host's cores.
+    # Every server process's pool and its event loop's own connections, the migrate job and a
+    # command or two fit in PostgreSQL's connections. The processes per replica are set, not
+    # left to the host's cores.
     max_connections = int(re.search(r"max_connections=(\d+)", " ".join(services["postgres"]["command"]))[1])
     processes = app["deploy"]["replicas"] * int(environment["DEMARCHE_WORKERS"])
-    pools = processes * int(environment["DEMARCHE_DATABASE_POOL_SIZE"])
+    pool = int(environment["DEMARCHE_DATABASE_POOL_SIZE"])
+    pools = processes * (pool + min(pool, DRIVER_CONNECTIONS))
     assert pools + 2 + 2 <= max_connections - 3
 
 
