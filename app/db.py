@@ -315,7 +315,7 @@ class DriverReads:
             return
         _, parameters = engine.dialect.create_connect_args(engine.url)
         pool = LoopConnections(
-            parameters | engine.get_execution_options()[CONNECT_ARGS], self._size, dropped=engine.pool.dispose
+            parameters | engine.get_execution_options().get(CONNECT_ARGS, {}), self._size, dropped=engine.pool.dispose
         )
 
         def dropped(context: Any) -> None:
