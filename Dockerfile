@@ -3,7 +3,7 @@
 #   docker build -t demarche .
 #   docker run -p 8000:8000 -e DEMARCHE_DATABASE_URL=postgresql+psycopg://user@db/demarche \
 #     -e DEMARCHE_CURSOR_SECRET=... -e FORWARDED_ALLOW_IPS=<load balancer addresses> demarche
-# tests/test_container.py runs this file's CMD and HEALTHCHECK outside a container.
+# tests/deploy/test_container.py runs this file's CMD and HEALTHCHECK outside a container.
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1

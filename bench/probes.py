@@ -9,7 +9,7 @@ The server root is a checkout of the service (any commit) with its own ``.venv``
 script fills the database with that tree's ``bench/generate.py`` (unless the database already
 holds the incidents), makes keys with that tree's ``demarche keys create``, and starts the
 command of that tree's ``Dockerfile`` (the final stage's ``CMD`` and ``ENV``, run outside a
-container as ``tests/test_container.py`` does: ``/opt/venv`` is the tree's ``.venv``, ``/srv``
+container as ``tests/deploy/test_container.py`` does: ``/opt/venv`` is the tree's ``.venv``, ``/srv``
 the tree) with production settings (``DEMARCHE_PUBLIC_READ=false``, a private cursor secret)
 and two changes: a rate limit of 100,000/minute, so that the probes are never counted out
 (the probe of failed keys runs on a second server with 30/minute), and a free port.
@@ -56,7 +56,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import httpx
 import orjson
 
-from tests.test_container import exec_form, final_stage, image_environment
+from tests.deploy.test_container import exec_form, final_stage, image_environment
 
 TIMEOUT = 60.0
 """Seconds a probe waits for an answer before it records ``timeout``."""

@@ -97,7 +97,7 @@ def database_url(base_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Any]:
     # Every test gets keys of its own; anonymous requests all come from one address, so the
-    # suite's limit is set out of its way (tests/test_access_limits.py covers limiting).
+    # suite's limit is set out of its way (tests/access/test_ratelimit.py covers limiting).
     app = create_app(Settings(database_url=database_url, rate_limit="1000000/minute"))
     yield app
     app.state.engine.dispose()

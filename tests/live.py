@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 import httpx
 from playwright.sync_api import Browser, sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
+
 CHROMIUM = Path("/usr/bin/chromium")
 """Debian's Chromium, which the Makefile installs; Playwright drives it, never a download."""
 # Without the background-networking flags Chromium reaches out to Google's services at start.

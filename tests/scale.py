@@ -49,8 +49,9 @@ from app.access import service as access
 from app.access.models import ApiKeyCreate, KeyScope
 from app.access.ratelimit import RateLimiter
 from app.db import make_engine
+from tests import ROOT
 from tests.conftest import drop_database, fresh_database
-from tests.live import DEMARCHE, ROOT, free_port, print_checks
+from tests.live import DEMARCHE, free_port, print_checks
 
 PROCESSES = 3
 CLIENTS = 6

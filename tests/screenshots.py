@@ -12,8 +12,9 @@ from pathlib import Path
 
 import httpx
 
+from tests import ROOT
 from tests.conftest import demo_database
-from tests.live import ROOT, LiveServer, chromium, serve
+from tests.live import LiveServer, chromium, serve
 
 OUTPUT = ROOT / "tests" / "screenshots"
 WIDTHS = {"wide": (1400, 900), "phone": (390, 844)}

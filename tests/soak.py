@@ -34,8 +34,9 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
+from tests import ROOT
 from tests.conftest import drop_database, fresh_database
-from tests.live import DEMARCHE, ROOT, answer_of, free_port, print_checks, serve, slow_sockets
+from tests.live import DEMARCHE, answer_of, free_port, print_checks, serve, slow_sockets
 
 LATENCY_BOUND = 1.0
 MEMORY_CEILING = 600 * 1024 * 1024

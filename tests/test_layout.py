@@ -1,12 +1,19 @@
 """The shape of the code that a reader relies on: ``app/kit`` is a leaf that the domains use,
-and importing a module changes nothing outside it."""
+importing a module changes nothing outside it, and the tests of a module are found by its
+path."""
 
 import ast
 import subprocess
 import sys
 from pathlib import Path
 
-KIT = Path(__file__).resolve().parent.parent / "app" / "kit"
+from tests import ROOT
+
+KIT = ROOT / "app" / "kit"
+WHOLE = {"test_hostile.py", "test_layout.py", "test_quickstart.py", "test_statement_budgets.py"}
+"""Tests of the whole service, at the top of tests/, that no one module owns."""
+BESIDE_APP = {"clients", "deploy", "migrations", "openapi"}
+"""Folders of tests for what lies beside ``app/`` in the repository."""
 
 
 def imported(path: Path) -> set[str]:
@@ -48,3 +55,31 @@ for _ in range(2):
         [sys.executable, "-c", script, str(tmp_path / "app.db")], capture_output=True, text=True, check=True
     )
     assert ran.stdout.split() == ["False", "True", "True"]
+
+
+def _tested(folder: Path, test: Path) -> bool:
+    """Whether ``test`` (``test_<module>.py`` or ``test_<module>_<aspect>.py``) names a
+    module, or another file, of ``folder``."""
+    if not folder.is_dir():
+        return False
+    words = test.stem.removeprefix("test_").split("_")
+    names = {path.stem for path in folder.iterdir()}
+    return any("_".join(words[:n]) in names for n in range(1, len(words) + 1))
+
+
+def test_the_tests_mirror_the_app():
+    """``tests/<pkg>/test_<module>.py`` tests ``app/<pkg>/<module>.py``, and
+    ``tests/test_<module>.py`` a module at the top of ``app/``: a test is found by the path of
+    what it tests."""
+    tests = ROOT / "tests"
+    astray = [
+        str(test.relative_to(tests))
+        for test in tests.rglob("test_*.py")
+        if not (
+            test.name in WHOLE
+            if test.parent == tests
+            else test.parent.parent == tests and test.parent.name in BESIDE_APP
+        )
+        and not _tested(ROOT / "app" / test.parent.relative_to(tests), test)
+    ]
+    assert astray == []

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import ROOT, free_port, serve
+from tests import ROOT
+from tests.live import free_port, serve
 
 README = ROOT / "README.md"
 RUNTIME_STAMP = ".venv/.installed-runtime"

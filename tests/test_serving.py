@@ -15,8 +15,8 @@ import pytest
 from app import serving
 from app.serving import TOO_MANY
 from app.settings import Settings
+from tests.deploy.test_container import DOCKERFILE, exec_form, final_stage, image_environment
 from tests.live import DEMARCHE, HEAD, answer_of, free_port, serve, slow_sockets
-from tests.test_container import DOCKERFILE, exec_form, final_stage, image_environment
 
 BOUNDS = {"DEMARCHE_HEADER_TIMEOUT_SECONDS": "4"}
 """The default bounds, with a head's deadline short enough to wait for."""

@@ -19,8 +19,9 @@ from app.access.models import KeyScope
 from app.db import SQLITE_POOL_SIZE
 from app.settings import Settings, get_settings
 from app.workers import worker_app
+from tests import ROOT
 from tests.conftest import new_key
-from tests.live import DEMARCHE, ROOT, LiveServer, free_port, serve
+from tests.live import DEMARCHE, LiveServer, free_port, serve
 
 POOL_SIZE = 5
 """Each worker's PostgreSQL pool in these tests (SQLite's is ``SQLITE_POOL_SIZE``)."""

@@ -1,6 +1,6 @@
 """Generates the client's models (``src/demarche_client/models.py``) from the API's OpenAPI
 document with datamodel-code-generator, then formats them with ruff under the package's
-settings. ``make client`` runs it; ``tests/test_client_package.py`` runs it into a temporary
+settings. ``make client`` runs it; ``tests/clients/test_python_package.py`` runs it into a temporary
 folder and fails when the result differs from what is committed.
 
     python clients/python/generate.py [--spec openapi/openapi.json] [--output models.py]

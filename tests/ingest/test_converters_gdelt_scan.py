@@ -1,0 +1,21 @@
+"""A published GDELT export is scanned by its event code before a row is decoded (the rows
+out of the diplomatic space cost almost nothing); what it reads is what the csv reader read."""
+
+import io
+import zipfile
+
+from tests.ingest.test_converters import EVENTDATA, convert, imported
+
+
+def test_a_gdelt_export_reads_the_same_zipped_with_crlf_and_a_byte_order_mark(client):
+    plain = imported(client, "gdelt", "gdelt.export.CSV")["conversion"]
+    text = (EVENTDATA / "gdelt.export.CSV").read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("20180317120000.export.CSV", b"\xef\xbb\xbf" + text + b"\t" * 60 + b"\r\n")
+    answer = convert(client, "gdelt", "export.zip", body=packed.getvalue(), dry_run="true")
+    assert answer.status_code == 200, answer.text
+    zipped = answer.json()["conversion"]
+    assert {k: v for k, v in zipped.items() if k != "actors_created"} == {
+        k: v for k, v in plain.items() if k != "actors_created"
+    }
