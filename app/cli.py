@@ -25,13 +25,13 @@ cli = typer.Typer(help="Demarche: the record of diplomatic incidents.", no_args_
 @cli.command()
 def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Bring the database schema to REVISION (default: the latest); at the latest, write the
-    incidents' answers that are stale (all of them after the upgrade that adds them). Processes
+    records' answers that are stale (all of them after an upgrade that adds them). Processes
     that migrate at once take turns (a lock in the database, or beside a SQLite file): one
     migrates, the others then find nothing to do."""
     from alembic import command
 
-    from app.db import alembic_config, current_revision, make_engine, migration_lock
-    from app.incidents import service as incidents
+    from app.db import KEPT_ANSWERS, alembic_config, current_revision, make_engine, migration_lock
+    from app.kit import sqljson
     from app.settings import get_settings
 
     url = get_settings().database_url
@@ -41,7 +41,7 @@ def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = 
         command.upgrade(alembic_config(url), revision)
         if revision == "head":
             with engine.begin() as connection:
-                incidents.refill(connection)
+                sqljson.refill(connection, KEPT_ANSWERS)
         after = current_revision(engine)
     engine.dispose()
     if after == before:

@@ -30,11 +30,20 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimedOut
 from sqlmodel import Session
 
+from app.actors import service as actors
+from app.actors.models import Actor
 from app.changes.service import KEY_ID, SEQUENCE, WRITTEN, keep_feed
-from app.incidents.service import keep_answers
+from app.channels import service as channels
+from app.channels.models import Channel
+from app.exercises import service as exercises
+from app.exercises.models import Exercise
+from app.incidents import service as incidents
+from app.incidents.models import Incident
 from app.kit import sqljson
 from app.kit.prepared import Statement
 from app.kit.problems import BadRequest
+from app.sources import service as sources
+from app.sources.models import Source
 
 log = logging.getLogger("demarche")
 T = TypeVar("T")
@@ -88,14 +97,24 @@ def _analyze_stale(session: Session) -> None:
             connection.execute(text(f'ANALYZE "{table}"'))
 
 
+KEPT_ANSWERS: sqljson.Answers = (
+    (Incident.__table__, incidents.answer),
+    (Actor.__table__, actors.answer),
+    (Source.__table__, sources.answer),
+    (Exercise.__table__, exercises.answer),
+    (Channel.__table__, channels.answer),
+)
+"""The tables that keep their records' answers (``record_json``), each with its answer as built."""
+
+
 def install_session_events() -> None:
-    """What every session's commit does, whoever made the session: incidents' stored answers
-    and the change feed are written in the transaction (:func:`keep_answers`,
+    """What every session's commit does, whoever made the session: the records' stored
+    answers and the change feed are written in the transaction (:func:`app.kit.sqljson.keep_answers`,
     :func:`keep_feed`), and stale statistics are looked for after it (:func:`_analyze_stale`).
     Installed by what writes (the app as it is made, the ``seed`` command), once a process."""
     if event.contains(Session, "after_commit", _analyze_stale):
         return
-    keep_answers(Session)
+    sqljson.keep_answers(Session, KEPT_ANSWERS)
     keep_feed(Session)
     event.listen(Session, "after_commit", _analyze_stale)
 

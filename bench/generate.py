@@ -33,8 +33,8 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.engine import make_url
 
 from app.actors.service import involvement_rows
-from app.db import alembic_config, make_engine
-from app.incidents.service import refill
+from app.db import KEPT_ANSWERS, alembic_config, make_engine
+from app.kit import sqljson
 from app.kit.records import new_id, utcnow
 from app.models import Actor, Channel, Citation, Exercise, Incident, Involvement, Reply, Source, StatusChange
 from app.vocab import (
@@ -1014,7 +1014,7 @@ def generate(
                 loader.insert(Citation, plan.citations)
 
             phase("channels", ["channels", "channel_status_changes"], load_channels)
-            phase("incident answers", [], lambda: refill(conn))
+            phase("answers", [], lambda: sqljson.refill(conn, KEPT_ANSWERS))
             t0 = time.perf_counter()
             if sqlite:
                 log("ANALYZE")

@@ -32,7 +32,7 @@ BUDGETS = {
     "/v1/incidents/{incident}": 1,
     "/v1/incidents/ref:eln:2021-10:nato-accreditation-withdrawal": 1,
     "/v1/incidents/ref:eln%3A2021-10%3Anato-accreditation-withdrawal": 1,
-    "/v1/actors?kind=state": 2,
+    "/v1/actors?kind=state": 1,
     "/v1/actors/russia": 1,
     "/v1/sources/{source}": 1,
     "/v1/sources/url:https%3A%2F%2Fwww.europeanleadershipnetwork.org%2Fcommentary%2F"

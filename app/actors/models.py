@@ -6,7 +6,15 @@ from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
 from app.actors import codes
-from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
+from app.kit.records import (
+    EXAMPLE_META,
+    JSONType,
+    KeptAnswer,
+    RecordColumns,
+    RecordMeta,
+    by_external_ref,
+    stale_answers,
+)
 from app.kit.schemas import NON_BLANK, ActorRef, Ref, WriteModel, merge_patch_model, repeated
 from app.vocab import COUNTRY_CODES, ActorKind, check_country_code
 
@@ -61,13 +69,14 @@ def by_code(column: str) -> Index:
     return Index(f"ix_actors_{column}", column, unique=True, sqlite_where=present, postgresql_where=present)
 
 
-class Actor(ActorBase, RecordColumns, table=True):
+class Actor(ActorBase, RecordColumns, KeptAnswer, table=True):
     __tablename__ = "actors"
     __table_args__ = (
         Index("ix_actors_name_id", "name", "id"),
         Index("ix_actors_kind", "kind"),
         Index("ix_actors_affiliation_id", "affiliation_id"),
         by_external_ref("actors"),
+        stale_answers("actors"),
         *(by_code(column) for column in codes.COLUMNS.values()),
     )
 

@@ -6,7 +6,7 @@ from app.access.deps import ReadScope, WriteScope
 from app.actors import service
 from app.actors.models import Actor, ActorCreate, ActorFilters, ActorPublic, ActorUpdate
 from app.db import SessionDep
-from app.kit import etags
+from app.kit import etags, sqljson
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.fields import Selection, fields_parameter
@@ -28,7 +28,15 @@ from app.kit.schemas import CountQuery, FormatQuery, Page
 
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
 Fields = Annotated[Selection | None, Depends(fields_parameter(ActorPublic))]
-COLLECTION = Collection("actors", Actor.id, service.hydrate, ActorPublic, service.record)
+COLLECTION = Collection(
+    "actors",
+    Actor.id,
+    service.hydrate,
+    ActorPublic,
+    service.record,
+    sqljson.page_texts(Actor.__table__, service.record),
+    sqljson.KEPT_COLUMNS,
+)
 ActorListing = Annotated[
     Listing,
     Depends(

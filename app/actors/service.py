@@ -3,6 +3,7 @@ from datetime import date
 from functools import partial
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, Dialect, Integer, cast, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
@@ -29,7 +30,9 @@ from app.kit.sqljson import Columns, RecordSQL
 
 CODE_COLUMNS = [Actor.__table__.c[column] for column in codes.COLUMNS.values()]
 PUBLIC_COLUMNS = [
-    c for c in Actor.__table__.c if c.key not in {"retracted_at", "affiliation_id", *codes.COLUMNS.values()}
+    c
+    for c in Actor.__table__.c
+    if c.key not in {"retracted_at", "affiliation_id", "record_json", *codes.COLUMNS.values()}
 ]
 COLUMN_NAMES = Actor.__table__.c.keys()
 
@@ -191,7 +194,9 @@ def restore(session: Session, ref: str, precondition: Precondition | None = None
 
 
 def query(filters: ActorFilters) -> Any:
-    stmt = select(*PUBLIC_COLUMNS, *CODE_COLUMNS, Actor.affiliation_id).where(Actor.retracted_at.is_(None))
+    stmt = select(*PUBLIC_COLUMNS, *CODE_COLUMNS, Actor.affiliation_id, Actor.record_json).where(
+        Actor.retracted_at.is_(None)
+    )
     if filters.kind:
         stmt = stmt.where(Actor.kind.in_(filters.kind))
     if filters.country:
@@ -205,14 +210,8 @@ def query(filters: ActorFilters) -> Any:
 
 
 def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    affiliations = refs(session, [r["affiliation_id"] for r in rows if r["affiliation_id"]])
-    out = []
-    for row in rows:
-        record = {c.key: row[c.key] for c in PUBLIC_COLUMNS}
-        record["affiliation"] = affiliations.get(row["affiliation_id"])
-        record["codes"] = ActorCodes.of(dict(row))
-        out.append(record)
-    return out
+    """The answers for ``rows`` (any rows with an ``id``), in order: kept, or built in one query."""
+    return [orjson.loads(text) for text in sqljson.kept_texts(session, Actor.__table__, record, rows)]
 
 
 def ref_json(sql: RecordSQL, actor: Any) -> ColumnElement[str]:
@@ -221,7 +220,12 @@ def ref_json(sql: RecordSQL, actor: Any) -> ColumnElement[str]:
 
 
 def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
-    """An actor's answer as JSON text, from a row of its list."""
+    """An actor's answer as JSON text: the one it keeps, or where that is stale, built."""
+    return sqljson.kept(row, answer(sql, row))
+
+
+def answer(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
+    """An actor's answer as JSON text, built from its row."""
     parent = aliased(Actor)
     affiliation = select(ref_json(sql, parent)).where(parent.id == row["affiliation_id"])
     fields = [(c.key, sql.value(row[c.key])) for c in PUBLIC_COLUMNS]
@@ -237,9 +241,8 @@ def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
 
 def public(session: Session, actor: Actor) -> dict[str, Any]:
     """The answer for one actor, whatever its state."""
-    row = {c.key: getattr(actor, c.key) for c in [*PUBLIC_COLUMNS, *CODE_COLUMNS]}
-    row["affiliation_id"] = actor.affiliation_id
-    return hydrate(session, [row])[0]
+    session.flush()
+    return hydrate(session, [{"id": actor.id}])[0]
 
 
 def ids_named(actor_refs: Sequence[str], affiliated: bool = False) -> Any:

@@ -2,10 +2,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ConfigDict
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
-from app.kit.records import EXAMPLE_META, RecordColumns, RecordMeta, by_external_ref
+from app.kit.records import EXAMPLE_META, KeptAnswer, RecordColumns, RecordMeta, by_external_ref, stale_answers
 from app.kit.schemas import (
     NON_BLANK,
     ActorRef,
@@ -32,13 +32,14 @@ class ChannelBase(SQLModel):
     )
 
 
-class Channel(ChannelBase, RecordColumns, table=True):
+class Channel(ChannelBase, RecordColumns, KeptAnswer, table=True):
     __tablename__ = "channels"
     __table_args__ = (
         Index("ix_channels_name_id", "name", "id"),
         Index("ix_channels_created_at_id", "created_at", "id"),
         Index("ix_channels_updated_at_id", "updated_at", "id"),
         by_external_ref("channels"),
+        stale_answers("channels"),
     )
 
 
@@ -57,6 +58,13 @@ class StatusChange(StatusChangeBase, RecordColumns, table=True):
         Index("ix_channel_status_changes_channel", "channel_id", "effective_on", "created_at"),
         Index("ix_channel_status_changes_effective_on_id", "effective_on", "id"),
         by_external_ref("channel_status_changes"),
+        # The channels whose answers show an incident (migration 0017).
+        Index(
+            "ix_channel_status_changes_caused_by",
+            "caused_by_id",
+            sqlite_where=text("caused_by_id IS NOT NULL"),
+            postgresql_where=text("caused_by_id IS NOT NULL"),
+        ),
     )
 
     channel_id: str = Field(foreign_key="channels.id", max_length=36)

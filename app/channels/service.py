@@ -2,6 +2,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, Date, and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
@@ -21,7 +22,7 @@ from app.sources import service as sources
 
 RESOURCE = "channel"
 CHANGE_RESOURCE = "channel_status"
-PUBLIC_COLUMNS = [c for c in Channel.__table__.c if c.key != "retracted_at"]
+PUBLIC_COLUMNS = [c for c in Channel.__table__.c if c.key not in {"retracted_at", "record_json"}]
 LINKS = {"parties", "host", "sources"}
 LIVE_CHANGE = StatusChange.retracted_at.is_(None)
 CHANGE_FIELDS = ("id", "status", "effective_on", "note", "external_ref", "created_at")
@@ -147,8 +148,8 @@ def replace_change(session: Session, change: StatusChange, channel: Channel, dat
 
 
 def answer_columns(day: date) -> list[Any]:
-    """A channel's columns and its status on ``day``."""
-    return [*PUBLIC_COLUMNS, status_on(day).label("status")]
+    """A channel's columns, its kept answer and its status on ``day``."""
+    return [*PUBLIC_COLUMNS, Channel.record_json, status_on(day).label("status")]
 
 
 def query(filters: ChannelFilters) -> Any:
@@ -205,20 +206,10 @@ def get_change(session: Session, channel: Channel, change_id: str) -> StatusChan
 
 
 def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    ids = [r["id"] for r in rows]
-    links = actors.involvements_of(session, RESOURCE, ids)
-    cited = sources.citations_of(session, RESOURCE, ids)
-    changes = history(session, ids)
-    out = []
-    for row in rows:
-        record = dict(row)
-        parties = links.get(row["id"], [])
-        record["parties"] = [ref for role, ref in parties if role == "party"]
-        record["host"] = next((ref for role, ref in parties if role == "host"), None)
-        record["status_history"] = changes.get(row["id"], [])
-        record["sources"] = cited.get(row["id"], [])
-        out.append(record)
-    return out
+    """The answers for rows of a list (which carry each channel's status), in order: the kept
+    answers, or those built in one query, each with its status."""
+    texts = sqljson.kept_texts(session, Channel.__table__, kept, rows)
+    return [orjson.loads(text) | {"status": row["status"]} for row, text in zip(rows, texts, strict=True)]
 
 
 def change_members(sql: RecordSQL, change: Columns) -> list[tuple[str, ColumnElement[str]]]:
@@ -235,7 +226,20 @@ def change_members(sql: RecordSQL, change: Columns) -> list[tuple[str, ColumnEle
 
 
 def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
-    """A channel's answer as JSON text, from a row of its list (which carries its status)."""
+    """A channel's answer as JSON text, from a row of its list (which carries its status):
+    the answer it keeps, or where that is stale, the one built, with its status."""
+    text = kept(sql, row)
+    return sql.object([(None, func.substr(text, 2, func.length(text) - 2)), ("status", sql.value(row["status"]))])
+
+
+def kept(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
+    """A channel's answer without its status (which depends on the day asked about), as JSON
+    text: the one it keeps, or where that is stale, built."""
+    return sqljson.kept(row, answer(sql, row))
+
+
+def answer(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
+    """A channel's answer without its status, as JSON text, built from its row and links."""
     change = StatusChange.__table__.alias()
     history = sql.array(
         sql.object(change_members(sql, change.c)),
@@ -246,7 +250,6 @@ def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
     return sql.object(
         [
             *((c.key, sql.value(row[c.key])) for c in PUBLIC_COLUMNS),
-            ("status", sql.value(row["status"])),
             ("parties", actors.involvements_json(sql, RESOURCE, row["id"], "party")),
             ("host", actors.first_involved_json(sql, RESOURCE, row["id"], "host")),
             ("status_history", history),

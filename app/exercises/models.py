@@ -4,7 +4,15 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
-from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
+from app.kit.records import (
+    EXAMPLE_META,
+    JSONType,
+    KeptAnswer,
+    RecordColumns,
+    RecordMeta,
+    by_external_ref,
+    stale_answers,
+)
 from app.kit.schemas import (
     NON_BLANK,
     ActorRef,
@@ -42,7 +50,7 @@ class ExerciseBase(SQLModel):
     )
 
 
-class Exercise(ExerciseBase, RecordColumns, table=True):
+class Exercise(ExerciseBase, RecordColumns, KeptAnswer, table=True):
     __tablename__ = "exercises"
     __table_args__ = (
         Index("ix_exercises_start_date_id", "start_date", "id"),
@@ -50,6 +58,7 @@ class Exercise(ExerciseBase, RecordColumns, table=True):
         Index("ix_exercises_created_at_id", "created_at", "id"),
         Index("ix_exercises_updated_at_id", "updated_at", "id"),
         by_external_ref("exercises"),
+        stale_answers("exercises"),
     )
 
     has_status: ClassVar[bool] = True

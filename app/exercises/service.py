@@ -2,6 +2,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, func, select
 from sqlmodel import Session
 
@@ -18,7 +19,8 @@ from app.sources import service as sources
 from app.vocab import RecordStatus
 
 RESOURCE = "exercise"
-PUBLIC_COLUMNS = [c for c in Exercise.__table__.c if c.key != "retracted_at"]
+PUBLIC_COLUMNS = [c for c in Exercise.__table__.c if c.key not in {"retracted_at", "record_json"}]
+LIST_COLUMNS = [*PUBLIC_COLUMNS, Exercise.__table__.c.record_json]
 LINKS = {"participants", "sources"}
 END = func.coalesce(Exercise.end_date, Exercise.start_date)
 
@@ -88,7 +90,7 @@ def active_on(day: date) -> Any:
 def query(filters: ExerciseFilters, listing: Any = None, unpublished: bool = False) -> Any:
     """The exercises matching ``filters`` that the caller may list: published ones, or with
     ``unpublished`` drafts and asked-for retracted ones too."""
-    stmt = select(*PUBLIC_COLUMNS).where(*listable(Exercise, filters.status, unpublished))
+    stmt = select(*LIST_COLUMNS).where(*listable(Exercise, filters.status, unpublished))
     if filters.actor:
         stmt = stmt.where(Exercise.id.in_(actors.involved(RESOURCE, filters.actor, None, filters.include_affiliated)))
     if filters.domain:
@@ -111,13 +113,18 @@ def query(filters: ExerciseFilters, listing: Any = None, unpublished: bool = Fal
 
 
 def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The answers for ``rows`` (any rows with an ``id``), in order, written by ``record`` in
-    one query (dyads and timelines hydrate a few of them among other records)."""
-    return sqljson.answers(session, Exercise.__table__, record, [r["id"] for r in rows])
+    """The answers for ``rows`` (any rows with an ``id``), in order: kept, or built in one
+    query (dyads and timelines hydrate a few of them among other records)."""
+    return [orjson.loads(text) for text in sqljson.kept_texts(session, Exercise.__table__, record, rows)]
 
 
 def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
-    """An exercise's answer as JSON text, from a row of its list."""
+    """An exercise's answer as JSON text: the one it keeps, or where that is stale, built."""
+    return sqljson.kept(row, answer(sql, row))
+
+
+def answer(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
+    """An exercise's answer as JSON text, built from its row and its links."""
     return sql.object(
         [
             *((c.key, sql.value(row[c.key])) for c in PUBLIC_COLUMNS),

@@ -3,11 +3,19 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import pydantic
 from pydantic import ConfigDict, StringConstraints, ValidationInfo, field_validator, model_validator
-from sqlalchemy import Index, String, Text, text
+from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
 from app.actors import codes
-from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
+from app.kit.records import (
+    EXAMPLE_META,
+    JSONType,
+    KeptAnswer,
+    RecordColumns,
+    RecordMeta,
+    by_external_ref,
+    stale_answers,
+)
 from app.kit.schemas import (
     NON_BLANK,
     ActorRef,
@@ -89,7 +97,7 @@ class IncidentBase(SQLModel):
     )
 
 
-class Incident(IncidentBase, RecordColumns, table=True):
+class Incident(IncidentBase, RecordColumns, KeptAnswer, table=True):
     __tablename__ = "incidents"
     __table_args__ = (
         # Partial: lists and aggregates read live incidents only, and so are answered from the
@@ -108,13 +116,7 @@ class Incident(IncidentBase, RecordColumns, table=True):
         Index("ix_incidents_live_created_at_id", "created_at", "id", **LIVE),
         Index("ix_incidents_live_updated_at_id", "updated_at", "id", **LIVE),
         by_external_ref("incidents"),
-        # The stale answers, for the write path to fill in (migration 0010).
-        Index(
-            "ix_incidents_stale",
-            "id",
-            sqlite_where=text("record_json IS NULL"),
-            postgresql_where=text("record_json IS NULL"),
-        ),
+        stale_answers("incidents"),
         # An incident's merged-away ones, and the survivor a merged-away reference names (migration 0016).
         Index(
             "ix_incidents_merged_into",
@@ -126,11 +128,6 @@ class Incident(IncidentBase, RecordColumns, table=True):
 
     has_status: ClassVar[bool] = True
 
-    record_json: str | None = Field(
-        default=None,
-        sa_type=Text,
-        description="The answer as JSON text; NULL when stale (see app.incidents.service.refill).",
-    )
     merged_into: str | None = Field(
         default=None,
         max_length=36,

@@ -21,7 +21,7 @@ from app.incidents.models import (
     MergeRequest,
 )
 from app.ingest import plover
-from app.kit import etags, problems
+from app.kit import etags, problems, sqljson
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.fields import Selection, fields_parameter
@@ -63,8 +63,8 @@ COLLECTION = Collection(
     service.hydrate,
     IncidentPublic,
     service.record,
-    service.texts,
-    service.PAGE_COLUMNS,
+    sqljson.page_texts(Incident.__table__, service.record),
+    sqljson.KEPT_COLUMNS,
     service.name_answered,
 )
 SORT = sort_parser(
@@ -189,7 +189,7 @@ def _first_page(
         return None
     sort = SORT.default
     listing = Listing(sort, int(limit), fingerprint(query, sort, path), secret, dialect.name)
-    stmt = page_query(listing, service.query(filters, listing), Incident.id, service.PAGE_COLUMNS)
+    stmt = page_query(listing, service.query(filters, listing), Incident.id, sqljson.KEPT_COLUMNS)
     prepared = Prepared(stmt, dialect)
     return prepared, listing, prepared.keys.index("record_json")
 

@@ -6,13 +6,11 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ColumnElement,
-    Connection,
     Date,
     Dialect,
     Select,
     and_,
     case,
-    event,
     exists,
     func,
     literal,
@@ -34,7 +32,6 @@ from app.kit.keys import path_key
 from app.kit.prepared import Statement
 from app.kit.problems import Conflict, Merged, Moved, NotFound, Problem, ValidationFailed, invalid
 from app.kit.records import (
-    PENDING_CHANGES,
     check_refs,
     ensure_unique,
     get_live,
@@ -508,22 +505,9 @@ def involves(record_id: Any, actor_ids: Any, roles: Sequence[str]) -> Any:
     )
 
 
-def texts(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[bytes]:
-    """The answers for ``rows`` (any rows with an ``id``), in order, as JSON text: the kept
-    answers that list rows carry, the others read (or where stale, built) in one query."""
-    kept = {r["id"]: r["record_json"] for r in rows if r.get("record_json") is not None}
-    missing = [r["id"] for r in rows if r["id"] not in kept]
-    kept |= zip(missing, sqljson.answer_texts(session, Incident.__table__, record, missing), strict=True)
-    return [kept[r["id"]].encode() for r in rows]
-
-
 def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The answers for ``rows``, as :func:`texts` reads them, parsed."""
-    return [orjson.loads(text) for text in texts(session, rows)]
-
-
-PAGE_COLUMNS = frozenset({"record_json"})
-"""What a page of incidents reads of its rows, beside the id and sort key: the kept answer."""
+    """The answers for ``rows`` (any rows with an ``id``), in order: kept, or built in one query."""
+    return [orjson.loads(text) for text in sqljson.kept_texts(session, Incident.__table__, record, rows)]
 
 
 def read_text(session: Session, incident_id: str, unpublished: bool) -> tuple[bytes, int]:
@@ -597,7 +581,7 @@ def answer(sql: RecordSQL, row: Columns, editors: bool = False) -> ColumnElement
 
 def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
     """An incident's answer as JSON text: the one it keeps, or where that is stale, built."""
-    return func.coalesce(row["record_json"], answer(sql, row))
+    return sqljson.kept(row, answer(sql, row))
 
 
 def editors_answer(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
@@ -605,26 +589,6 @@ def editors_answer(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
     incident's own path: built, not kept, since its ``responds_to`` also names the answered
     incidents that other callers are not shown, each with its ``status``."""
     return answer(sql, row, editors=True)
-
-
-def refill(connection: Connection) -> None:
-    """Write the answers of the stale incidents (migration 0010)."""
-    sqljson.refill(connection, Incident.__table__, answer)
-
-
-def _refill_written(session: Session) -> None:
-    """Before a transaction that wrote records commits, write the answers it made stale, so
-    that readers find them kept."""
-    if session.in_nested_transaction() or not session.info.get(PENDING_CHANGES):
-        return
-    session.flush()
-    refill(session.connection())
-
-
-def keep_answers(session_class: type[Session]) -> None:
-    """Make every session of ``session_class`` refill stale answers as it commits; before the
-    change feed's own hook, which consumes the list of what was written."""
-    event.listen(session_class, "before_commit", _refill_written)
 
 
 def public(session: Session, incident: Incident) -> dict[str, Any]:

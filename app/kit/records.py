@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import JSON, Dialect, Index, Table, insert, or_, select, text
+from sqlalchemy import JSON, Dialect, Index, Table, Text, insert, or_, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, Session, SQLModel
@@ -38,6 +38,23 @@ def by_external_ref(table: str) -> Index:
     planner then scans the table (migration 0008)."""
     present = text("external_ref IS NOT NULL")
     return Index(f"ix_{table}_external_ref", "external_ref", sqlite_where=present, postgresql_where=present)
+
+
+def stale_answers(table: str) -> Index:
+    """An index of the records whose kept answer is stale, for the write path to write them
+    again (:func:`app.kit.sqljson.keep_answers`; migrations 0010 and 0017)."""
+    stale = text("record_json IS NULL")
+    return Index(f"ix_{table}_stale", "id", sqlite_where=stale, postgresql_where=stale)
+
+
+class KeptAnswer(SQLModel):
+    """The column of a record table that keeps the record's answer (:mod:`app.kit.sqljson`)."""
+
+    record_json: str | None = Field(
+        default=None,
+        sa_type=Text,
+        description="The answer as JSON text; NULL when stale (see app.kit.sqljson.keep_answers).",
+    )
 
 
 def new_id() -> str:

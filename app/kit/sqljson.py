@@ -1,5 +1,6 @@
 """Records as JSON text written by the database: exports stream it untouched, views and
-single answers read it back, and incidents keep theirs (``record_json``, migration 0010).
+single answers read it back, and every collection keeps its records' answers (``record_json``,
+migrations 0010 and 0017).
 
 Each collection describes its record once, as one SQL expression over a row of its list
 (``record`` of :class:`app.kit.export.Collection`), built with :class:`RecordSQL`. The text is
@@ -14,7 +15,7 @@ template of their keys, rather than by a chain of concatenations that would copy
 text once per field; lists are aggregated from correlated subqueries, in order.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -35,6 +36,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    event,
     func,
     join,
     literal,
@@ -51,6 +53,7 @@ from sqlmodel import Session
 from app.kit.keys import path_key
 from app.kit.prepared import Prepared, Statement
 from app.kit.problems import NotFound
+from app.kit.records import PENDING_CHANGES
 
 Columns = ReadOnlyColumnCollection[str, Any]
 """The columns of a list's statement, by key: what a record expression is written from."""
@@ -200,6 +203,31 @@ Record = Callable[[RecordSQL, Columns], ColumnElement[str]]
 """A collection's record as JSON text, written from the columns of a row of its list."""
 
 
+def kept(row: Columns, answer: ColumnElement[str]) -> ColumnElement[str]:
+    """The answer ``row`` keeps (``record_json``), or where that is stale, ``answer`` built."""
+    return func.coalesce(row["record_json"], answer)
+
+
+KEPT_COLUMNS = frozenset({"record_json"})
+"""What a page of a collection that keeps its answers reads of its rows, beside the id and
+the sort key (``page_columns`` of :class:`app.kit.export.Collection`)."""
+
+
+def page_texts(table: Table, record: Record) -> Callable[[Session, Sequence[Mapping[str, Any]]], list[bytes]]:
+    """The texts of a page of ``table``'s records (``page_texts`` of
+    :class:`app.kit.export.Collection`), as :func:`kept_texts` reads them."""
+    return lambda session, rows: [text.encode() for text in kept_texts(session, table, record, rows)]
+
+
+def kept_texts(session: Session, table: Table, record: Record, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The answers for ``rows`` (any rows with an ``id``), in order, as JSON text: the kept
+    answers that rows of a list carry, the others written by ``record`` in one query."""
+    texts = {r["id"]: r["record_json"] for r in rows if r.get("record_json") is not None}
+    missing = [r["id"] for r in rows if r["id"] not in texts]
+    texts |= zip(missing, answer_texts(session, table, record, missing), strict=True)
+    return [texts[r["id"]] for r in rows]
+
+
 def answers(session: Session, table: Table, record: Record, ids: Sequence[str], **params: Any) -> list[dict[str, Any]]:
     """The records of ``table`` with these ids, in their order, written by ``record`` (from
     the table's columns, and ``params`` bound by name) in one query and read back."""
@@ -278,11 +306,31 @@ def _prepared_one(
     return Prepared(_one(table, record, dialect.name, columns, published, False, False, None), dialect)
 
 
-def refill(connection: Connection, table: Table, record: Record) -> None:
-    """Write the stale (NULL) ``record_json`` of ``table``'s rows with ``record``, in one
-    statement over the partial index of stale rows."""
+Answers = Sequence[tuple[Table, Record]]
+"""The tables that keep their records' answers, each with its record's answer as built."""
+
+
+def refill(connection: Connection, answers: Answers) -> None:
+    """Write the stale (NULL) ``record_json`` of each table's rows with its answer: one
+    statement a table, over the partial index of its stale rows."""
     prepare(connection)
-    connection.execute(_refill(table, record, connection.dialect.name))
+    for table, answer in answers:
+        connection.execute(_refill(table, answer, connection.dialect.name))
+
+
+def keep_answers(session_class: type[Session], answers: Answers) -> None:
+    """Make every session of ``session_class`` that wrote records write the answers its
+    writes made stale (the triggers of migrations 0010 and 0017 set them to NULL) before it
+    commits, so that readers find them kept. Installed before the change feed's own hook,
+    which consumes the list of what was written."""
+
+    def refill_written(session: Session) -> None:
+        if session.in_nested_transaction() or not session.info.get(PENDING_CHANGES):
+            return
+        session.flush()
+        refill(session.connection(), answers)
+
+    event.listen(session_class, "before_commit", refill_written)
 
 
 # A record expression takes milliseconds to build, its statement microseconds to run: the

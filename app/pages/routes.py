@@ -43,6 +43,7 @@ from app.exercises.routes import SORT as EXERCISE_SORT
 from app.incidents import service as incidents
 from app.incidents.models import Incident, IncidentFilters
 from app.incidents.routes import SORT as INCIDENT_SORT
+from app.kit import sqljson
 from app.kit.pagination import Listing, listing_dependency, page_rows
 from app.kit.problems import Moved, Problem, Unauthorized, invalid
 from app.kit.routing import ActorPath, IdPath
@@ -256,7 +257,7 @@ def incident_list(
     statistics take)."""
     unpublished = caller.sees_unpublished
     rows, next_cursor = page_rows(
-        listing, session, incidents.query(filters, listing, unpublished), Incident.id, incidents.PAGE_COLUMNS
+        listing, session, incidents.query(filters, listing, unpublished), Incident.id, sqljson.KEPT_COLUMNS
     )
     facets = {}
     for key in FACETS:

@@ -6,7 +6,15 @@ from pydantic import AfterValidator, ConfigDict, model_validator
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
-from app.kit.records import EXAMPLE_META, JSONType, RecordColumns, RecordMeta, by_external_ref
+from app.kit.records import (
+    EXAMPLE_META,
+    JSONType,
+    KeptAnswer,
+    RecordColumns,
+    RecordMeta,
+    by_external_ref,
+    stale_answers,
+)
 from app.kit.schemas import (
     NON_BLANK,
     SPACES,
@@ -63,13 +71,14 @@ class SourceBase(SQLModel):
     )
 
 
-class Source(SourceBase, RecordColumns, table=True):
+class Source(SourceBase, RecordColumns, KeptAnswer, table=True):
     __tablename__ = "sources"
     __table_args__ = (
         Index("ix_sources_created_at_id", "created_at", "id"),
         Index("ix_sources_title_id", "title", "id"),
         Index("ix_sources_publisher", "publisher"),
         by_external_ref("sources"),
+        stale_answers("sources"),
     )
 
 

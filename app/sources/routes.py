@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.access.deps import ReadScope, WriteScope
 from app.db import SessionDep
-from app.kit import etags
+from app.kit import etags, sqljson
 from app.kit.etags import IfMatch
 from app.kit.export import Collection, ExportFormat, list_response
 from app.kit.fields import Selection, fields_parameter
@@ -27,7 +27,15 @@ from app.sources.models import Source, SourceCreate, SourceFilters, SourcePublic
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 Fields = Annotated[Selection | None, Depends(fields_parameter(SourcePublic))]
-COLLECTION = Collection("sources", Source.id, service.hydrate, SourcePublic, service.record)
+COLLECTION = Collection(
+    "sources",
+    Source.id,
+    service.hydrate,
+    SourcePublic,
+    service.record,
+    sqljson.page_texts(Source.__table__, service.record),
+    sqljson.KEPT_COLUMNS,
+)
 SourceListing = Annotated[
     Listing,
     Depends(

@@ -2,6 +2,7 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
@@ -26,7 +27,8 @@ from app.kit.schemas import validate_merged
 from app.kit.sqljson import Columns, RecordSQL
 from app.sources.models import Citation, Source, SourceCreate, SourceFilters
 
-PUBLIC_COLUMNS = [c for c in Source.__table__.c if c.key != "retracted_at"]
+PUBLIC_COLUMNS = [c for c in Source.__table__.c if c.key not in {"retracted_at", "record_json"}]
+LIST_COLUMNS = [*PUBLIC_COLUMNS, Source.__table__.c.record_json]
 
 
 def get(session: Session, source_id: str, for_update: bool = False) -> Source:
@@ -113,7 +115,7 @@ def restore(session: Session, ref: str, precondition: Precondition | None = None
 
 
 def query(filters: SourceFilters, listing: Any = None) -> Any:
-    stmt = select(*PUBLIC_COLUMNS).where(Source.retracted_at.is_(None))
+    stmt = select(*LIST_COLUMNS).where(Source.retracted_at.is_(None))
     if filters.publisher:
         stmt = stmt.where(Source.publisher.in_(filters.publisher))
     if filters.q:  # last: sorted by relevance, a search answers a function building each page
@@ -122,7 +124,8 @@ def query(filters: SourceFilters, listing: Any = None) -> Any:
 
 
 def hydrate(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [{c.key: row[c.key] for c in PUBLIC_COLUMNS} for row in rows]
+    """The answers for ``rows`` (any rows with an ``id``), in order: kept, or built in one query."""
+    return [orjson.loads(text) for text in sqljson.kept_texts(session, Source.__table__, record, rows)]
 
 
 def ref_json(sql: RecordSQL, source: Any) -> ColumnElement[str]:
@@ -131,14 +134,19 @@ def ref_json(sql: RecordSQL, source: Any) -> ColumnElement[str]:
 
 
 def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
-    """A source's answer as JSON text, from a row of its list."""
+    """A source's answer as JSON text: the one it keeps, or where that is stale, built."""
+    return sqljson.kept(row, answer(sql, row))
+
+
+def answer(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
+    """A source's answer as JSON text, built from its row."""
     return sql.object([(c.key, sql.value(row[c.key])) for c in PUBLIC_COLUMNS])
 
 
 def public(session: Session, source: Source) -> dict[str, Any]:
     """The answer for one source, whatever its state."""
-    row = {c.key: getattr(source, c.key) for c in PUBLIC_COLUMNS}
-    return hydrate(session, [row])[0]
+    session.flush()
+    return hydrate(session, [{"id": source.id}])[0]
 
 
 def set_citations(

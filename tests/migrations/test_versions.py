@@ -11,9 +11,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
 from sqlmodel import Session
 
-from app.db import alembic_config, head_revision, make_engine
-from app.incidents import service as incidents
+from app.db import KEPT_ANSWERS, alembic_config, head_revision, make_engine
 from app.incidents.models import Incident
+from app.kit import sqljson
 from app.kit.search import modelled
 from app.models import metadata
 from app.seed import load_demo
@@ -75,7 +75,7 @@ def test_rows_whose_status_contradicts_their_retraction_are_brought_in_line(migr
         connection.execute(text("UPDATE exercises SET status = 'retracted' WHERE id = :id"), {"id": marked})
     command.upgrade(config, "head")
     with engine.begin() as connection:
-        incidents.refill(connection)  # as `demarche migrate` does
+        sqljson.refill(connection, KEPT_ANSWERS)  # as `demarche migrate` does
         for table in ("incidents", "exercises"):
             contradictions = connection.execute(
                 text(f"SELECT count(*) FROM {table} WHERE (status = 'retracted') <> (retracted_at IS NOT NULL)")
