@@ -30,20 +30,11 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimedOut
 from sqlmodel import Session
 
-from app.actors import service as actors
-from app.actors.models import Actor
 from app.changes.service import KEY_ID, SEQUENCE, WRITTEN, keep_feed
-from app.channels import service as channels
-from app.channels.models import Channel
-from app.exercises import service as exercises
-from app.exercises.models import Exercise
-from app.incidents import service as incidents
-from app.incidents.models import Incident
 from app.kit import sqljson
 from app.kit.prepared import Statement
 from app.kit.problems import BadRequest
-from app.sources import service as sources
-from app.sources.models import Source
+from app.records import COLLECTIONS
 
 log = logging.getLogger("demarche")
 T = TypeVar("T")
@@ -97,13 +88,7 @@ def _analyze_stale(session: Session) -> None:
             connection.execute(text(f'ANALYZE "{table}"'))
 
 
-KEPT_ANSWERS: sqljson.Answers = (
-    (Incident.__table__, incidents.answer),
-    (Actor.__table__, actors.answer),
-    (Source.__table__, sources.answer),
-    (Exercise.__table__, exercises.answer),
-    (Channel.__table__, channels.answer),
-)
+KEPT_ANSWERS: sqljson.Answers = tuple((c.table.__table__, c.answer) for c in COLLECTIONS)
 """The tables that keep their records' answers (``record_json``), each with its answer as built."""
 
 

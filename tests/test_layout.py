@@ -3,10 +3,13 @@ importing a module changes nothing outside it, and the tests of a module are fou
 path."""
 
 import ast
+import importlib
 import subprocess
 import sys
 from pathlib import Path
 
+from app.models import metadata
+from app.records import COLLECTIONS
 from tests import ROOT
 
 KIT = ROOT / "app" / "kit"
@@ -83,3 +86,22 @@ def test_the_tests_mirror_the_app():
         and not _tested(ROOT / "app" / test.parent.relative_to(tests), test)
     ]
     assert astray == []
+
+
+def test_each_record_type_is_declared_once_in_its_domain():
+    """The five record types are declared each in its domain's ``collection`` module and
+    listed in ``app/records.py`` alone; every table that keeps its records' answers is one of
+    them, and no other module declares or lists them (as three registries once did)."""
+    assert {collection.table.__table__ for collection in COLLECTIONS} == {
+        table for table in metadata.sorted_tables if "record_json" in table.c
+    }
+    for collection in COLLECTIONS:
+        module = importlib.import_module(f"app.{collection.name}.collection")
+        assert module.COLLECTION is collection
+    declaring = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "app").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Collection"
+    }
+    assert declaring == {f"app/{collection.name}/collection.py" for collection in COLLECTIONS}

@@ -41,6 +41,10 @@ BUDGETS = {
     "/v1/actors/iso3:RUS": 1,
     "/v1/actors/wikidata:Q159": 1,
     "/v1/exercises/{exercise}": 1,
+    "/v1/sources?publisher=European%20Leadership%20Network": 1,
+    "/v1/exercises": 1,
+    "/v1/channels?party=russia": 1,
+    "/v1/channels/{channel}": 2,
     "/v1/dyads/nato/russia?as_of=2021-10-20": 7,
     "/v1/timeline?actor=russia": 4,
     "/v1/timeline?actor=cameo:RUS": 4,
@@ -119,7 +123,8 @@ def demo(client):
         headers={"Content-Type": "application/x-ndjson"},
     )
     assert answer.status_code == 200, answer.text
-    first = {c: client.get(f"/v1/{c}?limit=1").json()["data"][0]["id"] for c in ("incidents", "sources", "exercises")}
+    collections = ("incidents", "sources", "exercises", "channels")
+    first = {c: client.get(f"/v1/{c}?limit=1").json()["data"][0]["id"] for c in collections}
     return {name.removesuffix("s"): record_id for name, record_id in first.items()}
 
 

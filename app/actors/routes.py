@@ -4,11 +4,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.access.deps import ReadScope, WriteScope
 from app.actors import service
+from app.actors.collection import COLLECTION
 from app.actors.models import Actor, ActorCreate, ActorFilters, ActorPublic, ActorUpdate
 from app.db import SessionDep
-from app.kit import etags, sqljson
+from app.kit import etags
 from app.kit.etags import IfMatch
-from app.kit.export import Collection, ExportFormat, list_response
+from app.kit.export import ExportFormat, list_response
 from app.kit.fields import Selection, fields_parameter
 from app.kit.lean import record_read
 from app.kit.pagination import Listing, listing_dependency, sort_parser
@@ -28,15 +29,6 @@ from app.kit.schemas import CountQuery, FormatQuery, Page
 
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
 Fields = Annotated[Selection | None, Depends(fields_parameter(ActorPublic))]
-COLLECTION = Collection(
-    "actors",
-    Actor.id,
-    service.hydrate,
-    ActorPublic,
-    service.record,
-    sqljson.page_texts(Actor.__table__, service.record),
-    sqljson.KEPT_COLUMNS,
-)
 ActorListing = Annotated[
     Listing,
     Depends(

@@ -130,12 +130,6 @@ def check_known(session: Session, filters: Mapping[str, Sequence[str]]) -> None:
         raise ValidationFailed(errors[0]["msg"], errors=errors)
 
 
-def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, str]]:
-    """``{id, slug, name}`` of each actor id."""
-    rows = session.execute(select(Actor.id, Actor.slug, Actor.name).where(Actor.id.in_(set(ids)))).all()
-    return {r.id: {"id": r.id, "slug": r.slug, "name": r.name} for r in rows}
-
-
 def named(session: Session, actor_refs: Sequence[str]) -> dict[str, dict[str, str]]:
     """``{id, slug, name}`` of each live actor that ``actor_refs`` names (see
     :func:`named_by`), by reference: one query."""
@@ -323,22 +317,16 @@ def set_involvements(
     )
 
 
-def involvements_of(session: Session, resource: str, record_ids: Sequence[str]) -> dict[str, list[tuple[str, dict]]]:
-    """Each record's ``(role, {id, slug, name})`` pairs, in the order they were given: the
-    links by index, then each actor named once."""
-    rows = (
-        session.connection()
-        .execute(  # Core rows: no ORM loading on this hot path
-            select(Involvement.record_id, Involvement.role, Involvement.actor_id)
-            .where(Involvement.resource == resource, Involvement.record_id.in_(record_ids))
-            .order_by(Involvement.record_id, Involvement.position)
-        )
-        .all()
+def involved_ids(session: Session, resource: str, ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """Each record's ``(role, actor id)`` pairs, in order: its involvements as its input names them."""
+    rows = session.execute(
+        select(Involvement.record_id, Involvement.role, Involvement.actor_id)
+        .where(Involvement.resource == resource, Involvement.record_id.in_(ids))
+        .order_by(Involvement.record_id, Involvement.position)
     )
-    named = refs(session, [r.actor_id for r in rows])
-    out: dict[str, list[tuple[str, dict]]] = {}
+    out: dict[str, list[tuple[str, str]]] = {}
     for record_id, role, actor_id in rows:
-        out.setdefault(record_id, []).append((role, named[actor_id]))
+        out.setdefault(record_id, []).append((role, actor_id))
     return out
 
 

@@ -9,16 +9,13 @@ from app.changes.models import ChangePage, History
 from app.db import SessionDep
 from app.kit.problems import responses
 from app.kit.responses import JSONResponse
+from app.records import COLLECTIONS
 
 router = APIRouter(tags=["changes"])
 
 
-class Collection(StrEnum):
-    actors = "actors"
-    sources = "sources"
-    incidents = "incidents"
-    exercises = "exercises"
-    channels = "channels"
+Collection = StrEnum("Collection", {collection.name: collection.name for collection in COLLECTIONS})
+"""The collections whose records have a history, as a path parameter takes them."""
 
 
 @router.get(

@@ -14,23 +14,19 @@ in the database's history: a database (a read replica) whose feed holds an entry
 it has every write committed up to it, that transaction's included.
 """
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.access.models import Caller
-from app.actors.models import Actor, Involvement, fold_codes
-from app.changes.models import Change, Op, Resource
-from app.channels.models import Channel, StatusChange
-from app.exercises.models import Exercise
-from app.incidents.models import Incident, Reply
+from app.changes.models import Change, Op
+from app.kit.collection import Collection
 from app.kit.keys import path_key
 from app.kit.problems import NotFound
 from app.kit.records import PENDING_CHANGES, PendingChange, executemany, noun
-from app.sources.models import Citation, Source, citation_snapshot
+from app.records import BY_NAME, BY_TABLE
 from app.vocab import RecordStatus
 
 KEY_ID = "demarche_key_id"
@@ -40,7 +36,7 @@ FEED_LOCK = 0x64656D6172636865
 """The advisory lock that orders commits that write to the feed (``demarche`` in ASCII)."""
 META = frozenset({"id", "created_at", "updated_at", "version", "retracted_at"})
 NOT_IN_SNAPSHOTS = META | {"record_json"}
-"""Meta columns, and the answer an incident keeps (it is derived from the snapshot)."""
+"""Meta columns, and the answer a record keeps (it is derived from the snapshot)."""
 ONLY_WHEN_SET = frozenset({"merged_into"})
 """Columns a snapshot holds only when they are set: a merged-away incident's survivor."""
 WRITTEN = "demarche_written"
@@ -50,163 +46,8 @@ SEQUENCE = "demarche_sequence"
 CHUNK = 500
 """Records read back per query."""
 
-Links = Callable[[Session, Sequence[str]], dict[str, dict[str, Any]]]
 
-
-def _no_links(_session: Session, _ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    return {}
-
-
-def _involvements(session: Session, resource: str, ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
-    rows = session.execute(
-        select(Involvement.record_id, Involvement.role, Involvement.actor_id)
-        .where(Involvement.resource == resource, Involvement.record_id.in_(ids))
-        .order_by(Involvement.record_id, Involvement.position)
-    )
-    out: dict[str, list[tuple[str, str]]] = {}
-    for record_id, role, actor_id in rows:
-        out.setdefault(record_id, []).append((role, actor_id))
-    return out
-
-
-def _citations(session: Session, resource: str, ids: Sequence[str]) -> dict[str, list[str]]:
-    rows = session.execute(
-        select(Citation.record_id, Citation.source_id)
-        .where(Citation.resource == resource, Citation.record_id.in_(ids))
-        .order_by(Citation.record_id, Citation.position)
-    )
-    out: dict[str, list[str]] = {}
-    for record_id, source_id in rows:
-        out.setdefault(record_id, []).append(source_id)
-    return out
-
-
-def _cited_with_provenance(session: Session, ids: Sequence[str]) -> dict[str, list[Any]]:
-    """Each incident's citations as its input names them: a source id, or ``{source,
-    provenance}`` where the citation keeps a provenance."""
-    rows = session.execute(
-        select(Citation.record_id, Citation.source_id, Citation.provenance)
-        .where(Citation.resource == Resource.incident, Citation.record_id.in_(ids))
-        .order_by(Citation.record_id, Citation.position)
-    )
-    links: dict[str, tuple[list[str], list[Any]]] = {}
-    for record_id, source_id, provenance in rows:
-        ids, kept = links.setdefault(record_id, ([], []))
-        ids.append(source_id)
-        kept.append(provenance)
-    return {record_id: citation_snapshot(*pair) for record_id, pair in links.items()}
-
-
-def _incident_links(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    parties = _involvements(session, Resource.incident, ids)
-    cited = _cited_with_provenance(session, ids)
-    merged: dict[str, list[str]] = {}
-    for merged_id, survivor in session.execute(
-        select(Incident.id, Incident.merged_into).where(Incident.merged_into.in_(ids)).order_by(Incident.id)
-    ):
-        merged.setdefault(survivor, []).append(merged_id)
-    answered: dict[str, list[str]] = {}
-    for incident_id, responds_to_id in session.execute(
-        select(Reply.incident_id, Reply.responds_to_id)
-        .where(Reply.incident_id.in_(ids))
-        .order_by(Reply.incident_id, Reply.position)
-    ):
-        answered.setdefault(incident_id, []).append(responds_to_id)
-    return {
-        i: {
-            "initiators": [a for role, a in parties.get(i, []) if role == "initiator"],
-            "targets": [a for role, a in parties.get(i, []) if role == "target"],
-            "responds_to": answered.get(i, []),
-            "sources": cited.get(i, []),
-            **({"merged": merged[i]} if i in merged else {}),
-        }
-        for i in ids
-    }
-
-
-def _exercise_links(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    parties = _involvements(session, Resource.exercise, ids)
-    cited = _citations(session, Resource.exercise, ids)
-    return {
-        i: {
-            "participants": [{"actor": a, "role": role} for role, a in parties.get(i, [])],
-            "sources": cited.get(i, []),
-        }
-        for i in ids
-    }
-
-
-def _channel_links(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    parties = _involvements(session, Resource.channel, ids)
-    cited = _citations(session, Resource.channel, ids)
-    history: dict[str, list[dict[str, Any]]] = {}
-    for change in session.execute(
-        select(
-            StatusChange.channel_id,
-            StatusChange.id,
-            StatusChange.status,
-            StatusChange.effective_on,
-            StatusChange.caused_by_id,
-            StatusChange.note,
-        )
-        .where(StatusChange.channel_id.in_(ids), StatusChange.retracted_at.is_(None))
-        .order_by(StatusChange.channel_id, StatusChange.effective_on, StatusChange.created_at, StatusChange.id)
-    ):
-        history.setdefault(change.channel_id, []).append(
-            {
-                "id": change.id,
-                "status": change.status,
-                "effective_on": change.effective_on,
-                "caused_by": change.caused_by_id,
-                "note": change.note,
-            }
-        )
-    return {
-        i: {
-            "parties": [a for role, a in parties.get(i, []) if role == "party"],
-            "host": next((a for role, a in parties.get(i, []) if role == "host"), None),
-            "sources": cited.get(i, []),
-            "status_history": history.get(i, []),
-        }
-        for i in ids
-    }
-
-
-@dataclass(frozen=True)
-class Kind:
-    resource: Resource
-    collection: str
-    table: type
-    links: Links = _no_links
-    keys: tuple[str, ...] = ()
-    """Natural keys that name a record in paths, beside its id."""
-    renamed: tuple[tuple[str, str], ...] = ()
-    """Columns that appear in the API under another name."""
-    fold: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    """Gathers columns that the API answers as one object (an actor's ``codes``)."""
-
-
-KINDS = {
-    kind.table: kind
-    for kind in (
-        Kind(
-            Resource.actor,
-            "actors",
-            Actor,
-            keys=("slug",),
-            renamed=(("affiliation_id", "affiliation"),),
-            fold=fold_codes,
-        ),
-        Kind(Resource.source, "sources", Source),
-        Kind(Resource.incident, "incidents", Incident, _incident_links),
-        Kind(Resource.exercise, "exercises", Exercise, _exercise_links),
-        Kind(Resource.channel, "channels", Channel, _channel_links),
-    )
-}
-BY_COLLECTION = {kind.collection: kind for kind in KINDS.values()}
-
-
-def _read_back(session: Session, kind: Kind, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def _read_back(session: Session, kind: Collection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Each record's meta columns and its snapshot (own fields and links as ids)."""
     out: dict[str, dict[str, Any]] = {}
     names = dict(kind.renamed)
@@ -235,7 +76,7 @@ def write_pending(session: Session) -> None:
     restored: set[tuple[type, str]] = set()
     merged: set[tuple[type, str]] = set()
     for change in pending:
-        if change.table in KINDS:
+        if change.table in BY_TABLE:
             key = (change.table, change.record_id)
             latest[key] = change
             for flag, keys in ((change.created, created), (change.restored, restored), (change.merged, merged)):
@@ -245,7 +86,7 @@ def write_pending(session: Session) -> None:
         return
     session.flush()
     stored: dict[tuple[type, str], dict[str, Any]] = {}
-    for table, kind in KINDS.items():
+    for table, kind in BY_TABLE.items():
         ids = [record_id for (t, record_id), change in latest.items() if t is table and change.snapshot is None]
         stored |= {(table, record_id): row for record_id, row in _read_back(session, kind, ids).items()}
     key_id = session.info.get(KEY_ID)
@@ -270,7 +111,7 @@ def write_pending(session: Session) -> None:
             )
             version, at, snapshot = row["version"], row["updated_at"], row["snapshot"]
         entry = {
-            "resource": KINDS[change.table].resource,
+            "resource": BY_TABLE[change.table].type,
             "record_id": change.record_id,
             "op": op,
             "version": version,
@@ -341,12 +182,12 @@ def feed(session: Session, after: int, limit: int) -> dict[str, Any]:
     return {"data": data, "next_cursor": data[-1]["seq"] if len(rows) > limit else None}
 
 
-def _record(session: Session, kind: Kind, ref: str) -> Any:
+def _record(session: Session, kind: Collection, ref: str) -> Any:
     """The record of ``kind`` named by ``ref`` (its id, a bare natural key such as an actor's
     slug, or a prefixed one such as ``ref:{external_ref}``: :mod:`app.kit.keys`), retracted
     or not."""
     table = kind.table
-    names, value = path_key(ref, table.__table__.c.keys(), kind.keys)
+    names, value = path_key(ref, table.__table__.c.keys(), kind.path_keys)
     return session.execute(
         select(
             table.id,
@@ -364,7 +205,7 @@ def history(session: Session, collection: str, ref: str, caller: Caller) -> list
     """Every committed version of a record, oldest first, each with the fields that differ
     from the version before. A draft's or a retracted record's history is for callers that
     may see it (404 for anyone else, as reading it is)."""
-    kind = BY_COLLECTION[collection]
+    kind = BY_NAME[collection]
     row = _record(session, kind, ref)
     # a merged-away incident's history is its own (not redirected): whoever reads its survivor reads it
     shown = _record(session, kind, row.merged_into) if row is not None and getattr(row, "merged_into", None) else row
@@ -375,7 +216,7 @@ def history(session: Session, collection: str, ref: str, caller: Caller) -> list
         raise NotFound(f"No {noun(kind.table)} {ref!r}.")
     entries = session.execute(
         select(Change.version, Change.op, Change.at, Change.key_id, Change.snapshot)
-        .where(Change.resource == kind.resource, Change.record_id == row.id)
+        .where(Change.resource == kind.type, Change.record_id == row.id)
         .order_by(Change.seq)
     ).all()
     return list(_versions(entries))

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from app.access.deps import ReadScope, WriteScope
 from app.actors import service as actors
 from app.channels import service
+from app.channels.collection import COLLECTION
 from app.channels.models import (
     Channel,
     ChannelCreate,
@@ -17,7 +18,7 @@ from app.channels.models import (
 from app.db import SessionDep
 from app.kit import etags
 from app.kit.etags import IfMatch
-from app.kit.export import Collection, ExportFormat, list_response
+from app.kit.export import ExportFormat, list_response
 from app.kit.fields import Selection, fields_parameter
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.responses import JSONResponse, created
@@ -37,7 +38,6 @@ from app.kit.schemas import CountQuery, DateQuery, FormatQuery, Page
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"])
 Fields = Annotated[Selection | None, Depends(fields_parameter(ChannelPublic))]
-COLLECTION = Collection("channels", Channel.id, service.hydrate, ChannelPublic, service.record)
 ChannelListing = Annotated[
     Listing,
     Depends(listing_dependency(sort_parser([Channel.name, Channel.created_at, Channel.updated_at], default="name"))),

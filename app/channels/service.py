@@ -89,13 +89,47 @@ def create(session: Session, data: ChannelCreate) -> Channel:
     return channel
 
 
+def links(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each channel's links as its input names them (by id), and its status history: what its
+    snapshots hold beside its fields, and :func:`as_input`."""
+    parties = actors.involved_ids(session, RESOURCE, ids)
+    cited = sources.cited_ids(session, RESOURCE, ids)
+    history: dict[str, list[dict[str, Any]]] = {}
+    for change in session.execute(
+        select(
+            StatusChange.channel_id,
+            StatusChange.id,
+            StatusChange.status,
+            StatusChange.effective_on,
+            StatusChange.caused_by_id,
+            StatusChange.note,
+        )
+        .where(StatusChange.channel_id.in_(ids), StatusChange.retracted_at.is_(None))
+        .order_by(StatusChange.channel_id, StatusChange.effective_on, StatusChange.created_at, StatusChange.id)
+    ):
+        history.setdefault(change.channel_id, []).append(
+            {
+                "id": change.id,
+                "status": change.status,
+                "effective_on": change.effective_on,
+                "caused_by": change.caused_by_id,
+                "note": change.note,
+            }
+        )
+    return {
+        i: {
+            "parties": [a for role, a in parties.get(i, []) if role == "party"],
+            "host": next((a for role, a in parties.get(i, []) if role == "host"), None),
+            "sources": cited.get(i, []),
+            "status_history": history.get(i, []),
+        }
+        for i in ids
+    }
+
+
 def as_input(session: Session, channel: Channel) -> dict[str, Any]:
-    data = channel.model_dump(include=set(ChannelCreate.model_fields) - LINKS, warnings=False)
-    links = actors.involvements_of(session, RESOURCE, [channel.id]).get(channel.id, [])
-    data["parties"] = [ref["id"] for role, ref in links if role == "party"]
-    data["host"] = next((ref["id"] for role, ref in links if role == "host"), None)
-    data["sources"] = [s["id"] for s in sources.citations_of(session, RESOURCE, [channel.id]).get(channel.id, [])]
-    return data
+    """The stored channel as the input that would write it: its fields and its links by id."""
+    return records.as_input(channel, ChannelCreate, links(session, [channel.id])[channel.id])
 
 
 def update(
@@ -167,30 +201,10 @@ def query(filters: ChannelFilters) -> Any:
     return stmt
 
 
-def history(session: Session, channel_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    """Each channel's status changes, oldest first by ``effective_on``."""
-    rows = (
-        session.execute(
-            select(StatusChange)
-            .where(StatusChange.channel_id.in_(channel_ids), LIVE_CHANGE)
-            .order_by(StatusChange.effective_on, StatusChange.created_at, StatusChange.id)
-        )
-        .scalars()
-        .all()
-    )
-    causes = incidents.refs(session, [r.caused_by_id for r in rows if r.caused_by_id])
-    cited = sources.citations_of(session, CHANGE_RESOURCE, [r.id for r in rows])
-    out: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        out.setdefault(r.channel_id, []).append(
-            {key: getattr(r, key) for key in CHANGE_FIELDS}
-            | {"caused_by": causes.get(r.caused_by_id), "sources": cited.get(r.id, [])}
-        )
-    return out
-
-
 def change_public(session: Session, change: StatusChange) -> dict[str, Any]:
-    return next(c for c in history(session, [change.channel_id])[change.channel_id] if c["id"] == change.id)
+    """The answer for one status change, as its channel's ``status_history`` gives it."""
+    session.flush()
+    return sqljson.answers(session, StatusChange.__table__, change_answer, [change.id])[0]
 
 
 def get_change(session: Session, channel: Channel, change_id: str) -> StatusChange:
@@ -225,6 +239,11 @@ def change_members(sql: RecordSQL, change: Columns) -> list[tuple[str, ColumnEle
     ]
 
 
+def change_answer(sql: RecordSQL, change: Columns) -> ColumnElement[str]:
+    """A status change's answer as JSON text (``change``: its columns)."""
+    return sql.object(change_members(sql, change))
+
+
 def record(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
     """A channel's answer as JSON text, from a row of its list (which carries its status):
     the answer it keeps, or where that is stale, the one built, with its status."""
@@ -242,7 +261,7 @@ def answer(sql: RecordSQL, row: Columns) -> ColumnElement[str]:
     """A channel's answer without its status, as JSON text, built from its row and links."""
     change = StatusChange.__table__.alias()
     history = sql.array(
-        sql.object(change_members(sql, change.c)),
+        change_answer(sql, change.c),
         change,
         [change.c.channel_id == row["id"], change.c.retracted_at.is_(None)],
         [change.c.effective_on, change.c.created_at, change.c.id],

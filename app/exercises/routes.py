@@ -6,10 +6,11 @@ from app.access.deps import ReadScope, WriteScope
 from app.actors import service as actors
 from app.db import SessionDep
 from app.exercises import service
+from app.exercises.collection import COLLECTION
 from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters, ExercisePublic, ExerciseUpdate
-from app.kit import etags, sqljson
+from app.kit import etags
 from app.kit.etags import IfMatch
-from app.kit.export import Collection, ExportFormat, list_response
+from app.kit.export import ExportFormat, list_response
 from app.kit.fields import Selection, fields_parameter
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.reads import read
@@ -28,15 +29,6 @@ from app.kit.schemas import CountQuery, FormatQuery, Page
 
 router = APIRouter(prefix="/v1/exercises", tags=["exercises"])
 Fields = Annotated[Selection | None, Depends(fields_parameter(ExercisePublic))]
-COLLECTION = Collection(
-    "exercises",
-    Exercise.id,
-    service.hydrate,
-    ExercisePublic,
-    service.record,
-    sqljson.page_texts(Exercise.__table__, service.record),
-    sqljson.KEPT_COLUMNS,
-)
 SORT = sort_parser(
     [Exercise.start_date, Exercise.name, Exercise.created_at, Exercise.updated_at],
     default="-start_date",

@@ -54,12 +54,23 @@ def create(session: Session, data: ExerciseCreate) -> Exercise:
     return exercise
 
 
+def links(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each exercise's links as its input names them (by id): what its snapshots hold beside
+    its fields, and :func:`as_input`."""
+    parties = actors.involved_ids(session, RESOURCE, ids)
+    cited = sources.cited_ids(session, RESOURCE, ids)
+    return {
+        i: {
+            "participants": [{"actor": a, "role": role} for role, a in parties.get(i, [])],
+            "sources": cited.get(i, []),
+        }
+        for i in ids
+    }
+
+
 def as_input(session: Session, exercise: Exercise) -> dict[str, Any]:
-    data = exercise.model_dump(include=set(ExerciseCreate.model_fields) - LINKS, warnings=False)
-    parties = actors.involvements_of(session, RESOURCE, [exercise.id]).get(exercise.id, [])
-    data["participants"] = [{"actor": ref["id"], "role": role} for role, ref in parties]
-    data["sources"] = [s["id"] for s in sources.citations_of(session, RESOURCE, [exercise.id]).get(exercise.id, [])]
-    return data
+    """The stored exercise as the input that would write it: its fields and its links by id."""
+    return records.as_input(exercise, ExerciseCreate, links(session, [exercise.id])[exercise.id])
 
 
 def update(

@@ -11,6 +11,7 @@ from app.access.deps import ReadScope, WriteScope
 from app.actors import service as actors
 from app.db import SessionDep
 from app.incidents import merges, service
+from app.incidents.collection import COLLECTION
 from app.incidents.models import (
     ChainPage,
     Incident,
@@ -23,7 +24,7 @@ from app.incidents.models import (
 from app.ingest import plover
 from app.kit import etags, problems, sqljson
 from app.kit.etags import IfMatch
-from app.kit.export import Collection, ExportFormat, list_response
+from app.kit.export import ExportFormat, list_response
 from app.kit.fields import Selection, fields_parameter
 from app.kit.lean import LeanRequest, record_read
 from app.kit.pagination import (
@@ -57,16 +58,6 @@ from app.kit.schemas import FORMAT_DESCRIPTION, CountQuery, Page
 
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 Fields = Annotated[Selection | None, Depends(fields_parameter(IncidentPublic))]
-COLLECTION = Collection(
-    "incidents",
-    Incident.id,
-    service.hydrate,
-    IncidentPublic,
-    service.record,
-    sqljson.page_texts(Incident.__table__, service.record),
-    sqljson.KEPT_COLUMNS,
-    service.name_answered,
-)
 SORT = sort_parser(
     [Incident.occurred_on, Incident.created_at, Incident.updated_at], default="-occurred_on", searchable=True
 )

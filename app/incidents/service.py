@@ -139,16 +139,6 @@ def embeddable(incident: Any) -> list[ColumnElement[bool]]:
     return listable(incident, [], unpublished=False)
 
 
-def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The references of these incidents, for those that other answers may show."""
-    rows = session.execute(
-        select(Incident.id, Incident.title, Incident.occurred_on).where(
-            Incident.id.in_(set(ids)), *embeddable(Incident)
-        )
-    ).all()
-    return {r.id: {"id": r.id, "title": r.title, "occurred_on": r.occurred_on} for r in rows}
-
-
 def replace(session: Session, incident: Incident, data: IncidentCreate) -> bool:
     """Write ``data`` over ``incident`` (new or stored); a stored one's version grows only
     when something differs."""
@@ -313,23 +303,38 @@ def name_answered(session: Session, records: list[dict[str, Any]]) -> None:
             ref["external_ref"] = keys[ref["id"]]
 
 
+def links(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each incident's links as its input names them (by id), and the incidents merged into
+    it: what its snapshots hold beside its fields, and :func:`as_input`."""
+    parties = actors.involved_ids(session, RESOURCE, ids)
+    cited = sources.cited_as_input(session, RESOURCE, ids)
+    merged: dict[str, list[str]] = {}
+    for merged_id, survivor in session.execute(
+        select(Incident.id, Incident.merged_into).where(Incident.merged_into.in_(ids)).order_by(Incident.id)
+    ):
+        merged.setdefault(survivor, []).append(merged_id)
+    answered: dict[str, list[str]] = {}
+    for incident_id, responds_to_id in session.execute(
+        select(Reply.incident_id, Reply.responds_to_id)
+        .where(Reply.incident_id.in_(ids))
+        .order_by(Reply.incident_id, Reply.position)
+    ):
+        answered.setdefault(incident_id, []).append(responds_to_id)
+    return {
+        i: {
+            "initiators": [a for role, a in parties.get(i, []) if role == "initiator"],
+            "targets": [a for role, a in parties.get(i, []) if role == "target"],
+            "responds_to": answered.get(i, []),
+            "sources": cited.get(i, []),
+            **({"merged": merged[i]} if i in merged else {}),
+        }
+        for i in ids
+    }
+
+
 def as_input(session: Session, incident: Incident) -> dict[str, Any]:
-    data = incident.model_dump(include=set(IncidentCreate.model_fields) - LINKS, warnings=False)
-    parties = actors.involvements_of(session, RESOURCE, [incident.id]).get(incident.id, [])
-    data["initiators"] = [ref["id"] for role, ref in parties if role == "initiator"]
-    data["targets"] = [ref["id"] for role, ref in parties if role == "target"]
-    data["responds_to"] = list(
-        session.execute(
-            select(Reply.responds_to_id).where(Reply.incident_id == incident.id).order_by(Reply.position)
-        ).scalars()
-    )
-    links = session.execute(
-        select(Citation.source_id, Citation.provenance)
-        .where(Citation.resource == RESOURCE, Citation.record_id == incident.id)
-        .order_by(Citation.position)
-    ).all()
-    data["sources"] = citation_snapshot([s for s, _ in links], [p for _, p in links])
-    return data
+    """The stored incident as the input that would write it: its fields and its links by id."""
+    return records.as_input(incident, IncidentCreate, links(session, [incident.id])[incident.id])
 
 
 def update(

@@ -20,24 +20,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.actors.models import ActorPublic
-from app.channels.models import ChannelPublic, StatusChangeCreate, StatusChangePublic
-from app.exercises.models import ExercisePublic, Participant
-from app.incidents.models import IncidentPublic
-from app.ingest.upsert import KINDS
+from app.channels.models import StatusChangeCreate, StatusChangePublic
+from app.exercises.models import Participant
 from app.kit.schemas import ActorRef, IncidentRef, SourceRef
-from app.sources.models import SourcePublic
+from app.records import BY_TYPE
 
 CREATE_MODELS: dict[str, type[BaseModel]] = {
-    **{type_: kind.model for type_, kind in KINDS.items()},
+    **{type_: collection.create_model for type_, collection in BY_TYPE.items()},
     "channel_status": StatusChangeCreate,
 }
 PUBLIC_MODELS: dict[str, type[BaseModel]] = {
-    "actor": ActorPublic,
-    "source": SourcePublic,
-    "incident": IncidentPublic,
-    "exercise": ExercisePublic,
-    "channel": ChannelPublic,
+    **{type_: collection.public_model for type_, collection in BY_TYPE.items()},
     "channel_status": StatusChangePublic,
 }
 READ_ONLY: dict[str, frozenset[str]] = {
@@ -46,7 +39,7 @@ READ_ONLY: dict[str, frozenset[str]] = {
 }
 """Fields of each type's answer that its create body does not take."""
 
-IDENTIFIED = frozenset(KINDS)
+IDENTIFIED = frozenset(BY_TYPE)
 """Types whose line may name the stored record it writes over by ``id``."""
 
 _REFERENCES = (ActorRef, SourceRef, IncidentRef, Participant)

@@ -24,7 +24,6 @@ from sqlmodel import Session
 from app.ingest.exported import IDENTIFIED, as_line
 from app.ingest.names import TYPES
 from app.ingest.upsert import (
-    KINDS,
     OUTCOMES,
     STATUS_KEYS,
     Outcome,
@@ -35,6 +34,7 @@ from app.ingest.upsert import (
 )
 from app.kit.guards import has_escaped_nul
 from app.kit.problems import Conflict, Problem, ValidationFailed, error_entry
+from app.records import BY_TYPE
 
 REPORTED_LINES = 100
 """Bad lines an answer lists, in order; the rest are counted. A body of a hundred megabytes
@@ -98,7 +98,7 @@ class Importer:
         one event, docs/event-data.md): each merged away counts as ``merged``, not
         ``created``."""
         for type_, ids in self._created.items():
-            merged = KINDS[type_].merge_new(self.session, ids)
+            merged = BY_TYPE[type_].merge_new(self.session, ids)
             self.counts["created"][type_] -= merged
             self.counts["merged"][type_] += merged
         self._created.clear()
@@ -178,32 +178,38 @@ class Importer:
         gathered while they follow each other and created together; stored ones of a type
         that can be compared in bulk likewise, and only those that differ are written."""
         stored = {
-            type_: {key: existing_by_key(self.session, kind, key, _values(records, type_, key)) for key in kind.keys}
-            for type_, kind in KINDS.items()
+            type_: {
+                key: existing_by_key(self.session, kind, key, _values(records, type_, key)) for key in kind.import_keys
+            }
+            for type_, kind in BY_TYPE.items()
             if kind.create_many
         }
         by_id = {
             type_: existing_by_key(self.session, kind, "id", _values(records, type_, "id"))
-            for type_, kind in KINDS.items()
+            for type_, kind in BY_TYPE.items()
             if kind.create_many
         }
         run: list[tuple[int, str, Any]] = []
         compared: list[tuple[int, str, Any, Any]] = []
         for number, record in records:
             type_ = record["type"]
-            kind = KINDS.get(type_)
+            kind = BY_TYPE.get(type_)
             if kind is None or kind.create_many is None:
                 self._create_run(run)
                 self._compare_run(compared)
                 self._one(number, type_, partial(_upsert_outcome, self.session, record))
                 continue
             try:
-                data = validate(kind.model, {k: v for k, v in record.items() if k not in ("type", "id")})
+                data = validate(kind.create_model, {k: v for k, v in record.items() if k not in ("type", "id")})
             except Problem as exc:
                 self._fail(number, exc)
                 continue
             row = by_id[type_].get(record.get("id")) or next(
-                (stored[type_][key][value] for key in kind.keys if (value := getattr(data, key)) in stored[type_][key]),
+                (
+                    stored[type_][key][value]
+                    for key in kind.import_keys
+                    if (value := getattr(data, key)) in stored[type_][key]
+                ),
                 None,
             )
             if row is None:
@@ -226,7 +232,7 @@ class Importer:
     def _create_run(self, run: list[tuple[int, str, Any]]) -> None:
         if not run:
             return
-        kind = KINDS[run[0][1]]
+        kind = BY_TYPE[run[0][1]]
         outcomes = kind.create_many(self.session, [data for _, _, data in run])
         for (number, type_, _), outcome in zip(run, outcomes, strict=True):
             if isinstance(outcome, Problem):
@@ -243,7 +249,7 @@ class Importer:
         in order. A record written over under another ``external_ref``, or retracted, may be
         named by a later line under its old or new key: the lines after it are compared again."""
         while run:
-            kind = KINDS[run[0][1]]
+            kind = BY_TYPE[run[0][1]]
             same = kind.unchanged_many(self.session, [(row, data) for _, _, row, data in run])
             rest: list[tuple[int, str, Any, Any]] = []
             for i, ((number, type_, row, data), unchanged) in enumerate(zip(run, same, strict=True)):
@@ -280,7 +286,7 @@ class Importer:
     def _repeated_keys(self, type_: str, item: dict[str, Any]) -> list[dict[str, Any]]:
         """A natural key named by an earlier line of the same request is an error: the
         request would otherwise depend on the order in which it is applied."""
-        keys = KINDS[type_].keys if type_ in KINDS else STATUS_KEYS
+        keys = BY_TYPE[type_].import_keys if type_ in BY_TYPE else STATUS_KEYS
         if type_ in IDENTIFIED:
             keys = ("id", *keys)
         errors = []

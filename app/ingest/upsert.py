@@ -1,4 +1,5 @@
-"""Create-or-update of one record by its natural key, through the domains' own services.
+"""Create-or-update of one record by its natural key, through its collection's declaration
+(:mod:`app.records`).
 
 Records with an ``external_ref`` (or an actor's ``slug``, a source's ``url``) that exists are
 written over when anything differs and left alone when nothing does (a merged incident keeps
@@ -8,78 +9,32 @@ left alone too (the outcome ``retracted``) unless the line asks for ``status: pu
 accident, and never half-restores one.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
-from app.actors import service as actors
-from app.actors.models import Actor, ActorCreate
 from app.channels import service as channels
-from app.channels.models import Channel, ChannelCreate, StatusChange, StatusChangeCreate
-from app.exercises import service as exercises
-from app.exercises.models import Exercise, ExerciseCreate
-from app.incidents import merges
-from app.incidents import service as incidents
-from app.incidents.models import Incident, IncidentCreate
+from app.channels.models import Channel, StatusChange, StatusChangeCreate
+from app.kit.collection import Collection
 from app.kit.problems import NotFound, from_pydantic, invalid
 from app.kit.records import PUBLISHED
-from app.sources import service as sources
-from app.sources.models import Source, SourceCreate
+from app.records import BY_TYPE
 
 Outcome = Literal["created", "updated", "unchanged", "retracted", "merged"]
 OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "retracted", "merged")
 
 
-@dataclass(frozen=True)
-class Kind:
-    model: type[BaseModel]
-    table: type
-    keys: tuple[str, ...]
-    create: Callable[[Session, Any], Any]
-    replace: Callable[[Session, Any, Any], bool]
-    create_many: Callable[[Session, list[Any]], list[Any]] | None = None
-    """Creates many records at once (answering an id or a problem each), where the type has it."""
-    unchanged_many: Callable[[Session, list[tuple[Any, Any]]], list[bool]] | None = None
-    """Tells at once, for many ``(stored row, data)``, which ``replace`` would leave as they
-    are (True is certain; False is left to ``replace``), where the type has it."""
-    onto: Callable[[Session, Any, Any], tuple[Any, Any]] | None = None
-    """The stored record a line written over ``row`` goes to, and the data it writes
-    (incidents: a merged-away incident's line goes to its survivor)."""
-    merge_new: Callable[[Session, list[str]], int] | None = None
-    """Merges the records an import created (by id, in order) that repeat another; answers
-    how many were merged away (incidents: reports of one event)."""
-
-
-KINDS: dict[str, Kind] = {
-    "actor": Kind(ActorCreate, Actor, ("external_ref", "slug"), actors.create, actors.replace),
-    "source": Kind(SourceCreate, Source, ("external_ref", "url"), sources.create, sources.replace, sources.create_many),
-    "incident": Kind(
-        IncidentCreate,
-        Incident,
-        ("external_ref",),
-        incidents.create,
-        incidents.replace,
-        incidents.create_many,
-        incidents.unchanged,
-        merges.onto_survivor,
-        merges.merge_reports,
-    ),
-    "exercise": Kind(ExerciseCreate, Exercise, ("external_ref",), exercises.create, exercises.replace),
-    "channel": Kind(ChannelCreate, Channel, ("external_ref",), channels.create, channels.replace),
-}
 STATUS_KEYS = ("external_ref",)
 
 
-def _existing(session: Session, kind: Kind, data: BaseModel, row_id: Any = None) -> Any:
+def _existing(session: Session, kind: Collection, data: BaseModel, row_id: Any = None) -> Any:
     """The stored record (retracted ones included) of the id the line named, if stored; else
     the one of its natural keys."""
     if isinstance(row_id, str) and (row := session.get(kind.table, row_id)) is not None:
         return row
-    conditions = [getattr(kind.table, key) == getattr(data, key) for key in kind.keys if getattr(data, key)]
+    conditions = [getattr(kind.table, key) == getattr(data, key) for key in kind.import_keys if getattr(data, key)]
     if not conditions:
         return None
     return session.execute(select(kind.table).where(or_(*conditions)).limit(1)).scalar_one_or_none()
@@ -92,9 +47,9 @@ def upsert(session: Session, record: dict[str, Any]) -> tuple[str, Outcome]:
     type_ = record.pop("type")
     if type_ == "channel_status":
         return type_, _upsert_status(session, record)
-    kind = KINDS[type_]
+    kind = BY_TYPE[type_]
     row_id = record.pop("id", None)
-    data = validate(kind.model, record)
+    data = validate(kind.create_model, record)
     row = _existing(session, kind, data, row_id)
     if row is None:
         kind.create(session, data)
@@ -102,7 +57,7 @@ def upsert(session: Session, record: dict[str, Any]) -> tuple[str, Outcome]:
     return type_, write_over(session, kind, row, data)
 
 
-def write_over(session: Session, kind: Kind, row: Any, data: BaseModel) -> Outcome:
+def write_over(session: Session, kind: Collection, row: Any, data: BaseModel) -> Outcome:
     """Write ``data`` over the stored ``row``. A retracted row is left as it is unless
     ``data`` asks for ``status: published`` in so many words: then it is restored (a new
     version, ``restore`` in the change feed) with the line's fields. A line over an incident
@@ -119,7 +74,7 @@ def asks_to_publish(data: BaseModel) -> bool:
     return "status" in data.model_fields_set and getattr(data, "status", None) == PUBLISHED
 
 
-def existing_by_key(session: Session, kind: Kind, key: str, values: list[str]) -> dict[str, Any]:
+def existing_by_key(session: Session, kind: Collection, key: str, values: list[str]) -> dict[str, Any]:
     """The stored records (retracted ones included) whose ``key`` is one of ``values``."""
     column = getattr(kind.table, key)
     stmt = select(kind.table).where(column.in_(values)).with_for_update()  # written over next

@@ -25,13 +25,12 @@ from sqlmodel import Session
 from starlette.responses import StreamingResponse
 
 from app.kit import sqljson
+from app.kit.collection import Collection, Hydrate, NaturalKeys
 from app.kit.fields import Selection
-from app.kit.pagination import EVERY_ROW, Listing, PageQuery, Texts, hydrated, page_response, walk
+from app.kit.pagination import EVERY_ROW, Listing, PageQuery, page_response, walk
 from app.kit.reads import read, read_engine
 from app.kit.responses import dumps
 
-Hydrate = Callable[[Session, list[Mapping[str, Any]]], list[dict]]
-NaturalKeys = Callable[[Session, list[dict]], None]
 """Adds to the references nested in records the natural key the answer leaves out (an
 incident reference's ``external_ref``), for CSV."""
 
@@ -213,24 +212,6 @@ def export_response(
     )
 
 
-@dataclass(frozen=True)
-class Collection:
-    """What lists and exports need to know of one collection."""
-
-    name: str
-    id_column: Any
-    hydrate: Hydrate
-    public_model: type
-    record: sqljson.Record
-    """The record as JSON text written in SQL (:mod:`app.kit.sqljson`), for NDJSON exports."""
-    page_texts: Texts | None = None
-    """The texts of a page's records where the collection keeps them; else written from ``hydrate``."""
-    page_columns: frozenset[str] | None = None
-    """The columns of its list that ``page_texts`` reads (with the id and the sort key), or all."""
-    csv_keys: NaturalKeys | None = None
-    """Where its records nest references without their natural key: adds it, for CSV."""
-
-
 async def list_response(
     request: Any,
     session: Session,
@@ -249,7 +230,7 @@ async def list_response(
     hold every row anyway). ``known`` checks the records the filters name
     (:func:`app.kit.pagination.page_response`); a file checks them before its first row."""
     if fmt is ExportFormat.json:
-        texts = collection.page_texts or hydrated(collection.hydrate)
+        texts = collection.page_texts
         if selection is not None:
             texts = selection.texts(texts)
         return await read(

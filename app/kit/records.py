@@ -112,6 +112,13 @@ def ensure_unique(session: Session, table: type, field: str, value: Any, own_id:
         raise Conflict(f"Another {noun(table)} already has {field} {value!r}.")
 
 
+def as_input(row: SQLModel, model: type[SQLModel], links: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored record as the input of ``model`` that would write it: its own fields, and
+    its ``links`` as its input names them (by id); what the input does not take is left out."""
+    fields = model.model_fields
+    return row.model_dump(include=set(fields), warnings=False) | {k: v for k, v in links.items() if k in fields}
+
+
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7396 JSON merge patch."""
     if not isinstance(patch, dict):

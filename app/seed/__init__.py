@@ -6,12 +6,13 @@ from importlib.resources import files
 from sqlalchemy import exists, or_, select
 from sqlmodel import Session
 
-from app.ingest.upsert import KINDS, upsert
+from app.ingest.upsert import upsert
+from app.records import COLLECTIONS
 
 
 def holds_records(session: Session) -> bool:
     """Whether the database holds any record of any type (retracted ones included)."""
-    return bool(session.execute(select(or_(*(exists(kind.table.id) for kind in KINDS.values())))).scalar())
+    return bool(session.execute(select(or_(*(exists(collection.table.id) for collection in COLLECTIONS)))).scalar())
 
 
 def load_demo(session: Session) -> dict[str, dict[str, int]]:

@@ -4,9 +4,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.access.deps import ReadScope, WriteScope
 from app.db import SessionDep
-from app.kit import etags, sqljson
+from app.kit import etags
 from app.kit.etags import IfMatch
-from app.kit.export import Collection, ExportFormat, list_response
+from app.kit.export import ExportFormat, list_response
 from app.kit.fields import Selection, fields_parameter
 from app.kit.pagination import Listing, listing_dependency, sort_parser
 from app.kit.reads import read
@@ -23,19 +23,11 @@ from app.kit.routing import (
 )
 from app.kit.schemas import CountQuery, FormatQuery, Page
 from app.sources import service
+from app.sources.collection import COLLECTION
 from app.sources.models import Source, SourceCreate, SourceFilters, SourcePublic, SourceUpdate
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 Fields = Annotated[Selection | None, Depends(fields_parameter(SourcePublic))]
-COLLECTION = Collection(
-    "sources",
-    Source.id,
-    service.hydrate,
-    SourcePublic,
-    service.record,
-    sqljson.page_texts(Source.__table__, service.record),
-    sqljson.KEPT_COLUMNS,
-)
 SourceListing = Annotated[
     Listing,
     Depends(

@@ -25,7 +25,7 @@ from app.kit.records import (
 )
 from app.kit.schemas import validate_merged
 from app.kit.sqljson import Columns, RecordSQL
-from app.sources.models import Citation, Source, SourceCreate, SourceFilters
+from app.sources.models import Citation, Source, SourceCreate, SourceFilters, citation_snapshot
 
 PUBLIC_COLUMNS = [c for c in Source.__table__.c if c.key not in {"retracted_at", "record_json"}]
 LIST_COLUMNS = [*PUBLIC_COLUMNS, Source.__table__.c.record_json]
@@ -38,11 +38,6 @@ def get(session: Session, source_id: str, for_update: bool = False) -> Source:
 def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[str]:
     """Source ids for ids, urls or external_refs, in order; 422 naming each unknown one."""
     return resolve_refs(session, Source, refs, loc, "url", "external_ref")
-
-
-def refs(session: Session, ids: Sequence[str]) -> dict[str, dict[str, str]]:
-    rows = session.execute(select(Source.id, Source.title, Source.url).where(Source.id.in_(set(ids)))).all()
-    return {r.id: {"id": r.id, "title": r.title, "url": r.url} for r in rows}
 
 
 def replace(session: Session, source: Source, data: SourceCreate) -> bool:
@@ -175,23 +170,33 @@ def citation_links(
     return [{"source_id": s, "provenance": p} for s, p in zip(source_ids, provenance, strict=True)]
 
 
-def citations_of(session: Session, resource: str, record_ids: Sequence[str]) -> dict[str, list[dict[str, str]]]:
-    """Each record's cited sources as ``{id, title, url}``, in the order they were given: the
-    links by index, then each source named once."""
-    rows = (
-        session.connection()
-        .execute(  # Core rows: no ORM loading on this hot path
-            select(Citation.record_id, Citation.source_id)
-            .where(Citation.resource == resource, Citation.record_id.in_(record_ids))
-            .order_by(Citation.record_id, Citation.position)
-        )
-        .all()
+def cited_ids(session: Session, resource: str, ids: Sequence[str]) -> dict[str, list[str]]:
+    """Each record's cited source ids, in order: its citations as its input names them."""
+    rows = session.execute(
+        select(Citation.record_id, Citation.source_id)
+        .where(Citation.resource == resource, Citation.record_id.in_(ids))
+        .order_by(Citation.record_id, Citation.position)
     )
-    named = refs(session, [r.source_id for r in rows])
-    out: dict[str, list[dict[str, str]]] = {}
+    out: dict[str, list[str]] = {}
     for record_id, source_id in rows:
-        out.setdefault(record_id, []).append(named[source_id])
+        out.setdefault(record_id, []).append(source_id)
     return out
+
+
+def cited_as_input(session: Session, resource: str, ids: Sequence[str]) -> dict[str, list[Any]]:
+    """Each record's citations as its input names them: a source id, or ``{source,
+    provenance}`` where the citation keeps a provenance."""
+    rows = session.execute(
+        select(Citation.record_id, Citation.source_id, Citation.provenance)
+        .where(Citation.resource == resource, Citation.record_id.in_(ids))
+        .order_by(Citation.record_id, Citation.position)
+    )
+    links: dict[str, tuple[list[str], list[Any]]] = {}
+    for record_id, source_id, provenance in rows:
+        ids, kept = links.setdefault(record_id, ([], []))
+        ids.append(source_id)
+        kept.append(provenance)
+    return {record_id: citation_snapshot(*pair) for record_id, pair in links.items()}
 
 
 def cited_json(sql: RecordSQL, resource: str, record_id: Any, provenance: bool = False) -> ColumnElement[str]:

@@ -28,10 +28,13 @@ def test_the_command_loads_no_models_before_a_command_runs():
     """``demarche`` names its choices from modules with nothing to import (a command that
     talks to a server starts in a quarter of a second): the choices are those the import
     takes, and loading the command loads no models, converters, database or web framework."""
+    from app.ingest.cli import COLLECTIONS
     from app.ingest.converters import READERS
-    from app.ingest.upsert import KINDS
+    from app.records import BY_TYPE
+    from app.records import COLLECTIONS as DECLARED
 
-    assert TYPES == (*KINDS, "channel_status")
+    assert TYPES == (*BY_TYPE, "channel_status")
+    assert COLLECTIONS == [collection.name for collection in DECLARED]
     assert FORMATS == tuple(READERS)
     heavy = ("app.", "sqlalchemy", "sqlmodel", "fastapi", "alembic", "uvicorn", "pydantic_settings")
     probe = f"import sys, app.cli; print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
