@@ -29,8 +29,9 @@ from app.kit import etags
 from app.kit.etags import Precondition
 from app.kit.problems import Conflict, Merged, invalid
 from app.kit.records import mark_changed, replace_links, utcnow
+from app.kit.sql import JSONHasAny
 from app.sources import service as sources
-from app.sources.models import citation_snapshot, cited
+from app.sources.models import Citation, citation_snapshot, cited
 from app.vocab import DatePrecision, IncidentKind, RecordStatus, span_end, span_start
 
 REPORT_SETS = frozenset({"gdelt", "icews", "plover"})
@@ -226,47 +227,26 @@ class Report:
 def merge_reports(session: Session, ids: Sequence[str]) -> int:
     """Merge each incident of ``ids`` (new ones, in the order they were created) into the
     earliest live incident that reports the same event, stored before or earlier in ``ids``;
-    answers how many were merged away. A handful of statements for the lot, and a few for each
-    merge."""
+    answers how many were merged away. A new incident with no source and no report data set
+    can match nothing: the rest are looked for in spells of at most :data:`SPELL` (a few
+    statements each), then a few statements for each merge."""
     if not ids:
         return 0
     new = _reports(session, select(*REPORTED).where(Incident.id.in_(ids)), {i: n for n, i in enumerate(ids)})
-    firsts = {next(iter(sorted(r.initiators)), None) for r in new.values()} - {None}
-    if not firsts:
-        return 0
-    low = min(r.first for r in new.values()) - MARGIN
-    high = max(r.last for r in new.values()) + MARGIN
-    # a date of a month or a year lies anywhere in its span: looked for that much further
-    widest = timedelta(days=366)
-    within = or_(
-        and_(Incident.date_precision == DatePrecision.day, Incident.occurred_on.between(low, high)),
-        and_(Incident.date_precision == DatePrecision.month, Incident.occurred_on.between(low - SPAN, high + SPAN)),
-        and_(
-            Incident.date_precision.not_in([DatePrecision.day, DatePrecision.month]),
-            Incident.occurred_on.between(low - widest, high + widest),
-        ),
+    matchable = sorted(
+        (r for r in new.values() if r.kind != IncidentKind.other and r.initiators and (r.sources or r.sets)),
+        key=lambda r: r.first,
     )
-    nearby = select(*REPORTED).where(
-        Incident.id.in_(
-            select(Involvement.record_id).where(
-                Involvement.resource == service.RESOURCE,
-                Involvement.role == "initiator",
-                Involvement.actor_id.in_(actors.ids_named(sorted(firsts), affiliated=True)),
-                Involvement.occurred_on.between(low - widest, high + widest),
-            )
-        ),
-        Incident.kind.in_({r.kind for r in new.values()}),
-        Incident.retracted_at.is_(None),
-        Incident.id.not_in(list(ids)),
-        within,
-    )
+    stored: dict[str, Report] = {}
+    for spell in _spells(matchable):
+        stored |= _reports(session, _nearby(spell), {})
     # only reports of one kind between the same sides can match: matched within those groups
     groups: dict[tuple[str, frozenset[str], frozenset[str]], list[Report]] = {}
-    for report in sorted([*_reports(session, nearby, {}).values(), *new.values()], key=lambda r: r.order):
+    for report in sorted([*(r for i, r in stored.items() if i not in new), *new.values()], key=lambda r: r.order):
         groups.setdefault(report.sides, []).append(report)
     merged = 0
     gone: set[str] = set()
-    for report in sorted(new.values(), key=lambda r: r.order):
+    for report in sorted(matchable, key=lambda r: r.order):
         match = next(
             (
                 c
@@ -286,6 +266,69 @@ def merge_reports(session: Session, ids: Sequence[str]) -> int:
         gone.add(report.id)
         merged += 1
     return merged
+
+
+SPELL = timedelta(days=31)
+"""The widest span of dates (and at most :data:`SPELL_REPORTS` new reports) whose stored
+matches are looked for in one statement: an import of a file in date order looks once a
+batch, and one of reports scattered over decades reads only the incidents near each."""
+SPELL_REPORTS = 500
+WIDEST = timedelta(days=366)
+"""A date of a month or a year lies anywhere in its span: looked for that much further."""
+
+
+def _spells(reports: list[Report]) -> Iterable[list[Report]]:
+    """``reports`` (sorted by their first day) in runs that span at most :data:`SPELL`."""
+    spell: list[Report] = []
+    for report in reports:
+        if spell and (report.last - spell[0].first > SPELL or len(spell) == SPELL_REPORTS):
+            yield spell
+            spell = []
+        spell.append(report)
+    if spell:
+        yield spell
+
+
+def _nearby(spell: list[Report]) -> Any:
+    """The live incidents that may report the event of one of ``spell``: of one of their
+    kinds, initiated by (an actor affiliated to) one of their first initiators, dated near
+    them (by the incident's precision), citing one of their sources or from one of their
+    report data sets."""
+    low = min(r.first for r in spell) - MARGIN
+    high = max(r.last for r in spell) + MARGIN
+    firsts = sorted({min(r.initiators) for r in spell})
+    within = or_(
+        and_(Incident.date_precision == DatePrecision.day, Incident.occurred_on.between(low, high)),
+        and_(Incident.date_precision == DatePrecision.month, Incident.occurred_on.between(low - SPAN, high + SPAN)),
+        and_(
+            Incident.date_precision.not_in([DatePrecision.day, DatePrecision.month]),
+            Incident.occurred_on.between(low - WIDEST, high + WIDEST),
+        ),
+    )
+    shared = []
+    if source_ids := sorted(set().union(*(r.sources for r in spell))):
+        citing = select(Citation.record_id).where(
+            Citation.resource == service.RESOURCE,
+            Citation.record_id == Incident.id,
+            Citation.source_id.in_(source_ids),
+        )
+        shared.append(citing.exists())
+    if sets := sorted(set().union(*(r.sets for r in spell))):
+        shared.append(JSONHasAny(Incident.tags, sets))
+    return select(*REPORTED).where(
+        Incident.id.in_(
+            select(Involvement.record_id).where(
+                Involvement.resource == service.RESOURCE,
+                Involvement.role == "initiator",
+                Involvement.actor_id.in_(actors.ids_named(firsts, affiliated=True)),
+                Involvement.occurred_on.between(low - WIDEST, high + WIDEST),
+            )
+        ),
+        Incident.kind.in_({r.kind for r in spell}),
+        Incident.retracted_at.is_(None),
+        within,
+        or_(*shared),
+    )
 
 
 REPORTED = (

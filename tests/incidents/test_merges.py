@@ -270,3 +270,52 @@ def test_a_date_of_a_month_is_the_same_event_as_a_day_in_it(client, reader, nato
     moved = reader.get("/v1/incidents/ref:m:2", follow_redirects=False)
     assert moved.status_code == 308
     assert reader.get(moved.headers["location"]).json()["title"] == "In October"
+
+
+def test_reports_scattered_over_years_are_matched_each_near_its_own_date(client, reader, nato_russia, monkeypatch):
+    """One batch of reports from 2000 to 2024 looks for its matches near each report, not
+    over the 25 years between its first and its last (a million stored incidents, in a
+    service of some age); reports with no source and no report data set look for none."""
+    from app.incidents import merges
+
+    headers = {"Content-Type": "application/x-ndjson"}
+    line = {"type": "incident", "kind": "expulsion", "initiators": ["nato"], "targets": ["russia"]}
+    # stored: a year of expulsions between the same sides, a report dated by its year only, and one by its day
+    background = [
+        line | {"title": f"Day {n}", "occurred_on": f"2010-{1 + n // 28:02d}-{1 + n % 28:02d}"} for n in range(300)
+    ]
+    url = "https://example.org/wire"
+    stored = [
+        {"type": "source", "url": url, "title": "Wire"},
+        line | {"title": "Some day in 2003", "occurred_on": "2003-01-01", "date_precision": "year", "tags": ["gdelt"]},
+        line | {"title": "On the 5th", "occurred_on": "2024-03-05", "sources": [url], "external_ref": "w:1"},
+    ]
+    assert client.post("/v1/import", content=ndjson([*background, *stored]), headers=headers).status_code == 200
+    read: list[str] = []  # the titles of the stored incidents read as possible matches
+    reports_of = merges._reports
+
+    def spied(session: Any, stmt: Any, order: dict[str, int]) -> dict[str, Any]:
+        found = reports_of(session, stmt, order)
+        read.extend(session.get(merges.Incident, i).title for i in found if not order)
+        return found
+
+    monkeypatch.setattr(merges, "_reports", spied)
+
+    plain = [line | {"title": f"Plain {n}", "occurred_on": f"{2000 + n}-06-01"} for n in range(25)]
+    answer = client.post("/v1/import", content=ndjson(plain), headers=headers).json()
+    assert answer["created"]["incident"] == 25 and answer["merged"]["incident"] == 0
+    assert read == [], "reports that can match nothing look for no stored incident"
+
+    reports = [
+        line | {"title": "Early", "occurred_on": "2000-02-01", "sources": [url], "external_ref": "w:2"},
+        line | {"title": "In November 2003", "occurred_on": "2003-11-20", "tags": ["gdelt"], "external_ref": "w:3"},
+        line | {"title": "Also on the 5th", "occurred_on": "2024-03-05", "sources": [url], "external_ref": "w:4"},
+    ]
+    answer = client.post("/v1/import", content=ndjson(reports), headers=headers).json()
+    assert (answer["created"]["incident"], answer["merged"]["incident"]) == (1, 2)
+    assert reader.get("/v1/incidents/ref:w:3", follow_redirects=False).status_code == 308
+    moved = reader.get("/v1/incidents/ref:w:4", follow_redirects=False)
+    assert moved.headers["location"] == f"/v1/incidents/{reader.get('/v1/incidents/ref:w:1').json()['id']}"
+    assert reader.get("/v1/incidents/ref:w:2").json()["title"] == "Early"
+    # near each (beside the new ones): the report dated by its year and the one of the same day, not 2010's
+    assert sorted(set(read) - {r["title"] for r in reports}) == ["On the 5th", "Some day in 2003"]
