@@ -175,8 +175,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.lean_reads and app.state.replica is None:  # a replica's reads choose their database per request
         reads = []
         if settings.kept_answers_mb > 0:  # first: a kept answer costs less than a lean read that builds one
-            kept = kept_read(KeptAnswers(int(settings.kept_answers_mb * 2**20)), today)
+            answers = KeptAnswers(int(settings.kept_answers_mb * 2**20))
+            kept, kept_pages = kept_read(answers, today), kept_read(answers, today, pages.shown)
             reads += [(route, kept) for route in (incidents.list_incidents, actors.read_actor, *views.KEPT)]
+            reads += [(route, kept_pages) for route in pages.KEPT]
         reads += [
             (incidents.list_incidents, incidents.lean_list),
             (incidents.read_incident, incidents.lean_read),

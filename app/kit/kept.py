@@ -7,8 +7,9 @@ the database's data version, a value that changes whenever any write commits to 
 (:meth:`app.db.DriverReads.data_version`: one statement that reads no table), and answers
 the bytes kept at that version; when none are, the answer given instead (by a later lean
 read, or the route) is kept as it is sent. Two requests are alike when their URLs (a page's
-``Link`` names the host), the caller's view of drafts and retracted records, and the date (a
-view's default day is today's) are the same.
+``Link`` names the host), the caller's view of drafts and retracted records, the date (a
+view's default day is today's) and, for answers that show it (the HTML pages name the key
+they are read with), the caller are the same.
 
 Only a complete ``200`` answer is kept, at most ``max_bytes`` in all, the least recently
 used going first, and none larger than an eighth of that (an export streamed in full is
@@ -27,7 +28,7 @@ from starlette.types import Message, Send
 
 from app.kit.lean import LeanRead, LeanRequest, Watch
 
-Key = tuple[str, bool, date]
+Key = tuple[str, bool, date, Hashable]
 
 
 @dataclass(slots=True)
@@ -88,14 +89,27 @@ class KeptAnswers:
         return send_and_keep
 
 
-def kept_read(kept_answers: KeptAnswers, today: Callable[[], date]) -> LeanRead:
+UNKEPT = object()
+"""What :func:`kept_read`'s ``shown`` gives back for a request not to keep the answer of."""
+
+
+def kept_read(
+    kept_answers: KeptAnswers,
+    today: Callable[[], date],
+    shown: Callable[[LeanRequest], Hashable] = lambda request: None,
+) -> LeanRead:
     """The lean read of routes whose answers are kept in ``kept_answers`` while the data's
     version (``state.driver_reads``: :meth:`app.db.DriverReads.data_version`) stays the
-    same; ``today()`` is the date the routes' answers take as today."""
+    same; ``today()`` is the date the routes' answers take as today, ``shown(request)``
+    what else of the request the answer shows (``None``: nothing), or :data:`UNKEPT` for a
+    request whose answer is not to be kept (its route answers it)."""
 
-    async def read(request: LeanRequest) -> Response | Watch:
+    async def read(request: LeanRequest) -> Response | Watch | None:
+        also = shown(request)
+        if also is UNKEPT:
+            return None
         now = await request.state.driver_reads.data_version(request.state.engine)
-        key = (str(URL(scope=request.scope)), request.caller.sees_unpublished, today())
+        key = (str(URL(scope=request.scope)), request.caller.sees_unpublished, today(), also)
         kept = kept_answers.get(key, now)
         if kept is None:
             return Watch(partial(kept_answers.keeping, key, now))

@@ -2,6 +2,8 @@
 timeline, statistics, exercises with their map. Each page reads through the same service
 functions as the API route it links to (its JSON and, where the API has it, CSV), with the
 same visibility for the same key, and draws its charts as SVG on the server (see ``charts``).
+A page asked again while no write commits is answered as it was built (:mod:`app.kit.kept`,
+as the API's views are), for the same key only: it names the key.
 
 Access is the API's: a key sent in ``Authorization`` counts as it does on the API; a
 browser, which cannot send one, gives its read key once to ``POST /key`` and the key is
@@ -10,7 +12,7 @@ which admits API requests, knows nothing of it). Without a key, pages are public
 anonymous reads are on; otherwise they answer the key form (401).
 """
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Hashable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +46,8 @@ from app.incidents import service as incidents
 from app.incidents.models import Incident, IncidentFilters
 from app.incidents.routes import SORT as INCIDENT_SORT
 from app.kit import sqljson
+from app.kit.kept import UNKEPT
+from app.kit.lean import LeanRequest
 from app.kit.pagination import Listing, listing_dependency, page_rows
 from app.kit.problems import Moved, Problem, Unauthorized, invalid
 from app.kit.routing import ActorPath, IdPath
@@ -76,7 +80,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """``template`` rendered (Jinja2 escapes every value) under the pages' policy. Pages
-    are never cached: they show what a key may see."""
+    are never cached by browsers: they show what a key may see."""
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers["Content-Security-Policy"] = POLICY
     response.headers["Cache-Control"] = "no-store"
@@ -447,6 +451,19 @@ def land(caller: Public) -> Response:
         f'<path d="{world.land_path()}" fill="#e4e8ec" stroke="#a9b3bd" stroke-width="0.6"/></svg>'
     )
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
+
+KEPT = (home, incident_list, incident_page, dyad_page, actor_page, stats_page, exercise_list)
+"""The pages whose answers are kept as the API's are (:mod:`app.kit.kept`)."""
+
+
+def shown(request: LeanRequest) -> Hashable:
+    """What of a request a page shows besides the records: the key it is read with. A
+    request that sends the pages' cookie is left to the route, which reads the key in it."""
+    cookie = COOKIE.encode() + b"="
+    if any(name == b"cookie" and cookie in value for name, value in request.scope["headers"]):
+        return UNKEPT
+    return request.caller.key_id, request.caller.scope
 
 
 def install(app: FastAPI) -> None:

@@ -1,5 +1,5 @@
-"""Kept answers (``app/kit/kept.py``): the answers of views, lists of incidents and actors,
-kept while no write commits, are the answers their routes give, and a write, by any path, is
+"""Kept answers (``app/kit/kept.py``): the answers of views, lists of incidents, actors and
+the HTML pages, kept while no write commits, are the answers their routes give, and a write, by any path, is
 seen at once."""
 
 import asyncio
@@ -35,6 +35,15 @@ URLS = [
     "/v1/actors/iso3:RUS",
     "/v1/actors/russia?fields=name",
     "/v1/actors/nobody",
+    # the pages
+    "/",
+    "/incidents?kind=expulsion",
+    "/incidents/ref:eln:2021-10:nato-accreditation-withdrawal",
+    "/dyads/nato/russia?as_of=2021-10-20",
+    "/actors/russia",
+    "/stats",
+    "/stats?group_by=nothing",
+    "/exercises",
 ]
 
 
@@ -120,16 +129,34 @@ def test_an_answer_names_the_host_it_was_asked_of(apps):
         assert got[1]["link"].startswith(f"<http://{host}/v1/timeline?")
 
 
+def test_a_kept_page_names_the_key_it_is_read_with(apps, client):
+    """A page shows the key it is read with: kept for each key, never another's. A browser's
+    key, kept in the pages' cookie, is read by the page's route: its page is its own."""
+    draft = {"title": "EMBARGOED draft", "occurred_on": "2026-01-01", "status": "draft"}
+    make(client, "incidents", kind="expulsion", initiators=["nato"], targets=["russia"], **draft)
+    one, _ = clients(apps, KeyScope.read)
+    other = TestClient(apps["kept"], headers={"Authorization": f"Bearer {new_key(apps['kept'], KeyScope.read)}"})
+    anyone, _ = clients(apps, None)
+    for _ in range(2):
+        for caller, secret in ((one, apps[KeyScope.read]), (other, other.headers["Authorization"][7:])):
+            page = caller.get("/")
+            assert f"key {secret.split('_')[1]} (read)" in page.text and "EMBARGOED" not in page.text
+        assert "Forget key" not in anyone.get("/").text
+        browser = TestClient(apps["kept"], cookies={"demarche_page_key": apps[KeyScope.write]})
+        page = browser.get("/")
+        assert f"key {apps[KeyScope.write].split('_')[1]} (write)" in page.text and "EMBARGOED" in page.text
+
+
 def test_kept_answers_stay_within_their_memory():
     kept = KeptAnswers(max_bytes=800)
     for n in range(8):
-        kept.put((f"/{n}", False, date(2021, 10, 6)), Kept(1, [], b"x" * 100))
-    assert kept.get(("/0", False, date(2021, 10, 6)), 1) is not None  # now the most recently used
-    kept.put(("/8", False, date(2021, 10, 6)), Kept(1, [], b"x" * 100))
+        kept.put((f"/{n}", False, date(2021, 10, 6), None), Kept(1, [], b"x" * 100))
+    assert kept.get(("/0", False, date(2021, 10, 6), None), 1) is not None  # now the most recently used
+    kept.put(("/8", False, date(2021, 10, 6), None), Kept(1, [], b"x" * 100))
     assert kept.size == 800
-    assert kept.get(("/1", False, date(2021, 10, 6)), 1) is None, "the least recently used went"
-    assert kept.get(("/0", False, date(2021, 10, 6)), 1) is not None
-    assert kept.get(("/0", False, date(2021, 10, 6)), 2) is None, "another version is not this one"
+    assert kept.get(("/1", False, date(2021, 10, 6), None), 1) is None, "the least recently used went"
+    assert kept.get(("/0", False, date(2021, 10, 6), None), 1) is not None
+    assert kept.get(("/0", False, date(2021, 10, 6), None), 2) is None, "another version is not this one"
 
 
 @pytest.mark.parametrize(
@@ -138,7 +165,7 @@ def test_kept_answers_stay_within_their_memory():
 )
 def test_an_answer_is_kept_when_whole_small_and_a_200(status, chunks, kept):
     store = KeptAnswers(max_bytes=800)  # none larger than 100 bytes
-    key = ("/k", False, date(2021, 10, 6))
+    key = ("/k", False, date(2021, 10, 6), None)
     sent: list[dict[str, Any]] = []
 
     async def respond() -> None:
