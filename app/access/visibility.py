@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from app.kit.keys import path_key
 from app.kit.problems import NotFound
-from app.kit.records import noun
+from app.kit.references import noun
 from app.vocab import RecordStatus
 
 T = TypeVar("T")

@@ -10,23 +10,18 @@ from sqlmodel import Session
 
 from app.actors import codes
 from app.actors.models import Actor, ActorCodes, ActorCreate, ActorFilters, Involvement
-from app.kit import etags, records, sqljson
+from app.kit import etags, references, sqljson, states
 from app.kit.etags import Precondition
 from app.kit.keys import path_key
+from app.kit.links import link_rows, replace_links
 from app.kit.prepared import Statement
 from app.kit.problems import ValidationFailed, error_entry, invalid
-from app.kit.records import (
-    ensure_unique,
-    get_live,
-    link_rows,
-    replace_links,
-    retract,
-    settle,
-    write_fields,
-)
+from app.kit.references import ensure_unique, get_live
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONAnyLike, contains_pattern
 from app.kit.sqljson import Columns, RecordSQL
+from app.kit.states import retract
+from app.kit.writes import settle, write_fields
 
 CODE_COLUMNS = [Actor.__table__.c[column] for column in codes.COLUMNS.values()]
 PUBLIC_COLUMNS = [
@@ -92,7 +87,7 @@ def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[s
     """Actor ids for ids, slugs or codes, in order; 422 naming each unknown one."""
     if not refs:
         return []
-    ids, errors = records.check_refs(lookup(session, refs), refs, loc, "actor")
+    ids, errors = references.check_refs(lookup(session, refs), refs, loc, "actor")
     if errors:
         raise ValidationFailed(errors[0]["msg"], errors=errors)
     return ids
@@ -184,7 +179,7 @@ def delete(session: Session, ref: str, precondition: Precondition | None = None)
 
 def restore(session: Session, ref: str, precondition: Precondition | None = None) -> Actor:
     """Make the retracted actor ``ref`` live again; 409 when it is not retracted."""
-    return records.restore(session, Actor, ref, precondition, "slug")
+    return states.restore(session, Actor, ref, precondition, "slug")
 
 
 def query(filters: ActorFilters) -> Any:

@@ -1,7 +1,7 @@
 """The change feed and record history: one entry per committed version of a record.
 
 The write paths note each record they create or change on the session
-(:func:`app.kit.records.note_change`); just before the session commits, the noted records
+(:func:`app.kit.pending.note_change`); just before the session commits, the noted records
 are read back (their own columns and their links as ids) and written to ``changes`` in the
 same transaction, so a rolled-back write leaves no entry. A record written more than once in
 one transaction gets one entry, for the version that was committed.
@@ -22,10 +22,12 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from app.access.models import Caller
 from app.changes.models import Change, Op
+from app.kit.bulk import executemany
 from app.kit.collection import Collection
 from app.kit.keys import path_key
+from app.kit.pending import PENDING_CHANGES, PendingChange
 from app.kit.problems import NotFound
-from app.kit.records import PENDING_CHANGES, PendingChange, executemany, noun
+from app.kit.references import noun
 from app.records import BY_NAME, BY_TABLE
 from app.vocab import RecordStatus
 

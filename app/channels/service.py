@@ -11,13 +11,16 @@ from app.actors import service as actors
 from app.channels.models import Channel, ChannelCreate, ChannelFilters, StatusChange, StatusChangeCreate
 from app.incidents import service as incidents
 from app.incidents.models import Incident
-from app.kit import etags, records, sqljson
+from app.kit import etags, sqljson, states, writes
 from app.kit.etags import Precondition
 from app.kit.keys import path_key
+from app.kit.pending import mark_changed
 from app.kit.problems import NotFound
-from app.kit.records import ensure_unique, get_live, mark_changed, retract, settle, write_fields
+from app.kit.references import ensure_unique, get_live
 from app.kit.schemas import validate_merged
 from app.kit.sqljson import Columns, RecordSQL
+from app.kit.states import retract
+from app.kit.writes import settle, write_fields
 from app.sources import service as sources
 
 RESOURCE = "channel"
@@ -129,7 +132,7 @@ def links(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 def as_input(session: Session, channel: Channel) -> dict[str, Any]:
     """The stored channel as the input that would write it: its fields and its links by id."""
-    return records.as_input(channel, ChannelCreate, links(session, [channel.id])[channel.id])
+    return writes.as_input(channel, ChannelCreate, links(session, [channel.id])[channel.id])
 
 
 def update(
@@ -150,7 +153,7 @@ def delete(session: Session, channel_id: str, precondition: Precondition | None 
 
 def restore(session: Session, ref: str, precondition: Precondition | None = None) -> Channel:
     """Make the retracted channel ``ref`` live again; 409 when it is not retracted."""
-    return records.restore(session, Channel, ref, precondition)
+    return states.restore(session, Channel, ref, precondition)
 
 
 def record_change(session: Session, channel: Channel, data: StatusChangeCreate) -> StatusChange:

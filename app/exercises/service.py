@@ -9,12 +9,14 @@ from sqlmodel import Session
 from app.access.visibility import listable
 from app.actors import service as actors
 from app.exercises.models import Exercise, ExerciseCreate, ExerciseFilters
-from app.kit import etags, records, search, sqljson
+from app.kit import etags, search, sqljson, states, writes
 from app.kit.etags import Precondition
-from app.kit.records import ensure_unique, get_live, retract, settle, state_values, write_fields
+from app.kit.references import ensure_unique, get_live
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
 from app.kit.sqljson import Columns, RecordSQL
+from app.kit.states import retract, state_values
+from app.kit.writes import settle, write_fields
 from app.sources import service as sources
 from app.vocab import RecordStatus
 
@@ -70,7 +72,7 @@ def links(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 def as_input(session: Session, exercise: Exercise) -> dict[str, Any]:
     """The stored exercise as the input that would write it: its fields and its links by id."""
-    return records.as_input(exercise, ExerciseCreate, links(session, [exercise.id])[exercise.id])
+    return writes.as_input(exercise, ExerciseCreate, links(session, [exercise.id])[exercise.id])
 
 
 def update(
@@ -91,7 +93,7 @@ def delete(session: Session, exercise_id: str, precondition: Precondition | None
 
 def restore(session: Session, ref: str, precondition: Precondition | None = None) -> Exercise:
     """Make the retracted exercise ``ref`` live again (published); 409 when it is not retracted."""
-    return records.restore(session, Exercise, ref, precondition)
+    return states.restore(session, Exercise, ref, precondition)
 
 
 def active_on(day: date) -> Any:

@@ -27,8 +27,10 @@ from app.incidents import service
 from app.incidents.models import Incident, IncidentCreate, Reply
 from app.kit import etags
 from app.kit.etags import Precondition
+from app.kit.links import replace_links
+from app.kit.pending import mark_changed
 from app.kit.problems import Conflict, Merged, invalid
-from app.kit.records import mark_changed, replace_links, utcnow
+from app.kit.records import utcnow
 from app.kit.sql import JSONHasAny
 from app.sources import service as sources
 from app.sources.models import Citation, citation_snapshot, cited

@@ -26,30 +26,21 @@ from app.access.visibility import listable, readable
 from app.actors import service as actors
 from app.actors.models import Actor, Involvement
 from app.incidents.models import Incident, IncidentCreate, IncidentFilters, Reply
-from app.kit import etags, records, search, sqljson
+from app.kit import etags, search, sqljson, states, writes
+from app.kit.bulk import insert_rows
 from app.kit.etags import Precondition
 from app.kit.keys import path_key
+from app.kit.links import link_rows, replace_links
+from app.kit.pending import note_created
 from app.kit.prepared import Statement
 from app.kit.problems import Conflict, Merged, Moved, NotFound, Problem, ValidationFailed, invalid
-from app.kit.records import (
-    check_refs,
-    ensure_unique,
-    get_live,
-    insert_rows,
-    link_rows,
-    lookup,
-    new_id,
-    note_created,
-    replace_links,
-    retract,
-    settle,
-    state_values,
-    utcnow,
-    write_fields,
-)
+from app.kit.records import new_id, utcnow
+from app.kit.references import check_refs, ensure_unique, get_live, lookup
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
 from app.kit.sqljson import Columns, RecordSQL
+from app.kit.states import retract, state_values
+from app.kit.writes import settle, write_fields
 from app.sources import service as sources
 from app.sources.models import Citation, Source, citation_snapshot, cited
 from app.vocab import DatePrecision, RecordStatus, span_end, span_start
@@ -334,7 +325,7 @@ def links(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 def as_input(session: Session, incident: Incident) -> dict[str, Any]:
     """The stored incident as the input that would write it: its fields and its links by id."""
-    return records.as_input(incident, IncidentCreate, links(session, [incident.id])[incident.id])
+    return writes.as_input(incident, IncidentCreate, links(session, [incident.id])[incident.id])
 
 
 def update(
@@ -357,7 +348,7 @@ def restore(session: Session, ref: str, precondition: Precondition | None = None
     """Make the retracted incident ``ref`` live again (published); 409 when it is not
     retracted, or was merged into another (a merge is not undone by a restore)."""
     refuse_merged(session, ref)
-    return records.restore(session, Incident, ref, precondition)
+    return states.restore(session, Incident, ref, precondition)
 
 
 def query(filters: IncidentFilters, listing: Any = None, unpublished: bool = False) -> Any:

@@ -19,7 +19,7 @@ from app.channels import service as channels
 from app.channels.models import Channel, StatusChange, StatusChangeCreate
 from app.kit.collection import Collection
 from app.kit.problems import NotFound, from_pydantic, invalid
-from app.kit.records import PUBLISHED
+from app.kit.states import PUBLISHED
 from app.records import BY_TYPE
 
 Outcome = Literal["created", "updated", "unchanged", "retracted", "merged"]

@@ -12,7 +12,7 @@ from sqlmodel.main import FieldInfoMetadata
 
 from app.kit.export import ExportFormat
 from app.kit.problems import from_pydantic
-from app.kit.records import merge_patch
+from app.kit.writes import merge_patch
 
 WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
 """What ``str.strip`` removes from text, the characters a blank text is made of."""

@@ -51,9 +51,9 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import Session
 
 from app.kit.keys import path_key
+from app.kit.pending import PENDING_CHANGES
 from app.kit.prepared import Prepared, Statement
 from app.kit.problems import NotFound
-from app.kit.records import PENDING_CHANGES
 
 Columns = ReadOnlyColumnCollection[str, Any]
 """The columns of a list's statement, by key: what a record expression is written from."""

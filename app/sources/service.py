@@ -7,24 +7,18 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from app.kit import etags, records, search, sqljson
+from app.kit import etags, search, sqljson, states
+from app.kit.bulk import insert_rows
 from app.kit.etags import Precondition
+from app.kit.links import replace_links
+from app.kit.pending import note_created
 from app.kit.problems import Conflict, Problem
-from app.kit.records import (
-    ensure_unique,
-    get_live,
-    insert_rows,
-    new_id,
-    note_created,
-    replace_links,
-    resolve_refs,
-    retract,
-    settle,
-    utcnow,
-    write_fields,
-)
+from app.kit.records import new_id, utcnow
+from app.kit.references import ensure_unique, get_live, resolve_refs
 from app.kit.schemas import validate_merged
 from app.kit.sqljson import Columns, RecordSQL
+from app.kit.states import retract
+from app.kit.writes import settle, write_fields
 from app.sources.models import Citation, Source, SourceCreate, SourceFilters, citation_snapshot
 
 PUBLIC_COLUMNS = [c for c in Source.__table__.c if c.key not in {"retracted_at", "record_json"}]
@@ -106,7 +100,7 @@ def delete(session: Session, source_id: str, precondition: Precondition | None =
 
 def restore(session: Session, ref: str, precondition: Precondition | None = None) -> Source:
     """Make the retracted source ``ref`` live again; 409 when it is not retracted."""
-    return records.restore(session, Source, ref, precondition)
+    return states.restore(session, Source, ref, precondition)
 
 
 def query(filters: SourceFilters, listing: Any = None) -> Any:

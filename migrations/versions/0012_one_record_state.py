@@ -8,7 +8,7 @@ Incidents and exercises keep their state twice: ``status`` (draft, published, re
 and ``retracted_at``. Reads, lists and the change feed went by ``retracted_at``; an import
 over a retracted record wrote ``status`` back to ``published`` and left ``retracted_at``
 set, so the record answered 404 while it was stored as published. The writers now set both
-together (``app.kit.records.state_values``); the rows written before are brought in line
+together (``app.kit.states.state_values``); the rows written before are brought in line
 here, the way their readers saw them: a row with ``retracted_at`` is retracted, and a row
 marked retracted without it is retracted since its last update. An incident's kept answer
 (``record_json``) goes stale with the update, and ``demarche migrate`` writes it again.
