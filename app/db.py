@@ -83,8 +83,10 @@ def _analyze_stale(session: Session) -> None:
             return
         _Written.count = 0
     with engine.connect() as connection:
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        for table in connection.execute(STALE_STATISTICS).scalars().all():
+        stale = connection.execute(STALE_STATISTICS).scalars().all()
+    for table in stale:
+        # a writing transaction each (the session's engine writes): untimed, see make_engine
+        with engine.begin() as connection:
             connection.execute(text(f'ANALYZE "{table}"'))
 
 

@@ -2,11 +2,15 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
+from sqlmodel import Session
 
-from app.db import WRITES, make_engine
+from app.changes.service import WRITTEN
+from app.db import ANALYZE_AFTER, WRITES, _analyze_stale, make_engine
+from app.kit.records import new_id
+from app.sources.models import Source
 
 
 def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app, engine_name):
@@ -72,3 +76,30 @@ def test_many_writers_at_once_on_sqlite_each_get_their_turn(tmp_path):
         assert connection.execute(text("SELECT count(*) FROM written")).scalar_one() == 500
     engine.dispose()
     assert refused == []
+
+
+def test_postgresql_analyzes_tables_grown_stale_each_in_a_writing_transaction(app, engine_name):
+    """Once a process has written ANALYZE_AFTER records, the tables whose statistics are stale
+    are analyzed, each in a transaction of its own, untimed like every write: no statement
+    goes outside a transaction (PostgreSQL warns that SET LOCAL is then meaningless)."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite's statistics are ANALYZE's, run by bench/generate.py and after migrations")
+    engine = app.state.engine
+    notices: list[str] = []
+    event.listen(
+        engine,
+        "connect",
+        lambda dbapi_connection, _: dbapi_connection.add_notice_handler(lambda d: notices.append(d.message_primary)),
+    )
+    engine.dispose()  # every connection from now on reports its notices
+    with engine.connect() as connection:
+        for n in range(ANALYZE_AFTER):
+            connection.execute(insert(Source).values(id=new_id(), url=f"https://example.org/{n}", title=f"Source {n}"))
+        connection.execute(text("SELECT pg_stat_force_next_flush()"))  # the counts the look reads
+        connection.commit()
+    with Session(engine.execution_options(**{WRITES: True})) as session:
+        session.info[WRITTEN] = ANALYZE_AFTER
+        _analyze_stale(session)
+        counted = session.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'sources'")).scalar()
+    assert counted == ANALYZE_AFTER, "the sources were analyzed"
+    assert notices == []
