@@ -230,8 +230,8 @@ def merge_reports(session: Session, ids: Sequence[str]) -> int:
     """Merge each incident of ``ids`` (new ones, in the order they were created) into the
     earliest live incident that reports the same event, stored before or earlier in ``ids``;
     answers how many were merged away. A new incident with no source and no report data set
-    can match nothing: the rest are looked for in spells of at most :data:`SPELL` (a few
-    statements each), then a few statements for each merge."""
+    can match nothing: the rest are looked for near their dates (a few statements for each
+    :func:`look <_looks>`), then a few statements for each merge."""
     if not ids:
         return 0
     new = _reports(session, select(*REPORTED).where(Incident.id.in_(ids)), {i: n for n, i in enumerate(ids)})
@@ -240,8 +240,8 @@ def merge_reports(session: Session, ids: Sequence[str]) -> int:
         key=lambda r: r.first,
     )
     stored: dict[str, Report] = {}
-    for spell in _spells(matchable):
-        stored |= _reports(session, _nearby(spell), {})
+    for look in _looks(matchable):
+        stored |= _reports(session, _nearby(look), {})
     # only reports of one kind between the same sides can match: matched within those groups
     groups: dict[tuple[str, frozenset[str], frozenset[str]], list[Report]] = {}
     for report in sorted([*(r for i, r in stored.items() if i not in new), *new.values()], key=lambda r: r.order):
@@ -271,64 +271,89 @@ def merge_reports(session: Session, ids: Sequence[str]) -> int:
 
 
 SPELL = timedelta(days=31)
-"""The widest span of dates (and at most :data:`SPELL_REPORTS` new reports) whose stored
-matches are looked for in one statement: an import of a file in date order looks once a
-batch, and one of reports scattered over decades reads only the incidents near each."""
-SPELL_REPORTS = 500
+"""The widest span of dates of new reports whose stored matches one condition on dates looks
+for: a report is looked for near its own date, not near every date of its batch."""
 WIDEST = timedelta(days=366)
 """A date of a month or a year lies anywhere in its span: looked for that much further."""
+LOOK_SPELLS = 100
+LOOK_SOURCES = 10_000
+"""The most spells, and sources, one statement looks for the matches of: each spell adds its
+dates to the statement, each source one parameter."""
 
 
-def _spells(reports: list[Report]) -> Iterable[list[Report]]:
-    """``reports`` (sorted by their first day) in runs that span at most :data:`SPELL`."""
-    spell: list[Report] = []
+def _looks(reports: list[Report]) -> Iterable[list[list[Report]]]:
+    """``reports`` (sorted by their first day) in spells that span at most :data:`SPELL`,
+    and the spells in looks, one statement each: spells whose searches of stored dates (a
+    year either side) overlap share one, so that no stored date is read twice; those far
+    apart (reports scattered over decades) have their own."""
+    spells: list[list[Report]] = []
     for report in reports:
-        if spell and (report.last - spell[0].first > SPELL or len(spell) == SPELL_REPORTS):
-            yield spell
-            spell = []
-        spell.append(report)
-    if spell:
-        yield spell
+        if spells and report.last - spells[-1][0].first <= SPELL:
+            spells[-1].append(report)
+        else:
+            spells.append([report])
+    look: list[list[Report]] = []
+    sources: set[str] = set()
+    for spell in spells:
+        near = look and spell[0].first - WIDEST <= max(r.last for r in look[-1]) + WIDEST
+        cited = set().union(*(r.sources for r in spell))
+        if look and (not near or len(look) == LOOK_SPELLS or len(sources | cited) > LOOK_SOURCES):
+            yield look
+            look, sources = [], set()
+        look.append(spell)
+        sources |= cited
+    if look:
+        yield look
 
 
-def _nearby(spell: list[Report]) -> Any:
-    """The live incidents that may report the event of one of ``spell``: of one of their
-    kinds, initiated by (an actor affiliated to) one of their first initiators, dated near
-    them (by the incident's precision), citing one of their sources or from one of their
-    report data sets."""
-    low = min(r.first for r in spell) - MARGIN
-    high = max(r.last for r in spell) + MARGIN
-    firsts = sorted({min(r.initiators) for r in spell})
-    within = or_(
-        and_(Incident.date_precision == DatePrecision.day, Incident.occurred_on.between(low, high)),
-        and_(Incident.date_precision == DatePrecision.month, Incident.occurred_on.between(low - SPAN, high + SPAN)),
-        and_(
-            Incident.date_precision.not_in([DatePrecision.day, DatePrecision.month]),
-            Incident.occurred_on.between(low - WIDEST, high + WIDEST),
-        ),
-    )
+def _nearby(look: list[list[Report]]) -> Any:
+    """The live incidents that may report the event of one of the reports of ``look``: of one
+    of their kinds, initiated by (an actor affiliated to) one of their first initiators, dated
+    near one of its spells (by the incident's precision), citing one of their sources or from
+    one of their report data sets."""
+    reports = [r for spell in look for r in spell]
+    dated = []
+    for spell in look:
+        low = min(r.first for r in spell) - MARGIN
+        high = max(r.last for r in spell) + MARGIN
+        dated.append(
+            or_(
+                and_(Incident.date_precision == DatePrecision.day, Incident.occurred_on.between(low, high)),
+                and_(
+                    Incident.date_precision == DatePrecision.month,
+                    Incident.occurred_on.between(low - SPAN, high + SPAN),
+                ),
+                and_(
+                    Incident.date_precision.not_in([DatePrecision.day, DatePrecision.month]),
+                    Incident.occurred_on.between(low - WIDEST, high + WIDEST),
+                ),
+            )
+        )
     shared = []
-    if source_ids := sorted(set().union(*(r.sources for r in spell))):
+    if source_ids := sorted(set().union(*(r.sources for r in reports))):
         citing = select(Citation.record_id).where(
             Citation.resource == service.RESOURCE,
             Citation.record_id == Incident.id,
             Citation.source_id.in_(source_ids),
         )
         shared.append(citing.exists())
-    if sets := sorted(set().union(*(r.sets for r in spell))):
+    if sets := sorted(set().union(*(r.sets for r in reports))):
         shared.append(JSONHasAny(Incident.tags, sets))
+    first, last = min(r.first for r in reports) - MARGIN, max(r.last for r in reports) + MARGIN
     return select(*REPORTED).where(
         Incident.id.in_(
             select(Involvement.record_id).where(
                 Involvement.resource == service.RESOURCE,
                 Involvement.role == "initiator",
-                Involvement.actor_id.in_(actors.ids_named(firsts, affiliated=True)),
-                Involvement.occurred_on.between(low - WIDEST, high + WIDEST),
+                Involvement.actor_id.in_(
+                    actors.ids_named(sorted({min(r.initiators) for r in reports}), affiliated=True)
+                ),
+                Involvement.occurred_on.between(first - WIDEST, last + WIDEST),
             )
         ),
-        Incident.kind.in_({r.kind for r in spell}),
+        Incident.kind.in_({r.kind for r in reports}),
         Incident.retracted_at.is_(None),
-        within,
+        or_(*dated),
         or_(*shared),
     )
 
