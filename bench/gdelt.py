@@ -10,6 +10,7 @@ country (``IGOUNO``, a bare ``IGO``), rows without a second actor and both sides
 country. The same seed writes the same file.
 """
 
+import contextlib
 import os
 import random
 import re
@@ -178,13 +179,22 @@ class GdeltImport:
 
 def run_import(base: str, key: str, file: Path, server_pid: int) -> GdeltImport:
     """``demarche import --from gdelt FILE`` against the server at ``base``: its wall time and
-    peak memory (its own, read with ``wait4``, and the server's, which converts)."""
+    peak memory (its own and the server's, which converts: each ``VmHWM``)."""
     argv = [str(APP_BIN / "demarche"), "import", "--from", "gdelt", str(file), "--url", base, "--key", key]
     server_cpu = _cpu_seconds(server_pid)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
+        peak = 0.0
+        while True:
+            # The command's own peak, read while it runs (VmHWM): wait4's ru_maxrss of a child
+            # counts the memory of the process that started it (this one) as the child's own.
+            with contextlib.suppress(OSError):
+                peak = peak_rss_mib(process.pid)[1]
+            done, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.02)
         seconds = time.perf_counter() - started
         server_cpu = _cpu_seconds(server_pid) - server_cpu
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -202,7 +212,7 @@ def run_import(base: str, key: str, file: Path, server_pid: int) -> GdeltImport:
         kept=int(counts[2]),
         incidents=int(created[1]) if created else 0,
         seconds=seconds,
-        cli_peak_rss_mib=usage.ru_maxrss / 1024,
+        cli_peak_rss_mib=peak,
         server_peak_rss_mib=peak_rss_mib(server_pid)[1],
         file_mib=file.stat().st_size / 2**20,
         cli_cpu_s=usage.ru_utime + usage.ru_stime,

@@ -294,14 +294,16 @@ def _looks(reports: list[Report]) -> Iterable[list[list[Report]]]:
             spells.append([report])
     look: list[list[Report]] = []
     sources: set[str] = set()
+    reach = date.min  # the last day of the look's reports
     for spell in spells:
-        near = look and spell[0].first - WIDEST <= max(r.last for r in look[-1]) + WIDEST
         cited = set().union(*(r.sources for r in spell))
-        if look and (not near or len(look) == LOOK_SPELLS or len(sources | cited) > LOOK_SOURCES):
+        apart = spell[0].first - reach > 2 * WIDEST
+        if look and (apart or len(look) == LOOK_SPELLS or len(sources | cited) > LOOK_SOURCES):
             yield look
-            look, sources = [], set()
+            look, sources, reach = [], set(), date.min
         look.append(spell)
         sources |= cited
+        reach = max(reach, *(r.last for r in spell))
     if look:
         yield look
 
@@ -314,18 +316,18 @@ def _nearby(look: list[list[Report]]) -> Any:
     reports = [r for spell in look for r in spell]
     dated = []
     for spell in look:
-        low = min(r.first for r in spell) - MARGIN
-        high = max(r.last for r in spell) + MARGIN
+        low = _shifted(min(r.first for r in spell), -MARGIN)
+        high = _shifted(max(r.last for r in spell), MARGIN)
         dated.append(
             or_(
                 and_(Incident.date_precision == DatePrecision.day, Incident.occurred_on.between(low, high)),
                 and_(
                     Incident.date_precision == DatePrecision.month,
-                    Incident.occurred_on.between(low - SPAN, high + SPAN),
+                    Incident.occurred_on.between(_shifted(low, -SPAN), _shifted(high, SPAN)),
                 ),
                 and_(
                     Incident.date_precision.not_in([DatePrecision.day, DatePrecision.month]),
-                    Incident.occurred_on.between(low - WIDEST, high + WIDEST),
+                    Incident.occurred_on.between(_shifted(low, -WIDEST), _shifted(high, WIDEST)),
                 ),
             )
         )
@@ -339,7 +341,7 @@ def _nearby(look: list[list[Report]]) -> Any:
         shared.append(citing.exists())
     if sets := sorted(set().union(*(r.sets for r in reports))):
         shared.append(JSONHasAny(Incident.tags, sets))
-    first, last = min(r.first for r in reports) - MARGIN, max(r.last for r in reports) + MARGIN
+    first, last = min(r.first for r in reports), max(r.last for r in reports)
     return select(*REPORTED).where(
         Incident.id.in_(
             select(Involvement.record_id).where(
@@ -348,7 +350,7 @@ def _nearby(look: list[list[Report]]) -> Any:
                 Involvement.actor_id.in_(
                     actors.ids_named(sorted({min(r.initiators) for r in reports}), affiliated=True)
                 ),
-                Involvement.occurred_on.between(first - WIDEST, last + WIDEST),
+                Involvement.occurred_on.between(_shifted(first, -MARGIN - WIDEST), _shifted(last, MARGIN + WIDEST)),
             )
         ),
         Incident.kind.in_({r.kind for r in reports}),
@@ -356,6 +358,14 @@ def _nearby(look: list[list[Report]]) -> Any:
         or_(*dated),
         or_(*shared),
     )
+
+
+def _shifted(day: date, by: timedelta) -> date:
+    """``day`` moved by ``by``, held within the calendar (years 1 to 9999)."""
+    try:
+        return day + by
+    except OverflowError:
+        return date.min if by < NONE else date.max
 
 
 REPORTED = (

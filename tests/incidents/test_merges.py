@@ -319,3 +319,21 @@ def test_reports_scattered_over_years_are_matched_each_near_its_own_date(client,
     assert reader.get("/v1/incidents/ref:w:2").json()["title"] == "Early"
     # near each (beside the new ones): the report dated by its year and the one of the same day, not 2010's
     assert sorted(set(read) - {r["title"] for r in reports}) == ["On the 5th", "Some day in 2003"]
+
+
+def test_reports_at_the_start_of_the_calendar_are_imported(client, reader, nato_russia):
+    """The looks a year either side of a report stop at the calendar's start (year 1; the
+    future is closed past a year ahead)."""
+    url = "https://example.org/chronicle"
+    line = {"type": "incident", "initiators": ["nato"], "targets": ["russia"], "sources": [url], "tags": ["gdelt"]}
+    lines = [
+        {"type": "source", "url": url, "title": "Chronicle"},
+        line | {"kind": "expulsion", "title": "First", "occurred_on": "0001-01-01", "external_ref": "start:1"},
+        line | {"kind": "expulsion", "title": "First again", "occurred_on": "0001-01-01", "external_ref": "start:2"},
+        line | {"kind": "expulsion", "title": "A year on", "occurred_on": "0002-01-01", "date_precision": "year"},
+    ]
+    answer = client.post("/v1/import", content=ndjson(lines), headers={"Content-Type": "application/x-ndjson"})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["created"]["incident"], answer.json()["merged"]["incident"]) == (2, 1)
+    assert reader.get("/v1/incidents/ref:start:1").json()["occurred_on"] == "0001-01-01"
+    assert reader.get("/v1/incidents/ref:start:2", follow_redirects=False).status_code == 308
