@@ -189,7 +189,7 @@ def run_import(base: str, key: str, file: Path, server_pid: int) -> GdeltImport:
         while True:
             # The command's own peak, read while it runs (VmHWM): wait4's ru_maxrss of a child
             # counts the memory of the process that started it (this one) as the child's own.
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, KeyError):  # gone, or exited (no memory left)
                 peak = peak_rss_mib(process.pid)[1]
             done, status, usage = os.wait4(process.pid, os.WNOHANG)
             if done:
