@@ -234,11 +234,14 @@ def merge_reports(session: Session, ids: Sequence[str]) -> int:
     :func:`look <_looks>`), then a few statements for each merge."""
     if not ids:
         return 0
-    new = _reports(session, select(*REPORTED).where(Incident.id.in_(ids)), {i: n for n, i in enumerate(ids)})
-    matchable = sorted(
-        (r for r in new.values() if r.kind != IncidentKind.other and r.initiators and (r.sources or r.sets)),
-        key=lambda r: r.first,
+    # only these can match, or be matched by, another: the rest are not read
+    reporting = select(*REPORTED).where(
+        Incident.id.in_(ids),
+        Incident.kind != IncidentKind.other,
+        or_(_cited(), JSONHasAny(Incident.tags, sorted(REPORT_SETS))),
     )
+    new = _reports(session, reporting, {i: n for n, i in enumerate(ids)})
+    matchable = sorted((r for r in new.values() if r.initiators and (r.sources or r.sets)), key=lambda r: r.first)
     stored: dict[str, Report] = {}
     for look in _looks(matchable):
         stored |= _reports(session, _nearby(look), {})
@@ -333,12 +336,7 @@ def _nearby(look: list[list[Report]]) -> Any:
         )
     shared = []
     if source_ids := sorted(set().union(*(r.sources for r in reports))):
-        citing = select(Citation.record_id).where(
-            Citation.resource == service.RESOURCE,
-            Citation.record_id == Incident.id,
-            Citation.source_id.in_(source_ids),
-        )
-        shared.append(citing.exists())
+        shared.append(_cited(source_ids))
     if sets := sorted(set().union(*(r.sets for r in reports))):
         shared.append(JSONHasAny(Incident.tags, sets))
     first, last = min(r.first for r in reports), max(r.last for r in reports)
@@ -358,6 +356,12 @@ def _nearby(look: list[list[Report]]) -> Any:
         or_(*dated),
         or_(*shared),
     )
+
+
+def _cited(source_ids: list[str] | None = None) -> Any:
+    """Whether an incident cites a source (one of ``source_ids``)."""
+    citing = select(Citation.record_id).where(Citation.resource == service.RESOURCE, Citation.record_id == Incident.id)
+    return (citing if source_ids is None else citing.where(Citation.source_id.in_(source_ids))).exists()
 
 
 def _shifted(day: date, by: timedelta) -> date:

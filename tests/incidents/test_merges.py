@@ -292,11 +292,12 @@ def test_reports_scattered_over_years_are_matched_each_near_its_own_date(client,
     ]
     assert client.post("/v1/import", content=ndjson([*background, *stored]), headers=headers).status_code == 200
     read: list[str] = []  # the titles of the stored incidents read as possible matches
+    read_new: list[str] = []  # and of the new ones read as reports
     reports_of = merges._reports
 
     def spied(session: Any, stmt: Any, order: dict[str, int]) -> dict[str, Any]:
         found = reports_of(session, stmt, order)
-        read.extend(session.get(merges.Incident, i).title for i in found if not order)
+        (read_new if order else read).extend(session.get(merges.Incident, i).title for i in found)
         return found
 
     monkeypatch.setattr(merges, "_reports", spied)
@@ -305,6 +306,7 @@ def test_reports_scattered_over_years_are_matched_each_near_its_own_date(client,
     answer = client.post("/v1/import", content=ndjson(plain), headers=headers).json()
     assert answer["created"]["incident"] == 25 and answer["merged"]["incident"] == 0
     assert read == [], "reports that can match nothing look for no stored incident"
+    assert read_new == [], "and are not read back"
 
     reports = [
         line | {"title": "Early", "occurred_on": "2000-02-01", "sources": [url], "external_ref": "w:2"},
