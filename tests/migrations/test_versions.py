@@ -58,6 +58,26 @@ def test_models_and_migrations_agree(migration_url):
     engine.dispose()
 
 
+def test_every_trigger_function_plans_its_statements_once(migration_url):
+    """The app's PostgreSQL connections force custom plans (``app.db``); a trigger function
+    that followed them would plan its statements again for every row it runs for (an
+    import's involvements took three times as long). Each keeps PostgreSQL's own choice."""
+    if not migration_url.startswith("postgresql"):
+        pytest.skip("SQLite's triggers are SQL, planned with their statement")
+    command.upgrade(alembic_config(migration_url), "head")
+    engine = make_engine(migration_url)
+    with engine.connect() as connection:
+        functions = connection.execute(
+            text(
+                "SELECT DISTINCT p.proname, p.proconfig FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+                "WHERE NOT t.tgisinternal"
+            )
+        ).all()
+    engine.dispose()
+    assert len(functions) > 20
+    assert [name for name, config in functions if "plan_cache_mode=auto" not in (config or [])] == []
+
+
 def test_rows_whose_status_contradicts_their_retraction_are_brought_in_line(migration_url):
     """0012: an incident stored as published while retracted (as an import over a retracted
     incident left it) reads as retracted, and so does its kept answer."""
