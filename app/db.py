@@ -236,6 +236,11 @@ STATEMENT_BUDGET = "demarche_statement_budget"
 CONNECT_ARGS = "demarche_connect_args"
 """Execution option of a PostgreSQL engine: the driver's arguments beyond its URL's, for the
 connections made past its pool (:class:`DriverReads`)."""
+PLANS_KEPT = "-c plan_cache_mode=auto"
+"""Added to the options of the loop's connections that run statements planned once
+(:attr:`app.kit.prepared.Statement.planned_once`; a later ``-c`` of a setting wins): a read
+of a record by its key, planned anew on each run, cost the database three times what it
+costs with the plan kept (about 80 µs against 30 µs)."""
 DEADLINE = "demarche_deadline"
 """Where a SQLite connection keeps the moment its running statement must end (its pool
 record's ``info``), or None when no statement is timed."""
@@ -299,7 +304,8 @@ class DriverReads:
       the loop too, on up to ``connections`` of the loop's own (:class:`LoopConnections`),
       outside a transaction, so that a read is one round trip and no thread hop (an incident
       by id, read by a bare ASGI app under 16 connections on two cores: 7,200 reads a second
-      this way, 4,600 handed to threads).
+      this way, 4,600 handed to threads); statements planned once on connections of their
+      own, which keep their plans (:data:`PLANS_KEPT`), up to ``connections`` more.
     - PostgreSQL otherwise (an app called without its lifespan, as a test client may): in as
       many threads of this reader's own, on connections of the engine's pool.
 
@@ -313,7 +319,7 @@ class DriverReads:
         self._size = connections
         self._executor: ThreadPoolExecutor | None = None
         self._sqlite: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()
-        self._pools: dict[tuple[Engine, asyncio.AbstractEventLoop], LoopConnections] = {}
+        self._pools: dict[tuple[Engine, asyncio.AbstractEventLoop], dict[bool, LoopConnections]] = {}
 
     @asynccontextmanager
     async def on_loop(self, engine: Engine) -> AsyncIterator[None]:
@@ -323,23 +329,28 @@ class DriverReads:
             yield
             return
         _, parameters = engine.dialect.create_connect_args(engine.url)
-        pool = LoopConnections(
-            parameters | engine.get_execution_options().get(CONNECT_ARGS, {}), self._size, dropped=engine.pool.dispose
-        )
+        parameters |= engine.get_execution_options().get(CONNECT_ARGS, {})
+        kept = parameters | {"options": f"{parameters.get('options', '')} {PLANS_KEPT}".strip()}
+        pools = {
+            planned_once: LoopConnections(options, self._size, dropped=engine.pool.dispose)
+            for planned_once, options in ((False, parameters), (True, kept))
+        }
 
         def dropped(context: Any) -> None:
             if context.is_disconnect:
-                pool.drop()
+                for pool in pools.values():
+                    pool.drop()
 
         key = (engine, asyncio.get_running_loop())
-        self._pools[key] = pool
+        self._pools[key] = pools
         event.listen(engine, "handle_error", dropped)
         try:
             yield
         finally:
             event.remove(engine, "handle_error", dropped)
             del self._pools[key]
-            await pool.close()
+            for pool in pools.values():
+                await pool.close()
 
     async def run(self, engine: Engine, statement: Statement[T]) -> T:
         """``statement`` run on a connection of ``engine``; what its rows answer."""
@@ -358,9 +369,9 @@ class DriverReads:
                 raise
         shorter = ends is not None and (not budget or ends < now + budget)  # else the connection's own timeout
         loop = asyncio.get_running_loop()
-        pool = self._pools.get((engine, loop))
-        if pool is not None:
-            return await _on_loop(pool, ends if shorter else None, statement)
+        pools = self._pools.get((engine, loop))
+        if pools is not None:
+            return await _on_loop(pools[statement.planned_once], ends if shorter else None, statement)
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self._size, thread_name_prefix="demarche-read")
         return await loop.run_in_executor(self._executor, _pooled_work, engine, ends if shorter else None, statement)

@@ -33,16 +33,21 @@ class Statement(Generic[T]):
     sql: str
     parameters: Any = ()
     answer: Callable[[list[Any]], T] = _rows  # type: ignore[assignment]
+    planned_once: bool = False
+    """Whether one plan serves all its values (a record read by its key), so that the
+    database may keep the plan it made rather than plan each run anew."""
 
 
 class Prepared:
-    """``stmt`` compiled for ``dialect`` (expanding ``IN`` lists rendered as they stand)."""
+    """``stmt`` compiled for ``dialect`` (expanding ``IN`` lists rendered as they stand);
+    ``planned_once`` as :attr:`Statement.planned_once`."""
 
-    __slots__ = ("sql", "keys", "_names", "_defaults", "_binds", "_results", "_fixed")
+    __slots__ = ("sql", "planned_once", "keys", "_names", "_defaults", "_binds", "_results", "_fixed")
 
-    def __init__(self, stmt: Executable, dialect: Dialect) -> None:
+    def __init__(self, stmt: Executable, dialect: Dialect, planned_once: bool = False) -> None:
         compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         self.sql = compiled.string
+        self.planned_once = planned_once
         self.keys = [entry.keyname for entry in compiled._result_columns]
         self._names = compiled.positiontup  # None where the driver takes named parameters (psycopg)
         self._defaults = compiled.params  # the values the statement holds; None for those bound by name
@@ -63,7 +68,7 @@ class Prepared:
         ``answer(rows)`` (by default the rows: :meth:`mapping` makes one the row SQLAlchemy
         would have read)."""
         parameters = self._fixed if not values and self._fixed is not None else self.parameters(values)
-        return Statement(self.sql, parameters, answer)
+        return Statement(self.sql, parameters, answer, self.planned_once)
 
     def mapping(self, row: Sequence[Any]) -> dict[str, Any]:
         """A driver's ``row`` as a mapping of the columns' names to their Python values."""

@@ -303,7 +303,9 @@ def _columns(table: Table) -> frozenset[str]:
 def _prepared_one(
     table: Table, record: Record, dialect: Dialect, columns: tuple[str, ...], published: bool
 ) -> Prepared:
-    return Prepared(_one(table, record, dialect.name, columns, published, False, False, None), dialect)
+    return Prepared(
+        _one(table, record, dialect.name, columns, published, False, False, None), dialect, planned_once=True
+    )
 
 
 Answers = Sequence[tuple[Table, Record]]
