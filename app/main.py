@@ -96,9 +96,9 @@ CORS_RESPONSE_HEADERS = [
     READ_SOURCE_HEADER,
 ]
 DRIVER_CONNECTIONS = 4
-"""Connections (threads, without the app's lifespan) of a process's driver reads on
-PostgreSQL, at most its pool's size (app.db.DriverReads): one event loop keeps four busy,
-and a process is about one core's work."""
+"""Connections (threads, without the app's lifespan; with it, each of the event loop's two
+sets) of a process's driver reads on PostgreSQL, at most its pool's size
+(app.db.DriverReads): one event loop keeps four busy, and a process is about one core's work."""
 REPLICA_CONNECT_TIMEOUT_SECONDS = 2
 """Longest a read waits for a connection to the read replica before it goes to the primary."""
 
