@@ -14,10 +14,12 @@ counted columns changed (an incident's id is never updated). The counts per mont
 no other table: recounting every row costs less than finding the changed ones. On SQLite the
 triggers are per row and fire only on updates of those columns (``UPDATE OF``): unchanged.
 
-The functions of 0013 also keep the plans PostgreSQL makes once, as 0010 made those of 0009
-and its own do: the app's connections force custom plans, and the trigger of each involvement
+The row triggers' functions of 0013 also keep the plans PostgreSQL makes once, as 0010 made
+its own do: the app's connections force custom plans, and the trigger of each involvement
 written planned its statements again for every row, three quarters of the time an import of
-new incidents spent in the database.
+new incidents spent in the database. The statement triggers' functions do not: a plan kept
+would be the one made for the transition tables of an earlier statement, of one row perhaps,
+and join thousands of rows as it would one (a nested loop over both: seconds).
 """
 
 from collections.abc import Sequence
@@ -37,15 +39,8 @@ KEYS = {
     "incident_pair_counts": "initiator_id, target_id, status, month, kind",
 }
 
-FUNCTIONS = (
-    "incident_counts_by_link_insert",
-    "incident_counts_by_link_delete",
-    "incident_counts_by_link_update",
-    "involvement_counts_insert",
-    "involvement_counts_delete",
-    "involvement_keys_fixed",
-)
-"""The trigger functions of migration 0013."""
+ROW_FUNCTIONS = ("involvement_counts_insert", "involvement_counts_delete", "involvement_keys_fixed")
+"""The functions of the row triggers of migration 0013."""
 PLANNED_ONCE = "SET plan_cache_mode = auto"
 """As migration 0010 has it: a trigger function keeps the plan PostgreSQL makes once, whatever
 the session's ``plan_cache_mode``."""
@@ -102,12 +97,12 @@ def _function(old: str, new: str) -> None:
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         _function(_changed("old_rows", "new_rows"), _changed("new_rows", "old_rows"))
-        for function in FUNCTIONS:
+        for function in ROW_FUNCTIONS:
             op.execute(f"ALTER FUNCTION {function}() {PLANNED_ONCE}")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         _function("old_rows", "new_rows")
-        for function in FUNCTIONS:
+        for function in ROW_FUNCTIONS:
             op.execute(f"ALTER FUNCTION {function}() RESET plan_cache_mode")
