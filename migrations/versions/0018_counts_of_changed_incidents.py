@@ -14,12 +14,16 @@ counted columns changed (an incident's id is never updated). The counts per mont
 no other table: recounting every row costs less than finding the changed ones. On SQLite the
 triggers are per row and fire only on updates of those columns (``UPDATE OF``): unchanged.
 
+The changed incidents are found by grouping both transition tables' rows, not by joining
+them: the statements of a statement trigger's function name no variable, and PostgreSQL
+plans them once a session whatever ``plan_cache_mode`` says, for the rows of the first
+statement they ran for; a join planned for one row ran over thousands as a nested loop (7 s
+of a GDELT import's refill), where a grouping costs the same whatever its plan expected.
+
 The row triggers' functions of 0013 also keep the plans PostgreSQL makes once, as 0010 made
-its own do: the app's connections force custom plans, and the trigger of each involvement
-written planned its statements again for every row, three quarters of the time an import of
-new incidents spent in the database. The statement triggers' functions do not: a plan kept
-would be the one made for the transition tables of an earlier statement, of one row perhaps,
-and join thousands of rows as it would one (a nested loop over both: seconds).
+its own do: their statements name the row, the app's connections force custom plans, and
+the trigger of each involvement written planned its statements again for every row, three
+quarters of the time an import of new incidents spent in the database.
 """
 
 from collections.abc import Sequence
@@ -39,6 +43,7 @@ KEYS = {
     "incident_pair_counts": "initiator_id, target_id, status, month, kind",
 }
 
+SIGNS = {"old_rows": -1, "new_rows": 1}
 ROW_FUNCTIONS = ("involvement_counts_insert", "involvement_counts_delete", "involvement_keys_fixed")
 """The functions of the row triggers of migration 0013."""
 PLANNED_ONCE = "SET plan_cache_mode = auto"
@@ -46,11 +51,13 @@ PLANNED_ONCE = "SET plan_cache_mode = auto"
 the session's ``plan_cache_mode``."""
 
 
-def _changed(rows: str, other: str) -> str:
-    """The rows of the transition table ``rows`` whose counted columns differ in ``other``
-    (``OFFSET 0``: found before they are joined to their involvements, not after)."""
-    differs = " OR ".join(f"r.{c} IS DISTINCT FROM o.{c}" for c in COUNTED)
-    return f"(SELECT r.* FROM {rows} r JOIN {other} o ON o.id = r.id WHERE {differs} OFFSET 0)"
+def _changed(side: str) -> str:
+    """The rows of the transition table ``side`` (``old_rows`` or ``new_rows``) whose counted
+    columns differ in the other: each version of an incident counts -1 (old) or 1 (new), and
+    the two versions of an unchanged one, grouped on their id and counted columns, sum to 0."""
+    columns = ", ".join(("id", *COUNTED))
+    versions = f"SELECT {columns}, -1 AS v FROM old_rows UNION ALL SELECT {columns}, 1 AS v FROM new_rows"
+    return f"(SELECT {columns} FROM ({versions}) AS versions GROUP BY {columns} HAVING sum(v) = {SIGNS[side]})"
 
 
 def _link_counts(old: str, new: str) -> str:
@@ -96,7 +103,7 @@ def _function(old: str, new: str) -> None:
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        _function(_changed("old_rows", "new_rows"), _changed("new_rows", "old_rows"))
+        _function(_changed("old_rows"), _changed("new_rows"))
         for function in ROW_FUNCTIONS:
             op.execute(f"ALTER FUNCTION {function}() {PLANNED_ONCE}")
 
