@@ -54,9 +54,9 @@ def test_postgresql_connections_dropped_by_the_server_cost_one_503_at_most(clien
 
 def test_postgresql_reads_of_a_record_by_its_key_keep_their_plans(app, engine_name):
     """The service's connections plan each run of a statement for its values (skewed data
-    wants it: app.db.make_engine), and so did the reads of a record by its key, which one
-    plan serves for every key: they now run on connections of the loop that keep the plan
-    PostgreSQL makes, at a third of the database's cost."""
+    wants it: app.db.make_engine). One plan serves a read of a record by its key for every
+    key: those reads run on connections of the loop that keep the plan PostgreSQL makes,
+    at a third of the database's cost."""
     if engine_name != "postgresql":
         pytest.skip("SQLite plans a statement once, as it is prepared")
     engine = app.state.engine

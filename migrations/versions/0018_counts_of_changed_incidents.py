@@ -10,7 +10,7 @@ wrote out of the counts and put it back, each with its involvements, even an inc
 date, kind, status and retraction were as before: the kept answers written again before a
 writing transaction commits (0010) are such an update, of thousands of rows after an import,
 and the trigger took two thirds of its time. Its function now counts only the incidents whose
-counted columns changed (an incident's id is never updated). The counts per month (0009) read
+counted columns changed. The counts per month (0009) read
 no other table: recounting every row costs less than finding the changed ones. On SQLite the
 triggers are per row and fire only on updates of those columns (``UPDATE OF``): unchanged.
 
@@ -42,7 +42,6 @@ KEYS = {
     "actor_incident_counts": "role, status, actor_id, month, kind",
     "incident_pair_counts": "initiator_id, target_id, status, month, kind",
 }
-
 SIGNS = {"old_rows": -1, "new_rows": 1}
 ROW_FUNCTIONS = ("involvement_counts_insert", "involvement_counts_delete", "involvement_keys_fixed")
 """The functions of the row triggers of migration 0013."""
