@@ -18,8 +18,7 @@ COLLECTION = Collection(
     replace=service.replace,
     links=service.links,
     csv_keys=service.name_answered,
-    create_many=service.create_many,
-    unchanged_many=service.unchanged,
-    onto=merges.onto_survivor,
+    write_many=service.write,
+    onto=merges.onto_survivors,
     merge_new=merges.merge_reports,
 )

@@ -29,7 +29,7 @@ from app.kit import etags
 from app.kit.etags import Precondition
 from app.kit.links import replace_links
 from app.kit.pending import mark_changed
-from app.kit.problems import Conflict, Merged, invalid
+from app.kit.problems import Conflict, Merged, Problem, invalid
 from app.kit.records import utcnow
 from app.kit.sql import JSONHasAny
 from app.sources import service as sources
@@ -151,21 +151,33 @@ def absorb(session: Session, survivor: Incident, merged: Incident) -> None:
     session.flush()
 
 
-def onto_survivor(session: Session, row: Incident, data: IncidentCreate) -> tuple[Incident, IncidentCreate]:
-    """Where an import line written over the stored incident ``row`` goes, and what it
-    writes, so that re-importing merged reports changes nothing and loses nothing. A line
-    over a merged-away incident goes to its survivor: the survivor keeps its fields and gains
-    the line's links and tags (none, when it has them already). A line over an incident that
-    others were merged into keeps what the merges brought: the line's links and tags come
-    first, then those stored. Any other line is written as it is."""
-    if row.merged_into is not None:
-        survivor = session.get_one(Incident, row.merged_into)
-        return survivor, _joined(session, survivor, service.as_input(session, survivor), data, first=False)
-    merged = select(Incident.id).where(Incident.merged_into == row.id).limit(1)
-    if session.execute(merged).first() is None:
-        return row, data
-    # only the fields the line gave: a status it did not give must not restore a retracted survivor
-    return row, _joined(session, row, data.model_dump(exclude_unset=True), data, first=True)
+def onto_survivors(
+    session: Session, lines: Sequence[tuple[Incident, IncidentCreate]]
+) -> list[tuple[Incident, IncidentCreate] | Problem]:
+    """Where each import line written over a stored incident goes, and what it writes, so
+    that re-importing merged reports changes nothing and loses nothing (or the problem of the
+    line's references). A line over a merged-away incident goes to its survivor: the survivor
+    keeps its fields and gains the line's links and tags (none, when it has them already). A
+    line over an incident that others were merged into keeps what the merges brought: the
+    line's links and tags come first, then those stored. Any other line is written as it is.
+    One statement finds the incidents others were merged into, however many lines."""
+    ids = [row.id for row, _ in lines if row.merged_into is None]
+    merged = select(Incident.merged_into).where(Incident.merged_into.in_(ids)).distinct()
+    survivors = set(session.execute(merged).scalars()) if ids else set()
+    out: list[tuple[Incident, IncidentCreate] | Problem] = []
+    for row, data in lines:
+        try:
+            if row.merged_into is not None:
+                survivor = session.get_one(Incident, row.merged_into)
+                out.append((survivor, _joined(session, survivor, service.as_input(session, survivor), data, False)))
+            elif row.id in survivors:
+                # only the fields the line gave: a status it did not give must not restore a retracted survivor
+                out.append((row, _joined(session, row, data.model_dump(exclude_unset=True), data, first=True)))
+            else:
+                out.append((row, data))
+        except Problem as problem:
+            out.append(problem)
+    return out
 
 
 def _joined(

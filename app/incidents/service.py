@@ -30,17 +30,17 @@ from app.kit import etags, search, sqljson, states, writes
 from app.kit.bulk import insert_rows
 from app.kit.etags import Precondition
 from app.kit.keys import path_key
-from app.kit.links import link_rows, replace_links
-from app.kit.pending import note_created
+from app.kit.links import delete_links, link_rows
+from app.kit.pending import mark_changed, note_created
 from app.kit.prepared import Statement
 from app.kit.problems import Conflict, Merged, Moved, NotFound, Problem, ValidationFailed, invalid
 from app.kit.records import new_id, utcnow
-from app.kit.references import check_refs, ensure_unique, get_live, lookup
+from app.kit.references import check_refs, get_live, lookup
 from app.kit.schemas import validate_merged
 from app.kit.sql import JSONHasAny
 from app.kit.sqljson import Columns, RecordSQL
 from app.kit.states import retract, state_values
-from app.kit.writes import settle, write_fields
+from app.kit.writes import Written, written
 from app.sources import service as sources
 from app.sources.models import Citation, Source, citation_snapshot, cited
 from app.vocab import DatePrecision, RecordStatus, span_end, span_start
@@ -130,65 +130,47 @@ def embeddable(incident: Any) -> list[ColumnElement[bool]]:
     return listable(incident, [], unpublished=False)
 
 
-def replace(session: Session, incident: Incident, data: IncidentCreate) -> bool:
-    """Write ``data`` over ``incident`` (new or stored); a stored one's version grows only
-    when something differs."""
-    ensure_unique(session, Incident, "external_ref", data.external_ref, incident.id)
-    initiators = actors.resolve(session, data.initiators, ["body", "initiators"])
-    targets = actors.resolve(session, data.targets, ["body", "targets"])
-    # An answer to an incident retracted since keeps its link, and stays editable.
-    linked = select(Reply.responds_to_id).where(Reply.incident_id == incident.id)
-    kept = list(session.execute(linked).scalars())
-    answered = resolve(session, data.responds_to, ["body", "responds_to"], kept)
-    if incident.id in answered:
-        raise invalid(["body", "responds_to"], "An incident cannot respond to itself.")
-    citing = cited(data.sources)
-    found = sources.resolve(session, [ref for ref, _ in citing], ["body", "sources"])
-    values = data.model_dump(exclude=LINKS)
-    # the status names the state: writing one other than retracted over a retracted incident
-    # restores it (an import asks for that explicitly; see app.ingest.upsert.write_over)
-    restored = incident.retracted_at is not None and data.status != RecordStatus.retracted
-    values |= state_values(incident, data.status)
-    changed, is_new = write_fields(session, incident, values)
-    links = [(a, "initiator") for a in initiators] + [(a, "target") for a in targets]
-    changed |= actors.set_involvements(session, RESOURCE, incident.id, links, incident.occurred_on)
-    changed |= replace_links(session, Reply, {"incident_id": incident.id}, [{"responds_to_id": a} for a in answered])
-    changed |= sources.set_citations(session, RESOURCE, incident.id, found, [p for _, p in citing])
-    return settle(session, incident, is_new, changed, restored)
+def write(session: Session, items: Sequence[tuple[Incident | None, IncidentCreate]]) -> list[Written | Problem]:
+    """Write each ``(stored incident or None, data)``: the one write path of incidents, for a
+    create, a patch, an import's line or run of lines.
 
-
-def create(session: Session, data: IncidentCreate) -> Incident:
-    (outcome,) = create_many(session, [data])
-    if isinstance(outcome, Problem):
-        raise outcome
-    return session.get_one(Incident, outcome)
-
-
-def create_many(session: Session, items: Sequence[IncidentCreate]) -> list[str | Problem]:
-    """Create incidents in bulk: one query for each kind of reference and one insert for each
-    table, whatever the count. Each item answers its new id, or the problem that kept it out;
-    an item may answer (``responds_to``) an earlier one by its ``external_ref``."""
-    actor_ids = actors.lookup(session, (r for d in items for r in (*d.initiators, *d.targets)))
-    source_ids = lookup(session, Source, (r for d in items for r, _ in cited(d.sources)), "url", "external_ref")
-    answered_refs = [r for d in items for r in d.responds_to]
+    Every reference of every item is resolved first, with one query for each kind of
+    reference and for the stored links, whatever the count; an item with an unknown
+    reference, or an ``external_ref`` another incident has, answers its problem and writes
+    nothing. Then new incidents and the links of changed ones are inserted with one
+    ``executemany`` a table, and the stored ones are written over (a new version) only where
+    their fields or links differ. A new item may answer (``responds_to``) an earlier one by
+    its ``external_ref``; a stored one keeps its links to incidents retracted since."""
+    actor_ids = actors.lookup(session, (r for _, d in items for r in (*d.initiators, *d.targets)))
+    source_ids = lookup(session, Source, (r for _, d in items for r, _ in cited(d.sources)), "url", "external_ref")
+    answered_refs = [r for _, d in items for r in d.responds_to]
     incident_ids = with_survivors(session, lookup(session, Incident, answered_refs, "external_ref"), answered_refs)
-    refs = [d.external_ref for d in items if d.external_ref]
-    taken = set(session.execute(select(Incident.external_ref).where(Incident.external_ref.in_(refs))).scalars())
+    stored = links_of(session, [row.id for row, _ in items if row is not None])
+    refs = [d.external_ref for _, d in items if d.external_ref]
+    owners = (
+        dict(session.execute(select(Incident.external_ref, Incident.id).where(Incident.external_ref.in_(refs))).all())
+        if refs
+        else {}
+    )
     rows: dict[type, list[dict[str, Any]]] = {Incident: [], Involvement: [], Reply: [], Citation: []}
+    rewritten: dict[type, list[str]] = {Involvement: [], Reply: [], Citation: []}
     snapshots: dict[str, dict[str, Any]] = {}
-    outcomes: list[str | Problem] = []
+    outcomes: list[Written | Problem] = []
     now = utcnow()
-    for data in items:
-        if data.external_ref in taken:
+    for row, data in items:
+        incident_id = row.id if row is not None else new_id()
+        if owners.get(data.external_ref, incident_id) != incident_id:
             outcomes.append(Conflict(f"Another incident already has external_ref {data.external_ref!r}."))
             continue
+        had = stored.get(incident_id, ([], [], []))
+        kept = incident_ids | {r: r for r in data.responds_to if r in had[1]}  # answered, retracted since
         citing = cited(data.sources)
         checked = [
             check_refs(known, refs_, ["body", field], noun)
             for field, refs_, known, noun in (
                 ("initiators", data.initiators, actor_ids, "actor"),
                 ("targets", data.targets, actor_ids, "actor"),
-                ("responds_to", data.responds_to, incident_ids, "incident"),
+                ("responds_to", data.responds_to, kept, "incident"),
                 ("sources", [ref for ref, _ in citing], source_ids, "source"),
             )
         ]
@@ -197,60 +179,82 @@ def create_many(session: Session, items: Sequence[IncidentCreate]) -> list[str |
         if errors:
             outcomes.append(ValidationFailed(errors[0]["msg"], errors=errors))
             continue
-        incident_id = new_id()
+        if incident_id in answered:
+            outcomes.append(invalid(["body", "responds_to"], "An incident cannot respond to itself."))
+            continue
         values = data.model_dump(exclude=LINKS)
-        retracted = now if data.status == RecordStatus.retracted else None
-        rows[Incident].append(
-            {**values, "id": incident_id, "created_at": now, "updated_at": now, "version": 1, "retracted_at": retracted}
-        )
-        owner = {"resource": RESOURCE, "record_id": incident_id}
         parties = [(a, "initiator") for a in initiators] + [(a, "target") for a in targets]
-        rows[Involvement] += actors.involvement_rows(RESOURCE, incident_id, parties, data.occurred_on)
-        rows[Reply] += link_rows({"incident_id": incident_id}, [{"responds_to_id": a} for a in answered])
         provenance = [p for _, p in citing]
-        rows[Citation] += link_rows(owner, sources.citation_links(cited_ids, provenance))
-        snapshots[incident_id] = {
-            **values,
-            "initiators": initiators,
-            "targets": targets,
-            "responds_to": answered,
-            "sources": citation_snapshot(cited_ids, provenance),
+        links = {
+            Involvement: actors.involvement_rows(RESOURCE, incident_id, parties, data.occurred_on),
+            Reply: link_rows({"incident_id": incident_id}, [{"responds_to_id": a} for a in answered]),
+            Citation: link_rows(
+                {"resource": RESOURCE, "record_id": incident_id}, sources.citation_links(cited_ids, provenance)
+            ),
         }
+        if row is None:
+            retracted = now if data.status == RecordStatus.retracted else None
+            meta = {"id": incident_id, "created_at": now, "updated_at": now, "version": 1, "retracted_at": retracted}
+            rows[Incident].append(values | meta)
+            for table, table_rows in links.items():
+                rows[table] += table_rows
+            snapshots[incident_id] = values | {
+                "initiators": initiators,
+                "targets": targets,
+                "responds_to": answered,
+                "sources": citation_snapshot(cited_ids, provenance),
+            }
+            if data.external_ref:
+                owners[data.external_ref] = incident_id
+                incident_ids[data.external_ref] = incident_id
+            outcomes.append(Written(incident_id, True))
+            continue
+        wanted = (
+            [(actor, role, data.occurred_on) for actor, role in parties],
+            answered,
+            list(zip(cited_ids, provenance, strict=True)),
+        )
+        moved = [table for table, old, new in zip(rewritten, had, wanted, strict=True) if old != new]
+        restored = row.retracted_at is not None and data.status != RecordStatus.retracted
+        fields = {k: v for k, v in (values | state_values(row, data.status)).items() if getattr(row, k) != v}
+        if not fields and not moved:
+            outcomes.append(Written(incident_id, False))
+            continue
+        for table in moved:
+            rewritten[table].append(incident_id)
+            rows[table] += links[table]
+        # a later item finds the incident under its new key, live or not, as it would if written alone
+        for names in (owners, incident_ids):
+            for key in (incident_id, row.external_ref):
+                if names.get(key) == incident_id:
+                    del names[key]
+        for key, value in fields.items():
+            setattr(row, key, value)
         if data.external_ref:
-            taken.add(data.external_ref)
-            incident_ids[data.external_ref] = incident_id
-        outcomes.append(incident_id)
+            owners[data.external_ref] = incident_id
+        if row.retracted_at is None:
+            incident_ids |= {key: incident_id for key in (incident_id, row.external_ref) if key}
+        mark_changed(session, row, restored=restored)
+        outcomes.append(Written(incident_id, True))
+    session.flush()
+    delete_links(session, Involvement, "record_id", rewritten[Involvement], resource=RESOURCE)
+    delete_links(session, Reply, "incident_id", rewritten[Reply])
+    delete_links(session, Citation, "record_id", rewritten[Citation], resource=RESOURCE)
     insert_rows(session, rows)
     note_created(session, Incident, snapshots, now)
     return outcomes
 
 
-def unchanged(session: Session, pairs: Sequence[tuple[Incident, IncidentCreate]]) -> list[bool]:
-    """For each stored incident and the data to write over it, whether :func:`replace` would
-    leave it as it is, decided for all of them at once: at most six statements whatever their
-    number (``replace`` costs a dozen for each). True is certain and nothing needs writing;
-    False is left to ``replace``, which may still find the record unchanged (a link kept to an
-    incident retracted since) or refuse the data (an unknown reference)."""
-    items = [data for _, data in pairs]
-    actor_ids = actors.lookup(session, (r for d in items for r in (*d.initiators, *d.targets)))
-    source_ids = lookup(session, Source, (r for d in items for r, _ in cited(d.sources)), "url", "external_ref")
-    incident_ids = lookup(session, Incident, (r for d in items for r in d.responds_to), "external_ref")
-    stored = links_of(session, [row.id for row, _ in pairs])
-    out = []
-    for row, data in pairs:
-        values = data.model_dump(exclude=LINKS)
-        if data.status == RecordStatus.retracted or any(getattr(row, k) != v for k, v in values.items()):
-            out.append(False)
-            continue
-        parties = [(actor_ids.get(a), "initiator") for a in data.initiators]
-        parties += [(actor_ids.get(a), "target") for a in data.targets]
-        wanted = (
-            [(actor, role, data.occurred_on) for actor, role in parties],
-            [incident_ids.get(r) for r in data.responds_to],
-            [(source_ids.get(r), p) for r, p in cited(data.sources)],
-        )
-        out.append(wanted == stored.get(row.id, ([], [], [])))
-    return out
+def replace(session: Session, incident: Incident, data: IncidentCreate) -> bool:
+    """Write ``data`` over the stored ``incident``; its version grows only when something
+    differs (answered)."""
+    (outcome,) = write(session, [(incident, data)])
+    return written(outcome).changed
+
+
+def create(session: Session, data: IncidentCreate) -> Incident:
+    (outcome,) = write(session, [(None, data)])
+    return session.get_one(Incident, written(outcome).id)
 
 
 def links_of(session: Session, ids: Sequence[str]) -> dict[str, tuple[list, list, list]]:

@@ -174,27 +174,27 @@ class Importer:
         return item, self._repeated_keys(type_, item)
 
     def _write(self, records: list[tuple[int, dict[str, Any]]]) -> None:
-        """Write the records in order. New records of a type that can be created in bulk are
-        gathered while they follow each other and created together; stored ones of a type
-        that can be compared in bulk likewise, and only those that differ are written."""
+        """Write the records in order. New records of a type that is written in bulk
+        (``write_many``) are gathered while they follow each other and created together;
+        stored live ones likewise, and written over together (where anything differs)."""
         stored = {
             type_: {
                 key: existing_by_key(self.session, kind, key, _values(records, type_, key)) for key in kind.import_keys
             }
             for type_, kind in BY_TYPE.items()
-            if kind.create_many
+            if kind.write_many
         }
         by_id = {
             type_: existing_by_key(self.session, kind, "id", _values(records, type_, "id"))
             for type_, kind in BY_TYPE.items()
-            if kind.create_many
+            if kind.write_many
         }
         run: list[tuple[int, str, Any]] = []
         compared: list[tuple[int, str, Any, Any]] = []
         for number, record in records:
             type_ = record["type"]
             kind = BY_TYPE.get(type_)
-            if kind is None or kind.create_many is None:
+            if kind is None or kind.write_many is None:
                 self._create_run(run)
                 self._compare_run(compared)
                 self._one(number, type_, partial(_upsert_outcome, self.session, record))
@@ -217,7 +217,7 @@ class Importer:
                 if run and run[0][1] != type_:
                     self._create_run(run)
                 run.append((number, type_, data))
-            elif kind.unchanged_many and row.retracted_at is None:
+            elif row.retracted_at is None:
                 self._create_run(run)
                 if compared and compared[0][1] != type_:
                     self._compare_run(compared)
@@ -233,35 +233,38 @@ class Importer:
         if not run:
             return
         kind = BY_TYPE[run[0][1]]
-        outcomes = kind.create_many(self.session, [data for _, _, data in run])
+        outcomes = kind.write_many(self.session, [(None, data) for _, _, data in run])
         for (number, type_, _), outcome in zip(run, outcomes, strict=True):
             if isinstance(outcome, Problem):
                 self._fail(number, outcome)
             else:
                 self.counts["created"][type_] += 1
                 if kind.merge_new is not None:
-                    self._created.setdefault(type_, []).append(outcome)
+                    self._created.setdefault(type_, []).append(outcome.id)
         run.clear()
 
     def _compare_run(self, run: list[tuple[int, str, Any, Any]]) -> None:
-        """Stored live records of one type and the data of their lines: those the data leaves
-        as they are are counted unchanged, with nothing written; the others are written over
-        in order. A record written over under another ``external_ref``, or retracted, may be
-        named by a later line under its old or new key: the lines after it are compared again."""
+        """Stored live records of one type and the data of their lines, written over together:
+        those the data leaves as they are are counted unchanged, with nothing written. A line
+        that names a record an earlier line of the run named is written after those before
+        it, alone (the record may since be retracted, or hold another ``external_ref``)."""
         while run:
+            end = _first_repeated([row.id for _, _, row, _ in run])
             kind = BY_TYPE[run[0][1]]
-            same = kind.unchanged_many(self.session, [(row, data) for _, _, row, data in run])
-            rest: list[tuple[int, str, Any, Any]] = []
-            for i, ((number, type_, row, data), unchanged) in enumerate(zip(run, same, strict=True)):
-                if unchanged:
-                    self.counts["unchanged"][type_] += 1
-                    continue
-                before = (row.external_ref, row.retracted_at)
+            lines = [(row, data) for _, _, row, data in run[:end]]
+            onto = kind.onto(self.session, lines) if kind.onto else lines
+            writes = [line for line in onto if not isinstance(line, Problem)]
+            outcomes = iter(kind.write_many(self.session, writes))
+            for (number, type_, _, _), line in zip(run[:end], onto, strict=True):
+                outcome = line if isinstance(line, Problem) else next(outcomes)
+                if isinstance(outcome, Problem):
+                    self._fail(number, outcome)
+                else:
+                    self.counts["updated" if outcome.changed else "unchanged"][type_] += 1
+            if end < len(run):
+                number, type_, row, data = run[end]
                 self._one(number, type_, partial(write_over, self.session, kind, row, data))
-                if (row.external_ref, row.retracted_at) != before:
-                    rest = run[i + 1 :]
-                    break
-            run[:] = rest
+            run[:] = run[end + 1 :]
 
     def _one(self, number: int, type_: str, write: Callable[[], Outcome]) -> None:
         """One record, in a savepoint: a bad one leaves no trace."""
@@ -298,6 +301,16 @@ class Importer:
                 errors.append(error_entry([key], f"Another line of this import has {key} {value!r}.", "duplicate_key"))
             self._keys.add((type_, key, value))
         return errors
+
+
+def _first_repeated(ids: list[str]) -> int:
+    """The position of the first of ``ids`` named before it, or their count."""
+    seen: set[str] = set()
+    for position, id_ in enumerate(ids):
+        if id_ in seen:
+            return position
+        seen.add(id_)
+    return len(ids)
 
 
 def _values(records: list[tuple[int, dict[str, Any]]], type_: str, key: str) -> list[str]:

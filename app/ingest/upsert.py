@@ -18,7 +18,7 @@ from sqlmodel import Session
 from app.channels import service as channels
 from app.channels.models import Channel, StatusChange, StatusChangeCreate
 from app.kit.collection import Collection
-from app.kit.problems import NotFound, from_pydantic, invalid
+from app.kit.problems import NotFound, Problem, from_pydantic, invalid
 from app.kit.states import PUBLISHED
 from app.records import BY_TYPE
 
@@ -61,9 +61,12 @@ def write_over(session: Session, kind: Collection, row: Any, data: BaseModel) ->
     """Write ``data`` over the stored ``row``. A retracted row is left as it is unless
     ``data`` asks for ``status: published`` in so many words: then it is restored (a new
     version, ``restore`` in the change feed) with the line's fields. A line over an incident
-    merged into another is written onto the survivor (:func:`app.incidents.merges.onto_survivor`)."""
+    merged into another is written onto the survivor (:func:`app.incidents.merges.onto_survivors`)."""
     if kind.onto is not None:
-        row, data = kind.onto(session, row, data)
+        (moved,) = kind.onto(session, [(row, data)])
+        if isinstance(moved, Problem):
+            raise moved
+        row, data = moved
     if row.retracted_at is not None and not asks_to_publish(data):
         return "retracted"
     return "updated" if kind.replace(session, row, data) else "unchanged"

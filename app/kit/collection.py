@@ -69,14 +69,14 @@ class Collection:
     asked)."""
     csv_keys: NaturalKeys | None = None
     """Where its answers nest references without their natural key: adds it, for CSV."""
-    create_many: Callable[[Session, list[Any]], list[Any]] | None = None
-    """Creates many records at once (answering an id or a problem each), where it can."""
-    unchanged_many: Callable[[Session, list[tuple[Any, Any]]], list[bool]] | None = None
-    """Tells at once, for many ``(stored row, data)``, which ``replace`` would leave as they
-    are (True is certain; False is left to ``replace``), where it can."""
-    onto: Callable[[Session, Any, Any], tuple[Any, Any]] | None = None
-    """The stored record a line written over ``row`` goes to, and the data it writes
-    (incidents: a merged-away incident's line goes to its survivor)."""
+    write_many: Callable[[Session, list[tuple[Any, Any]]], list[Any]] | None = None
+    """Writes many ``(stored row or None, create_model data)`` at once, answering each a
+    :class:`app.kit.writes.Written` or the problem that kept it out (nothing written), where
+    it can: its ``create`` and ``replace`` are this path for one record."""
+    onto: Callable[[Session, list[tuple[Any, Any]]], list[Any]] | None = None
+    """For import lines written over stored records (``(row, data)`` each), the stored record
+    each goes to and the data it writes, or the problem that keeps it out (incidents: a
+    merged-away incident's line goes to its survivor)."""
     merge_new: Callable[[Session, list[str]], int] | None = None
     """Merges the records an import created (by id, in order) that repeat another; answers
     how many were merged away (incidents: reports of one event)."""

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlmodel import Session
 
 
@@ -25,3 +25,10 @@ def replace_links(session: Session, model: type, owner: dict[str, Any], links: S
     session.flush()
     session.add_all(model(**row) for row in link_rows(owner, links))
     return True
+
+
+def delete_links(session: Session, model: type, column: str, ids: Sequence[str], **owner: Any) -> None:
+    """Delete the rows of the link table ``model`` whose ``column`` is one of ``ids`` (and
+    that match ``owner``, such as the records' ``resource``): one statement, none for no ids."""
+    if ids:
+        session.execute(delete(model).where(getattr(model, column).in_(ids)).filter_by(**owner))

@@ -2,11 +2,12 @@
 fields set, and the write closed with a new version noted for the change feed."""
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlmodel import Session, SQLModel
 
 from app.kit.pending import mark_changed, note_change
+from app.kit.problems import Problem
 from app.kit.records import RecordColumns
 
 
@@ -51,3 +52,19 @@ def settle(session: Session, row: RecordColumns, is_new: bool, changed: bool, re
         mark_changed(session, row, restored=restored)
     session.flush()
     return changed
+
+
+class Written(NamedTuple):
+    """What a write of many records (``(stored row or None, data)`` each) did with one: the
+    record's id, and whether anything was written (a new record always is; a stored one only
+    when something differs)."""
+
+    id: str
+    changed: bool
+
+
+def written(outcome: Written | Problem) -> Written:
+    """The outcome of a write of one item, or its problem raised."""
+    if isinstance(outcome, Problem):
+        raise outcome
+    return outcome

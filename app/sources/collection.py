@@ -17,5 +17,5 @@ COLLECTION = Collection(
     create=service.create,
     replace=service.replace,
     import_keys=("external_ref", "url"),
-    create_many=service.create_many,
+    write_many=service.write,
 )

@@ -11,14 +11,14 @@ from app.kit import etags, search, sqljson, states
 from app.kit.bulk import insert_rows
 from app.kit.etags import Precondition
 from app.kit.links import replace_links
-from app.kit.pending import note_created
+from app.kit.pending import mark_changed, note_created
 from app.kit.problems import Conflict, Problem
 from app.kit.records import new_id, utcnow
-from app.kit.references import ensure_unique, get_live, resolve_refs
+from app.kit.references import get_live, resolve_refs
 from app.kit.schemas import validate_merged
 from app.kit.sqljson import Columns, RecordSQL
 from app.kit.states import retract
-from app.kit.writes import settle, write_fields
+from app.kit.writes import Written, written
 from app.sources.models import Citation, Source, SourceCreate, SourceFilters, citation_snapshot
 
 PUBLIC_COLUMNS = [c for c in Source.__table__.c if c.key not in {"retracted_at", "record_json"}]
@@ -34,53 +34,66 @@ def resolve(session: Session, refs: Sequence[str], loc: Sequence[Any]) -> list[s
     return resolve_refs(session, Source, refs, loc, "url", "external_ref")
 
 
-def replace(session: Session, source: Source, data: SourceCreate) -> bool:
-    """Write ``data`` over ``source`` (new or stored); a stored one's version grows only
-    when something differs."""
-    ensure_unique(session, Source, "url", data.url, source.id)
-    ensure_unique(session, Source, "external_ref", data.external_ref, source.id)
-    changed, is_new = write_fields(session, source, data.model_dump())
-    return settle(session, source, is_new, changed)
+KEYS = ("url", "external_ref")
+"""A source's natural keys: no two sources share one, retracted ones included."""
 
 
-def create(session: Session, data: SourceCreate) -> Source:
-    source = Source(url=data.url, title=data.title)
-    replace(session, source, data)
-    return source
-
-
-def create_many(session: Session, items: Sequence[SourceCreate]) -> list[str | Problem]:
-    """Create sources in bulk: one query for each natural key and one insert, whatever the
-    count. Each item answers its new id, or the conflict that kept it out (a url or an
-    ``external_ref`` another source has, retracted ones included, as :func:`replace` refuses)."""
-    taken = {
-        key: set(session.execute(select(column).where(column.in_(values))).scalars()) if values else set()
-        for key, column, values in (
-            ("url", Source.url, [d.url for d in items]),
-            ("external_ref", Source.external_ref, [d.external_ref for d in items if d.external_ref]),
-        )
-    }
+def write(session: Session, items: Sequence[tuple[Source | None, SourceCreate]]) -> list[Written | Problem]:
+    """Write each ``(stored source or None, data)``: the one write path of sources, for a
+    create, a patch, an import's line or run of lines. One query for each natural key and one
+    insert, whatever the count. An item answers its problem, with nothing written, when a
+    natural key of its data is another source's; new sources are inserted with one
+    ``executemany``, and stored ones are written over (a new version) only where they differ."""
+    owners: dict[str, dict[str, str]] = {}
+    for key in KEYS:
+        column, values = getattr(Source, key), [v for _, d in items if (v := getattr(d, key)) is not None]
+        owners[key] = dict(session.execute(select(column, Source.id).where(column.in_(values))).all()) if values else {}
     rows: list[dict[str, Any]] = []
     snapshots: dict[str, dict[str, Any]] = {}
-    outcomes: list[str | Problem] = []
+    outcomes: list[Written | Problem] = []
     now = utcnow()
-    for data in items:
+    for row, data in items:
+        source_id = row.id if row is not None else new_id()
         values = data.model_dump()
-        clash = next((key for key in taken if values[key] is not None and values[key] in taken[key]), None)
+        clash = next((key for key in KEYS if owners[key].get(values[key], source_id) != source_id), None)
         if clash:
             outcomes.append(Conflict(f"Another source already has {clash} {values[clash]!r}."))
             continue
-        source_id = new_id()
-        meta = {"id": source_id, "created_at": now, "updated_at": now, "version": 1, "retracted_at": None}
-        rows.append({**values, **meta})
-        snapshots[source_id] = values
-        for key in taken:
+        if row is None:
+            meta = {"id": source_id, "created_at": now, "updated_at": now, "version": 1, "retracted_at": None}
+            rows.append(values | meta)
+            snapshots[source_id] = values
+        else:
+            fields = {k: v for k, v in values.items() if getattr(row, k) != v}
+            if not fields:
+                outcomes.append(Written(source_id, False))
+                continue
+            for key in KEYS:
+                if key in fields and owners[key].get(getattr(row, key)) == source_id:
+                    del owners[key][getattr(row, key)]  # the old key is free for a later item
+            for key, value in fields.items():
+                setattr(row, key, value)
+            mark_changed(session, row)
+        for key in KEYS:
             if values[key] is not None:
-                taken[key].add(values[key])
-        outcomes.append(source_id)
+                owners[key][values[key]] = source_id
+        outcomes.append(Written(source_id, True))
+    session.flush()
     insert_rows(session, {Source: rows})
     note_created(session, Source, snapshots, now)
     return outcomes
+
+
+def replace(session: Session, source: Source, data: SourceCreate) -> bool:
+    """Write ``data`` over the stored ``source``; its version grows only when something
+    differs (answered)."""
+    (outcome,) = write(session, [(source, data)])
+    return written(outcome).changed
+
+
+def create(session: Session, data: SourceCreate) -> Source:
+    (outcome,) = write(session, [(None, data)])
+    return session.get_one(Source, written(outcome).id)
 
 
 def update(session: Session, source_id: str, patch: dict[str, Any], precondition: Precondition | None = None) -> Source:

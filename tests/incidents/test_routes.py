@@ -74,6 +74,21 @@ def test_unknown_reference_is_422_naming_the_field(client, nato_russia, field, v
     assert client.get("/v1/incidents").json()["data"] == []
 
 
+def test_a_create_and_a_patch_name_every_unknown_reference_alike(client, nato_russia):
+    """One write path: a PATCH refuses unknown references as a create does, naming each one
+    (not only the first field's), and writes nothing."""
+    unknown = {"targets": ["russia", "atlantis"], "sources": ["no-such-source"], "responds_to": ["no-such-incident"]}
+    expected = [["body", "targets", 1], ["body", "responds_to", 0], ["body", "sources", 0]]
+    created = client.post("/v1/incidents", json=VALID | unknown)
+    assert created.status_code == 422
+    assert [e["loc"] for e in created.json()["errors"]] == expected
+    stored = client.post("/v1/incidents", json=VALID).json()
+    patched = client.patch(f"/v1/incidents/{stored['id']}", json=unknown)
+    assert patched.status_code == 422
+    assert patched.json()["errors"] == created.json()["errors"]
+    assert client.get(f"/v1/incidents/{stored['id']}").json() == stored
+
+
 def test_invalid_values_are_422(client, nato_russia):
     for bad in (
         {"latitude": 91},
