@@ -1,5 +1,7 @@
 import operator
+from collections import ChainMap
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -130,28 +132,83 @@ def embeddable(incident: Any) -> list[ColumnElement[bool]]:
     return listable(incident, [], unpublished=False)
 
 
+@dataclass(slots=True)
+class _Known:
+    """What a write of many incidents looks up once for all its items: the ids of the actors,
+    sources and incidents they name, the links of the stored ones, and which incident holds
+    each ``external_ref`` they give. Kept up to date as items are written, so that a later
+    item finds what an earlier one created, renamed or retracted as it would alone."""
+
+    actors: dict[str, str]
+    sources: dict[str, str]
+    incidents: dict[str, str]
+    links: dict[str, tuple[list, list, list]]
+    owners: dict[str, str]
+
+    @classmethod
+    def of(cls, session: Session, items: Sequence[tuple[Incident | None, IncidentCreate]]) -> "_Known":
+        """Six statements at the most, however many items."""
+        answered = [r for _, d in items for r in d.responds_to]
+        refs = [d.external_ref for _, d in items if d.external_ref]
+        owned = select(Incident.external_ref, Incident.id).where(Incident.external_ref.in_(refs))
+        return cls(
+            actors.lookup(session, (r for _, d in items for r in (*d.initiators, *d.targets))),
+            lookup(session, Source, (r for _, d in items for r, _ in cited(d.sources)), "url", "external_ref"),
+            with_survivors(session, lookup(session, Incident, answered, "external_ref"), answered),
+            links_of(session, [row.id for row, _ in items if row is not None]),
+            dict(session.execute(owned).all()) if refs else {},
+        )
+
+    def resolve(self, incident_id: str, data: IncidentCreate) -> tuple[list[str], ...] | Problem:
+        """The ids of ``data``'s initiators, targets, answered incidents and cited sources, or
+        the problem that keeps it out: an ``external_ref`` another incident has, unknown or
+        repeated references (each named), an answer to itself. A stored incident keeps its
+        links to incidents retracted since."""
+        if self.owners.get(data.external_ref, incident_id) != incident_id:
+            return Conflict(f"Another incident already has external_ref {data.external_ref!r}.")
+        had = self.links.get(incident_id, ([], [], []))[1]
+        kept = {r: r for r in data.responds_to if r in had}
+        answerable = ChainMap(kept, self.incidents) if kept else self.incidents
+        checked = [
+            check_refs(known, refs, ["body", field], noun)
+            for field, refs, known, noun in (
+                ("initiators", data.initiators, self.actors, "actor"),
+                ("targets", data.targets, self.actors, "actor"),
+                ("responds_to", data.responds_to, answerable, "incident"),
+                ("sources", [ref for ref, _ in cited(data.sources)], self.sources, "source"),
+            )
+        ]
+        errors = [error for _, found in checked for error in found]
+        if errors:
+            return ValidationFailed(errors[0]["msg"], errors=errors)
+        if incident_id in checked[2][0]:
+            return invalid(["body", "responds_to"], "An incident cannot respond to itself.")
+        return tuple(ids for ids, _ in checked)
+
+    def keyed(self, incident_id: str, external_ref: str | None, live: bool, before: str | None = None) -> None:
+        """The incident ``incident_id`` now holds ``external_ref`` (no longer ``before``), and
+        is ``live`` or not: a later item names it so, or not at all."""
+        for names in (self.owners, self.incidents):
+            for key in (incident_id, before):
+                if key is not None and names.get(key) == incident_id:
+                    del names[key]
+        if external_ref:
+            self.owners[external_ref] = incident_id
+        if live:
+            self.incidents |= {key: incident_id for key in (incident_id, external_ref) if key}
+
+
 def write(session: Session, items: Sequence[tuple[Incident | None, IncidentCreate]]) -> list[Written | Problem]:
     """Write each ``(stored incident or None, data)``: the one write path of incidents, for a
     create, a patch, an import's line or run of lines.
 
-    Every reference of every item is resolved first, with one query for each kind of
-    reference and for the stored links, whatever the count; an item with an unknown
-    reference, or an ``external_ref`` another incident has, answers its problem and writes
-    nothing. Then new incidents and the links of changed ones are inserted with one
-    ``executemany`` a table, and the stored ones are written over (a new version) only where
-    their fields or links differ. A new item may answer (``responds_to``) an earlier one by
-    its ``external_ref``; a stored one keeps its links to incidents retracted since."""
-    actor_ids = actors.lookup(session, (r for _, d in items for r in (*d.initiators, *d.targets)))
-    source_ids = lookup(session, Source, (r for _, d in items for r, _ in cited(d.sources)), "url", "external_ref")
-    answered_refs = [r for _, d in items for r in d.responds_to]
-    incident_ids = with_survivors(session, lookup(session, Incident, answered_refs, "external_ref"), answered_refs)
-    stored = links_of(session, [row.id for row, _ in items if row is not None])
-    refs = [d.external_ref for _, d in items if d.external_ref]
-    owners = (
-        dict(session.execute(select(Incident.external_ref, Incident.id).where(Incident.external_ref.in_(refs))).all())
-        if refs
-        else {}
-    )
+    Every reference of every item is looked up first, whatever their count (:class:`_Known`);
+    an item that names an unknown one, or an ``external_ref`` another incident has, answers
+    its problem and writes nothing. Then new incidents and the links of changed ones are
+    inserted with one ``executemany`` a table, and the stored ones are written over (a new
+    version) only where their fields or links differ. A new item may answer (``responds_to``)
+    an earlier one by its ``external_ref``."""
+    known = _Known.of(session, items)
     rows: dict[type, list[dict[str, Any]]] = {Incident: [], Involvement: [], Reply: [], Citation: []}
     rewritten: dict[type, list[str]] = {Involvement: [], Reply: [], Citation: []}
     snapshots: dict[str, dict[str, Any]] = {}
@@ -159,32 +216,14 @@ def write(session: Session, items: Sequence[tuple[Incident | None, IncidentCreat
     now = utcnow()
     for row, data in items:
         incident_id = row.id if row is not None else new_id()
-        if owners.get(data.external_ref, incident_id) != incident_id:
-            outcomes.append(Conflict(f"Another incident already has external_ref {data.external_ref!r}."))
+        resolved = known.resolve(incident_id, data)
+        if isinstance(resolved, Problem):
+            outcomes.append(resolved)
             continue
-        had = stored.get(incident_id, ([], [], []))
-        kept = incident_ids | {r: r for r in data.responds_to if r in had[1]}  # answered, retracted since
-        citing = cited(data.sources)
-        checked = [
-            check_refs(known, refs_, ["body", field], noun)
-            for field, refs_, known, noun in (
-                ("initiators", data.initiators, actor_ids, "actor"),
-                ("targets", data.targets, actor_ids, "actor"),
-                ("responds_to", data.responds_to, kept, "incident"),
-                ("sources", [ref for ref, _ in citing], source_ids, "source"),
-            )
-        ]
-        (initiators, _), (targets, _), (answered, _), (cited_ids, _) = checked
-        errors = [error for _, found in checked for error in found]
-        if errors:
-            outcomes.append(ValidationFailed(errors[0]["msg"], errors=errors))
-            continue
-        if incident_id in answered:
-            outcomes.append(invalid(["body", "responds_to"], "An incident cannot respond to itself."))
-            continue
+        initiators, targets, answered, cited_ids = resolved
         values = data.model_dump(exclude=LINKS)
         parties = [(a, "initiator") for a in initiators] + [(a, "target") for a in targets]
-        provenance = [p for _, p in citing]
+        provenance = [p for _, p in cited(data.sources)]
         links = {
             Involvement: actors.involvement_rows(RESOURCE, incident_id, parties, data.occurred_on),
             Reply: link_rows({"incident_id": incident_id}, [{"responds_to_id": a} for a in answered]),
@@ -204,9 +243,7 @@ def write(session: Session, items: Sequence[tuple[Incident | None, IncidentCreat
                 "responds_to": answered,
                 "sources": citation_snapshot(cited_ids, provenance),
             }
-            if data.external_ref:
-                owners[data.external_ref] = incident_id
-                incident_ids[data.external_ref] = incident_id
+            known.keyed(incident_id, data.external_ref, live=retracted is None)
             outcomes.append(Written(incident_id, True))
             continue
         wanted = (
@@ -214,26 +251,20 @@ def write(session: Session, items: Sequence[tuple[Incident | None, IncidentCreat
             answered,
             list(zip(cited_ids, provenance, strict=True)),
         )
-        moved = [table for table, old, new in zip(rewritten, had, wanted, strict=True) if old != new]
+        had = known.links.get(incident_id, ([], [], []))
+        relinked = [table for table, old, new in zip(rewritten, had, wanted, strict=True) if old != new]
         restored = row.retracted_at is not None and data.status != RecordStatus.retracted
         fields = {k: v for k, v in (values | state_values(row, data.status)).items() if getattr(row, k) != v}
-        if not fields and not moved:
+        if not fields and not relinked:
             outcomes.append(Written(incident_id, False))
             continue
-        for table in moved:
+        for table in relinked:
             rewritten[table].append(incident_id)
             rows[table] += links[table]
-        # a later item finds the incident under its new key, live or not, as it would if written alone
-        for names in (owners, incident_ids):
-            for key in (incident_id, row.external_ref):
-                if names.get(key) == incident_id:
-                    del names[key]
+        before = row.external_ref
         for key, value in fields.items():
             setattr(row, key, value)
-        if data.external_ref:
-            owners[data.external_ref] = incident_id
-        if row.retracted_at is None:
-            incident_ids |= {key: incident_id for key in (incident_id, row.external_ref) if key}
+        known.keyed(incident_id, row.external_ref, row.retracted_at is None, before)
         mark_changed(session, row, restored=restored)
         outcomes.append(Written(incident_id, True))
     session.flush()
