@@ -163,6 +163,7 @@ templates.env.globals.update(
     query=_query,
     static=STATIC,
     count_rows=charts.count_rows,
+    crossed_counts=charts.crossed_counts,
     exercise_rows=charts.exercise_rows,
     map_marks=charts.map_marks,
     timeline_marks=charts.timeline_marks,
@@ -406,7 +407,7 @@ def stats_page(
         along=along,
         stacked=stacked,
         chart=chart,
-        rows=[r for r in rows if r["count"]],
+        rows=[r for r in (in_time if stacked else rows) if r["count"]],
         choices=GROUP_BY,
         group_by=group_by,
     )

@@ -142,6 +142,17 @@ def test_the_stats_page_stacks_the_apis_counts(anonymous, october_2021, group_by
     for row in api:
         totals[row[along]] = totals.get(row[along], 0) + row["count"]
     assert dict(re.findall(r'data-label="([^"]+)" data-total="(\d+)"', text)) == {k: str(n) for k, n in totals.items()}
+    if "," in group_by:  # the table crosses the two keys: a row for each bar, a column for each series
+        across = next(k for k in group_by.split(",") if k != along)
+        table = text.split('<table class="crossed">')[1].split("</table>")[0]
+        heads = re.findall(r'<th scope="col">([^<]*)</th>', table)
+        assert heads[0] == along and heads[-1] == "all"
+        cells = {}
+        for label, row in re.findall(r'<tr><th scope="row">([^<]+)</th>(.*?)</tr>', table):
+            counts = re.findall(r"<td>(\d*)</td>", row)
+            assert int(counts[-1]) == totals[label]
+            cells |= {(label, h): int(n) for h, n in zip(heads[1:-1], counts[:-1], strict=True) if n}
+        assert cells == {(r[along], str(r[across]).replace("_", " ")): r["count"] for r in api if r["count"]}
     assert html(anonymous, "/stats?group_by=kind,kind", 422)
 
 
@@ -335,9 +346,10 @@ def test_the_dyad_pages_monthly_counts_are_the_apis_incidents_each_way(anonymous
     drawn = {}
     for chart in text.split("<h3>")[1:]:
         direction = unescape(chart.split("</h3>")[0])
+        legend = {css: kind for kind, css in re.findall(r'<li data-series="([^"]+)"><span class="swatch (\w+)"', chart)}
         for label, bar in re.findall(r'<g class="bar" data-label="([^"]+)"[^>]*>(.*?)</g>', chart, re.S):
-            for kind, n in re.findall(r'data-series="([^"]+)" data-count="(\d+)"', bar):
-                drawn[(direction, label, kind)] = int(n)
+            for css, n in re.findall(r'<rect class="(\w+)"[^>]* data-count="(\d+)"', bar):
+                drawn[(direction, label, legend[css])] = int(n)
     expected = {}
     for initiator, target, label in (("nato", "russia", "NATO → Russia"), ("russia", "nato", "Russia → NATO")):
         query = {"initiator": initiator, "target": target, "from": "2020-10-01", "to": "2022-04-30", "limit": 500}
