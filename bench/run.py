@@ -34,7 +34,7 @@ from bench.datasets import DataSet, create_key
 from bench.load import Load, Target
 from bench.processes import ROOT, Server, datasette, ensure_wrk, floor, log, service, tool
 from bench.profile import recording
-from bench.report import DATASETTE_SQL, DATASETTE_TABLE, FLOOR, SERVICE, Results, markdown
+from bench.report import DATASETTE_SQL, DATASETTE_TABLE, FIRST_PAGE, FLOOR, SERVICE, Results, markdown
 
 T = TypeVar("T")
 PORTS = {
@@ -68,6 +68,10 @@ class Case:
     path: str
     datasette: dict[str, str] = field(default_factory=dict)
     """Datasette's ways to the same answer: server label → path."""
+    beside: dict[str, str] = field(default_factory=dict)
+    """Other requests to the service, loaded in the same turns: label → path. A ratio of two
+    of the service's answers taken from one case's interleaved rounds is not moved by what
+    else the machine did while one of them ran alone."""
     connections: int | None = None
     """wrk connections, when not the run's setting."""
     floor: bool = True
@@ -152,7 +156,11 @@ def cases(found: dict[str, str], db: str | None) -> list[Case]:
             ),
         ),
         Case("list-all", "/v1/incidents"),
-        Case("list-deep", "/v1/incidents?" + urlencode({"cursor": found["cursor"]})),
+        Case(
+            "list-deep",
+            "/v1/incidents?" + urlencode({"cursor": found["cursor"]}),
+            beside={FIRST_PAGE: "/v1/incidents"},
+        ),
         Case(
             "incident",
             f"/v1/incidents/{found['id']}",
@@ -283,6 +291,7 @@ def bench_engine(engine: str, args: argparse.Namespace, load: Load, results: Res
             for case in selected:
                 log(f"{engine}: {case.name}")
                 targets = [Target(SERVICE, svc.base + case.path, headers)]
+                targets += [Target(label, svc.base + path, headers) for label, path in case.beside.items()]
                 targets += [Target(label, ds.base + path) for label, path in case.datasette.items()]
                 if case.floor:
                     targets.append(Target(FLOOR, f"{floor_server.base}/{case.name}"))
