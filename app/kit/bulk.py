@@ -1,5 +1,6 @@
-"""Rows inserted many at a time, with one driver ``executemany`` a table."""
+"""Rows inserted many at a time, a few statements a table."""
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,8 +17,20 @@ def insert_rows(session: Session, rows: Mapping[type, list[dict[str, Any]]]) -> 
         executemany(session, model.__table__, table_rows)
 
 
+VALUES_PER_STATEMENT = 10_000
+"""The most values one multi-row ``INSERT`` on PostgreSQL carries (it takes up to 65,535): 3,000
+new sources went in as fast as rows of 2,000 or 8,000 values as through ``executemany``, and
+slower in one statement of 24,000, which takes longer to parse."""
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
 def executemany(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (mappings with the same keys) with one driver ``executemany``.
+    """Insert ``rows`` (mappings with the same keys): on SQLite with one driver
+    ``executemany``; on PostgreSQL with one multi-row ``INSERT`` for each
+    :data:`VALUES_PER_STATEMENT` values, since psycopg's ``executemany`` runs a statement for
+    each row, and with it each statement trigger of the table (an incident's counts, written
+    once for all the rows of a statement from its transition table: 3,000 new incidents in
+    0.43-0.51 s rather than 0.67-0.95 s, at 1,000,000 stored).
 
     Each value goes through its column's bind processor, and nothing else: SQLAlchemy's
     per-row parameter handling costs more than SQLite's insert itself. A batch's rows share
@@ -26,16 +39,27 @@ def executemany(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         return
     connection = session.connection()
     dialect = connection.dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
-    order = list(compiled.positiontup) if compiled.positional else list(rows[0])
+    statement = insert(table).compile(dialect=dialect, column_keys=list(rows[0]), for_executemany=True)
+    if statement.positional:
+        order = list(statement.positiontup)
+    else:
+        order = _NAMED.findall(statement.string)
     converters = [(i, c) for i, key in enumerate(order) if (c := _converter(table.c[key].type, dialect))]
     params = []
     for row in rows:
         values = [row[key] for key in order]
         for i, convert in converters:
             values[i] = convert(values[i])
-        params.append(tuple(values) if compiled.positional else dict(zip(order, values, strict=True)))
-    connection.exec_driver_sql(compiled.string, params)
+        params.append(tuple(values))
+    if dialect.name != "postgresql":
+        connection.exec_driver_sql(statement.string, params)
+        return
+    head, one_row = _NAMED.sub("%s", statement.string).split(" VALUES ", 1)
+    per_statement = VALUES_PER_STATEMENT // len(order)
+    for start in range(0, len(params), per_statement):
+        page = params[start : start + per_statement]
+        values = ", ".join([one_row] * len(page))
+        connection.exec_driver_sql(f"{head} VALUES {values}", tuple(v for row in page for v in row))
 
 
 def _converter(type_: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | None:

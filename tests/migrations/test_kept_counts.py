@@ -88,6 +88,23 @@ def test_the_api_writes_keep_every_count_exact(app, client, nato_russia):
     assert_kept(app)
 
 
+def test_an_import_whose_rows_take_several_statements_keeps_every_count(app, client, nato_russia):
+    """On PostgreSQL, new rows go in as multi-row INSERTs of up to 10,000 values
+    (:data:`app.kit.bulk.VALUES_PER_STATEMENT`): 700 incidents of four actors each take two of
+    incidents and three of involvements, and every row, every count, lands."""
+    make(client, "actors", slug="belarus", name="Belarus", kind="state", country_code="BLR")
+    lines = [
+        import_incident(n, external_ref=f"paged:{n}", initiators=["nato", "china"], targets=["russia", "belarus"])
+        for n in range(700)
+    ]
+    imported = client.post("/v1/import", content=ndjson(lines), headers={"Content-Type": "application/x-ndjson"})
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["created"]["incident"] == 700
+    assert_kept(app)
+    stats = client.get("/v1/stats/incidents", params={"group_by": "kind", "actor": "belarus"}).json()["data"]
+    assert stats == [{"kind": "expulsion", "count": 700}]
+
+
 def test_rows_written_in_any_order_or_deleted_outright_keep_the_counts(app, nato_russia):
     nato, russia = nato_russia["nato"]["id"], nato_russia["russia"]["id"]
     values = {"created_at": "2021-10-01 00:00:00", "updated_at": "2021-10-01 00:00:00", "day": date(2021, 10, 5)}
