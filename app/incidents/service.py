@@ -206,8 +206,8 @@ def write(session: Session, items: Sequence[tuple[Incident | None, IncidentCreat
     an item that names an unknown one, or an ``external_ref`` another incident has, answers
     its problem and writes nothing. Then new incidents and the links of changed ones are
     inserted together (:func:`app.kit.bulk.insert_rows`), and the stored ones are written
-    over (a new version) only where their fields or links differ. A new item may answer (``responds_to``)
-    an earlier one by its ``external_ref``."""
+    over (a new version) only where their fields or links differ. A new item may answer
+    (``responds_to``) an earlier one by its ``external_ref``."""
     known = _Known.of(session, items)
     rows: dict[type, list[dict[str, Any]]] = {Incident: [], Involvement: [], Reply: [], Citation: []}
     rewritten: dict[type, list[str]] = {Involvement: [], Reply: [], Citation: []}

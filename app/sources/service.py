@@ -43,7 +43,8 @@ def write(session: Session, items: Sequence[tuple[Source | None, SourceCreate]])
     create, a patch, an import's line or run of lines. One query for each natural key and one
     insert, whatever the count. An item answers its problem, with nothing written, when a
     natural key of its data is another source's; new sources are inserted together
-    (:func:`app.kit.bulk.insert_rows`), and stored ones are written over (a new version) only where they differ."""
+    (:func:`app.kit.bulk.insert_rows`), and stored ones are written over (a new version) only
+    where they differ."""
     owners: dict[str, dict[str, str]] = {}
     for key in KEYS:
         column, values = getattr(Source, key), [v for _, d in items if (v := getattr(d, key)) is not None]
