@@ -58,8 +58,8 @@ def executemany(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     per_statement = VALUES_PER_STATEMENT // len(order)
     for start in range(0, len(params), per_statement):
         page = params[start : start + per_statement]
-        values = ", ".join([one_row] * len(page))
-        connection.exec_driver_sql(f"{head} VALUES {values}", tuple(v for row in page for v in row))
+        rows_sql = ", ".join([one_row] * len(page))
+        connection.exec_driver_sql(f"{head} VALUES {rows_sql}", tuple(v for row in page for v in row))
 
 
 def _converter(type_: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | None:
