@@ -136,6 +136,48 @@ def test_rows_written_in_any_order_or_deleted_outright_keep_the_counts(app, nato
     assert_kept(app)
 
 
+def pairs(client: Any) -> set[tuple[str, str]]:
+    """The pairs that the stats count an incident for, each once."""
+    answer = client.get("/v1/stats/incidents", params={"group_by": "initiator,target"})
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    assert {row["count"] for row in data} == {1}
+    return {(row["initiator"], row["target"]) for row in data}
+
+
+def test_links_added_and_deleted_together_beside_others_keep_the_counts(app, client, nato_russia):
+    """One statement writes an initiator and a target beside the incident's own, and one
+    deletes an initiator and a target, leaving others: each pair counts once, whether both
+    of its links came or went in the statement or only one (on PostgreSQL the counts follow
+    each statement, migration 0019)."""
+    one = make(client, "incidents", **{k: v for k, v in import_incident(1).items() if k != "type"})
+    nato_russia["belarus"] = make(client, "actors", slug="belarus", name="Belarus", kind="state", country_code="BLR")
+    ids = {slug: nato_russia[slug]["id"] for slug in ("china", "belarus", "nato", "russia")}
+    link = "('incident', :id, '{role}', :{slug}, 1, :day)"
+    with Session(app.state.engine) as session:
+        session.execute(
+            text(
+                "INSERT INTO involvements (resource, record_id, role, actor_id, position, occurred_on) VALUES "
+                + ", ".join((link.format(role="initiator", slug="china"), link.format(role="target", slug="belarus")))
+            ),
+            {"id": one["id"], "day": date.fromisoformat(one["occurred_on"]), **ids},
+        )
+        session.commit()
+    assert_kept(app)
+    assert pairs(client) == {("china", "belarus"), ("china", "russia"), ("nato", "belarus"), ("nato", "russia")}
+    with Session(app.state.engine) as session:
+        session.execute(
+            text(
+                "DELETE FROM involvements WHERE record_id = :id AND ((role = 'initiator' AND actor_id = :nato) "
+                "OR (role = 'target' AND actor_id = :belarus))"
+            ),
+            {"id": one["id"], **ids},
+        )
+        session.commit()
+    assert_kept(app)
+    assert pairs(client) == {("china", "russia")}
+
+
 def test_an_involvement_is_never_updated_in_place(app, client, nato_russia):
     one = make(client, "incidents", **{k: v for k, v in import_incident(1).items() if k != "type"})
     with Session(app.state.engine) as session, pytest.raises(DBAPIError, match="never updated"):
