@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url
 from app.actors.service import involvement_rows
 from app.db import KEPT_ANSWERS, alembic_config, make_engine
 from app.kit import sqljson
+from app.kit.bulk import executemany
 from app.kit.records import new_id, utcnow
 from app.models import Actor, Channel, Citation, Exercise, Incident, Involvement, Reply, Source, StatusChange
 from app.vocab import (
@@ -494,7 +495,8 @@ class Progress:
 
 
 class Loader:
-    """Core inserts in batches on one connection, with rows and seconds per table."""
+    """Inserts in batches on one connection, as the app writes new rows (multi-row on
+    PostgreSQL, :func:`app.kit.bulk.executemany`), with rows and seconds per table."""
 
     def __init__(self, conn: Connection, batch_size: int) -> None:
         self.conn, self.batch_size = conn, batch_size
@@ -505,7 +507,7 @@ class Loader:
         table = model.__table__
         started = time.perf_counter()
         for i in range(0, len(rows), self.batch_size):
-            self.conn.execute(table.insert(), rows[i : i + self.batch_size])
+            executemany(self.conn, table, rows[i : i + self.batch_size])
         if self.conn.dialect.name == "postgresql":
             # The triggers that keep counts join the tables this transaction is filling, and
             # PostgreSQL plans those joins on the tables' statistics: left as they were (empty),

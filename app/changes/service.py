@@ -131,7 +131,7 @@ def write_pending(session: Session) -> None:
             entries.append(entry | {"op": Op.delete})
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(FEED_LOCK)))
-    executemany(session, Change.__table__, entries)
+    executemany(session.connection(), Change.__table__, entries)
     session.info[WRITTEN] = len(entries)
     # Ours: no other transaction inserts into the feed before this one ends (the lock above;
     # SQLite's one writer).

@@ -5,7 +5,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Dialect, Table, insert
+from sqlalchemy import Connection, Dialect, Table, insert
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Session
 
@@ -14,7 +14,7 @@ def insert_rows(session: Session, rows: Mapping[type, list[dict[str, Any]]]) -> 
     """Insert many rows of each table with one statement a table, in the mapping's order
     (parents before the links that point at them)."""
     for model, table_rows in rows.items():
-        executemany(session, model.__table__, table_rows)
+        executemany(session.connection(), model.__table__, table_rows)
 
 
 VALUES_PER_STATEMENT = 10_000
@@ -24,7 +24,7 @@ VALUES_PER_STATEMENT = 10_000
 _NAMED = re.compile(r"%\((\w+)\)s")
 
 
-def executemany(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def executemany(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (mappings with the same keys): on SQLite with one driver
     ``executemany``; on PostgreSQL with one multi-row ``INSERT`` for each
     :data:`VALUES_PER_STATEMENT` values, since psycopg's ``executemany`` runs a statement for
@@ -37,7 +37,6 @@ def executemany(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     their timestamps, so a timestamp column converts each distinct value once."""
     if not rows:
         return
-    connection = session.connection()
     dialect = connection.dialect
     statement = insert(table).compile(dialect=dialect, column_keys=list(rows[0]), for_executemany=True)
     if statement.positional:
