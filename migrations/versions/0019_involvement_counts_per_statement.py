@@ -38,12 +38,20 @@ down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-MONTH = "date_trunc('month', occurred_on)::date"
-LINK = "resource = 'incident'"
-KEYS = {
-    "actor_incident_counts": "role, status, actor_id, month, kind",
-    "incident_pair_counts": "initiator_id, target_id, status, month, kind",
-}
+
+def _migration(name: str) -> ModuleType:
+    """The module of an earlier migration of this folder, whose statements are reused."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+COUNTS = _migration("0013_actor_and_pair_counts")
+"""Migration 0013, whose statements add to and take from the counts, and whose row triggers
+the downgrade writes again."""
+MONTH = COUNTS.MONTH["postgresql"].format("incidents")
+LINK = COUNTS.LINK
 EVENTS = {
     "involvement_counts_insert": ("INSERT", "NEW", "new_links"),
     "involvement_counts_delete": ("DELETE", "OLD", "old_links"),
@@ -96,38 +104,16 @@ def _rows(links: str) -> dict[str, str]:
     }
 
 
-def _counted(table: str, rows: str, sign: str) -> str:
-    """The statement that adds (``+``) or takes (``-``) ``rows`` to or from ``table``'s counts;
-    decrements only update existing counts, so that none is ever created below zero."""
-    key = KEYS[table]
-    grouped = f"SELECT {key}, sum(n) AS n FROM ({rows}) AS r GROUP BY {key}"
-    if sign == "+":
-        return (
-            f"INSERT INTO {table} ({key}, n) {grouped} ORDER BY {key} "
-            f"ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n"
-        )
-    matched = " AND ".join(f"{table}.{k} = d.{k}" for k in key.split(", "))
-    return f"UPDATE {table} SET n = {table}.n - d.n FROM ({grouped}) AS d WHERE {matched}"
-
-
 def _quoted(statement: str) -> str:
     return "'" + statement.replace("'", "''") + "'"
-
-
-def _migration(name: str) -> ModuleType:
-    """The module of an earlier migration of this folder, whose statements are reused."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for name, (event, side, links) in EVENTS.items():
-        sign = "+" if side == "NEW" else "-"
-        body = " ".join(f"EXECUTE {_quoted(_counted(t, rows, sign))};" for t, rows in _rows(links).items())
+        counted = COUNTS.upsert if side == "NEW" else COUNTS.subtract
+        body = " ".join(f"EXECUTE {_quoted(counted(t, rows))};" for t, rows in _rows(links).items())
         op.execute(f"DROP TRIGGER {name} ON involvements")
         op.execute(f"DROP FUNCTION {name}()")
         op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$")
@@ -141,10 +127,9 @@ def downgrade() -> None:
     """The row triggers of 0013, with the plans kept as 0018 has them."""
     if op.get_bind().dialect.name != "postgresql":
         return
-    counts = _migration("0013_actor_and_pair_counts")
     for name, (event, _, _) in EVENTS.items():
         row = "new" if event == "INSERT" else "old"
-        body = (counts.add if row == "new" else counts.remove)(counts.of_link(row, counts.MONTH["postgresql"]))
+        body = (COUNTS.add if row == "new" else COUNTS.remove)(COUNTS.of_link(row, COUNTS.MONTH["postgresql"]))
         op.execute(f"DROP TRIGGER {name} ON involvements")
         op.execute(f"DROP FUNCTION {name}()")
         op.execute(
