@@ -88,10 +88,10 @@ def test_the_api_writes_keep_every_count_exact(app, client, nato_russia):
     assert_kept(app)
 
 
-def test_an_import_whose_rows_take_several_statements_keeps_every_count(app, client, nato_russia):
-    """On PostgreSQL, new rows go in as multi-row INSERTs of up to 10,000 values
-    (:data:`app.kit.bulk.VALUES_PER_STATEMENT`): 700 incidents of four actors each take two
-    statements, and their 2,800 involvements two, and every row, every count, lands."""
+def test_an_import_of_many_rows_a_statement_keeps_every_count(app, client, nato_russia):
+    """Many rows of a table in one statement (on PostgreSQL from arrays,
+    :func:`app.kit.bulk.executemany`): 700 incidents of four actors each, their 2,800
+    involvements written together, and every row, every count, lands."""
     make(client, "actors", slug="belarus", name="Belarus", kind="state", country_code="BLR")
     lines = [
         import_incident(n, external_ref=f"paged:{n}", initiators=["nato", "china"], targets=["russia", "belarus"])
