@@ -13,6 +13,8 @@ order. So a CSV export imports back as it is (see app/ingest/files.py).
 
 import csv
 import io
+import queue
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -108,18 +110,73 @@ def _ndjson(
     selection: Selection | None = None,
 ) -> Iterator[bytes]:
     """Every row of the list as the record text the database writes: one statement on a
-    connection of its own (one snapshot), streamed from the driver in chunks of lines. With
-    a ``selection``, each line is parsed and written again with its fields only."""
-    with engine.connect() as connection:
-        query = listing.apply(stmt, id_column, limit=EVERY_ROW).limit(None)
-        query = query.with_only_columns(record(sqljson.RecordSQL(engine.dialect.name), query.selected_columns))
-        sqljson.prepare(connection)
-        result = connection.execution_options(yield_per=ROWS_PER_CHUNK).execute(query)
-        for lines in result.scalars().partitions():
-            if selection is not None:
-                yield b"".join(selection.pick_text(line) + b"\n" for line in lines)
-            else:
-                yield ("\n".join(lines) + "\n").encode()
+    connection of its own (one snapshot), streamed from the driver in chunks of lines, read
+    ahead (:func:`_read_ahead`). With a ``selection``, each line is parsed and written again
+    with its fields only."""
+
+    def chunks() -> Iterator[list[str]]:
+        with engine.connect() as connection:
+            query = listing.apply(stmt, id_column, limit=EVERY_ROW).limit(None)
+            query = query.with_only_columns(record(sqljson.RecordSQL(engine.dialect.name), query.selected_columns))
+            sqljson.prepare(connection)
+            result = connection.execution_options(yield_per=ROWS_PER_CHUNK).execute(query)
+            yield from result.scalars().partitions()
+
+    for lines in _read_ahead(chunks):
+        if selection is not None:
+            yield b"".join(selection.pick_text(line) + b"\n" for line in lines)
+        else:
+            yield ("\n".join(lines) + "\n").encode()
+
+
+CHUNKS_AHEAD = 2
+"""Chunks read from the database while the ones before are written and sent."""
+
+
+def _read_ahead(produce: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+    """The items of ``produce()``, made in a thread of their own up to
+    :data:`CHUNKS_AHEAD` ahead of the caller: the database writes the next chunk of an export
+    while the process sends the last (PostgreSQL answers a server-side cursor's ``FETCH``
+    only when asked, and waiting for it was 60% of an export's time in the process). Its
+    exception is raised to the caller; a caller that stops early (a client gone) stops it,
+    and its connection is closed in its thread."""
+    items: queue.Queue[Any] = queue.Queue(CHUNKS_AHEAD)
+    stopped = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stopped.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in produce():
+                if not put((item, None)):
+                    return
+            put((_END, None))
+        except Exception as exc:  # raised again where the items are taken
+            put((None, exc))
+
+    thread = threading.Thread(target=run, name="export-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, failure = items.get()
+            if failure is not None:
+                raise failure
+            if item is _END:
+                return
+            yield item
+    finally:
+        stopped.set()
+        thread.join()
+
+
+_END = object()
 
 
 def _geojson(chunks: Iterator[list[dict]], selection: Selection | None = None) -> Iterator[bytes]:
