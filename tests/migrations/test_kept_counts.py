@@ -89,7 +89,7 @@ def test_the_api_writes_keep_every_count_exact(app, client, nato_russia):
 
 
 def test_an_import_of_many_rows_a_statement_keeps_every_count(app, client, nato_russia):
-    """Many rows of a table in one statement (on PostgreSQL from arrays,
+    """Many rows of a table in one statement (on PostgreSQL from one JSON array,
     :func:`app.kit.bulk.executemany`): 700 incidents of four actors each, their 2,800
     involvements written together, and every row, every count, lands."""
     make(client, "actors", slug="belarus", name="Belarus", kind="state", country_code="BLR")
