@@ -26,7 +26,6 @@ under ``unmapped_actors`` and its row skipped when its side then has no actor.
 import codecs
 import csv
 import io
-import itertools
 import re
 import zipfile
 import zlib
@@ -699,14 +698,32 @@ def _gdelt_files(body: IO[bytes], report: Report) -> Iterator[tuple[int, Any]]:
                 raise ConversionError(f"The GDELT header lacks the columns {', '.join(sorted(missing))}.")
             yield from _csv_rows(_decoded(raw), delimiter, header)
         else:
-            yield from _gdelt_scan(itertools.chain((first,), raw), report)
+            yield from _gdelt_scan(_line_blocks(first, raw), report)
 
 
 GDELT_TABS = len(GDELT_COLUMNS) - 1
 GDELT_CODE = GDELT_COLUMNS.index("EventCode")
 
 
-def _gdelt_scan(lines: Iterable[bytes], report: Report) -> Iterator[tuple[int, Any]]:
+SCAN_BYTES = 1 << 20
+"""Bytes of a published GDELT export read at a time: the lines of a block are split out
+together, and those of a block without a NUL are not each looked through for one."""
+
+
+def _line_blocks(first: bytes, raw: IO[bytes]) -> Iterator[tuple[list[bytes], bool]]:
+    """The lines of ``first`` and of the rest of ``raw`` (without their ``\\n``), a block's
+    worth at a time, each block with whether it holds a NUL."""
+    rest = first
+    for block in iter(lambda: raw.read(SCAN_BYTES), b""):
+        data = rest + block
+        lines = data.split(b"\n")
+        rest = lines.pop()
+        yield lines, b"\x00" in data
+    if rest:
+        yield [rest], b"\x00" in rest
+
+
+def _gdelt_scan(blocks: Iterable[tuple[list[bytes], bool]], report: Report) -> Iterator[tuple[int, Any]]:
     """The rows of a published GDELT export (61 tab-separated columns) that a conversion
     reads: a row is first looked at by its event code alone, undecoded, and one of a code
     that is not imported is counted here (``out_of_scope`` or ``military_not_converted``,
@@ -717,21 +734,24 @@ def _gdelt_scan(lines: Iterable[bytes], report: Report) -> Iterator[tuple[int, A
     """Whether each event code met (as written) is imported."""
     passed: dict[bytes, int] = {}
     """Rows not imported, by their code as written."""
+    number = 0
     try:
-        for number, line in enumerate(lines, start=1):
-            if line.count(b"\t") != GDELT_TABS or b"\x00" in line:
-                if line.strip():
-                    yield number, None
-                continue
-            code = line.split(b"\t", GDELT_CODE + 1)[GDELT_CODE]
-            imported = kinds.get(code)
-            if imported is None:
-                imported = kinds[code] = _cameo(code.decode("utf-8", "replace")) in CAMEO_KINDS
-            if imported:
-                cells = line.decode("utf-8", "replace").rstrip("\r\n").split("\t")
-                yield number, dict(zip(GDELT_COLUMNS, cells, strict=True))
-            elif code or line.strip():  # a line of tabs alone is blank, not a row
-                passed[code] = passed.get(code, 0) + 1
+        for lines, nul in blocks:
+            for line in lines:
+                number += 1
+                if line.count(b"\t") != GDELT_TABS or nul and b"\x00" in line:
+                    if line.strip():
+                        yield number, None
+                    continue
+                code = line.split(b"\t", GDELT_CODE + 1)[GDELT_CODE]
+                imported = kinds.get(code)
+                if imported is None:
+                    imported = kinds[code] = _cameo(code.decode("utf-8", "replace")) in CAMEO_KINDS
+                if imported:
+                    cells = line.decode("utf-8", "replace").rstrip("\r").split("\t")
+                    yield number, dict(zip(GDELT_COLUMNS, cells, strict=True))
+                elif code or line.strip():  # a line of tabs alone is blank, not a row
+                    passed[code] = passed.get(code, 0) + 1
     finally:
         for code, n in passed.items():
             text = code.decode("utf-8", "replace")

@@ -4,6 +4,7 @@ out of the diplomatic space cost almost nothing); what it reads is what the csv 
 import io
 import zipfile
 
+from app.ingest import converters
 from tests.ingest.test_converters import EVENTDATA, convert, imported
 
 
@@ -19,3 +20,18 @@ def test_a_gdelt_export_reads_the_same_zipped_with_crlf_and_a_byte_order_mark(cl
     assert {k: v for k, v in zipped.items() if k != "actors_created"} == {
         k: v for k, v in plain.items() if k != "actors_created"
     }
+
+
+def test_lines_read_across_the_blocks_of_the_scan_read_as_a_whole(client, monkeypatch):
+    """The scan reads a file a block at a time: rows that lie across blocks, a row holding a
+    NUL and a last row without its line end read as they do within one block."""
+    rows = (EVENTDATA / "gdelt.export.CSV").read_bytes().splitlines(keepends=True)
+    broken = rows[1].replace(b"\t", b"\t\x00", 1)
+    body = b"".join([*rows, broken, rows[2].rstrip(b"\r\n")])
+    whole = convert(client, "gdelt", "export.CSV", body=body, dry_run="true").json()["conversion"]
+    monkeypatch.setattr(converters, "SCAN_BYTES", 7)
+    in_blocks = convert(client, "gdelt", "export.CSV", body=body, dry_run="true").json()["conversion"]
+    assert in_blocks == whole
+    plain = imported(client, "gdelt", "gdelt.export.CSV")["conversion"]
+    assert whole["skipped"]["bad_row"]["-"] == plain["skipped"]["bad_row"]["-"] + 1
+    assert whole["rows"] == plain["rows"] + 2
