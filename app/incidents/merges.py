@@ -12,7 +12,7 @@ Retracted, it drops out of lists, views and the kept counts (migrations 0009, 00
 retraction does. Both get a ``merge`` entry in the change feed.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -256,10 +256,10 @@ def merge_reports(session: Session, ids: Sequence[str]) -> int:
     matchable = sorted((r for r in new.values() if r.initiators and (r.sources or r.sets)), key=lambda r: r.first)
     stored: dict[str, Report] = {}
     for look in _looks(matchable):
-        stored |= _reports(session, _nearby(look), {})
+        stored |= _reports(session, _nearby(look), {}, read=new)
     # only reports of one kind between the same sides can match: matched within those groups
     groups: dict[tuple[str, frozenset[str], frozenset[str]], list[Report]] = {}
-    for report in sorted([*(r for i, r in stored.items() if i not in new), *new.values()], key=lambda r: r.order):
+    for report in sorted([*stored.values(), *new.values()], key=lambda r: r.order):
         groups.setdefault(report.sides, []).append(report)
     merged = 0
     gone: set[str] = set()
@@ -396,10 +396,14 @@ REPORTED = (
 """The columns of an incident the matching of reports reads."""
 
 
-def _reports(session: Session, stmt: Any, order: dict[str, int]) -> dict[str, Report]:
-    """The live incidents ``stmt`` selects (:data:`REPORTED`), as reports; those in ``order``
-    (new ones) come after every stored one, in that order."""
-    rows = {row.id: row for row in session.execute(stmt)}
+def _reports(
+    session: Session, stmt: Any, order: dict[str, int], read: Container[str] = frozenset()
+) -> dict[str, Report]:
+    """The live incidents ``stmt`` selects (:data:`REPORTED`), as reports, but those ``read``
+    already (a look for stored incidents near new ones finds the new ones too: their links
+    are not read twice); those in ``order`` (new ones) come after every stored one, in that
+    order."""
+    rows = {row.id: row for row in session.execute(stmt) if row.id not in read}
     links = service.links_of(session, list(rows))
     sides = actors.belonging(session, {a for parties, _, _ in links.values() for a, _, _ in parties})
     out = {}

@@ -22,9 +22,9 @@ router = APIRouter(tags=["import"])
 BATCH_LINES = 1000
 """Lines handed to the database at a time."""
 CONVERTED_BATCH_LINES = 5000
-"""Lines of a converted file handed to the database at a time: small dicts, and each batch's
-new incidents are matched against those of the batches before it (reports of one event,
-:func:`app.incidents.merges.merge_reports`), so fewer batches match fewer times."""
+"""Lines of a converted file handed to the database at a time: small dicts, and each batch
+looks up the stored records its lines name in a few statements, so fewer batches look up
+fewer times."""
 SPOOL_BYTES = 8 * 1024 * 1024
 """An NDJSON body is kept in memory up to this size while it arrives, then in a temporary file."""
 

@@ -43,6 +43,13 @@ REPORTED_ERRORS = 20
 """Errors listed for one bad line (a line of thousands of bad values has as many errors)."""
 
 
+MERGED_TOGETHER = 20_000
+"""New records an import gathers (of the types that merge new ones) before it merges those
+that repeat others, and merges the rest as it ends: a merge reads the stored records near
+the new ones, the new ones of earlier merges among them, so that fewer merges read them
+fewer times (a GDELT import of 3,139 incidents in two batches read the first batch's
+2,260 again for the second)."""
+
 GROWTH_BEFORE_ANALYZE = 500
 """Records an import writes, and at least as many as its tables held, before it brings
 PostgreSQL's statistics up to date in its own transaction (see :meth:`Importer.feed`)."""
@@ -75,7 +82,7 @@ class Importer:
     _written: int = 0
     """Records written since."""
     _created: dict[str, list[str]] = field(default_factory=dict)
-    """The ids of the records of each type that merges new ones created in the batch being written, in order."""
+    """The ids of the records of each type that merges new ones created since the last merge, in order."""
 
     def feed(self, lines: Iterable[tuple[int, bytes | Any]]) -> None:
         """Write each ``(line number, raw JSON text or parsed value)``."""
@@ -88,15 +95,16 @@ class Importer:
             else:
                 records.append((number, record))
         self._write(records)
-        self._merge_new()
+        if sum(map(len, self._created.values())) >= MERGED_TOGETHER:
+            self._merge_new()
         self.session.flush()
         self.session.expunge_all()
         self._keep_statistics(len(records))
 
     def _merge_new(self) -> None:
-        """Merge the records the batch created into those they repeat (incidents: reports of
-        one event, docs/event-data.md): each merged away counts as ``merged``, not
-        ``created``."""
+        """Merge the records created since the last merge into those they repeat (incidents:
+        reports of one event, docs/event-data.md): each merged away counts as ``merged``,
+        not ``created``."""
         for type_, ids in self._created.items():
             merged = BY_TYPE[type_].merge_new(self.session, ids)
             self.counts["created"][type_] -= merged
@@ -125,7 +133,11 @@ class Importer:
 
     def result(self) -> dict[str, Any]:
         """The counts; raises :class:`ImportRejected` (and the caller must not commit) when
-        any line was bad. A dry run's writes are rolled back here."""
+        any line was bad. The records created since the last merge are merged first. A dry
+        run's writes are rolled back here."""
+        if not self.bad:
+            self._merge_new()
+            self.session.flush()
         if self.bad:
             self.session.rollback()
             bad = self.bad

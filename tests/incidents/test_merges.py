@@ -3,6 +3,7 @@ imports that meet two reports of one event; the merged-away incident keeps answe
 
 from typing import Any
 
+from app.ingest import routes, service
 from tests.conftest import make, ndjson
 from tests.ingest.test_converters import imported
 from tests.migrations.test_kept_counts import assert_kept
@@ -255,6 +256,29 @@ def test_import_lines_that_share_a_source_and_day_become_one_incident(app, clien
     assert reader.get("/v1/incidents/ref:n:1").status_code == 404
 
 
+def test_an_import_merges_reports_of_earlier_batches_and_its_last_ones(client, reader, nato_russia, monkeypatch):
+    """An import merges what it has created every few thousand new incidents, and what is
+    left as it ends: a report in a later batch of lines is merged into one of an earlier
+    batch, and those of the last lines into one before."""
+    monkeypatch.setattr(routes, "BATCH_LINES", 2)
+    monkeypatch.setattr(service, "MERGED_TOGETHER", 4)
+    bbc = "https://example.org/bbc-story"
+    line = {"type": "incident", "kind": "expulsion", "initiators": ["nato"], "targets": ["russia"], "sources": [bbc]}
+    days = ["2021-10-06", "2021-10-08", "2021-10-10", "2021-10-06", "2021-10-08", "2021-10-10"]
+    lines = [{"type": "source", "url": bbc, "title": "BBC"}] + [
+        line | {"title": f"Report {n}", "occurred_on": day, "external_ref": f"b:{n}"} for n, day in enumerate(days)
+    ]
+    headers = {"Content-Type": "application/x-ndjson"}
+    answer = client.post("/v1/import", content=ndjson(lines), headers=headers).json()
+    # merged after the third batch of lines (five new: two merged), and as the import ends (the last)
+    assert (answer["created"]["incident"], answer["merged"]["incident"]) == (3, 3)
+    for n in range(3):
+        survivor = reader.get(f"/v1/incidents/ref:b:{n}").json()
+        moved = reader.get(f"/v1/incidents/ref:b:{n + 3}", follow_redirects=False)
+        assert moved.status_code == 308 and moved.headers["location"] == f"/v1/incidents/{survivor['id']}"
+    assert counted(client) == 3
+
+
 def test_a_date_of_a_month_is_the_same_event_as_a_day_in_it(client, reader, nato_russia):
     url = "https://example.org/monthly-review"
     line = {"type": "incident", "kind": "expulsion", "initiators": ["nato"], "sources": [url]}
@@ -295,8 +319,8 @@ def test_reports_scattered_over_years_are_matched_each_near_its_own_date(client,
     read_new: list[str] = []  # and of the new ones read as reports
     reports_of = merges._reports
 
-    def spied(session: Any, stmt: Any, order: dict[str, int]) -> dict[str, Any]:
-        found = reports_of(session, stmt, order)
+    def spied(session: Any, stmt: Any, order: dict[str, int], **options: Any) -> dict[str, Any]:
+        found = reports_of(session, stmt, order, **options)
         (read_new if order else read).extend(session.get(merges.Incident, i).title for i in found)
         return found
 
@@ -319,8 +343,10 @@ def test_reports_scattered_over_years_are_matched_each_near_its_own_date(client,
     moved = reader.get("/v1/incidents/ref:w:4", follow_redirects=False)
     assert moved.headers["location"] == f"/v1/incidents/{reader.get('/v1/incidents/ref:w:1').json()['id']}"
     assert reader.get("/v1/incidents/ref:w:2").json()["title"] == "Early"
-    # near each (beside the new ones): the report dated by its year and the one of the same day, not 2010's
-    assert sorted(set(read) - {r["title"] for r in reports}) == ["On the 5th", "Some day in 2003"]
+    # near each: the report dated by its year and the one of the same day, not 2010's, and
+    # not the new ones again, read already as reports
+    assert sorted(read) == ["On the 5th", "Some day in 2003"]
+    assert sorted(read_new) == sorted(r["title"] for r in reports)
 
 
 def test_reports_at_the_start_of_the_calendar_are_imported(client, reader, nato_russia):
