@@ -719,8 +719,8 @@ def _line_blocks(first: bytes, raw: IO[bytes]) -> Iterator[tuple[list[bytes], bo
         lines = data.split(b"\n")
         rest = lines.pop()
         yield lines, b"\x00" in data
-    if rest:
-        yield [rest], b"\x00" in rest
+    if rest:  # the last line without its line end, or a file of one line (``first``, ended)
+        yield rest.split(b"\n"), b"\x00" in rest
 
 
 def _gdelt_scan(blocks: Iterable[tuple[list[bytes], bool]], report: Report) -> Iterator[tuple[int, Any]]:

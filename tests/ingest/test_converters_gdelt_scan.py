@@ -35,3 +35,14 @@ def test_lines_read_across_the_blocks_of_the_scan_read_as_a_whole(client, monkey
     plain = imported(client, "gdelt", "gdelt.export.CSV")["conversion"]
     assert whole["skipped"]["bad_row"]["-"] == plain["skipped"]["bad_row"]["-"] + 1
     assert whole["rows"] == plain["rows"] + 2
+
+
+def test_the_scan_splits_lines_without_their_ends_however_the_file_ends(monkeypatch):
+    """A file of one line (its first line, read alone), one whose last line has no line end,
+    and one read in blocks shorter than a line all give their lines without line ends."""
+    cases = [(b"", 1 << 20, [b"a\tb"]), (b"c\n\x00d", 1 << 20, [b"a\tb", b"c", b"\x00d"])]
+    for rest, size, expected in [*cases, (b"c\n\x00d", 2, [b"a\tb", b"c", b"\x00d"])]:
+        monkeypatch.setattr(converters, "SCAN_BYTES", size)
+        blocks = list(converters._line_blocks(b"a\tb\n", io.BytesIO(rest)))
+        assert [line for block, _ in blocks for line in block if line] == expected
+        assert any(nul for _, nul in blocks) == (b"\x00" in rest)
